@@ -1,0 +1,209 @@
+// Package app is kelas's HTTP side: routes, middleware, handlers and the
+// workflows behind them. It depends on store and views, never the reverse.
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"kelas/store"
+
+	"github.com/alexedwards/scs/v2"
+	"golang.org/x/crypto/acme/autocert"
+)
+
+// Config is the runtime configuration, from flags and KELAS_* variables.
+type Config struct {
+	Addr           string
+	DataDir        string
+	BaseURL        string
+	Domain         string
+	BcryptCost     int
+	TrustedProxies []netip.Prefix
+	// MaxFormBytes bounds ordinary form bodies; upload routes set their own.
+	MaxFormBytes int64
+	Version      string
+}
+
+// Secure reports whether kelas is reached over HTTPS, which switches on
+// Secure/__Host- cookies and HSTS.
+func (c Config) Secure() bool {
+	return c.Domain != "" || strings.HasPrefix(c.BaseURL, "https://")
+}
+
+// PublicURL is the origin people use to reach kelas, for links in mail and on
+// the console.
+func (c Config) PublicURL() string {
+	switch {
+	case c.BaseURL != "":
+		return strings.TrimRight(c.BaseURL, "/")
+	case c.Domain != "":
+		return "https://" + c.Domain
+	}
+	return "http://" + c.Addr
+}
+
+// App holds every dependency of the HTTP side.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *store.Store
+	sessions *scs.SessionManager
+	clock    func() time.Time
+	static   fs.FS
+	assets   map[string]string // static file name → content hash
+	handler  http.Handler
+}
+
+// New builds the application. static is the embedded static/ tree.
+func New(cfg Config, log *slog.Logger, st *store.Store, static fs.FS) (*App, error) {
+	if cfg.BcryptCost == 0 {
+		cfg.BcryptCost = 12
+	}
+	if cfg.MaxFormBytes == 0 {
+		cfg.MaxFormBytes = 64 << 10
+	}
+	a := &App{cfg: cfg, log: log, store: st, clock: st.Now, static: static}
+	assets, err := hashAssets(static)
+	if err != nil {
+		return nil, err
+	}
+	a.assets = assets
+	a.sessions = scs.New()
+	a.sessions.Store = st.Sessions()
+	a.sessions.Lifetime = 24 * time.Hour
+	a.sessions.IdleTimeout = 4 * time.Hour
+	a.sessions.Cookie.Name = "kelas_session"
+	a.sessions.Cookie.HttpOnly = true
+	a.sessions.Cookie.SameSite = http.SameSiteLaxMode
+	a.sessions.Cookie.Path = "/"
+	if cfg.Secure() {
+		// __Host- cookies must be Secure, host-only and Path=/; browsers then
+		// refuse them from subdomains and plain HTTP.
+		a.sessions.Cookie.Name = "__Host-kelas_session"
+		a.sessions.Cookie.Secure = true
+	}
+	a.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { a.fail(w, r, err) }
+	a.handler = a.routes()
+	return a, nil
+}
+
+// Handler is the complete HTTP handler with all middleware.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// SetupLink returns a fresh one-time link for creating the first operator,
+// or "" when an operator already exists.
+func (a *App) SetupLink(ctx context.Context) (string, error) {
+	n, err := a.store.CountOperators(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	token, err := a.store.CreateSetupToken(ctx, setupTTL)
+	if err != nil {
+		return "", err
+	}
+	return a.cfg.PublicURL() + "/setup/" + token, nil
+}
+
+// Serve listens until ctx is cancelled, then shuts down gracefully, letting
+// requests in flight finish. With a domain it serves HTTPS with certificates
+// from ACME and answers plain HTTP only for challenges and redirects.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	srv := a.server(a.cfg.Addr, a.handler)
+	var redirect *http.Server
+	if a.cfg.Domain != "" {
+		m := &autocert.Manager{
+			Prompt:     autocert.AcceptTOS,
+			HostPolicy: autocert.HostWhitelist(a.cfg.Domain),
+			Cache:      autocert.DirCache(filepath.Join(a.cfg.DataDir, "acme")),
+		}
+		srv.Addr = ":443"
+		srv.TLSConfig = m.TLSConfig()
+		redirect = a.server(":80", m.HTTPHandler(nil))
+	}
+	ln, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	errc := make(chan error, 2)
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	if redirect != nil {
+		go func() { errc <- redirect.ListenAndServe() }()
+	}
+	a.log.Info("listening", "addr", ln.Addr().String(), "url", a.cfg.PublicURL())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if redirect != nil {
+		err = errors.Join(err, redirect.Shutdown(sctx))
+	}
+	return err
+}
+
+func (a *App) server(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// hashAssets fingerprints static files so their URLs change with their
+// content and can be cached for long.
+func hashAssets(static fs.FS) (map[string]string, error) {
+	out := map[string]string{}
+	err := fs.WalkDir(static, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static, path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		out[path] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: static assets: %w", err)
+	}
+	return out, nil
+}
+
+// asset returns the versioned URL of a static file.
+func (a *App) asset(name string) string {
+	return "/static/" + name + "?v=" + a.assets[name]
+}

@@ -1,0 +1,234 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type ctxKey int
+
+const (
+	ctxRequestID ctxKey = iota
+	ctxClientIP
+	ctxUser
+	ctxSession
+)
+
+// requestID tags every request with a random id, echoed in X-Request-Id and
+// in every log line about it, and records the client address.
+func (a *App) requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 8)
+		rand.Read(b)
+		id := hex.EncodeToString(b)
+		w.Header().Set("X-Request-Id", id)
+		ctx := context.WithValue(r.Context(), ctxRequestID, id)
+		ctx = context.WithValue(ctx, ctxClientIP, clientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), a.cfg.TrustedProxies))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxRequestID).(string)
+	return id
+}
+
+// ClientIP is the address of the person making the request, as established
+// by clientIP. It is personal data: never log it.
+func ClientIP(ctx context.Context) netip.Addr {
+	ip, _ := ctx.Value(ctxClientIP).(netip.Addr)
+	return ip
+}
+
+// clientIP believes X-Forwarded-For only when the direct peer is a trusted
+// proxy, and then walks the chain from the right, skipping further trusted
+// proxies, so a client cannot choose its own address by sending the header.
+func clientIP(remoteAddr string, xff []string, trusted []netip.Prefix) netip.Addr {
+	peer := parseAddr(remoteAddr)
+	if !peer.IsValid() || !isTrusted(peer, trusted) || len(xff) == 0 {
+		return peer
+	}
+	hops := strings.Split(strings.Join(xff, ","), ",")
+	if len(hops) > 32 {
+		hops = hops[len(hops)-32:]
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		ip := parseAddr(strings.TrimSpace(hops[i]))
+		if !ip.IsValid() {
+			// A malformed hop: stop believing the chain here.
+			return peer
+		}
+		if !isTrusted(ip, trusted) {
+			return ip
+		}
+		peer = ip
+	}
+	return peer
+}
+
+// parseAddr accepts "ip", "ip:port" and "[ipv6]:port"; the result is
+// unmapped (IPv4 in IPv6 becomes IPv4) and has no zone.
+func parseAddr(v string) netip.Addr {
+	if host, _, err := net.SplitHostPort(v); err == nil {
+		v = host
+	}
+	ip, err := netip.ParseAddr(v)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ip.Unmap().WithZone("")
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseTrustedProxies reads KELAS_TRUSTED_PROXIES: comma-separated CIDRs or
+// single addresses.
+func ParseTrustedProxies(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			ip, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("trusted proxy %q: not an address or CIDR", f)
+			}
+			out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: not an address or CIDR", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// contentSecurityPolicy allows nothing inline and nothing from elsewhere.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// securityHeaders sets the headers every response carries, error pages
+// included, before anything else can write.
+func (a *App) securityHeaders(next http.Handler) http.Handler {
+	secure := a.cfg.Secure()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=(), browsing-topics=(), interest-cohort=()")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		if secure {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a panic into the 500 page and one log line.
+func (a *App) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			a.log.Error("panic", "request_id", requestID(r.Context()), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			w.Header().Set("Connection", "close")
+			a.errorPage(w, r, http.StatusInternalServerError)
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusRecorder remembers the status a handler wrote, for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// logRequests writes one line per request: the route pattern (never the raw
+// path, which may carry tokens), status and duration. No addresses, no
+// user agents.
+func (a *App) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if r.Pattern == "GET /static/" || r.Pattern == "GET /healthz" {
+			return
+		}
+		a.log.Info("request", "request_id", requestID(r.Context()), "method", r.Method, "route", r.Pattern,
+			"status", rec.status, "ms", time.Since(start).Milliseconds())
+	})
+}
+
+// crossOrigin refuses state-changing requests sent by a browser from another
+// origin (CSRF), using Sec-Fetch-Site and Origin.
+func (a *App) crossOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.errorPage(w, r, http.StatusForbidden)
+	}))
+	return cop.Handler(next)
+}
+
+// limitBody bounds what a route reads. A declared length over the limit is
+// refused at once with 413; an undeclared one fails when reading passes it.
+func (a *App) limitBody(n int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > n {
+			w.Header().Set("Connection", "close")
+			a.errorPage(w, r, http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// retryAfter sets Retry-After in whole seconds, at least one.
+func retryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((d+time.Second-1)/time.Second))))
+}

@@ -1,0 +1,49 @@
+package app
+
+import (
+	"bytes"
+	"net/http"
+
+	"github.com/a-h/templ"
+
+	"kelas/views"
+)
+
+// render writes a component with status. It renders into a buffer first so
+// a failing component never leaves a half-written page with a 200.
+func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		a.log.Error("render failed", "request_id", requestID(r.Context()), "route", r.Pattern, "err", err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte("Internal Server Error\n"))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}
+
+// page builds the layout model: title, the signed-in person, a pending flash.
+func (a *App) page(r *http.Request, title string) views.Page {
+	p := views.Page{Title: title, CSS: a.asset("kelas.css")}
+	if u := currentUser(r.Context()); u != nil {
+		p.User = &views.PageUser{Name: u.FirstName, IsOperator: u.Role.IsOperator()}
+	}
+	if sessionLoaded(r.Context()) {
+		p.Flash = a.sessions.PopString(r.Context(), "flash")
+	}
+	return p
+}
+
+// redirect answers a successful POST with 303 and a flash for the next page.
+func (a *App) redirect(w http.ResponseWriter, r *http.Request, to, flash string) {
+	if flash != "" {
+		a.sessions.Put(r.Context(), "flash", flash)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

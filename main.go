@@ -1,0 +1,329 @@
+// Command kelas is a privacy-first online training portal: one static binary
+// with an embedded, encrypted SQLite store. See README.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"kelas/app"
+	"kelas/store"
+	"kelas/store/crypt"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "kelas:", err)
+		os.Exit(1)
+	}
+}
+
+// usageError means the command line was wrong; usage has been printed and
+// the process exits with 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+const usage = `kelas: a privacy-first online training portal
+
+Usage:
+  kelas [serve] [--addr 127.0.0.1:8080] [--data ./kelas-data] [--base-url URL] [--domain NAME]
+  kelas admin create --email E [--role operator|consultant|backoffice] [--first-name N] [--surname N] [--data DIR]
+  kelas keys rotate [--data DIR]
+  kelas version
+
+Every flag has a KELAS_* environment fallback (KELAS_ADDR, KELAS_DATA, ...).
+The master key comes from KELAS_MASTER_KEY (base64 of 32 bytes) or
+KELAS_MASTER_KEY_FILE; on the very first run kelas creates DATA/master.key.
+`
+
+// run is the whole program behind main, with its surroundings passed in so
+// tests can drive it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, args, getenv, stdout, stderr)
+	case "version":
+		if len(args) > 0 {
+			return badUsage(stderr, "version takes no arguments")
+		}
+		fmt.Fprintln(stdout, versionString())
+		return nil
+	case "admin":
+		if len(args) == 0 || args[0] != "create" {
+			return badUsage(stderr, "unknown admin command; did you mean `kelas admin create`?")
+		}
+		return runAdminCreate(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "keys":
+		if len(args) == 0 || args[0] != "rotate" {
+			return badUsage(stderr, "unknown keys command; did you mean `kelas keys rotate`?")
+		}
+		return runKeysRotate(ctx, args[1:], getenv, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return badUsage(stderr, fmt.Sprintf("unknown command %q", cmd))
+}
+
+func badUsage(stderr io.Writer, msg string) error {
+	fmt.Fprintf(stderr, "kelas: %s\n\n%s", msg, usage)
+	return usageError{msg}
+}
+
+// flags is a flag set whose defaults fall back to KELAS_* variables.
+type flags struct {
+	*flag.FlagSet
+	getenv func(string) string
+}
+
+func newFlags(name string, getenv func(string) string, stderr io.Writer) flags {
+	fs := flag.NewFlagSet("kelas "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return flags{fs, getenv}
+}
+
+func (f flags) str(name, env, def, help string) *string {
+	if v := f.getenv(env); v != "" {
+		def = v
+	}
+	return f.String(name, def, help+" ("+env+")")
+}
+
+func (f flags) parse(args []string, stderr io.Writer) error {
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usage)
+			return usageError{"help"}
+		}
+		return badUsage(stderr, err.Error())
+	}
+	if f.NArg() > 0 {
+		return badUsage(stderr, fmt.Sprintf("unexpected argument %q", f.Arg(0)))
+	}
+	return nil
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// openStore loads the master key for dir and opens the store. A new key is
+// created only when dir holds no database.
+func openStore(ctx context.Context, dir string, getenv func(string) string, log *slog.Logger) (*store.Store, error) {
+	mk, err := crypt.LoadMasterKey(crypt.MasterKeyOptions{
+		Base64:    getenv("KELAS_MASTER_KEY"),
+		File:      getenv("KELAS_MASTER_KEY_FILE"),
+		DataDir:   dir,
+		FreshData: !store.Exists(dir),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if mk.Created {
+		log.Warn("created a new master key", "path", mk.Source)
+	}
+	for _, w := range mk.Warnings {
+		log.Warn(w)
+	}
+	return store.Open(ctx, store.Options{Dir: dir, MasterKey: mk.Key})
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlags("serve", getenv, stderr)
+	addr := f.str("addr", "KELAS_ADDR", "127.0.0.1:8080", "listen address")
+	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
+	baseURL := f.str("base-url", "KELAS_BASE_URL", "", "public URL, e.g. https://learn.example.org")
+	domain := f.str("domain", "KELAS_DOMAIN", "", "public domain name; turns on automatic HTTPS")
+	if err := f.parse(args, stderr); err != nil {
+		return err
+	}
+	cfg := app.Config{Addr: *addr, DataDir: *dir, BaseURL: *baseURL, Domain: *domain, Version: versionString()}
+	var err error
+	if cfg.BcryptCost, err = bcryptCost(getenv); err != nil {
+		return err
+	}
+	if cfg.TrustedProxies, err = app.ParseTrustedProxies(getenv("KELAS_TRUSTED_PROXIES")); err != nil {
+		return fmt.Errorf("KELAS_TRUSTED_PROXIES: %w", err)
+	}
+	log := newLogger(stderr)
+	st, err := openStore(ctx, cfg.DataDir, getenv, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := app.New(cfg, log, st, staticFS())
+	if err != nil {
+		return err
+	}
+	link, err := a.SetupLink(ctx)
+	if err != nil {
+		return err
+	}
+	return a.Serve(ctx, func(addr string) {
+		if link != "" {
+			fmt.Fprintf(stdout, "kelas: no operator account exists yet. Open this one-time link within 24 hours to create it:\n\n    %s\n\n", link)
+		}
+	})
+}
+
+func staticFS() fs.FS {
+	sub, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic(err) // the embed directive guarantees the directory
+	}
+	return sub
+}
+
+func bcryptCost(getenv func(string) string) (int, error) {
+	v := getenv("KELAS_BCRYPT_COST")
+	if v == "" {
+		return 12, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < bcrypt.MinCost || n > bcrypt.MaxCost {
+		return 0, fmt.Errorf("KELAS_BCRYPT_COST must be a number from %d to %d", bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	return n, nil
+}
+
+func runAdminCreate(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	f := newFlags("admin create", getenv, stderr)
+	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
+	email := f.String("email", "", "email address of the new operator")
+	roleName := f.String("role", "operator", "operator, consultant or backoffice")
+	first := f.String("first-name", "", "first name (defaults to the part of the email before @)")
+	surname := f.String("surname", "", "surname")
+	dpo := f.Bool("dpo", false, "also make the account a privacy officer")
+	if err := f.parse(args, stderr); err != nil {
+		return err
+	}
+	role, ok := store.ParseRole(*roleName)
+	if !ok || !role.IsOperator() {
+		return badUsage(stderr, fmt.Sprintf("--role must be operator, consultant or backoffice, not %q", *roleName))
+	}
+	if *email == "" || !strings.Contains(*email, "@") {
+		return badUsage(stderr, "--email is required and must be an email address")
+	}
+	if *first == "" {
+		*first, _, _ = strings.Cut(*email, "@")
+	}
+	password, generated, err := readPassword(stdin)
+	if err != nil {
+		return err
+	}
+	cost, err := bcryptCost(getenv)
+	if err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr)
+	st, err := openStore(ctx, *dir, getenv, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.CreateUser(ctx, store.NewUser{Email: *email, FirstName: *first, Surname: *surname,
+		PasswordHash: string(hash), Role: role, DPO: *dpo, Verified: true})
+	if errors.Is(err, store.ErrConflict) {
+		return errors.New("an account with that email address already exists")
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s account %s\n", role, u.ID)
+	if generated {
+		fmt.Fprintf(stdout, "password (shown once, store it now): %s\n", password)
+	}
+	return nil
+}
+
+// readPassword takes the first line of stdin when it is piped in; with a
+// terminal or nothing piped it generates a strong password instead.
+func readPassword(stdin io.Reader) (pw string, generated bool, err error) {
+	if f, ok := stdin.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			stdin = nil
+		}
+	}
+	if stdin != nil {
+		line, err := bufio.NewReader(io.LimitReader(stdin, 1024)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", false, fmt.Errorf("read password: %w", err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line != "" {
+			if len(line) < 8 || len(line) > 72 {
+				return "", false, errors.New("the password must be 8 to 72 bytes")
+			}
+			return line, false, nil
+		}
+	}
+	return store.NewToken()[:24], true, nil
+}
+
+func runKeysRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlags("keys rotate", getenv, stderr)
+	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
+	if err := f.parse(args, stderr); err != nil {
+		return err
+	}
+	if !store.Exists(*dir) {
+		return fmt.Errorf("no kelas data in %s", *dir)
+	}
+	st, err := openStore(ctx, *dir, getenv, newLogger(stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, n, err := st.RotateKeys(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "key-wrapping key is now version %d; re-wrapped %d data keys\n", v, n)
+	return nil
+}
+
+func versionString() string {
+	v, rev := "(devel)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = " " + s.Value[:12]
+			}
+		}
+	}
+	return fmt.Sprintf("kelas %s%s %s %s/%s", v, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"fmt"
+	"time"
+)
+
+// NewToken returns a random URL-safe token with 256 bits of entropy.
+func NewToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// CreateSetupToken issues the one-time link token that lets the first
+// operator create an account in the browser. Earlier unused tokens are
+// withdrawn, so only the most recently printed link works.
+func (s *Store) CreateSetupToken(ctx context.Context, ttl time.Duration) (string, error) {
+	token := NewToken()
+	now := s.Now()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM setup_tokens WHERE used_at IS NULL"); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)",
+			tokenHash(token), ts(now), ts(now.Add(ttl)))
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: create setup token: %w", err)
+	}
+	return token, nil
+}
+
+// SetupTokenValid reports whether token is unused and unexpired.
+func (s *Store) SetupTokenValid(ctx context.Context, token string) (bool, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM setup_tokens WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+		tokenHash(token), ts(s.Now())).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: setup token: %w", err)
+	}
+	return n == 1, nil
+}
+
+// CompleteSetup spends token and creates the first operator. A spent, expired
+// or unknown token is ErrNotFound; an operator that already exists is
+// ErrConflict. If the account cannot be created the token stays usable.
+func (s *Store) CompleteSetup(ctx context.Context, token string, nu NewUser) (User, error) {
+	if !nu.Role.IsOperator() {
+		return User{}, fmt.Errorf("store: complete setup: role %q is not an operator role", nu.Role)
+	}
+	h := tokenHash(token)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var ops int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE role IN ('operator', 'consultant', 'backoffice')").Scan(&ops); err != nil {
+			return err
+		}
+		if ops > 0 {
+			return ErrConflict
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE setup_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+			ts(s.Now()), h, ts(s.Now()))
+		if err != nil {
+			return err
+		}
+		return mustAffect(res)
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("store: complete setup: %w", err)
+	}
+	u, err := s.CreateUser(ctx, nu)
+	if err != nil {
+		_ = s.tx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "UPDATE setup_tokens SET used_at = NULL WHERE token_hash = ?", h)
+			return err
+		})
+		return User{}, err
+	}
+	return u, nil
+}

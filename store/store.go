@@ -1,0 +1,335 @@
+// Package store is kelas's SQLite persistence: one write connection with
+// immediate transactions, a read pool, embedded migrations, and the sealing of
+// personal data at rest. Nothing outside this package builds SQL or sees
+// ciphertext.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"kelas/store/crypt"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// File names inside the data directory.
+const (
+	MainDBFile = "kelas.db"
+	KeysDBFile = "keys.db"
+)
+
+// Sentinel errors callers branch on.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrConflict = errors.New("store: conflict")
+)
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// Options configure Open.
+type Options struct {
+	Dir       string
+	MasterKey []byte
+	// Clock returns the current time; nil means time.Now. Tests move it.
+	Clock func() time.Time
+	// ReadConns bounds the read pool; 0 picks a default from the CPU count.
+	ReadConns int
+}
+
+// Store is the handle every other package uses. It is safe for concurrent use.
+type Store struct {
+	dir   string
+	db    *sql.DB // the single write connection of kelas.db
+	rdb   *sql.DB // read pool of kelas.db
+	kdb   *sql.DB // the single write connection of keys.db
+	krdb  *sql.DB // read pool of keys.db
+	kr    *crypt.Keyring
+	keys  *keyCache
+	clock func() time.Time
+}
+
+// Exists reports whether dir already holds a kelas database, so callers know
+// whether creating a new master key is safe.
+func Exists(dir string) bool {
+	for _, f := range []string{MainDBFile, KeysDBFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Open opens (creating on first use) kelas.db and keys.db in o.Dir, checks
+// that the master key matches the stored key check value, and applies pending
+// migrations. A wrong key is refused before anything is written.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	kr, err := crypt.NewKeyring(o.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: data dir: %w", err)
+	}
+	mainPath := filepath.Join(o.Dir, MainDBFile)
+	keysPath := filepath.Join(o.Dir, KeysDBFile)
+	_, mainErr := os.Stat(mainPath)
+	_, keysErr := os.Stat(keysPath)
+	if mainErr == nil && errors.Is(keysErr, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: %s exists but %s is missing: the wrapped data keys are gone; restore %s from a backup", mainPath, KeysDBFile, KeysDBFile)
+	}
+	s := &Store{dir: o.Dir, kr: kr, keys: newKeyCache(4096), clock: o.Clock}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	readConns := o.ReadConns
+	if readConns <= 0 {
+		readConns = max(4, runtime.NumCPU())
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	if s.kdb, s.krdb, err = openPair(keysPath, 2); err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, s.kdb, "migrations/keys"); err != nil {
+		return nil, fmt.Errorf("store: keys.db: %w", err)
+	}
+	if err := s.checkMasterKey(ctx); err != nil {
+		return nil, err
+	}
+	if s.db, s.rdb, err = openPair(mainPath, readConns); err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, s.db, "migrations"); err != nil {
+		return nil, fmt.Errorf("store: kelas.db: %w", err)
+	}
+	ok = true
+	return s, nil
+}
+
+// Close closes every connection. It is safe to call on a partly opened store.
+func (s *Store) Close() error {
+	var errs []error
+	for _, db := range []*sql.DB{s.db, s.rdb, s.kdb, s.krdb} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Dir is the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Now is the store's clock, in UTC.
+func (s *Store) Now() time.Time { return s.clock().UTC() }
+
+// Ping checks that both databases answer a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	if err := s.krdb.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
+		return fmt.Errorf("store: ping keys: %w", err)
+	}
+	return nil
+}
+
+// openPair opens one write connection and a read pool on the same file. The
+// writer begins every transaction IMMEDIATE, so writers queue on SQLite's lock
+// instead of failing with SQLITE_BUSY when a read transaction upgrades.
+func openPair(path string, readConns int) (w, r *sql.DB, err error) {
+	pragmas := []string{
+		"busy_timeout(10000)",
+		"journal_mode(WAL)",
+		"synchronous(NORMAL)",
+		"foreign_keys(1)",
+		"secure_delete(1)",
+		"trusted_schema(0)",
+	}
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	w, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// Create the file and switch it to WAL before readers attach.
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		w.Close()
+		return nil, nil, fmt.Errorf("store: %w", err)
+	}
+	q.Set("_txlock", "deferred")
+	q.Add("_pragma", "query_only(1)")
+	r, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
+	return w, r, nil
+}
+
+// tx runs fn in one immediate write transaction on kelas.db.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return inTx(ctx, s.db, fn)
+}
+
+func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// migrate applies the embedded *.sql files of dir whose number is above the
+// recorded schema version, each in its own transaction.
+func migrate(ctx context.Context, db *sql.DB, dir string) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	entries, err := fs.ReadDir(migrationFS, dir)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	type mig struct {
+		version int
+		name    string
+	}
+	var migs []mig
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		num, _, _ := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			return fmt.Errorf("migrate: bad migration name %q", e.Name())
+		}
+		migs = append(migs, mig{v, e.Name()})
+	}
+	sort.Slice(migs, func(i, j int) bool { return migs[i].version < migs[j].version })
+	var current int
+	if err := db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, m := range migs {
+		if m.version <= current {
+			continue
+		}
+		body, err := migrationFS.ReadFile(dir + "/" + m.name)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		err = inTx(ctx, db, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				m.version, m.name, ts(time.Now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// timeLayout is fixed-width so that stored times sort as text.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// ts formats a time for storage: UTC, fixed width.
+func ts(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// parseTS reads a stored time; the empty string is the zero time.
+func parseTS(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(timeLayout, v)
+}
+
+// nullTS reads a nullable stored time column.
+func nullTS(v sql.NullString) time.Time {
+	t, _ := parseTS(v.String)
+	return t
+}
+
+// tsOrNull stores the zero time as NULL.
+func tsOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ts(t)
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// NewID returns a random, unguessable 26-character identifier. Ids are random
+// rather than sequential so that guessing one reveals nothing.
+func NewID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return idEncoding.EncodeToString(b)
+}
+
+// ValidID reports whether v has the shape of an id from NewID; handlers call
+// it before a lookup so malformed path ids never reach SQL.
+func ValidID(v string) bool {
+	if len(v) != 26 {
+		return false
+	}
+	_, err := idEncoding.DecodeString(v)
+	return err == nil
+}
+
+// isConstraint reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isConstraint(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return true
+		}
+	}
+	return false
+}
