@@ -136,6 +136,10 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if a.cfg.BaseURL == "" && a.cfg.Domain == "" {
+		// Links printed and mailed must name the port actually bound.
+		a.cfg.BaseURL = "http://" + ln.Addr().String()
+	}
 	errc := make(chan error, 2)
 	go func() {
 		if srv.TLSConfig != nil {

@@ -1,0 +1,123 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/stretchr/testify/require"
+
+	"kelas/store"
+)
+
+// testServer is a real app on a real temp store behind httptest, with a
+// cookie jar and no redirect following.
+type testServer struct {
+	*httptest.Server
+	app    *App
+	store  *store.Store
+	client *http.Client
+	logs   *syncBuffer
+	clock  *testClock
+}
+
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newTestServer(t *testing.T, mods ...func(*Config)) *testServer {
+	t.Helper()
+	key := make([]byte, 32)
+	rand.Read(key)
+	clock := &testClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), store.Options{Dir: dir, MasterKey: key, Clock: clock.Now})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	cfg := Config{Addr: "127.0.0.1:0", DataDir: dir, BcryptCost: 4}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	logs := &syncBuffer{}
+	a, err := New(cfg, slog.New(slog.NewTextHandler(logs, nil)), st, os.DirFS("../static"))
+	require.NoError(t, err)
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &testServer{Server: srv, app: a, store: st, client: client, logs: logs, clock: clock}
+}
+
+func (ts *testServer) get(t *testing.T, path string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+	require.NoError(t, err)
+	return ts.do(t, req)
+}
+
+func (ts *testServer) postForm(t *testing.T, path string, v url.Values) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(v.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return ts.do(t, req)
+}
+
+func (ts *testServer) do(t *testing.T, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	res, err := ts.client.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res, string(b)
+}
+
+func doc(t *testing.T, body string) *goquery.Document {
+	t.Helper()
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+	require.NoError(t, err)
+	return d
+}

@@ -1,0 +1,214 @@
+package app
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func assertSecurityHeaders(t *testing.T, res *http.Response, tls bool) {
+	t.Helper()
+	h := res.Header
+	csp := h.Get("Content-Security-Policy")
+	assert.Contains(t, csp, "default-src 'none'")
+	assert.Contains(t, csp, "script-src 'self'")
+	assert.Contains(t, csp, "frame-ancestors 'none'")
+	assert.NotContains(t, csp, "unsafe-inline")
+	assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
+	assert.Equal(t, "same-origin", h.Get("Referrer-Policy"))
+	assert.Contains(t, h.Get("Permissions-Policy"), "camera=()")
+	assert.NotEmpty(t, h.Get("X-Request-Id"))
+	if tls {
+		assert.Contains(t, h.Get("Strict-Transport-Security"), "max-age=")
+	} else {
+		assert.Empty(t, h.Get("Strict-Transport-Security"))
+	}
+}
+
+func TestSecurityHeadersOnEveryKindOfResponse(t *testing.T) {
+	ts := newTestServer(t)
+
+	res, body := ts.get(t, "/")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assertSecurityHeaders(t, res, false)
+	assert.Equal(t, 1, doc(t, body).Find("main#main").Length())
+
+	res, body = ts.get(t, "/no/such/page")
+	require.Equal(t, http.StatusNotFound, res.StatusCode)
+	assertSecurityHeaders(t, res, false)
+	assert.Equal(t, "Page not found", strings.TrimSpace(doc(t, body).Find("h1").Text()))
+
+	// A real failure: the store is gone, so the setup lookup errors.
+	require.NoError(t, ts.store.Close())
+	res, body = ts.get(t, "/setup/sometoken")
+	require.Equal(t, http.StatusInternalServerError, res.StatusCode)
+	assertSecurityHeaders(t, res, false)
+	assert.Contains(t, body, "Something went wrong on our side")
+	assert.NotContains(t, body, "sql", "the 500 page reveals no details")
+	assert.Equal(t, 1, strings.Count(ts.logs.String(), "request failed"), "the error is logged once")
+}
+
+func TestHSTSOnlyUnderTLS(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.BaseURL = "https://learn.example.org" })
+	res, _ := ts.get(t, "/")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assertSecurityHeaders(t, res, true)
+}
+
+func TestPanicBecomes500PageWithHeaders(t *testing.T) {
+	ts := newTestServer(t)
+	h := ts.app.requestID(ts.app.securityHeaders(ts.app.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("boom")
+	}))))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.Contains(t, rec.Body.String(), "Something went wrong")
+	assert.NotContains(t, rec.Body.String(), "boom")
+	assert.Equal(t, 1, strings.Count(ts.logs.String(), "level=ERROR msg=panic"))
+	assert.Contains(t, rec.Header().Get("Content-Security-Policy"), "default-src 'none'")
+}
+
+func TestCrossOriginPostRefused(t *testing.T) {
+	ts := newTestServer(t)
+	link, err := ts.app.SetupLink(t.Context())
+	require.NoError(t, err)
+	path := strings.TrimPrefix(link, ts.app.cfg.PublicURL())
+	for name, hdr := range map[string][2]string{
+		"sec-fetch-site": {"Sec-Fetch-Site", "cross-site"},
+		"origin":         {"Origin", "https://evil.example"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(setupValues().Encode()))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set(hdr[0], hdr[1])
+			res, body := ts.do(t, req)
+			require.Equal(t, http.StatusForbidden, res.StatusCode)
+			assertSecurityHeaders(t, res, false)
+			assert.Contains(t, body, "sent from another site")
+		})
+	}
+	n, err := ts.store.CountOperators(t.Context())
+	require.NoError(t, err)
+	assert.Zero(t, n, "a refused POST changes nothing")
+}
+
+func TestOversizedBodyGets413(t *testing.T) {
+	ts := newTestServer(t)
+	link, err := ts.app.SetupLink(t.Context())
+	require.NoError(t, err)
+	path := strings.TrimPrefix(link, ts.app.cfg.PublicURL())
+	big := setupValues()
+	big.Set("first_name", strings.Repeat("a", int(ts.app.cfg.MaxFormBytes)+1))
+
+	t.Run("declared length", func(t *testing.T) {
+		res, _ := ts.postForm(t, path, big)
+		require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+		assertSecurityHeaders(t, res, false)
+	})
+	t.Run("chunked", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodPost, ts.URL+path, struct{ io.Reader }{strings.NewReader(big.Encode())})
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, _ := ts.do(t, req)
+		require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+	})
+	n, err := ts.store.CountOperators(t.Context())
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}
+
+func TestClientIP(t *testing.T) {
+	trusted, err := ParseTrustedProxies("10.0.0.0/8, 192.0.2.7")
+	require.NoError(t, err)
+	cases := []struct {
+		name, remote string
+		xff          []string
+		want         string
+	}{
+		{"direct", "203.0.113.5:5000", nil, "203.0.113.5"},
+		{"untrusted peer cannot spoof", "203.0.113.5:5000", []string{"1.2.3.4"}, "203.0.113.5"},
+		{"trusted proxy", "10.1.2.3:443", []string{"198.51.100.9"}, "198.51.100.9"},
+		{"chain through two proxies", "10.1.2.3:443", []string{"1.2.3.4, 198.51.100.9, 192.0.2.7"}, "198.51.100.9"},
+		{"spoofed leftmost ignored", "10.1.2.3:443", []string{"6.6.6.6", "198.51.100.9"}, "198.51.100.9"},
+		{"garbage hop", "10.1.2.3:443", []string{"not-an-ip"}, "10.1.2.3"},
+		{"ipv6 peer", "[2001:db8::1]:80", nil, "2001:db8::1"},
+		{"mapped ipv4", "[::ffff:203.0.113.5]:80", nil, "203.0.113.5"},
+		{"all trusted", "10.1.2.3:443", []string{"10.9.9.9"}, "10.9.9.9"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, netip.MustParseAddr(c.want), clientIP(c.remote, c.xff, trusted))
+		})
+	}
+	_, err = ParseTrustedProxies("10.0.0.0/8,nonsense")
+	assert.Error(t, err)
+}
+
+func FuzzClientIP(f *testing.F) {
+	trusted, _ := ParseTrustedProxies("10.0.0.0/8,::1/128")
+	f.Add("10.0.0.1:80", "1.2.3.4, 5.6.7.8")
+	f.Add("[::1]:80", "2001:db8::1")
+	f.Add("garbage", ",,,")
+	f.Fuzz(func(t *testing.T, remote, xff string) {
+		ip := clientIP(remote, []string{xff}, trusted)
+		if ip.IsValid() && ip.Zone() != "" {
+			t.Fatalf("zone leaked: %v", ip)
+		}
+	})
+}
+
+func FuzzParseTrustedProxies(f *testing.F) {
+	f.Add("10.0.0.0/8, 192.0.2.1")
+	f.Add("::1/128,fe80::/10")
+	f.Fuzz(func(t *testing.T, v string) {
+		ps, err := ParseTrustedProxies(v)
+		if err != nil {
+			return
+		}
+		for _, p := range ps {
+			if !p.IsValid() {
+				t.Fatalf("invalid prefix accepted from %q", v)
+			}
+		}
+	})
+}
+
+func TestStaticAssetsCachedByHash(t *testing.T) {
+	ts := newTestServer(t)
+	res, body := ts.get(t, ts.app.asset("kelas.css"))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, res.Header.Get("Cache-Control"), "immutable")
+	assert.Contains(t, res.Header.Get("Content-Type"), "text/css")
+	assert.Contains(t, body, "--brand")
+	assertSecurityHeaders(t, res, false)
+
+	res, _ = ts.get(t, "/static/../main.go")
+	assert.NotEqual(t, http.StatusOK, res.StatusCode)
+	res, _ = ts.get(t, "/static/nope.css")
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+}
+
+func TestHealthz(t *testing.T) {
+	ts := newTestServer(t)
+	res, body := ts.get(t, "/healthz")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, "ok\n", body)
+	require.NoError(t, ts.store.Close())
+	res, _ = ts.get(t, "/healthz")
+	assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+}
+
+func TestUnknownMethodOnUnknownPath(t *testing.T) {
+	ts := newTestServer(t)
+	res, _ := ts.postForm(t, "/nothing-here", url.Values{})
+	assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
+}
