@@ -103,7 +103,7 @@ type flags struct {
 	getenv func(string) string
 }
 
-func newFlags(name string, getenv func(string) string, stderr io.Writer) flags {
+func newFlags(name string, getenv func(string) string) flags {
 	fs := flag.NewFlagSet("kelas "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return flags{fs, getenv}
@@ -156,7 +156,7 @@ func openStore(ctx context.Context, dir string, getenv func(string) string, log 
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	f := newFlags("serve", getenv, stderr)
+	f := newFlags("serve", getenv)
 	addr := f.str("addr", "KELAS_ADDR", "127.0.0.1:8080", "listen address")
 	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
 	baseURL := f.str("base-url", "KELAS_BASE_URL", "", "public URL, e.g. https://learn.example.org")
@@ -182,11 +182,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	link, err := a.SetupLink(ctx)
-	if err != nil {
-		return err
-	}
 	return a.Serve(ctx, func(addr string) {
+		link, err := a.SetupLink(ctx)
+		if err != nil {
+			log.Error("cannot create a setup link", "err", err)
+			return
+		}
 		if link != "" {
 			fmt.Fprintf(stdout, "kelas: no operator account exists yet. Open this one-time link within 24 hours to create it:\n\n    %s\n\n", link)
 		}
@@ -214,7 +215,7 @@ func bcryptCost(getenv func(string) string) (int, error) {
 }
 
 func runAdminCreate(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	f := newFlags("admin create", getenv, stderr)
+	f := newFlags("admin create", getenv)
 	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
 	email := f.String("email", "", "email address of the new operator")
 	roleName := f.String("role", "operator", "operator, consultant or backoffice")
@@ -292,7 +293,7 @@ func readPassword(stdin io.Reader) (pw string, generated bool, err error) {
 }
 
 func runKeysRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	f := newFlags("keys rotate", getenv, stderr)
+	f := newFlags("keys rotate", getenv)
 	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
 	if err := f.parse(args, stderr); err != nil {
 		return err
