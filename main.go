@@ -164,7 +164,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := f.parse(args, stderr); err != nil {
 		return err
 	}
-	cfg := app.Config{Addr: *addr, DataDir: *dir, BaseURL: *baseURL, Domain: *domain, Version: versionString()}
+	cfg := app.Config{Addr: *addr, DataDir: *dir, BaseURL: *baseURL, Domain: *domain, Version: versionString(),
+		SMTPURL: getenv("KELAS_SMTP_URL"), MailFrom: getenv("KELAS_MAIL_FROM")}
 	var err error
 	if cfg.BcryptCost, err = bcryptCost(getenv); err != nil {
 		return err
@@ -178,7 +179,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer st.Close()
-	a, err := app.New(cfg, log, st, staticFS())
+	a, err := app.New(cfg, app.Deps{Log: log, Store: st, Static: staticFS(), Stdout: stdout})
 	if err != nil {
 		return err
 	}

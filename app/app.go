@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -34,6 +35,8 @@ type Config struct {
 	// MaxFormBytes bounds ordinary form bodies; upload routes set their own.
 	MaxFormBytes int64
 	Version      string
+	SMTPURL      string // KELAS_SMTP_URL; empty keeps mail in the outbox
+	MailFrom     string // KELAS_MAIL_FROM
 }
 
 // Secure reports whether kelas is reached over HTTPS, which switches on
@@ -54,6 +57,20 @@ func (c Config) PublicURL() string {
 	return "http://" + c.Addr
 }
 
+// Deps are the application's collaborators.
+type Deps struct {
+	Log   *slog.Logger
+	Store *store.Store
+	// Static is the static/ tree (embedded in the binary).
+	Static fs.FS
+	// Stdout receives links an operator needs when no mail can be sent
+	// (setup and verification links). Nil discards them.
+	Stdout io.Writer
+	// Mailer delivers outbox mail; nil builds one from Config.SMTPURL, and
+	// with no SMTP URL mail waits in the outbox.
+	Mailer Mailer
+}
+
 // App holds every dependency of the HTTP side.
 type App struct {
 	cfg      Config
@@ -62,26 +79,40 @@ type App struct {
 	sessions *scs.SessionManager
 	clock    func() time.Time
 	static   fs.FS
+	stdout   io.Writer
+	mailer   Mailer
+	mailWake chan struct{}
 	assets   map[string]string // static file name → content hash
 	handler  http.Handler
 }
 
-// New builds the application. static is the embedded static/ tree.
-func New(cfg Config, log *slog.Logger, st *store.Store, static fs.FS) (*App, error) {
+// New builds the application.
+func New(cfg Config, d Deps) (*App, error) {
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = 12
 	}
 	if cfg.MaxFormBytes == 0 {
 		cfg.MaxFormBytes = 64 << 10
 	}
-	a := &App{cfg: cfg, log: log, store: st, clock: st.Now, static: static}
-	assets, err := hashAssets(static)
+	a := &App{cfg: cfg, log: d.Log, store: d.Store, clock: d.Store.Now, static: d.Static, stdout: d.Stdout,
+		mailer: d.Mailer, mailWake: make(chan struct{}, 1)}
+	if a.stdout == nil {
+		a.stdout = io.Discard
+	}
+	if a.mailer == nil && cfg.SMTPURL != "" {
+		m, err := NewSMTPMailer(cfg.SMTPURL, cfg.MailFrom)
+		if err != nil {
+			return nil, err
+		}
+		a.mailer = m
+	}
+	assets, err := hashAssets(d.Static)
 	if err != nil {
 		return nil, err
 	}
 	a.assets = assets
 	a.sessions = scs.New()
-	a.sessions.Store = st.Sessions()
+	a.sessions.Store = d.Store.Sessions()
 	a.sessions.Lifetime = 24 * time.Hour
 	a.sessions.IdleTimeout = 4 * time.Hour
 	a.sessions.Cookie.Name = "kelas_session"

@@ -80,7 +80,7 @@ func newTestServer(t *testing.T, mods ...func(*Config)) *testServer {
 		m(&cfg)
 	}
 	logs := &syncBuffer{}
-	a, err := New(cfg, slog.New(slog.NewTextHandler(logs, nil)), st, os.DirFS("../static"))
+	a, err := New(cfg, Deps{Log: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Static: os.DirFS("../static")})
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)

@@ -118,9 +118,22 @@ func systemTable(db DB, name string, why string, cols ...string) table {
 	return table{db: db, name: name, columns: cols, base: Field{Category: CatSystem, Export: ExportOmit, Erasure: EraseNone, Why: why}}
 }
 
-// DataMap returns the classification of every column kelas stores.
+// DataMap returns the classification of every column kelas stores. Each
+// feature lists its own tables beside its queries (accountTables in
+// accounts.go, ...).
 func DataMap() []Field {
-	tables := []table{
+	var out []Field
+	for _, group := range [][]table{coreTables()} {
+		for _, t := range group {
+			out = append(out, t.fields()...)
+		}
+	}
+	return out
+}
+
+// coreTables are the foundation's tables: users, sessions, setup and keys.
+func coreTables() []table {
+	return []table{
 		{
 			db: DBMain, name: "users",
 			columns: []string{"id", "email_index", "email", "first_name", "surname", "company", "gender", "country", "industry",
@@ -166,11 +179,6 @@ func DataMap() []Field {
 				Erasure: EraseDelete, Why: "key material; destroying it makes every copy of the person's data unreadable"},
 		},
 	}
-	var out []Field
-	for _, t := range tables {
-		out = append(out, t.fields()...)
-	}
-	return out
 }
 
 func accountField() Field {
