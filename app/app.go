@@ -82,8 +82,12 @@ type App struct {
 	stdout   io.Writer
 	mailer   Mailer
 	mailWake chan struct{}
-	assets   map[string]string // static file name → content hash
-	handler  http.Handler
+	limits   limiters
+	hasher   *hasher
+	// pictureSlots bounds concurrent picture re-encoding.
+	pictureSlots chan struct{}
+	assets       map[string]string // static file name → content hash
+	handler      http.Handler
 }
 
 // New builds the application.
@@ -95,7 +99,9 @@ func New(cfg Config, d Deps) (*App, error) {
 		cfg.MaxFormBytes = 64 << 10
 	}
 	a := &App{cfg: cfg, log: d.Log, store: d.Store, clock: d.Store.Now, static: d.Static, stdout: d.Stdout,
-		mailer: d.Mailer, mailWake: make(chan struct{}, 1)}
+		mailer: d.Mailer, mailWake: make(chan struct{}, 1), hasher: newHasher(cfg.BcryptCost),
+		pictureSlots: make(chan struct{}, 2)}
+	a.limits = newLimiters(a.clock)
 	if a.stdout == nil {
 		a.stdout = io.Discard
 	}

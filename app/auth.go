@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"kelas/store"
 )
@@ -65,5 +66,19 @@ func (a *App) logIn(ctx context.Context, u store.User) error {
 	}
 	a.sessions.Put(ctx, "uid", u.ID)
 	a.sessions.Put(ctx, "epoch", u.SessionEpoch)
+	return nil
+}
+
+// requireUser returns the signed-in person, or sends the visitor to the
+// login page (coming back here afterwards) and returns nil.
+func (a *App) requireUser(w http.ResponseWriter, r *http.Request) *store.User {
+	if u := currentUser(r.Context()); u != nil {
+		return u
+	}
+	next := "/"
+	if r.Method == http.MethodGet {
+		next = r.URL.RequestURI()
+	}
+	http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 	return nil
 }

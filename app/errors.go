@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"kelas/store"
 	"kelas/views"
@@ -30,6 +31,9 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.errorPage(w, r, http.StatusRequestEntityTooLarge)
 	case errors.Is(err, errBadRequest):
 		a.errorPage(w, r, http.StatusBadRequest)
+	case errors.Is(err, errBusy):
+		retryAfter(w, 5*time.Second)
+		a.errorPage(w, r, http.StatusServiceUnavailable)
 	default:
 		a.log.Error("request failed", "request_id", requestID(r.Context()), "route", r.Pattern, "err", err)
 		a.errorPage(w, r, http.StatusInternalServerError)

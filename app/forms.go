@@ -14,8 +14,9 @@ import (
 // form reads and validates posted fields, collecting one message per field.
 // Handlers re-render with 422 when Errors is non-empty and store nothing.
 type form struct {
-	r      *http.Request
-	Errors views.Errors
+	r            *http.Request
+	Errors       views.Errors
+	fileTooLarge bool
 }
 
 // parseForm reads the body (already bounded by limitBody). A body over the
@@ -117,4 +118,74 @@ func (f *form) checkbox(name string) bool {
 	}
 	f.fail(name, "Unexpected value.")
 	return false
+}
+
+// choice reads a field whose value must be one of a fixed set of codes.
+func (f *form) choice(name, label string, valid func(string) bool, required bool) string {
+	v := f.raw(name)
+	switch {
+	case v == "" && required:
+		f.fail(name, "Choose your "+label+".")
+	case v != "" && !valid(v):
+		f.fail(name, "Choose your "+label+" from the list.")
+		return ""
+	}
+	return v
+}
+
+// multiline reads a free-text field that may hold line breaks (normalised
+// to \n) but no other control characters.
+func (f *form) multiline(name, label string, max int) string {
+	v := f.raw(name)
+	if !utf8.ValidString(v) {
+		f.fail(name, label+" contains invalid characters.")
+		return ""
+	}
+	v = strings.TrimSpace(strings.ReplaceAll(v, "\r\n", "\n"))
+	for _, r := range v {
+		if r != '\n' && r != '\t' && unicode.IsControl(r) {
+			f.fail(name, label+" must not contain control characters.")
+			return ""
+		}
+	}
+	if utf8.RuneCountInString(v) > max {
+		f.fail(name, label+" must be at most "+strconv.Itoa(max)+" characters.")
+	}
+	return v
+}
+
+// phone reads an optional phone number: digits with the usual separators.
+func (f *form) phone(name, label string) string {
+	v := f.text(name, label, 0, 30)
+	if v == "" || f.Errors[name] != "" {
+		return v
+	}
+	digits := 0
+	for _, r := range v {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune(" +-().", r):
+		default:
+			f.fail(name, label+" may hold only digits, spaces and + - ( ) .")
+			return v
+		}
+	}
+	if digits < 5 {
+		f.fail(name, label+" needs at least 5 digits.")
+	}
+	return v
+}
+
+// parseMultipart reads a multipart form entirely in memory. maxMemory must
+// be at least the route's body limit so that no part, an uploaded picture
+// above all, ever spills into a temporary file in plaintext.
+func parseMultipart(r *http.Request, maxMemory int64) (*form, error) {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return parseForm(r)
+	}
+	if err := r.ParseMultipartForm(maxMemory); err != nil {
+		return nil, err
+	}
+	return &form{r: r, Errors: views.Errors{}}, nil
 }

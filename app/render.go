@@ -32,7 +32,7 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ
 func (a *App) page(r *http.Request, title string) views.Page {
 	p := views.Page{Title: title, CSS: a.asset("kelas.css")}
 	if u := currentUser(r.Context()); u != nil {
-		p.User = &views.PageUser{Name: u.FirstName, IsOperator: u.Role.IsOperator()}
+		p.User = &views.PageUser{Name: u.FirstName, IsOperator: u.Role.IsOperator(), Unverified: !u.Verified()}
 	}
 	if sessionLoaded(r.Context()) {
 		p.Flash = a.sessions.PopString(r.Context(), "flash")

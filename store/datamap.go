@@ -123,7 +123,7 @@ func systemTable(db DB, name string, why string, cols ...string) table {
 // accounts.go, ...).
 func DataMap() []Field {
 	var out []Field
-	for _, group := range [][]table{coreTables()} {
+	for _, group := range [][]table{coreTables(), accountTables(), outboxTables()} {
 		for _, t := range group {
 			out = append(out, t.fields()...)
 		}
@@ -137,7 +137,8 @@ func coreTables() []table {
 		{
 			db: DBMain, name: "users",
 			columns: []string{"id", "email_index", "email", "first_name", "surname", "company", "gender", "country", "industry",
-				"password_hash", "role", "dpo", "status", "session_epoch", "language", "created_at", "verified_at", "last_login_at"},
+				"password_hash", "role", "dpo", "status", "session_epoch", "language", "created_at", "verified_at", "last_login_at",
+				"adult_confirmed_at"},
 			sealed: []string{"email", "first_name", "surname", "company", "gender"},
 			base: Field{Category: CatRegistration, Personal: true, Purposes: purposeAccount, Basis: BasisContract,
 				Retention: "while the account exists", Export: ExportInclude, Erasure: EraseDelete},
@@ -158,6 +159,8 @@ func coreTables() []table {
 				"created_at":    accountField(),
 				"verified_at":   accountField(),
 				"last_login_at": accountField(),
+				"adult_confirmed_at": {Category: CatConsents, Personal: true, Purposes: []string{"show the person confirmed being 18 or older"},
+					Basis: BasisLegal, Retention: "while the account exists", Export: ExportInclude, Erasure: EraseDelete},
 			},
 		},
 		{

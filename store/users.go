@@ -85,6 +85,12 @@ type NewUser struct {
 	DPO          bool
 	Language     string
 	Verified     bool
+	// Registration consents; AcceptedPolicy empty means none are recorded
+	// (operators created from the CLI or setup link).
+	AdultConfirmed bool
+	AcceptedPolicy string
+	NotifyNew      bool
+	Feedback       bool
 }
 
 func (s *Store) emailIndex(email string) []byte {
@@ -109,18 +115,30 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 	if nu.Language == "" {
 		nu.Language = "en"
 	}
-	var verified any
+	var verified, adult any
 	if nu.Verified {
 		verified = ts(now)
 	}
+	if nu.AdultConfirmed {
+		adult = ts(now)
+	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email_index, email, first_name, surname, company, gender,
-			country, industry, password_hash, role, dpo, language, created_at, verified_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			country, industry, password_hash, role, dpo, language, created_at, verified_at, adult_confirmed_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, s.emailIndex(nu.Email), z.seal("email", crypt.NormaliseEmail(nu.Email)), z.seal("first_name", nu.FirstName),
 			z.seal("surname", nu.Surname), z.sealOpt("company", nu.Company), z.sealOpt("gender", nu.Gender),
-			nullStr(nu.Country), nullStr(nu.Industry), nu.PasswordHash, string(nu.Role), nu.DPO, nu.Language, ts(now), verified)
-		return err
+			nullStr(nu.Country), nullStr(nu.Industry), nu.PasswordHash, string(nu.Role), nu.DPO, nu.Language, ts(now), verified, adult)
+		if err != nil || nu.AcceptedPolicy == "" {
+			return err
+		}
+		if err := acceptPolicy(ctx, tx, id, nu.AcceptedPolicy, "registration", now); err != nil {
+			return err
+		}
+		if err := setConsent(ctx, tx, id, ConsentNotifyNew, nu.NotifyNew, "registration", now); err != nil {
+			return err
+		}
+		return setConsent(ctx, tx, id, ConsentFeedback, nu.Feedback, "registration", now)
 	})
 	if err != nil {
 		// The key was never used for a stored row; remove it.

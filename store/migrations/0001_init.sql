@@ -18,7 +18,8 @@ CREATE TABLE users (
 	language      TEXT NOT NULL DEFAULT 'en',
 	created_at    TEXT NOT NULL,
 	verified_at   TEXT,
-	last_login_at TEXT
+	last_login_at TEXT,
+	adult_confirmed_at TEXT
 ) STRICT;
 
 CREATE INDEX users_role ON users (role);

@@ -1,0 +1,531 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"kelas/store"
+	"kelas/store/crypt"
+	"kelas/views"
+)
+
+// Link lifetimes.
+const (
+	verifyTTL = 48 * time.Hour
+	resetTTL  = time.Hour
+)
+
+// GET /register
+func (a *App) handleRegisterForm(w http.ResponseWriter, r *http.Request) {
+	if currentUser(r.Context()) != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	vm, err := a.registerForm(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vm.Feedback = true // feedback requests are on unless the person opts out
+	a.render(w, r, http.StatusOK, views.Register(a.page(r, "Create your account"), vm))
+}
+
+func (a *App) registerForm(ctx context.Context) (views.RegisterForm, error) {
+	policy, err := a.store.CurrentPolicy(ctx)
+	if err != nil {
+		return views.RegisterForm{}, err
+	}
+	return views.RegisterForm{PolicyVersion: policy.Version, Countries: countryOptions(),
+		Industries: industryOptions(), Genders: genderOptions()}, nil
+}
+
+// POST /register
+//
+// A new and an already registered address get exactly the same answer; the
+// owner of an existing address is mailed a notice instead of a second
+// account. The password is hashed once either way, so timing tells nothing.
+func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
+	ip := ClientIP(r.Context()).String()
+	if blocked, wait := a.limits.registerIP.blocked(ip); blocked {
+		a.tooMany(w, r, wait)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vm, err := a.registerForm(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vm.FirstName = f.text("first_name", "First name", 1, 100)
+	vm.Surname = f.text("surname", "Surname", 1, 100)
+	vm.Email = f.email("email")
+	vm.Country = f.choice("country", "country of residence", store.ValidCountry, true)
+	vm.Company = f.text("company", "Company name", 1, 200)
+	vm.Industry = f.choice("industry", "industry", store.ValidIndustry, true)
+	vm.Gender = f.choice("gender", "gender", store.ValidGender, false)
+	password := f.password("password")
+	vm.Adult = f.checkbox("adult")
+	vm.AcceptPolicy = f.checkbox("accept_policy")
+	vm.NotifyNew = f.checkbox("notify_new")
+	vm.Feedback = f.checkbox("feedback")
+	if !vm.Adult {
+		f.fail("adult", "You must be 18 or older to register.")
+	}
+	if !vm.AcceptPolicy {
+		f.fail("accept_policy", "Please accept the privacy policy to register.")
+	}
+	if !f.Valid() {
+		vm.Errors = f.Errors
+		a.render(w, r, http.StatusUnprocessableEntity, views.Register(a.page(r, "Create your account"), vm))
+		return
+	}
+	// Only complete forms count: they are what costs a hash and a mail.
+	a.limits.registerIP.hit(ip)
+	hash, err := a.hasher.hash(r.Context(), password)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	u, err := a.store.CreateUser(r.Context(), store.NewUser{
+		Email: vm.Email, FirstName: vm.FirstName, Surname: vm.Surname, Company: vm.Company, Gender: vm.Gender,
+		Country: vm.Country, Industry: vm.Industry, PasswordHash: hash, Role: store.RoleLearner,
+		AdultConfirmed: true, AcceptedPolicy: vm.PolicyVersion, NotifyNew: vm.NotifyNew, Feedback: vm.Feedback,
+	})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		err = a.mailDuplicateNotice(r.Context(), vm.Email)
+	case err == nil:
+		a.log.Info("account registered", "user_id", u.ID)
+		err = a.mailVerification(r.Context(), u, u.Email)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/login", "Thank you for registering. We have sent a confirmation link to your email address: open it within 48 hours, then log in.")
+}
+
+// GET /verify/{token}
+func (a *App) handleVerify(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	var u store.User
+	err := store.ErrTokenInvalid
+	if validToken(token) {
+		u, err = a.store.VerifyEmail(r.Context(), token)
+	}
+	switch {
+	case errors.Is(err, store.ErrTokenInvalid):
+		a.notice(w, r, http.StatusNotFound, views.Notice{Heading: "This confirmation link is not valid",
+			Message: "It has been used already, has expired (links work for 48 hours), or a newer one was sent. Log in to have a new link sent.",
+			LinkURL: "/login", LinkLabel: "Log in"})
+		return
+	case errors.Is(err, store.ErrConflict):
+		a.notice(w, r, http.StatusConflict, views.Notice{Heading: "That address is already in use",
+			Message: "Another account uses this email address now, so your address was not changed."})
+		return
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("email confirmed", "user_id", u.ID)
+	if cu := currentUser(r.Context()); cu != nil && cu.ID == u.ID {
+		a.redirect(w, r, "/profile", "Your email address is confirmed.")
+		return
+	}
+	a.redirect(w, r, "/login", "Your email address is confirmed. You can log in now.")
+}
+
+// POST /verify/resend
+func (a *App) handleVerifyResend(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	if u.Verified() {
+		a.redirect(w, r, "/", "Your email address is already confirmed.")
+		return
+	}
+	if blocked, wait := a.limits.mailAccount.blocked(u.ID); blocked {
+		a.tooMany(w, r, wait)
+		return
+	}
+	a.limits.mailAccount.hit(u.ID)
+	if err := a.mailVerification(r.Context(), *u, u.Email); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/", "We have sent a new confirmation link to your email address.")
+}
+
+// GET /login
+func (a *App) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	if currentUser(r.Context()) != nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.Login(a.page(r, "Log in"), views.LoginForm{Next: r.URL.Query().Get("next")}))
+}
+
+// POST /login
+//
+// Throttles are checked before any hashing. An unknown address is compared
+// against a dummy hash and gets the same answer as a wrong password.
+func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vm := views.LoginForm{Email: f.text("email", "Email address", 1, 254), Next: f.raw("next")}
+	password := f.raw("password")
+	ip := "ip:" + ClientIP(r.Context()).String()
+	account := "acct:" + accountKey(vm.Email)
+	for _, c := range []struct {
+		l   *limiter
+		key string
+	}{{a.limits.loginIP, ip}, {a.limits.loginAccount, account}} {
+		if blocked, wait := c.l.blocked(c.key); blocked {
+			a.tooMany(w, r, wait)
+			return
+		}
+	}
+	a.limits.loginIP.hit(ip)
+	switch {
+	case password == "":
+		f.fail("password", "Enter your password.")
+	case len(password) > 72:
+		f.fail("password", "Passwords are at most 72 bytes long; check what you typed.")
+	case len(password) < 8:
+		f.fail("password", "Passwords are at least 8 characters long; check what you typed.")
+	}
+	if !f.Valid() {
+		vm.Errors = f.Errors
+		a.render(w, r, http.StatusUnprocessableEntity, views.Login(a.page(r, "Log in"), vm))
+		return
+	}
+	u, err := a.store.UserByEmail(r.Context(), vm.Email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, err)
+		return
+	}
+	ok, err := a.hasher.compare(r.Context(), u.PasswordHash, password)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !ok || u.Status != "active" {
+		a.limits.loginAccount.hit(account)
+		vm.Errors = views.Errors{"password": "The email address or the password is not right."}
+		a.render(w, r, http.StatusUnprocessableEntity, views.Login(a.page(r, "Log in"), vm))
+		return
+	}
+	a.limits.loginAccount.reset(account)
+	if err := a.logIn(r.Context(), u); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.store.RecordLogin(r.Context(), u.ID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("logged in", "user_id", u.ID)
+	a.redirect(w, r, safeNext(vm.Next), "")
+}
+
+// POST /logout
+func (a *App) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if err := a.sessions.Destroy(r.Context()); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/", "You are logged out.")
+}
+
+// GET /password/forgot
+func (a *App) handleForgotForm(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, views.Forgot(a.page(r, "Reset your password"), views.ForgotForm{}))
+}
+
+// POST /password/forgot
+//
+// The answer is the same whether or not the address has an account.
+func (a *App) handleForgot(w http.ResponseWriter, r *http.Request) {
+	ip := ClientIP(r.Context()).String()
+	if blocked, wait := a.limits.mailIP.blocked(ip); blocked {
+		a.tooMany(w, r, wait)
+		return
+	}
+	a.limits.mailIP.hit(ip)
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vm := views.ForgotForm{Email: f.email("email")}
+	if !f.Valid() {
+		vm.Errors = f.Errors
+		a.render(w, r, http.StatusUnprocessableEntity, views.Forgot(a.page(r, "Reset your password"), vm))
+		return
+	}
+	u, err := a.store.UserByEmail(r.Context(), vm.Email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	case u.Status == "active":
+		if blocked, _ := a.limits.mailAccount.blocked(u.ID); !blocked {
+			a.limits.mailAccount.hit(u.ID)
+			if err := a.mailReset(r.Context(), u); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+		}
+	}
+	a.redirect(w, r, "/password/forgot", "If an account uses that address, we have sent it a link to choose a new password. The link works once, for one hour.")
+}
+
+// GET /password/reset/{token}
+func (a *App) handleResetForm(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	if !a.resetOpen(w, r, token) {
+		return
+	}
+	a.render(w, r, http.StatusOK, views.Password(a.page(r, "Choose a new password"), resetForm(token)))
+}
+
+func resetForm(token string) views.PasswordForm {
+	return views.PasswordForm{Action: "/password/reset/" + token, Heading: "Choose a new password",
+		Intro: "After you save it, every device where you are logged in is logged out."}
+}
+
+// POST /password/reset/{token}
+func (a *App) handleReset(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !a.resetOpen(w, r, token) {
+		return
+	}
+	password := f.password("password")
+	if !f.Valid() {
+		vm := resetForm(token)
+		vm.Errors = f.Errors
+		a.render(w, r, http.StatusUnprocessableEntity, views.Password(a.page(r, "Choose a new password"), vm))
+		return
+	}
+	hash, err := a.hasher.hash(r.Context(), password)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	u, err := a.store.ResetPassword(r.Context(), token, hash)
+	if errors.Is(err, store.ErrTokenInvalid) {
+		a.resetGone(w, r)
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("password reset", "user_id", u.ID)
+	if err := a.mailPasswordChanged(r.Context(), u); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/login", "Your password is changed and you are logged out everywhere. Log in with the new password.")
+}
+
+func (a *App) resetOpen(w http.ResponseWriter, r *http.Request, token string) bool {
+	ok := false
+	if validToken(token) {
+		var err error
+		if ok, err = a.store.AccountTokenValid(r.Context(), token, store.TokenReset); err != nil {
+			a.fail(w, r, err)
+			return false
+		}
+	}
+	if !ok {
+		a.resetGone(w, r)
+	}
+	return ok
+}
+
+func (a *App) resetGone(w http.ResponseWriter, r *http.Request) {
+	a.notice(w, r, http.StatusNotFound, views.Notice{Heading: "This reset link is not valid",
+		Message: "It has been used already, has expired (links work for one hour), or a newer one was sent.",
+		LinkURL: "/password/forgot", LinkLabel: "Ask for a new link"})
+}
+
+// GET /profile/password
+func (a *App) handlePasswordForm(w http.ResponseWriter, r *http.Request) {
+	if a.requireUser(w, r) == nil {
+		return
+	}
+	a.render(w, r, http.StatusOK, views.Password(a.page(r, "Change your password"), changeForm()))
+}
+
+func changeForm() views.PasswordForm {
+	return views.PasswordForm{Action: "/profile/password", Heading: "Change your password", Current: true,
+		Intro: "Every other device where you are logged in is logged out when you save."}
+}
+
+// POST /profile/password
+func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	if blocked, wait := a.limits.loginAccount.blocked("user:" + u.ID); blocked {
+		a.tooMany(w, r, wait)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	current := f.raw("current_password")
+	password := f.password("password")
+	if current == "" {
+		f.fail("current_password", "Enter your current password.")
+	}
+	if f.Valid() {
+		ok, err := a.hasher.compare(r.Context(), u.PasswordHash, current)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if !ok {
+			a.limits.loginAccount.hit("user:" + u.ID)
+			f.fail("current_password", "That is not your current password.")
+		}
+	}
+	if !f.Valid() {
+		vm := changeForm()
+		vm.Errors = f.Errors
+		a.render(w, r, http.StatusUnprocessableEntity, views.Password(a.page(r, "Change your password"), vm))
+		return
+	}
+	hash, err := a.hasher.hash(r.Context(), password)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	nu, err := a.store.SetPassword(r.Context(), u.ID, hash)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// Other sessions ended with the epoch; this one continues on a new token.
+	if err := a.logIn(r.Context(), nu); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.mailPasswordChanged(r.Context(), nu); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/profile", "Your password is changed. Other devices have been logged out.")
+}
+
+// tooMany answers a throttled request with 429 and when to retry.
+func (a *App) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	retryAfter(w, wait)
+	mins := int(wait.Minutes()) + 1
+	msg := "For your security we pause after several attempts. Please try again in about " + pluralMinutes(mins) + "."
+	a.notice(w, r, http.StatusTooManyRequests, views.Notice{Heading: "Too many attempts", Message: msg})
+}
+
+func pluralMinutes(n int) string {
+	if n == 1 {
+		return "a minute"
+	}
+	return strconv.Itoa(n) + " minutes"
+}
+
+func (a *App) notice(w http.ResponseWriter, r *http.Request, status int, n views.Notice) {
+	a.render(w, r, status, views.NoticePage(a.page(r, n.Heading), n))
+}
+
+// accountKey is the throttle key of an address: a hash, so the limiter does
+// not hold addresses in memory.
+func accountKey(email string) string {
+	sum := sha256.Sum256([]byte(crypt.NormaliseEmail(email)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// validToken checks the shape of a link token (store.NewToken) before any
+// lookup.
+func validToken(t string) bool {
+	if len(t) != 43 {
+		return false
+	}
+	for _, c := range t {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// safeNext keeps a post-login redirect on this site: a local absolute path,
+// never another host ("//evil", "/\\evil", "https://...").
+func safeNext(v string) string {
+	if v == "" || !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || strings.HasPrefix(v, "/\\") {
+		return "/"
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host != "" || u.Scheme != "" || strings.ContainsAny(v, "\r\n\t\\") {
+		return "/"
+	}
+	return v
+}
+
+// countryOptions lists the ASEAN countries first, then all others.
+func countryOptions() []views.OptionGroup {
+	asean := map[string]bool{}
+	for _, c := range store.ASEANCountries() {
+		asean[c] = true
+	}
+	var first, rest []views.Option
+	for _, c := range store.Countries() {
+		if asean[c.Code] {
+			first = append(first, views.Option{Value: c.Code, Label: c.Name})
+		} else {
+			rest = append(rest, views.Option{Value: c.Code, Label: c.Name})
+		}
+	}
+	return []views.OptionGroup{{Label: "ASEAN member states", Options: first}, {Label: "All other countries", Options: rest}}
+}
+
+func industryOptions() []views.OptionGroup {
+	var opts []views.Option
+	for _, i := range store.Industries() {
+		opts = append(opts, views.Option{Value: i.Code, Label: i.Name})
+	}
+	return []views.OptionGroup{{Options: opts}}
+}
+
+func genderOptions() []views.OptionGroup {
+	var opts []views.Option
+	for _, g := range store.Genders() {
+		opts = append(opts, views.Option{Value: g.Code, Label: g.Name})
+	}
+	return []views.OptionGroup{{Options: opts}}
+}

@@ -1,0 +1,104 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"kelas/store"
+	"kelas/views"
+)
+
+// accountMail renders body into text and HTML and queues it for one person.
+func (a *App) accountMail(ctx context.Context, userID, to, kind, subject string, body views.MailBody) error {
+	var html bytes.Buffer
+	if err := views.MailHTML(body).Render(ctx, &html); err != nil {
+		return fmt.Errorf("render %s mail: %w", kind, err)
+	}
+	return a.queueMail(ctx, store.NewMail{UserID: userID, To: to, Kind: kind, Subject: subject,
+		Text: mailText(body), HTML: html.String()})
+}
+
+// mailText is the plain-text part, saying the same as MailHTML.
+func mailText(m views.MailBody) string {
+	var b strings.Builder
+	b.WriteString(m.Greeting + "\n\n")
+	for _, p := range m.Paragraphs {
+		b.WriteString(p + "\n\n")
+	}
+	if m.ActionURL != "" {
+		b.WriteString(m.ActionLabel + ":\n" + m.ActionURL + "\n\n")
+	}
+	for _, p := range m.After {
+		b.WriteString(p + "\n\n")
+	}
+	b.WriteString("-- \nkelas\n")
+	return b.String()
+}
+
+// mailVerification sends a confirmation link for address (the account's own,
+// or a changed one awaiting confirmation). Without mail delivery the link is
+// also printed for the operator, so a new installation stays usable.
+func (a *App) mailVerification(ctx context.Context, u store.User, address string) error {
+	newEmail := ""
+	if !strings.EqualFold(strings.TrimSpace(address), u.Email) {
+		newEmail = address
+	}
+	token, err := a.store.CreateAccountToken(ctx, u.ID, store.TokenVerify, verifyTTL, newEmail)
+	if err != nil {
+		return err
+	}
+	link := a.cfg.PublicURL() + "/verify/" + token
+	if a.mailer == nil {
+		fmt.Fprintf(a.stdout, "kelas: mail delivery is not configured; email confirmation link for account %s:\n    %s\n", u.ID, link)
+	}
+	return a.accountMail(ctx, u.ID, address, "verify", "Confirm your email address for kelas", views.MailBody{
+		Greeting:    "Hello " + u.FirstName + ",",
+		Paragraphs:  []string{"Please confirm that this email address belongs to your kelas account. The link works once, for 48 hours."},
+		ActionLabel: "Confirm my email address",
+		ActionURL:   link,
+		After:       []string{"If you did not ask for this, ignore this message: nothing changes without the link."},
+	})
+}
+
+// mailDuplicateNotice tells the owner of an address that someone tried to
+// register it again, instead of revealing that to whoever tried.
+func (a *App) mailDuplicateNotice(ctx context.Context, address string) error {
+	u, err := a.store.UserByEmail(ctx, address)
+	if err != nil {
+		return err
+	}
+	return a.accountMail(ctx, u.ID, u.Email, "duplicate_notice", "Someone tried to register with your email address", views.MailBody{
+		Greeting: "Hello " + u.FirstName + ",",
+		Paragraphs: []string{"Someone, perhaps you, tried to create a new kelas account with this email address. " +
+			"You already have an account, so no second one was created."},
+		ActionLabel: "Reset my password",
+		ActionURL:   a.cfg.PublicURL() + "/password/forgot",
+		After:       []string{"If you forgot your password, you can choose a new one with the link above. If it was not you, you can ignore this message."},
+	})
+}
+
+func (a *App) mailReset(ctx context.Context, u store.User) error {
+	token, err := a.store.CreateAccountToken(ctx, u.ID, store.TokenReset, resetTTL, "")
+	if err != nil {
+		return err
+	}
+	return a.accountMail(ctx, u.ID, u.Email, "reset", "Choose a new kelas password", views.MailBody{
+		Greeting:    "Hello " + u.FirstName + ",",
+		Paragraphs:  []string{"Someone asked to reset the password of your kelas account. The link works once, for one hour."},
+		ActionLabel: "Choose a new password",
+		ActionURL:   a.cfg.PublicURL() + "/password/reset/" + token,
+		After:       []string{"If it was not you, ignore this message: your password stays as it is."},
+	})
+}
+
+func (a *App) mailPasswordChanged(ctx context.Context, u store.User) error {
+	return a.accountMail(ctx, u.ID, u.Email, "password_changed", "Your kelas password was changed", views.MailBody{
+		Greeting: "Hello " + u.FirstName + ",",
+		Paragraphs: []string{"The password of your kelas account was just changed, and every device where you were logged in was logged out.",
+			"If you did not do this, reset your password now and tell the operator of this portal."},
+		ActionLabel: "Reset my password",
+		ActionURL:   a.cfg.PublicURL() + "/password/forgot",
+	})
+}

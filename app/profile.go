@@ -1,0 +1,215 @@
+package app
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	"kelas/store"
+	"kelas/store/crypt"
+	"kelas/views"
+)
+
+// profileBodyBytes bounds the profile form: the largest picture plus room
+// for the other fields.
+const profileBodyBytes = maxPictureBytes + 128<<10
+
+// GET /profile
+func (a *App) handleProfileForm(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	p, err := a.store.Profile(r.Context(), u.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	c, err := a.store.Consents(r.Context(), u.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vm := views.ProfileForm{
+		FirstName: u.FirstName, Surname: u.Surname, Email: u.Email, Country: u.Country, Company: u.Company,
+		Industry: u.Industry, Gender: u.Gender, Description: p.Description, AdditionalNames: p.AdditionalNames,
+		Interests: p.Interests, IDNumber: p.IDNumber, Institution: p.Institution, Department: p.Department,
+		Phone: p.Phone, Mobile: p.Mobile, Address: p.Address, NotifyNew: c.NotifyNew, Feedback: c.Feedback,
+	}
+	if err := a.profileExtras(r, u, &vm, p.Picture != nil); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.Profile(a.page(r, "Your profile"), vm))
+}
+
+// profileExtras fills what the form shows beside the person's own values.
+func (a *App) profileExtras(r *http.Request, u *store.User, vm *views.ProfileForm, hasPicture bool) error {
+	pending, err := a.store.PendingEmail(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	vm.PendingEmail = pending
+	vm.HasPicture = hasPicture
+	vm.PictureURL = "/profile/picture"
+	vm.Countries, vm.Industries, vm.Genders = countryOptions(), industryOptions(), genderOptions()
+	return nil
+}
+
+// POST /profile
+func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	f, err := parseMultipart(r, profileBodyBytes)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vm := views.ProfileForm{
+		FirstName:       f.text("first_name", "First name", 1, 100),
+		Surname:         f.text("surname", "Surname", 1, 100),
+		Email:           f.email("email"),
+		Country:         f.choice("country", "country of residence", store.ValidCountry, true),
+		Company:         f.text("company", "Company name", 1, 200),
+		Industry:        f.choice("industry", "industry", store.ValidIndustry, true),
+		Gender:          f.choice("gender", "gender", store.ValidGender, false),
+		Description:     f.multiline("description", "About you", 2000),
+		AdditionalNames: f.text("additional_names", "Additional names", 0, 200),
+		Interests:       f.text("interests", "Interests", 0, 500),
+		IDNumber:        f.text("id_number", "ID number", 0, 50),
+		Institution:     f.text("institution", "Institution", 0, 200),
+		Department:      f.text("department", "Department", 0, 200),
+		Phone:           f.phone("phone", "Phone"),
+		Mobile:          f.phone("mobile", "Mobile phone"),
+		Address:         f.multiline("address", "Address", 500),
+		NotifyNew:       f.checkbox("notify_new"),
+		Feedback:        f.checkbox("feedback"),
+	}
+	removePicture := f.checkbox("remove_picture")
+	prof := store.Profile{Description: vm.Description, AdditionalNames: vm.AdditionalNames, Interests: vm.Interests,
+		IDNumber: vm.IDNumber, Institution: vm.Institution, Department: vm.Department, Phone: vm.Phone,
+		Mobile: vm.Mobile, Address: vm.Address}
+	change := store.PictureKeep
+	if removePicture {
+		change = store.PictureRemove
+	}
+	if data, ok := f.file("picture", maxPictureBytes); ok {
+		out, ctype, err := a.processPicture(r.Context(), data)
+		if err != nil {
+			f.fail("picture", err.Error())
+		} else {
+			prof.Picture, prof.PictureType, change = out, ctype, store.PictureReplace
+		}
+	} else if msg := f.Errors["picture"]; msg == "" && f.fileTooLarge {
+		f.fail("picture", errPictureTooLarge.Error())
+	}
+	if !f.Valid() {
+		current, err := a.store.Profile(r.Context(), u.ID)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.profileExtras(r, u, &vm, current.Picture != nil); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		vm.Errors = f.Errors
+		a.render(w, r, http.StatusUnprocessableEntity, views.Profile(a.page(r, "Your profile"), vm))
+		return
+	}
+	details := store.Details{FirstName: vm.FirstName, Surname: vm.Surname, Company: vm.Company, Gender: vm.Gender,
+		Country: vm.Country, Industry: vm.Industry}
+	if err := a.store.UpdateProfile(r.Context(), u.ID, details, prof, change); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.store.SetConsents(r.Context(), u.ID, vm.NotifyNew, vm.Feedback, "profile"); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	flash := "Your profile is saved."
+	if crypt.NormaliseEmail(vm.Email) != crypt.NormaliseEmail(u.Email) {
+		if err := a.mailVerification(r.Context(), *u, vm.Email); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		flash += " We have sent a confirmation link to your new address; your email changes when you open it."
+	}
+	a.log.Info("profile updated", "user_id", u.ID)
+	a.redirect(w, r, "/profile", flash)
+}
+
+// processPicture re-encodes a picture with at most two running at once:
+// decoding and scaling the largest accepted picture takes a large share of a
+// core and tens of megabytes.
+func (a *App) processPicture(ctx context.Context, data []byte) ([]byte, string, error) {
+	select {
+	case a.pictureSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, "", ctx.Err()
+	}
+	defer func() { <-a.pictureSlots }()
+	return processPicture(data)
+}
+
+// GET /profile/picture
+func (a *App) handleProfilePicture(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	p, err := a.store.Profile(r.Context(), u.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if p.Picture == nil {
+		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", p.PictureType)
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("Content-Disposition", "inline")
+	w.Write(p.Picture)
+}
+
+// file reads an uploaded file of at most max bytes. ok is false when no file
+// was chosen; fileTooLarge is set when it was over max.
+func (f *form) file(name string, max int64) (data []byte, ok bool) {
+	if f.r.MultipartForm == nil {
+		return nil, false
+	}
+	files := f.r.MultipartForm.File[name]
+	if len(files) == 0 || (files[0].Size == 0 && files[0].Filename == "") {
+		return nil, false
+	}
+	if len(files) > 1 {
+		f.fail(name, "Choose one file only.")
+		return nil, false
+	}
+	if files[0].Size > max {
+		f.fileTooLarge = true
+		return nil, false
+	}
+	fh, err := files[0].Open()
+	if err != nil {
+		f.fail(name, "The file could not be read. Please try again.")
+		return nil, false
+	}
+	defer fh.Close()
+	data, err = io.ReadAll(io.LimitReader(fh, max+1))
+	if err != nil || int64(len(data)) > max {
+		f.fileTooLarge = err == nil
+		if err != nil {
+			f.fail(name, "The file could not be read. Please try again.")
+		}
+		return nil, false
+	}
+	if len(data) == 0 {
+		f.fail(name, "The file is empty.")
+		return nil, false
+	}
+	return data, true
+}
