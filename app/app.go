@@ -188,6 +188,16 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if redirect != nil {
 		go func() { errc <- redirect.ListenAndServe() }()
 	}
+	mailCtx, stopMail := context.WithCancel(ctx)
+	mailDone := make(chan struct{})
+	go func() {
+		defer close(mailDone)
+		a.runOutbox(mailCtx)
+	}()
+	defer func() {
+		stopMail()
+		<-mailDone
+	}()
 	a.log.Info("listening", "addr", ln.Addr().String(), "url", a.cfg.PublicURL())
 	if ready != nil {
 		ready(ln.Addr().String())

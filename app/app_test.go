@@ -29,6 +29,7 @@ type testServer struct {
 	store  *store.Store
 	client *http.Client
 	logs   *syncBuffer
+	stdout *syncBuffer
 	clock  *testClock
 }
 
@@ -66,7 +67,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newTestServer(t *testing.T, mods ...func(*Config)) *testServer {
+func newTestServer(t testing.TB, mods ...func(*Config)) *testServer {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -79,25 +80,25 @@ func newTestServer(t *testing.T, mods ...func(*Config)) *testServer {
 	for _, m := range mods {
 		m(&cfg)
 	}
-	logs := &syncBuffer{}
-	a, err := New(cfg, Deps{Log: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Static: os.DirFS("../static")})
+	logs, stdout := &syncBuffer{}, &syncBuffer{}
+	a, err := New(cfg, Deps{Log: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Static: os.DirFS("../static"), Stdout: stdout})
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &testServer{Server: srv, app: a, store: st, client: client, logs: logs, clock: clock}
+	return &testServer{Server: srv, app: a, store: st, client: client, logs: logs, stdout: stdout, clock: clock}
 }
 
-func (ts *testServer) get(t *testing.T, path string) (*http.Response, string) {
+func (ts *testServer) get(t testing.TB, path string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, ts.URL+path, nil)
 	require.NoError(t, err)
 	return ts.do(t, req)
 }
 
-func (ts *testServer) postForm(t *testing.T, path string, v url.Values) (*http.Response, string) {
+func (ts *testServer) postForm(t testing.TB, path string, v url.Values) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(v.Encode()))
 	require.NoError(t, err)
@@ -105,7 +106,7 @@ func (ts *testServer) postForm(t *testing.T, path string, v url.Values) (*http.R
 	return ts.do(t, req)
 }
 
-func (ts *testServer) do(t *testing.T, req *http.Request) (*http.Response, string) {
+func (ts *testServer) do(t testing.TB, req *http.Request) (*http.Response, string) {
 	t.Helper()
 	res, err := ts.client.Do(req)
 	require.NoError(t, err)
@@ -115,7 +116,7 @@ func (ts *testServer) do(t *testing.T, req *http.Request) (*http.Response, strin
 	return res, string(b)
 }
 
-func doc(t *testing.T, body string) *goquery.Document {
+func doc(t testing.TB, body string) *goquery.Document {
 	t.Helper()
 	d, err := goquery.NewDocumentFromReader(strings.NewReader(body))
 	require.NoError(t, err)
