@@ -580,3 +580,80 @@ func mustPrefixes(t *testing.T, v string) []netip.Prefix {
 	require.NoError(t, err)
 	return p
 }
+
+// Without SMTP a newcomer can still finish registration: the link is printed
+// for the operator, and the log says only that a mail waits.
+func TestWithoutSMTPLinksArePrinted(t *testing.T) {
+	ts := newTestServer(t)
+	res, _ := ts.postForm(t, "/register", registration())
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+
+	link := regexp.MustCompile(`http://\S+/verify/\S+`).FindString(ts.stdout.String())
+	require.NotEmpty(t, link, "stdout: %s", ts.stdout.String())
+	assert.Contains(t, ts.logs.String(), "mail waiting in outbox")
+	assert.NotContains(t, ts.logs.String(), "siti.rahmawati")
+	assert.NotContains(t, ts.logs.String(), "Confirm your email")
+	assert.NotContains(t, ts.stdout.String(), "siti.rahmawati", "the printed line names the account id, not the address")
+
+	u, err := url.Parse(link)
+	require.NoError(t, err)
+	res, _ = ts.get(t, u.RequestURI())
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.True(t, mustUser(t, ts).Verified())
+}
+
+func TestUnverifiedSeeABannerAndCanResend(t *testing.T) {
+	ts, smtpd := newMailTestServer(t)
+	res, _ := ts.postForm(t, "/register", registration())
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	res, _ = ts.postForm(t, "/login", url.Values{"email": {"siti.rahmawati@example.org"}, "password": {"kain batik tulis 2026"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	res, body := ts.get(t, "/")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, 1, doc(t, body).Find(`[data-testid="unverified"] form[action="/verify/resend"]`).Length())
+
+	res, _ = ts.postForm(t, "/verify/resend", nil)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	ts.deliver(t)
+	mails := smtpd.WaitFor(t, 2)
+	first, second := linkIn(t, mails[0], "/verify/"), linkIn(t, mails[1], "/verify/")
+	require.NotEqual(t, first, second)
+	live := 0
+	for _, l := range []string{first, second} {
+		if res, _ := ts.get(t, l); res.StatusCode == http.StatusSeeOther {
+			live++
+		}
+	}
+	assert.Equal(t, 1, live, "a new link withdraws the older one")
+	res, body = ts.get(t, "/")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Zero(t, doc(t, body).Find(`[data-testid="unverified"]`).Length())
+}
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                     "/",
+		"/profile":             "/profile",
+		"/trainings?page=2":    "/trainings?page=2",
+		"//evil.example":       "/",
+		"/\\evil.example":      "/",
+		"https://evil.example": "/",
+		"profile":              "/",
+		"/ok\r\nSet-Cookie: x": "/",
+	} {
+		assert.Equal(t, want, safeNext(in), in)
+	}
+}
+
+func FuzzSafeNext(f *testing.F) {
+	for _, s := range []string{"/", "//x", "/\\x", "https://x", "/a?b=c#d", "/%2F%2Fx"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		got := safeNext(v)
+		u, err := url.Parse(got)
+		if err != nil || u.Host != "" || u.Scheme != "" || !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") {
+			t.Fatalf("safeNext(%q) = %q leaves the site", v, got)
+		}
+	})
+}
