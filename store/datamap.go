@@ -123,7 +123,7 @@ func systemTable(db DB, name string, why string, cols ...string) table {
 // accounts.go, ...).
 func DataMap() []Field {
 	var out []Field
-	for _, group := range [][]table{coreTables(), accountTables(), outboxTables()} {
+	for _, group := range [][]table{coreTables(), accountTables(), outboxTables(), trainingTables()} {
 		for _, t := range group {
 			out = append(out, t.fields()...)
 		}

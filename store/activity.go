@@ -1,0 +1,233 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Activity actions (SPEC §2, activity log).
+const (
+	ActViewTraining     = "view_training"
+	ActEnrol            = "enrol"
+	ActViewMaterial     = "view_material"
+	ActDownloadFile     = "download_file"
+	ActStartQuiz        = "start_quiz"
+	ActSubmitQuiz       = "submit_quiz"
+	ActComplete         = "complete"
+	ActCertificateIssue = "certificate_issued"
+	ActAttendance       = "attendance"
+)
+
+// ActivityEvent is one learner action.
+type ActivityEvent struct {
+	UserID     string
+	TrainingID string
+	Action     string
+	ObjectType string
+	ObjectID   string
+	At         time.Time
+	IP         netip.Addr
+}
+
+// ErrWriterClosed is returned by Record after Close.
+var ErrWriterClosed = errors.New("store: activity writer closed")
+
+// ActivityWriter takes activity events off the request path and commits
+// them in batches: a request only hands its event over. The queue is
+// bounded; when it is full Record waits (back-pressure) instead of growing
+// memory or dropping events. Close commits everything queued.
+type ActivityWriter struct {
+	s       *Store
+	ch      chan ActivityEvent
+	mu      sync.RWMutex // held for reading while sending, for writing by Close
+	closed  bool
+	done    chan struct{}
+	onError func(error)
+}
+
+// maxActivityBatch bounds one transaction so a burst never holds the write
+// lock for long.
+const maxActivityBatch = 2000
+
+// NewActivityWriter starts a writer with a queue of size events. onError,
+// if set, hears about batches that could not be committed.
+func (s *Store) NewActivityWriter(size int, onError func(error)) *ActivityWriter {
+	w := &ActivityWriter{s: s, ch: make(chan ActivityEvent, size), done: make(chan struct{}), onError: onError}
+	go w.run()
+	return w
+}
+
+// Record queues an event. It blocks only while the queue is full.
+func (w *ActivityWriter) Record(ctx context.Context, ev ActivityEvent) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return ErrWriterClosed
+	}
+	if ev.At.IsZero() {
+		ev.At = w.s.Now()
+	}
+	select {
+	case w.ch <- ev:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting events and returns once every queued event is
+// committed, or ctx ends.
+func (w *ActivityWriter) Close(ctx context.Context) error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.ch)
+	}
+	w.mu.Unlock()
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *ActivityWriter) run() {
+	defer close(w.done)
+	batch := make([]ActivityEvent, 0, maxActivityBatch)
+	for ev := range w.ch {
+		batch = append(batch[:0], ev)
+	fill:
+		for len(batch) < maxActivityBatch {
+			select {
+			case ev, ok := <-w.ch:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, ev)
+			default:
+				break fill
+			}
+		}
+		if err := w.s.writeActivity(context.Background(), batch); err != nil {
+			// One retry covers a transient lock timeout; a second failure is
+			// reported rather than retried forever.
+			time.Sleep(100 * time.Millisecond)
+			if err := w.s.writeActivity(context.Background(), batch); err != nil && w.onError != nil {
+				w.onError(fmt.Errorf("activity batch of %d lost: %w", len(batch), err))
+			}
+		}
+	}
+}
+
+// ipPrefix truncates an address to its network: /24 for IPv4, /48 for IPv6.
+func ipPrefix(ip netip.Addr) string {
+	bits := 48
+	if ip.Is4() {
+		bits = 24
+	}
+	p, err := ip.Prefix(bits)
+	if err != nil {
+		return ""
+	}
+	return p.String()
+}
+
+func (s *Store) writeActivity(ctx context.Context, batch []ActivityEvent) error {
+	type row struct {
+		ev       ActivityEvent
+		ip, pref any
+	}
+	rows := make([]row, 0, len(batch))
+	for _, ev := range batch {
+		r := row{ev: ev}
+		if ev.IP.IsValid() {
+			z, err := s.sealerFor(ctx, ev.UserID, "activity_log", ev.UserID)
+			if errors.Is(err, ErrNotFound) {
+				continue // the person was erased meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			r.ip, r.pref = z.seal("ip", ev.IP.String()), z.seal("ip_prefix", ipPrefix(ev.IP))
+		}
+		rows = append(rows, r)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO activity_log (user_id, training_id, at, action, object_type, object_id, ip, ip_prefix)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, r := range rows {
+			if _, err := stmt.ExecContext(ctx, r.ev.UserID, nullStr(r.ev.TrainingID), ts(r.ev.At), r.ev.Action,
+				nullStr(r.ev.ObjectType), nullStr(r.ev.ObjectID), r.ip, r.pref); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ActivityEntry is a stored event with its address opened.
+type ActivityEntry struct {
+	ID         int64
+	TrainingID string
+	At         time.Time
+	Action     string
+	ObjectType string
+	ObjectID   string
+	IP         string // full address, "" once retention dropped it
+	IPPrefix   string // truncated address, "" once dropped
+}
+
+// Activity returns a person's activity log, newest first, at most limit rows
+// (0 for all).
+func (s *Store) Activity(ctx context.Context, userID string, limit int) ([]ActivityEntry, error) {
+	q := `SELECT id, COALESCE(training_id, ''), at, action, COALESCE(object_type, ''), COALESCE(object_id, ''), ip, ip_prefix
+		FROM activity_log WHERE user_id = ? ORDER BY at DESC, id DESC`
+	args := []any{userID}
+	if limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, limit)
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: activity: %w", err)
+	}
+	defer rows.Close()
+	var z *sealer
+	var out []ActivityEntry
+	for rows.Next() {
+		var e ActivityEntry
+		var at string
+		var ip, pref []byte
+		if err := rows.Scan(&e.ID, &e.TrainingID, &at, &e.Action, &e.ObjectType, &e.ObjectID, &ip, &pref); err != nil {
+			return nil, fmt.Errorf("store: activity: %w", err)
+		}
+		e.At, _ = parseTS(at)
+		if ip != nil || pref != nil {
+			if z == nil {
+				zz, err := s.sealerFor(ctx, userID, "activity_log", userID)
+				if err != nil {
+					return nil, err
+				}
+				z = &zz
+			}
+			if e.IP, err = z.open("ip", ip); err != nil {
+				return nil, err
+			}
+			if e.IPPrefix, err = z.open("ip_prefix", pref); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,715 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Training kinds.
+const (
+	KindSelfStudy = "self_study"
+	KindLive      = "live"
+)
+
+// Material kinds.
+const (
+	MaterialPage  = "page"
+	MaterialFile  = "file"
+	MaterialVideo = "video"
+	MaterialLink  = "link"
+)
+
+func trainingTables() []table {
+	content := func(why string) Field {
+		return Field{Category: CatSystem, Export: ExportOmit, Erasure: EraseNone, Why: why}
+	}
+	learning := Field{Category: CatLearning, Personal: true, Purposes: []string{"run the trainings the person takes and record their results"},
+		Basis: BasisContract, Retention: "while the account exists", Export: ExportInclude, Erasure: EraseDelete}
+	staff := Field{Category: CatAccount, Personal: true, Purposes: []string{"let Member staff manage their organisation's trainings"},
+		Basis: BasisContract, Retention: "while the person works for the Member", Export: ExportInclude, Erasure: EraseDelete}
+	activity := Field{Category: CatActivity, Personal: true, Purposes: []string{"record how trainings are used, for the person and for reports"},
+		Basis: BasisLegitimate, Retention: "see the retention rules for the activity log", Export: ExportInclude, Erasure: EraseDelete}
+	return []table{
+		{db: DBMain, name: "members", base: content("Member organisations: public facts, not personal data"),
+			columns: []string{"id", "name", "country", "kind", "active", "created_at"}},
+		{db: DBMain, name: "member_staff", base: staff, columns: []string{"user_id", "member_id", "role", "added_at"}},
+		{db: DBMain, name: "trainings", base: content("training content published by Members"),
+			columns: []string{"id", "member_id", "title", "summary", "language", "country", "kind", "place", "join_url",
+				"pass_mark", "published", "created_by", "created_at", "updated_at"},
+			override: map[string]Field{"created_by": {Category: CatAccount, Personal: true, Purposes: []string{"know who published a training"},
+				Basis: BasisLegitimate, Retention: "while the training exists", Export: ExportOmit, Erasure: EraseAnonymise,
+				Why: "staff id on Member content; cleared when the staff account is erased"}}},
+		{db: DBMain, name: "training_sessions", base: content("dates of live trainings"),
+			columns: []string{"id", "training_id", "starts_at", "ends_at"}},
+		{db: DBMain, name: "materials", base: content("training materials"),
+			columns: []string{"id", "training_id", "position", "kind", "title", "body_md", "url", "file_name", "file_type",
+				"file_size", "file_sha256", "required", "created_at"}},
+		{db: DBMain, name: "questions", base: content("quiz questions"), columns: []string{"id", "training_id", "position", "prompt"}},
+		{db: DBMain, name: "choices", base: content("quiz answers to choose from"),
+			columns: []string{"id", "question_id", "position", "label", "correct"}},
+		{db: DBMain, name: "enrolments", base: learning, columns: []string{"user_id", "training_id", "enrolled_at", "completed_at"}},
+		{db: DBMain, name: "material_views", base: learning, columns: []string{"user_id", "material_id", "first_viewed_at"}},
+		{db: DBMain, name: "quiz_attempts", base: learning,
+			columns: []string{"id", "user_id", "training_id", "submitted_at", "answers", "score", "passed"}},
+		{db: DBMain, name: "attendance", base: learning, columns: []string{"user_id", "session_id", "marked_by", "marked_at"},
+			override: map[string]Field{"marked_by": {Category: CatLearning, Personal: true, Purposes: []string{"know who recorded attendance"},
+				Basis: BasisLegitimate, Retention: "while the record exists", Export: ExportOmit, Erasure: EraseDelete,
+				Why: "the staff member's internal id"}}},
+		{db: DBMain, name: "certificates", base: learning, sealed: []string{"holder_name"},
+			columns: []string{"code", "user_id", "training_id", "holder_name", "issued_at"}},
+		{db: DBMain, name: "activity_log", base: activity, sealed: []string{"ip", "ip_prefix"},
+			columns: []string{"id", "user_id", "training_id", "at", "action", "object_type", "object_id", "ip", "ip_prefix"}},
+	}
+}
+
+// Training is one course or live event.
+type Training struct {
+	ID, MemberID, MemberName string
+	Title, Summary           string
+	Language, Country, Kind  string
+	Place, JoinURL           string
+	PassMark                 int
+	Published                bool
+	CreatedAt, UpdatedAt     time.Time
+}
+
+// Live reports whether the training is held as live sessions.
+func (t Training) Live() bool { return t.Kind == KindLive }
+
+// TrainingInput is what staff edit.
+type TrainingInput struct {
+	Title, Summary, Language, Country, Kind, Place, JoinURL string
+	PassMark                                                int
+	Published                                               bool
+}
+
+const trainingColumns = `t.id, t.member_id, m.name, t.title, t.summary, t.language, COALESCE(t.country, ''), t.kind,
+	COALESCE(t.place, ''), COALESCE(t.join_url, ''), t.pass_mark, t.published, t.created_at, t.updated_at`
+
+func scanTraining(sc interface{ Scan(...any) error }) (Training, error) {
+	var t Training
+	var created, updated string
+	err := sc.Scan(&t.ID, &t.MemberID, &t.MemberName, &t.Title, &t.Summary, &t.Language, &t.Country, &t.Kind,
+		&t.Place, &t.JoinURL, &t.PassMark, &t.Published, &created, &updated)
+	t.CreatedAt, _ = parseTS(created)
+	t.UpdatedAt, _ = parseTS(updated)
+	return t, err
+}
+
+// CreateTraining adds a training owned by memberID.
+func (s *Store) CreateTraining(ctx context.Context, memberID, createdBy string, in TrainingInput) (Training, error) {
+	id := NewID()
+	now := ts(s.Now())
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO trainings (id, member_id, title, summary, language, country, kind, place, join_url,
+			pass_mark, published, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, memberID, in.Title, in.Summary, in.Language, nullStr(in.Country), in.Kind, nullStr(in.Place), nullStr(in.JoinURL),
+			in.PassMark, in.Published, nullStr(createdBy), now, now)
+		return err
+	})
+	if err != nil {
+		return Training{}, fmt.Errorf("store: create training: %w", err)
+	}
+	return s.Training(ctx, id)
+}
+
+// UpdateTraining changes a training's details.
+func (s *Store) UpdateTraining(ctx context.Context, id string, in TrainingInput) error {
+	return s.exec1(ctx, "update training", `UPDATE trainings SET title = ?, summary = ?, language = ?, country = ?, kind = ?,
+		place = ?, join_url = ?, pass_mark = ?, published = ?, updated_at = ? WHERE id = ?`,
+		in.Title, in.Summary, in.Language, nullStr(in.Country), in.Kind, nullStr(in.Place), nullStr(in.JoinURL),
+		in.PassMark, in.Published, ts(s.Now()), id)
+}
+
+// exec1 runs one statement that must change exactly one existing row.
+func (s *Store) exec1(ctx context.Context, what, query string, args ...any) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res)
+	})
+	if errors.Is(err, ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	return nil
+}
+
+// Training returns one training, published or not; callers decide who may
+// see it.
+func (s *Store) Training(ctx context.Context, id string) (Training, error) {
+	t, err := scanTraining(s.rdb.QueryRowContext(ctx, "SELECT "+trainingColumns+
+		" FROM trainings t JOIN members m ON m.id = t.member_id WHERE t.id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, ErrNotFound
+	}
+	if err != nil {
+		return t, fmt.Errorf("store: training: %w", err)
+	}
+	return t, nil
+}
+
+// CatalogueFilter narrows the public catalogue.
+type CatalogueFilter struct {
+	Country, Language, Kind, Query string
+	MemberID                       string // staff views: only this Member's
+	IncludeUnpublished             bool
+}
+
+// Trainings lists trainings matching f, newest first.
+func (s *Store) Trainings(ctx context.Context, f CatalogueFilter) ([]Training, error) {
+	var where []string
+	var args []any
+	if !f.IncludeUnpublished {
+		where = append(where, "t.published = 1")
+	}
+	if f.Country != "" {
+		where = append(where, "(t.country = ? OR t.country IS NULL)")
+		args = append(args, f.Country)
+	}
+	if f.Language != "" {
+		where = append(where, "t.language = ?")
+		args = append(args, f.Language)
+	}
+	if f.Kind != "" {
+		where = append(where, "t.kind = ?")
+		args = append(args, f.Kind)
+	}
+	if f.MemberID != "" {
+		where = append(where, "t.member_id = ?")
+		args = append(args, f.MemberID)
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		where = append(where, "t.title LIKE ? ESCAPE '\\'")
+		args = append(args, "%"+likeEscape(q)+"%")
+	}
+	query := "SELECT " + trainingColumns + " FROM trainings t JOIN members m ON m.id = t.member_id"
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := s.rdb.QueryContext(ctx, query+" ORDER BY t.created_at DESC LIMIT 500", args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: trainings: %w", err)
+	}
+	defer rows.Close()
+	var out []Training
+	for rows.Next() {
+		t, err := scanTraining(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: trainings: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func likeEscape(v string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(v)
+}
+
+// Session is one date of a live training.
+type Session struct {
+	ID, TrainingID   string
+	StartsAt, EndsAt time.Time
+}
+
+// AddSession adds a date to a live training.
+func (s *Store) AddSession(ctx context.Context, trainingID string, start, end time.Time) (Session, error) {
+	se := Session{ID: NewID(), TrainingID: trainingID, StartsAt: start.UTC(), EndsAt: end.UTC()}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO training_sessions (id, training_id, starts_at, ends_at) VALUES (?, ?, ?, ?)",
+			se.ID, trainingID, ts(start), ts(end))
+		return err
+	})
+	if err != nil {
+		return se, fmt.Errorf("store: add session: %w", err)
+	}
+	return se, nil
+}
+
+// TrainingSessions lists a training's dates in order.
+func (s *Store) TrainingSessions(ctx context.Context, trainingID string) ([]Session, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT id, training_id, starts_at, ends_at FROM training_sessions WHERE training_id = ? ORDER BY starts_at", trainingID)
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var se Session
+		var a, b string
+		if err := rows.Scan(&se.ID, &se.TrainingID, &a, &b); err != nil {
+			return nil, fmt.Errorf("store: sessions: %w", err)
+		}
+		se.StartsAt, _ = parseTS(a)
+		se.EndsAt, _ = parseTS(b)
+		out = append(out, se)
+	}
+	return out, rows.Err()
+}
+
+// Material is one item of a training.
+type Material struct {
+	ID, TrainingID, Kind, Title string
+	Position                    int
+	BodyMD, URL                 string
+	FileName, FileType          string
+	FileSize                    int64
+	FileSHA256                  string
+	Required                    bool
+}
+
+// MaterialInput is a new material; file fields come from the stored upload.
+type MaterialInput struct {
+	Kind, Title, BodyMD, URL     string
+	FileName, FileType, FileHash string
+	FileSize                     int64
+	Required                     bool
+}
+
+// AddMaterial appends a material to a training. id may be given (file
+// uploads name their file after it) or left empty.
+func (s *Store) AddMaterial(ctx context.Context, trainingID, id string, in MaterialInput) (Material, error) {
+	if id == "" {
+		id = NewID()
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO materials (id, training_id, position, kind, title, body_md, url, file_name,
+			file_type, file_size, file_sha256, required, created_at)
+			VALUES (?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM materials WHERE training_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, trainingID, trainingID, in.Kind, in.Title, nullStr(in.BodyMD), nullStr(in.URL), nullStr(in.FileName),
+			nullStr(in.FileType), in.FileSize, nullStr(in.FileHash), in.Required, ts(s.Now()))
+		return err
+	})
+	if err != nil {
+		return Material{}, fmt.Errorf("store: add material: %w", err)
+	}
+	return s.Material(ctx, trainingID, id)
+}
+
+const materialColumns = `id, training_id, position, kind, title, COALESCE(body_md, ''), COALESCE(url, ''), COALESCE(file_name, ''),
+	COALESCE(file_type, ''), COALESCE(file_size, 0), COALESCE(file_sha256, ''), required`
+
+func scanMaterial(sc interface{ Scan(...any) error }) (Material, error) {
+	var m Material
+	err := sc.Scan(&m.ID, &m.TrainingID, &m.Position, &m.Kind, &m.Title, &m.BodyMD, &m.URL, &m.FileName, &m.FileType,
+		&m.FileSize, &m.FileSHA256, &m.Required)
+	return m, err
+}
+
+// Material returns a material of a training; a material of another training
+// is ErrNotFound.
+func (s *Store) Material(ctx context.Context, trainingID, id string) (Material, error) {
+	m, err := scanMaterial(s.rdb.QueryRowContext(ctx, "SELECT "+materialColumns+" FROM materials WHERE id = ? AND training_id = ?", id, trainingID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, ErrNotFound
+	}
+	if err != nil {
+		return m, fmt.Errorf("store: material: %w", err)
+	}
+	return m, nil
+}
+
+// Materials lists a training's materials in order.
+func (s *Store) Materials(ctx context.Context, trainingID string) ([]Material, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT "+materialColumns+" FROM materials WHERE training_id = ? ORDER BY position", trainingID)
+	if err != nil {
+		return nil, fmt.Errorf("store: materials: %w", err)
+	}
+	defer rows.Close()
+	var out []Material
+	for rows.Next() {
+		m, err := scanMaterial(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: materials: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Question is a multiple-choice question with its choices.
+type Question struct {
+	ID, TrainingID, Prompt string
+	Position               int
+	Choices                []Choice
+}
+
+// Choice is one answer to choose from.
+type Choice struct {
+	ID, Label string
+	Correct   bool
+}
+
+// AddQuestion appends a question with its choices; at least two choices and
+// exactly one correct.
+func (s *Store) AddQuestion(ctx context.Context, trainingID, prompt string, choices []Choice) (Question, error) {
+	correct := 0
+	for _, c := range choices {
+		if c.Correct {
+			correct++
+		}
+	}
+	if len(choices) < 2 || correct != 1 {
+		return Question{}, fmt.Errorf("store: add question: need two or more choices and exactly one correct")
+	}
+	q := Question{ID: NewID(), TrainingID: trainingID, Prompt: prompt}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO questions (id, training_id, position, prompt)
+			VALUES (?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM questions WHERE training_id = ?), ?)`, q.ID, trainingID, trainingID, prompt)
+		if err != nil {
+			return err
+		}
+		for i, c := range choices {
+			c.ID = NewID()
+			if _, err := tx.ExecContext(ctx, "INSERT INTO choices (id, question_id, position, label, correct) VALUES (?, ?, ?, ?, ?)",
+				c.ID, q.ID, i+1, c.Label, c.Correct); err != nil {
+				return err
+			}
+			q.Choices = append(q.Choices, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return Question{}, fmt.Errorf("store: add question: %w", err)
+	}
+	return q, nil
+}
+
+// Quiz returns a training's questions with their choices, in order.
+func (s *Store) Quiz(ctx context.Context, trainingID string) ([]Question, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT q.id, q.prompt, q.position, c.id, c.label, c.correct
+		FROM questions q JOIN choices c ON c.question_id = q.id WHERE q.training_id = ? ORDER BY q.position, c.position`, trainingID)
+	if err != nil {
+		return nil, fmt.Errorf("store: quiz: %w", err)
+	}
+	defer rows.Close()
+	var out []Question
+	for rows.Next() {
+		var q Question
+		var c Choice
+		if err := rows.Scan(&q.ID, &q.Prompt, &q.Position, &c.ID, &c.Label, &c.Correct); err != nil {
+			return nil, fmt.Errorf("store: quiz: %w", err)
+		}
+		if n := len(out); n == 0 || out[n-1].ID != q.ID {
+			q.TrainingID = trainingID
+			out = append(out, q)
+		}
+		out[len(out)-1].Choices = append(out[len(out)-1].Choices, c)
+	}
+	return out, rows.Err()
+}
+
+// Enrol enrols userID in a training; enrolling twice is harmless.
+func (s *Store) Enrol(ctx context.Context, userID, trainingID string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO enrolments (user_id, training_id, enrolled_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+			userID, trainingID, ts(s.Now()))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: enrol: %w", err)
+	}
+	return nil
+}
+
+// Enrolment is a learner's place in one training with their progress.
+type Enrolment struct {
+	Training        Training
+	EnrolledAt      time.Time
+	CompletedAt     time.Time
+	MaterialsViewed int
+	MaterialsNeeded int
+	BestScore       int // -1 when no attempt yet
+	Passed          bool
+	Attended        bool
+	CertificateCode string
+}
+
+// Completed reports whether the training is complete.
+func (e Enrolment) Completed() bool { return !e.CompletedAt.IsZero() }
+
+// Enrolment returns userID's enrolment in a training, or ErrNotFound.
+func (s *Store) Enrolment(ctx context.Context, userID, trainingID string) (Enrolment, error) {
+	es, err := s.enrolments(ctx, "e.user_id = ? AND e.training_id = ?", userID, trainingID)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	if len(es) == 0 {
+		return Enrolment{}, ErrNotFound
+	}
+	return es[0], nil
+}
+
+// Enrolments lists userID's trainings with progress, newest first: the
+// learner dashboard.
+func (s *Store) Enrolments(ctx context.Context, userID string) ([]Enrolment, error) {
+	return s.enrolments(ctx, "e.user_id = ?", userID)
+}
+
+func (s *Store) enrolments(ctx context.Context, where string, args ...any) ([]Enrolment, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT "+trainingColumns+`, e.enrolled_at, COALESCE(e.completed_at, ''),
+		(SELECT COUNT(*) FROM material_views v JOIN materials mt ON mt.id = v.material_id
+			WHERE v.user_id = e.user_id AND mt.training_id = t.id AND mt.required = 1),
+		(SELECT COUNT(*) FROM materials mt WHERE mt.training_id = t.id AND mt.required = 1),
+		COALESCE((SELECT MAX(score) FROM quiz_attempts a WHERE a.user_id = e.user_id AND a.training_id = t.id), -1),
+		EXISTS (SELECT 1 FROM quiz_attempts a WHERE a.user_id = e.user_id AND a.training_id = t.id AND a.passed = 1),
+		EXISTS (SELECT 1 FROM attendance at JOIN training_sessions ss ON ss.id = at.session_id
+			WHERE at.user_id = e.user_id AND ss.training_id = t.id),
+		COALESCE((SELECT code FROM certificates c WHERE c.user_id = e.user_id AND c.training_id = t.id), '')
+		FROM enrolments e JOIN trainings t ON t.id = e.training_id JOIN members m ON m.id = t.member_id
+		WHERE `+where+" ORDER BY e.enrolled_at DESC", args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: enrolments: %w", err)
+	}
+	defer rows.Close()
+	var out []Enrolment
+	for rows.Next() {
+		var e Enrolment
+		var created, updated, enrolled, completed string
+		t := &e.Training
+		if err := rows.Scan(&t.ID, &t.MemberID, &t.MemberName, &t.Title, &t.Summary, &t.Language, &t.Country, &t.Kind,
+			&t.Place, &t.JoinURL, &t.PassMark, &t.Published, &created, &updated, &enrolled, &completed,
+			&e.MaterialsViewed, &e.MaterialsNeeded, &e.BestScore, &e.Passed, &e.Attended, &e.CertificateCode); err != nil {
+			return nil, fmt.Errorf("store: enrolments: %w", err)
+		}
+		t.CreatedAt, _ = parseTS(created)
+		t.UpdatedAt, _ = parseTS(updated)
+		e.EnrolledAt, _ = parseTS(enrolled)
+		e.CompletedAt, _ = parseTS(completed)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// RecordMaterialView notes that userID opened a material (first time only).
+func (s *Store) RecordMaterialView(ctx context.Context, userID, materialID string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO material_views (user_id, material_id, first_viewed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+			userID, materialID, ts(s.Now()))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: material view: %w", err)
+	}
+	return nil
+}
+
+// Attempt is one graded quiz submission.
+type Attempt struct {
+	ID          string
+	Score       int
+	Passed      bool
+	SubmittedAt time.Time
+	Answers     map[string]string // question id → choice id
+}
+
+// ErrUnknownAnswer means an answer names a question or choice that is not
+// part of the training's quiz.
+var ErrUnknownAnswer = errors.New("store: answer to an unknown question or choice")
+
+// SubmitQuiz grades answers (question id → choice id) against the training's
+// quiz and records the attempt. The grade is automatic: the share of correct
+// answers in percent, passed at the training's pass mark.
+func (s *Store) SubmitQuiz(ctx context.Context, userID string, t Training, answers map[string]string) (Attempt, error) {
+	quiz, err := s.Quiz(ctx, t.ID)
+	if err != nil {
+		return Attempt{}, err
+	}
+	if len(quiz) == 0 {
+		return Attempt{}, ErrNotFound
+	}
+	byQuestion := map[string]Question{}
+	for _, q := range quiz {
+		byQuestion[q.ID] = q
+	}
+	correct := 0
+	for qid, cid := range answers {
+		q, ok := byQuestion[qid]
+		if !ok {
+			return Attempt{}, ErrUnknownAnswer
+		}
+		found := false
+		for _, c := range q.Choices {
+			if c.ID == cid {
+				found = true
+				if c.Correct {
+					correct++
+				}
+			}
+		}
+		if !found {
+			return Attempt{}, ErrUnknownAnswer
+		}
+	}
+	a := Attempt{ID: NewID(), Score: correct * 100 / len(quiz), SubmittedAt: s.Now(), Answers: answers}
+	a.Passed = a.Score >= t.PassMark
+	js, _ := json.Marshal(answers)
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO quiz_attempts (id, user_id, training_id, submitted_at, answers, score, passed)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, a.ID, userID, t.ID, ts(a.SubmittedAt), string(js), a.Score, a.Passed)
+		return err
+	})
+	if err != nil {
+		return Attempt{}, fmt.Errorf("store: submit quiz: %w", err)
+	}
+	return a, nil
+}
+
+// MarkAttendance records that userID attended a session of their training.
+func (s *Store) MarkAttendance(ctx context.Context, sessionID, userID, markedBy string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO attendance (user_id, session_id, marked_by, marked_at)
+			SELECT e.user_id, ss.id, ?, ? FROM training_sessions ss JOIN enrolments e ON e.training_id = ss.training_id
+			WHERE ss.id = ? AND e.user_id = ? ON CONFLICT DO NOTHING`, markedBy, ts(s.Now()), sessionID, userID)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err == nil && n == 0 {
+			var exists int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM attendance WHERE user_id = ? AND session_id = ?", userID, sessionID).Scan(&exists); err != nil {
+				return err
+			}
+			if exists == 0 {
+				return ErrNotFound
+			}
+		}
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("store: mark attendance: %w", err)
+	}
+	return nil
+}
+
+// Certificate is the public proof of a completed training.
+type Certificate struct {
+	Code          string
+	TrainingID    string
+	TrainingTitle string
+	MemberName    string
+	HolderName    string
+	IssuedAt      time.Time
+}
+
+// newCertificateCode returns 20 characters of base32 (100 bits), grouped
+// for reading aloud: XXXXX-XXXXX-XXXXX-XXXXX.
+func newCertificateCode() string {
+	b := make([]byte, 13)
+	rand.Read(b)
+	c := strings.ToUpper(idEncoding.EncodeToString(b))[:20]
+	return c[0:5] + "-" + c[5:10] + "-" + c[10:15] + "-" + c[15:20]
+}
+
+// CompleteIfDone marks the enrolment complete and issues a certificate when
+// every required material is viewed and the quiz passed (when the training
+// has one), or attendance is recorded (live trainings). It returns the
+// certificate when one was issued now.
+func (s *Store) CompleteIfDone(ctx context.Context, userID, trainingID string) (*Certificate, error) {
+	e, err := s.Enrolment(ctx, userID, trainingID)
+	if err != nil || e.Completed() {
+		return nil, err
+	}
+	quiz, err := s.Quiz(ctx, trainingID)
+	if err != nil {
+		return nil, err
+	}
+	done := e.MaterialsViewed >= e.MaterialsNeeded && (len(quiz) == 0 || e.Passed)
+	if e.Training.Live() {
+		done = e.Attended && (len(quiz) == 0 || e.Passed)
+	}
+	if !done {
+		return nil, nil
+	}
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	c := &Certificate{Code: newCertificateCode(), TrainingID: trainingID, TrainingTitle: e.Training.Title,
+		MemberName: e.Training.MemberName, HolderName: strings.TrimSpace(u.FirstName + " " + u.Surname), IssuedAt: s.Now()}
+	z, err := s.sealerFor(ctx, userID, "certificates", c.Code)
+	if err != nil {
+		return nil, err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE enrolments SET completed_at = ? WHERE user_id = ? AND training_id = ? AND completed_at IS NULL",
+			ts(c.IssuedAt), userID, trainingID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrConflict // completed concurrently
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO certificates (code, user_id, training_id, holder_name, issued_at) VALUES (?, ?, ?, ?, ?)",
+			c.Code, userID, trainingID, z.seal("holder_name", c.HolderName), ts(c.IssuedAt))
+		return err
+	})
+	if errors.Is(err, ErrConflict) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: complete: %w", err)
+	}
+	return c, nil
+}
+
+// CertificateByCode looks a certificate up for public verification.
+func (s *Store) CertificateByCode(ctx context.Context, code string) (Certificate, error) {
+	var c Certificate
+	var userID, issued string
+	var holder []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT c.code, c.user_id, c.training_id, t.title, m.name, c.holder_name, c.issued_at
+		FROM certificates c JOIN trainings t ON t.id = c.training_id JOIN members m ON m.id = t.member_id WHERE c.code = ?`, code).
+		Scan(&c.Code, &userID, &c.TrainingID, &c.TrainingTitle, &c.MemberName, &holder, &issued)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: certificate: %w", err)
+	}
+	z, err := s.sealerFor(ctx, userID, "certificates", c.Code)
+	if errors.Is(err, ErrNotFound) {
+		return Certificate{}, ErrNotFound // the holder was erased
+	}
+	if err != nil {
+		return c, err
+	}
+	if c.HolderName, err = z.open("holder_name", holder); err != nil {
+		return c, err
+	}
+	c.IssuedAt, _ = parseTS(issued)
+	return c, nil
+}
+
+// ValidCertificateCode checks the shape of a code before any lookup.
+func ValidCertificateCode(code string) bool {
+	if len(code) != 23 {
+		return false
+	}
+	for i, r := range code {
+		if i%6 == 5 {
+			if r != '-' {
+				return false
+			}
+			continue
+		}
+		if !(r >= 'A' && r <= 'Z' || r >= '2' && r <= '7') {
+			return false
+		}
+	}
+	return true
+}
