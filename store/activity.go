@@ -54,6 +54,10 @@ type ActivityWriter struct {
 // lock for long.
 const maxActivityBatch = 2000
 
+// activityLinger is how long the writer waits to fill a batch: short enough
+// that the log is current, long enough to amortise a commit.
+const activityLinger = 5 * time.Millisecond
+
 // NewActivityWriter starts a writer with a queue of size events. onError,
 // if set, hears about batches that could not be committed.
 func (s *Store) NewActivityWriter(size int, onError func(error)) *ActivityWriter {
@@ -100,8 +104,13 @@ func (w *ActivityWriter) Close(ctx context.Context) error {
 func (w *ActivityWriter) run() {
 	defer close(w.done)
 	batch := make([]ActivityEvent, 0, maxActivityBatch)
+	linger := time.NewTimer(0)
+	<-linger.C
 	for ev := range w.ch {
 		batch = append(batch[:0], ev)
+		// Wait briefly for more events so that a steady stream is committed
+		// in large batches (one commit and fsync per batch), not one by one.
+		linger.Reset(activityLinger)
 	fill:
 		for len(batch) < maxActivityBatch {
 			select {
@@ -110,8 +119,14 @@ func (w *ActivityWriter) run() {
 					break fill
 				}
 				batch = append(batch, ev)
-			default:
+			case <-linger.C:
 				break fill
+			}
+		}
+		if !linger.Stop() {
+			select {
+			case <-linger.C:
+			default:
 			}
 		}
 		if err := w.s.writeActivity(context.Background(), batch); err != nil {

@@ -101,12 +101,11 @@ func (s *Store) dataKey(ctx context.Context, subject string) ([]byte, error) {
 // DestroyDataKey deletes subject's data key (crypto-shredding): every field
 // sealed with it, in the database and in any backup, becomes unreadable.
 func (s *Store) DestroyDataKey(ctx context.Context, subject string) error {
-	s.keys.drop(subject)
+	s.keys.forget(subject)
 	err := inTx(ctx, s.kdb, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "DELETE FROM data_keys WHERE subject = ?", subject)
 		return err
 	})
-	s.keys.drop(subject)
 	if err != nil {
 		return fmt.Errorf("store: destroy data key: %w", err)
 	}
@@ -208,9 +207,15 @@ type keyCache struct {
 	mu  sync.Mutex
 	max int
 	m   map[string][]byte
+	// destroyed remembers shredded subjects so that a reader who unwrapped
+	// a key just before it was destroyed cannot put it back. Ids are random
+	// and never reused, so this only grows with erasures.
+	destroyed map[string]bool
 }
 
-func newKeyCache(n int) *keyCache { return &keyCache{max: n, m: make(map[string][]byte)} }
+func newKeyCache(n int) *keyCache {
+	return &keyCache{max: n, m: make(map[string][]byte), destroyed: make(map[string]bool)}
+}
 
 func (c *keyCache) get(k string) ([]byte, bool) {
 	c.mu.Lock()
@@ -222,6 +227,9 @@ func (c *keyCache) get(k string) ([]byte, bool) {
 func (c *keyCache) put(k string, v []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.destroyed[k] {
+		return
+	}
 	if len(c.m) >= c.max {
 		for old := range c.m {
 			delete(c.m, old)
@@ -235,6 +243,14 @@ func (c *keyCache) drop(k string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.m, k)
+}
+
+// forget drops k for good: the key was destroyed.
+func (c *keyCache) forget(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, k)
+	c.destroyed[k] = true
 }
 
 // sealer seals and opens the fields of one person's rows.

@@ -377,3 +377,29 @@ func ValidGender(code string) bool {
 	}
 	return false
 }
+
+// Language is a language trainings are given in.
+type Language struct{ Code, Name string }
+
+// Languages lists the training languages: English and the region's
+// national languages (ISO 639-1, "fil" for Filipino).
+func Languages() []Language {
+	return []Language{
+		{"en", "English"}, {"id", "Bahasa Indonesia"}, {"ms", "Bahasa Melayu"}, {"th", "Thai"},
+		{"vi", "Vietnamese"}, {"km", "Khmer"}, {"lo", "Lao"}, {"my", "Burmese"}, {"fil", "Filipino"},
+		{"zh", "Chinese"}, {"ta", "Tamil"},
+	}
+}
+
+// ValidLanguage reports whether code is a training language.
+func ValidLanguage(code string) bool { return LanguageName(code) != "" }
+
+// LanguageName is the display name of a language code, or "".
+func LanguageName(code string) string {
+	for _, l := range Languages() {
+		if l.Code == code {
+			return l.Name
+		}
+	}
+	return ""
+}

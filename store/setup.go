@@ -47,15 +47,16 @@ func (s *Store) SetupTokenValid(ctx context.Context, token string) (bool, error)
 	return n == 1, nil
 }
 
-// CompleteSetup spends token and creates the first operator. A spent, expired
-// or unknown token is ErrNotFound; an operator that already exists is
-// ErrConflict. If the account cannot be created the token stays usable.
+// CompleteSetup spends token and creates the first operator in one
+// transaction. A spent, expired or unknown token is ErrNotFound; an operator
+// that already exists is ErrConflict. If the account cannot be created the
+// token stays usable.
 func (s *Store) CompleteSetup(ctx context.Context, token string, nu NewUser) (User, error) {
 	if !nu.Role.IsOperator() {
 		return User{}, fmt.Errorf("store: complete setup: role %q is not an operator role", nu.Role)
 	}
 	h := tokenHash(token)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	u, err := s.createUser(ctx, nu, func(tx *sql.Tx) error {
 		var ops int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE role IN ('operator', 'consultant', 'backoffice')").Scan(&ops); err != nil {
 			return err
@@ -63,8 +64,8 @@ func (s *Store) CompleteSetup(ctx context.Context, token string, nu NewUser) (Us
 		if ops > 0 {
 			return ErrConflict
 		}
-		res, err := tx.ExecContext(ctx, "UPDATE setup_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
-			ts(s.Now()), h, ts(s.Now()))
+		now := ts(s.Now())
+		res, err := tx.ExecContext(ctx, "UPDATE setup_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?", now, h, now)
 		if err != nil {
 			return err
 		}
@@ -72,14 +73,6 @@ func (s *Store) CompleteSetup(ctx context.Context, token string, nu NewUser) (Us
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("store: complete setup: %w", err)
-	}
-	u, err := s.CreateUser(ctx, nu)
-	if err != nil {
-		_ = s.tx(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, "UPDATE setup_tokens SET used_at = NULL WHERE token_hash = ?", h)
-			return err
-		})
-		return User{}, err
 	}
 	return u, nil
 }

@@ -111,6 +111,13 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if s.kdb, s.krdb, err = openPair(keysPath, 2); err != nil {
 		return nil, err
 	}
+	// On an existing keys.db the key is checked before any migration
+	// touches it; a fresh one gets its check value right after creation.
+	if hasTable(ctx, s.kdb, "key_check") {
+		if err := s.checkMasterKey(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := migrate(ctx, s.kdb, "migrations/keys"); err != nil {
 		return nil, fmt.Errorf("store: keys.db: %w", err)
 	}
@@ -200,6 +207,12 @@ func openPair(path string, readConns int) (w, r *sql.DB, err error) {
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
 	return w, r, nil
+}
+
+func hasTable(ctx context.Context, db *sql.DB, name string) bool {
+	var n int
+	err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = ?", name).Scan(&n)
+	return err == nil && n == 1
 }
 
 // tx runs fn in one immediate write transaction on kelas.db.

@@ -713,3 +713,90 @@ func ValidCertificateCode(code string) bool {
 	}
 	return true
 }
+
+// ViewedMaterials is the set of a training's materials userID has opened.
+func (s *Store) ViewedMaterials(ctx context.Context, userID, trainingID string) (map[string]bool, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT v.material_id FROM material_views v JOIN materials m ON m.id = v.material_id
+		WHERE v.user_id = ? AND m.training_id = ?`, userID, trainingID)
+	if err != nil {
+		return nil, fmt.Errorf("store: viewed materials: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: viewed materials: %w", err)
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// EnrolledLearner is a learner as the people running a training see them.
+type EnrolledLearner struct {
+	UserID   string
+	Name     string
+	Attended map[string]bool // session id → attended
+}
+
+// TrainingLearners lists the learners enrolled in a training with their
+// names opened, leaving out anyone whose processing is restricted. Callers
+// must be allowed to see personal data of this training's learners.
+func (s *Store) TrainingLearners(ctx context.Context, trainingID string) ([]EnrolledLearner, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT e.user_id FROM enrolments e WHERE e.training_id = ? ORDER BY e.enrolled_at`, trainingID)
+	if err != nil {
+		return nil, fmt.Errorf("store: training learners: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: training learners: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	attended := map[string]map[string]bool{}
+	arows, err := s.rdb.QueryContext(ctx, `SELECT a.user_id, a.session_id FROM attendance a
+		JOIN training_sessions ss ON ss.id = a.session_id WHERE ss.training_id = ?`, trainingID)
+	if err != nil {
+		return nil, fmt.Errorf("store: attendance: %w", err)
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var u, se string
+		if err := arows.Scan(&u, &se); err != nil {
+			return nil, fmt.Errorf("store: attendance: %w", err)
+		}
+		if attended[u] == nil {
+			attended[u] = map[string]bool{}
+		}
+		attended[u][se] = true
+	}
+	var out []EnrolledLearner
+	for _, id := range ids {
+		u, err := s.User(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, EnrolledLearner{UserID: id, Name: strings.TrimSpace(u.FirstName + " " + u.Surname), Attended: attended[id]})
+	}
+	return out, nil
+}
+
+// EnrolmentCount is how many people are enrolled in a training.
+func (s *Store) EnrolmentCount(ctx context.Context, trainingID string) (int, error) {
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM enrolments WHERE training_id = ?", trainingID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: enrolment count: %w", err)
+	}
+	return n, nil
+}

@@ -100,6 +100,12 @@ func (s *Store) emailIndex(email string) []byte {
 // CreateUser stores a new account with its own data key. An email already in
 // use (case-insensitively) is ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, nu NewUser) (User, error) {
+	return s.createUser(ctx, nu, nil)
+}
+
+// createUser makes the person's data key, then inserts the account in one
+// transaction, after check (if any) ran in that same transaction.
+func (s *Store) createUser(ctx context.Context, nu NewUser, check func(*sql.Tx) error) (User, error) {
 	if _, ok := ParseRole(string(nu.Role)); !ok {
 		return User{}, fmt.Errorf("store: create user: invalid role %q", nu.Role)
 	}
@@ -123,6 +129,11 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 		adult = ts(now)
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if check != nil {
+			if err := check(tx); err != nil {
+				return err
+			}
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email_index, email, first_name, surname, company, gender,
 			country, industry, password_hash, role, dpo, language, created_at, verified_at, adult_confirmed_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -141,10 +152,14 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 		return setConsent(ctx, tx, id, ConsentFeedback, nu.Feedback, "registration", now)
 	})
 	if err != nil {
-		// The key was never used for a stored row; remove it.
-		_ = s.DestroyDataKey(ctx, id)
+		// The key was never used for a stored row; remove it, even when the
+		// request that asked has gone.
+		_ = s.DestroyDataKey(context.WithoutCancel(ctx), id)
 		if isConstraint(err) {
 			return User{}, ErrConflict
+		}
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+			return User{}, err
 		}
 		return User{}, fmt.Errorf("store: create user: %w", err)
 	}

@@ -1,0 +1,486 @@
+package app
+
+import (
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"kelas/store"
+	"kelas/views"
+)
+
+// GET /console/trainings
+func (a *App) handleConsoleTrainings(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.trainingManager(w, r)
+	if !ok {
+		return
+	}
+	f := store.CatalogueFilter{IncludeUnpublished: true}
+	if !x.isOperator() {
+		f.MemberID = x.staff.MemberID
+	}
+	ts, err := a.store.Trainings(r.Context(), f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.ConsoleTrainings(a.page(r, "Manage trainings"), views.ConsoleTrainingsView{Trainings: ts}))
+}
+
+// trainingManager requires someone who may manage trainings at all.
+func (a *App) trainingManager(w http.ResponseWriter, r *http.Request) (actor, bool) {
+	if a.requireUser(w, r) == nil {
+		return actor{}, false
+	}
+	x := actorFrom(r.Context())
+	if !mayManageTrainings(x) && !x.isOperator() {
+		a.fail(w, r, errForbidden)
+		return x, false
+	}
+	return x, true
+}
+
+// trainingFormFor fills the form's choices; operators pick the Member.
+func (a *App) trainingFormFor(r *http.Request, x actor, f views.TrainingForm) (views.TrainingForm, error) {
+	f.Languages, f.Countries = languageOptions(), countryOptions()
+	if x.canEditContent() {
+		ms, err := a.store.Members(r.Context())
+		if err != nil {
+			return f, err
+		}
+		var opts []views.Option
+		for _, m := range ms {
+			opts = append(opts, views.Option{Value: m.ID, Label: m.Name})
+		}
+		f.Members = []views.OptionGroup{{Options: opts}}
+	}
+	return f, nil
+}
+
+// GET /console/trainings/new
+func (a *App) handleNewTraining(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.trainingManager(w, r)
+	if !ok {
+		return
+	}
+	if !x.canEditContent() && x.staff == nil {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	f, err := a.trainingFormFor(r, x, views.TrainingForm{Action: "/console/trainings", PassMark: "70", Language: "en", Kind: store.KindSelfStudy})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.NewTraining(a.page(r, "New training"), f))
+}
+
+// readTrainingForm validates the details form.
+func readTrainingForm(f *form, vm *views.TrainingForm) store.TrainingInput {
+	vm.Title = f.text("title", "Title", 3, 200)
+	vm.Summary = f.multiline("summary", "Summary", 2000)
+	if vm.Summary == "" && f.Errors["summary"] == "" {
+		f.fail("summary", "Enter a summary.")
+	}
+	vm.Language = f.choice("language", "language", store.ValidLanguage, true)
+	vm.Country = f.choice("country", "country focus", store.ValidCountry, false)
+	vm.Kind = f.choice("kind", "kind", func(v string) bool { return v == store.KindLive || v == store.KindSelfStudy }, true)
+	vm.Place = f.text("place", "Place", 0, 200)
+	vm.JoinURL = f.link("join_url", "Join link", false)
+	vm.PassMark = f.raw("pass_mark")
+	pass, err := strconv.Atoi(strings.TrimSpace(vm.PassMark))
+	if err != nil || pass < 0 || pass > 100 {
+		f.fail("pass_mark", "Enter a pass mark from 0 to 100.")
+	}
+	vm.Published = f.checkbox("published")
+	return store.TrainingInput{Title: vm.Title, Summary: vm.Summary, Language: vm.Language, Country: vm.Country, Kind: vm.Kind,
+		Place: vm.Place, JoinURL: vm.JoinURL, PassMark: pass, Published: vm.Published}
+}
+
+// POST /console/trainings
+func (a *App) handleCreateTraining(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.trainingManager(w, r)
+	if !ok {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vm := views.TrainingForm{Action: "/console/trainings"}
+	in := readTrainingForm(f, &vm)
+	memberID := ""
+	if x.canEditContent() {
+		vm.MemberID = f.raw("member_id")
+		if !store.ValidID(vm.MemberID) {
+			f.fail("member_id", "Choose the Member that offers this training.")
+		} else if _, err := a.store.Member(r.Context(), vm.MemberID); err != nil {
+			f.fail("member_id", "Choose the Member that offers this training.")
+		}
+		memberID = vm.MemberID
+	} else if x.staff != nil {
+		memberID = x.staff.MemberID
+	}
+	if !mayCreateTrainingFor(x, memberID) {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	if !f.Valid() {
+		vm.Errors = f.Errors
+		if vm, err = a.trainingFormFor(r, x, vm); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.render(w, r, http.StatusUnprocessableEntity, views.NewTraining(a.page(r, "New training"), vm))
+		return
+	}
+	t, err := a.store.CreateTraining(r.Context(), memberID, x.user.ID, in)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("training created", "training_id", t.ID, "member_id", memberID, "user_id", x.user.ID)
+	a.redirect(w, r, "/console/trainings/"+t.ID, "The training is saved. Add its materials below.")
+}
+
+// managedTraining loads the training in the path for someone who may edit
+// it. Trainings of other Members are 404 for staff: they learn nothing
+// about them.
+func (a *App) managedTraining(w http.ResponseWriter, r *http.Request) (store.Training, actor, bool) {
+	x, ok := a.trainingManager(w, r)
+	if !ok {
+		return store.Training{}, x, false
+	}
+	id := r.PathValue("id")
+	if !store.ValidID(id) {
+		a.fail(w, r, store.ErrNotFound)
+		return store.Training{}, x, false
+	}
+	t, err := a.store.Training(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return t, x, false
+	}
+	if !mayEditTraining(x, t) {
+		if x.isOperator() {
+			a.fail(w, r, errForbidden) // a consultant sees all trainings but edits none
+		} else {
+			a.fail(w, r, store.ErrNotFound)
+		}
+		return t, x, false
+	}
+	return t, x, true
+}
+
+// manageView assembles the staff page of a training.
+func (a *App) manageView(r *http.Request, x actor, t store.Training) (views.ManageTrainingView, error) {
+	v := views.ManageTrainingView{Training: t, Errors: views.Errors{}}
+	var err error
+	v.Form, err = a.trainingFormFor(r, x, views.TrainingForm{Action: "/console/trainings/" + t.ID, Title: t.Title, Summary: t.Summary,
+		Language: t.Language, Country: t.Country, Kind: t.Kind, Place: t.Place, JoinURL: t.JoinURL,
+		PassMark: strconv.Itoa(t.PassMark), Published: t.Published, MemberID: t.MemberID})
+	if err != nil {
+		return v, err
+	}
+	v.Form.Members = nil // the owning Member does not change here
+	if v.Materials, err = a.store.Materials(r.Context(), t.ID); err != nil {
+		return v, err
+	}
+	if v.Questions, err = a.store.Quiz(r.Context(), t.ID); err != nil {
+		return v, err
+	}
+	if v.Sessions, err = a.store.TrainingSessions(r.Context(), t.ID); err != nil {
+		return v, err
+	}
+	if v.Enrolled, err = a.store.EnrolmentCount(r.Context(), t.ID); err != nil {
+		return v, err
+	}
+	if t.Live() && mayMarkAttendance(x, t) {
+		ls, err := a.store.TrainingLearners(r.Context(), t.ID)
+		if err != nil {
+			return v, err
+		}
+		for _, l := range ls {
+			v.Learners = append(v.Learners, views.Learner{ID: l.UserID, Name: l.Name, Attended: l.Attended})
+		}
+	}
+	return v, nil
+}
+
+// GET /console/trainings/{id}
+func (a *App) handleManageTraining(w http.ResponseWriter, r *http.Request) {
+	t, x, ok := a.managedTraining(w, r)
+	if !ok {
+		return
+	}
+	v, err := a.manageView(r, x, t)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.ManageTraining(a.page(r, "Manage: "+t.Title), v))
+}
+
+// rerenderManage shows the staff page again with a sub-form's errors.
+func (a *App) rerenderManage(w http.ResponseWriter, r *http.Request, x actor, t store.Training, edit func(*views.ManageTrainingView)) {
+	v, err := a.manageView(r, x, t)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	edit(&v)
+	a.render(w, r, http.StatusUnprocessableEntity, views.ManageTraining(a.page(r, "Manage: "+t.Title), v))
+}
+
+// POST /console/trainings/{id}
+func (a *App) handleUpdateTraining(w http.ResponseWriter, r *http.Request) {
+	t, x, ok := a.managedTraining(w, r)
+	if !ok {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vm := views.TrainingForm{Action: "/console/trainings/" + t.ID}
+	in := readTrainingForm(f, &vm)
+	if !f.Valid() {
+		a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) {
+			vm.Languages, vm.Countries, vm.Errors = v.Form.Languages, v.Form.Countries, f.Errors
+			v.Form = vm
+		})
+		return
+	}
+	if err := a.store.UpdateTraining(r.Context(), t.ID, in); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/console/trainings/"+t.ID, "The training is saved.")
+}
+
+// POST /console/trainings/{id}/materials
+func (a *App) handleAddMaterial(w http.ResponseWriter, r *http.Request) {
+	t, x, ok := a.managedTraining(w, r)
+	if !ok {
+		return
+	}
+	f, err := parseMultipart(r, maxMaterialFileBytes+(256<<10))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	mf := views.MaterialForm{
+		Kind:  f.choice("material_kind", "kind of material", func(v string) bool { return allowedMaterialKinds[v] }, true),
+		Title: f.text("material_title", "Title", 1, 200),
+		Body:  f.multiline("material_body", "Page text", 100_000),
+	}
+	in := store.MaterialInput{Kind: mf.Kind, Title: mf.Title, Required: true}
+	id := store.NewID()
+	var data []byte
+	switch mf.Kind {
+	case store.MaterialPage:
+		if mf.Body == "" && f.Errors["material_body"] == "" {
+			f.fail("material_body", "Enter the page text.")
+		}
+		in.BodyMD = mf.Body
+	case store.MaterialVideo, store.MaterialLink:
+		mf.URL = f.link("material_url", "Link", true)
+		in.URL = mf.URL
+	case store.MaterialFile:
+		d, ok := f.file("material_file", maxMaterialFileBytes)
+		switch {
+		case f.fileTooLarge:
+			f.fail("material_file", "The file is larger than 20 MB.")
+		case !ok && f.Errors["material_file"] == "":
+			f.fail("material_file", "Choose a file to upload.")
+		case ok:
+			name, serveType, err := checkUpload(sentFileName(f.r.MultipartForm.File["material_file"][0]), d)
+			if err != nil {
+				f.fail("material_file", err.Error())
+			}
+			in.FileName, in.FileType, in.FileSize, data = name, serveType, int64(len(d)), d
+		}
+	}
+	if !f.Valid() {
+		a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Material = f.Errors, mf })
+		return
+	}
+	if data != nil {
+		if in.FileHash, err = a.saveMaterialFile(id, data); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	if _, err := a.store.AddMaterial(r.Context(), t.ID, id, in); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/console/trainings/"+t.ID, "The material is added.")
+}
+
+var allowedMaterialKinds = map[string]bool{store.MaterialPage: true, store.MaterialFile: true, store.MaterialVideo: true, store.MaterialLink: true}
+
+// POST /console/trainings/{id}/questions
+func (a *App) handleAddQuestion(w http.ResponseWriter, r *http.Request) {
+	t, x, ok := a.managedTraining(w, r)
+	if !ok {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	qf := views.QuestionForm{Prompt: f.text("question_prompt", "Question", 3, 500)}
+	var choices []store.Choice
+	for i := range qf.Choices {
+		name := "question_choice_" + strconv.Itoa(i+1)
+		min := 0
+		if i < 2 {
+			min = 1
+		}
+		qf.Choices[i] = f.text(name, "Choice "+strconv.Itoa(i+1), min, 300)
+	}
+	qf.Correct = f.choice("question_correct", "correct choice", func(v string) bool {
+		n, err := strconv.Atoi(v)
+		return err == nil && n >= 1 && n <= len(qf.Choices)
+	}, true)
+	correct, _ := strconv.Atoi(qf.Correct)
+	if correct > 0 && qf.Choices[correct-1] == "" && f.Errors["question_correct"] == "" {
+		f.fail("question_correct", "The correct choice must be one you filled in.")
+	}
+	for i, c := range qf.Choices {
+		if c != "" {
+			choices = append(choices, store.Choice{Label: c, Correct: i+1 == correct})
+		}
+	}
+	if !f.Valid() {
+		a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Question = f.Errors, qf })
+		return
+	}
+	if _, err := a.store.AddQuestion(r.Context(), t.ID, qf.Prompt, choices); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/console/trainings/"+t.ID, "The question is added.")
+}
+
+// datetimeLocal is the format of <input type="datetime-local">.
+const datetimeLocal = "2006-01-02T15:04"
+
+// POST /console/trainings/{id}/sessions
+func (a *App) handleAddSession(w http.ResponseWriter, r *http.Request) {
+	t, x, ok := a.managedTraining(w, r)
+	if !ok {
+		return
+	}
+	if !t.Live() {
+		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	sf := views.SessionForm{Starts: f.text("session_starts", "Start", 1, 20), Ends: f.text("session_ends", "End", 1, 20)}
+	start, err1 := time.Parse(datetimeLocal, sf.Starts)
+	end, err2 := time.Parse(datetimeLocal, sf.Ends)
+	if err1 != nil && f.Errors["session_starts"] == "" {
+		f.fail("session_starts", "Enter the start as a date and time.")
+	}
+	if err2 != nil && f.Errors["session_ends"] == "" {
+		f.fail("session_ends", "Enter the end as a date and time.")
+	}
+	if err1 == nil && err2 == nil && !end.After(start) {
+		f.fail("session_ends", "The end must be after the start.")
+	}
+	if !f.Valid() {
+		a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Session = f.Errors, sf })
+		return
+	}
+	if _, err := a.store.AddSession(r.Context(), t.ID, start, end); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/console/trainings/"+t.ID, "The session is added.")
+}
+
+// POST /console/trainings/{id}/sessions/{sid}/attendance
+func (a *App) handleMarkAttendance(w http.ResponseWriter, r *http.Request) {
+	t, x, ok := a.managedTraining(w, r)
+	if !ok {
+		return
+	}
+	if !mayMarkAttendance(x, t) {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	sid, uid := r.PathValue("sid"), f.raw("user_id")
+	if !store.ValidID(sid) || !store.ValidID(uid) {
+		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	sessions, err := a.store.TrainingSessions(r.Context(), t.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	found := false
+	for _, s := range sessions {
+		found = found || s.ID == sid
+	}
+	if !found {
+		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	if err := a.store.MarkAttendance(r.Context(), sid, uid, x.user.ID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.logActivityFor(r, uid, store.ActivityEvent{TrainingID: t.ID, Action: store.ActAttendance, ObjectType: "session", ObjectID: sid})
+	if _, err := a.completeIfDone(r, uid, t); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/console/trainings/"+t.ID, "Attendance is recorded.")
+}
+
+// sentFileName is the file name exactly as the browser sent it. The
+// multipart reader strips any directory part, which would hide an attempt
+// to write outside the upload folder; kelas refuses such names instead.
+func sentFileName(fh *multipart.FileHeader) string {
+	_, params, err := mime.ParseMediaType(fh.Header.Get("Content-Disposition"))
+	if err != nil || params["filename"] == "" {
+		return fh.Filename
+	}
+	return params["filename"]
+}
+
+// link reads an optional or required https (or http) URL.
+func (f *form) link(name, label string, required bool) string {
+	min := 0
+	if required {
+		min = 1
+	}
+	v := f.text(name, label, min, 2000)
+	if v == "" || f.Errors[name] != "" {
+		return v
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		f.fail(name, label+" must be a full web address starting with https://.")
+	}
+	return v
+}

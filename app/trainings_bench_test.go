@@ -1,0 +1,80 @@
+package app
+
+import (
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"kelas/store"
+)
+
+// BenchmarkTrainingPage serves an enrolled learner's training page with the
+// activity log on and with it off (events dropped before the writer), so
+// the ratio shows what logging costs a request. Logging is asynchronous:
+// the target is a ratio of at least 0.8.
+func BenchmarkTrainingPage(b *testing.B) {
+	ts := newTestServer(b)
+	staffHash, _ := bcrypt.GenerateFromPassword([]byte("bench password"), bcrypt.MinCost)
+	ctx := b.Context()
+	m, err := ts.store.MemberByName(ctx, "SME Corporation Malaysia")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := ts.store.CreateTraining(ctx, m.ID, "", store.TrainingInput{Title: "Bench", Summary: "s", Language: "en",
+		Kind: store.KindSelfStudy, PassMark: 50, Published: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range 5 {
+		if _, err := ts.store.AddMaterial(ctx, tr.ID, "", store.MaterialInput{Kind: store.MaterialPage, Title: "Page", BodyMD: "x", Required: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	u, err := ts.store.CreateUser(ctx, store.NewUser{Email: "bench@example.org", FirstName: "B", Surname: "M",
+		PasswordHash: string(staffHash), Role: store.RoleLearner, Verified: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ts.store.Enrol(ctx, u.ID, tr.ID); err != nil {
+		b.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.PostForm(ts.URL+"/login", url.Values{"email": {"bench@example.org"}, "password": {"bench password"}})
+	if err != nil || res.StatusCode != http.StatusSeeOther {
+		b.Fatalf("login: %v %v", err, res.StatusCode)
+	}
+	res.Body.Close()
+	ts.app.limits.loginIP = newLimiter(1<<30, time.Hour, ts.clock.Now)
+
+	run := func(b *testing.B) {
+		for b.Loop() {
+			res, err := c.Get(ts.URL + "/trainings/" + tr.ID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				b.Fatalf("status %d", res.StatusCode)
+			}
+		}
+	}
+	var with, without float64
+	b.Run("logging", func(b *testing.B) {
+		run(b)
+		with = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	})
+	b.Run("no-logging", func(b *testing.B) {
+		ts.app.activityOff.Store(true)
+		defer ts.app.activityOff.Store(false)
+		run(b)
+		without = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	})
+	if with > 0 {
+		b.ReportMetric(without/with, "ratio")
+	}
+}

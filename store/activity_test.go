@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestActivityWriterCommitsEverythingAtClose(t *testing.T) {
+	s := newTestStore(t)
+	u, err := s.CreateUser(t.Context(), NewUser{Email: "learner@example.org", FirstName: "A", Surname: "B", PasswordHash: "x", Role: RoleLearner})
+	require.NoError(t, err)
+	// A small queue forces back-pressure on the producers.
+	w := s.NewActivityWriter(64, func(err error) { t.Errorf("writer: %v", err) })
+	const n = 5000
+	for range n {
+		require.NoError(t, w.Record(t.Context(), ActivityEvent{UserID: u.ID, TrainingID: "t", Action: ActViewMaterial,
+			ObjectType: "material", ObjectID: "m", IP: netip.MustParseAddr("203.0.113.9")}))
+	}
+	require.NoError(t, w.Close(t.Context()))
+	var got int
+	require.NoError(t, s.rdb.QueryRow("SELECT COUNT(*) FROM activity_log").Scan(&got))
+	assert.Equal(t, n, got, "every queued event is committed at close")
+	assert.ErrorIs(t, w.Record(t.Context(), ActivityEvent{UserID: u.ID, Action: ActEnrol}), ErrWriterClosed)
+
+	entries, err := s.Activity(t.Context(), u.ID, 1)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	assert.Equal(t, "203.0.113.9", entries[0].IP)
+	assert.Equal(t, "203.0.113.0/24", entries[0].IPPrefix)
+}
+
+func TestActivityWriterSkipsErasedPeople(t *testing.T) {
+	s := newTestStore(t)
+	u, err := s.CreateUser(t.Context(), NewUser{Email: "gone@example.org", FirstName: "A", Surname: "B", PasswordHash: "x", Role: RoleLearner})
+	require.NoError(t, err)
+	require.NoError(t, s.DestroyDataKey(t.Context(), u.ID))
+	w := s.NewActivityWriter(16, nil)
+	require.NoError(t, w.Record(t.Context(), ActivityEvent{UserID: u.ID, Action: ActEnrol, IP: netip.MustParseAddr("::1")}))
+	require.NoError(t, w.Close(t.Context()))
+	var got int
+	require.NoError(t, s.rdb.QueryRow("SELECT COUNT(*) FROM activity_log").Scan(&got))
+	assert.Zero(t, got)
+}
+
+func TestIPPrefix(t *testing.T) {
+	assert.Equal(t, "198.51.100.0/24", ipPrefix(netip.MustParseAddr("198.51.100.77")))
+	assert.Equal(t, "2001:db8:1234::/48", ipPrefix(netip.MustParseAddr("2001:db8:1234:5678::1")))
+}
+
+// BenchmarkActivityIngest measures events committed per second through the
+// writer: producers on every core, sealing, batching and commits included.
+func BenchmarkActivityIngest(b *testing.B) {
+	s := newTestStore(b)
+	var users []string
+	for i := range 100 {
+		u, err := s.CreateUser(context.Background(), NewUser{Email: "u" + strconv.Itoa(i) + "@example.org", FirstName: "A", Surname: "B",
+			PasswordHash: "x", Role: RoleLearner})
+		if err != nil {
+			b.Fatal(err)
+		}
+		users = append(users, u.ID)
+	}
+	w := s.NewActivityWriter(1<<16, func(err error) { b.Error(err) })
+	ip := netip.MustParseAddr("203.0.113.9")
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			i++
+			if err := w.Record(context.Background(), ActivityEvent{UserID: users[i%len(users)], TrainingID: "training",
+				Action: ActViewMaterial, ObjectType: "material", ObjectID: "material", IP: ip}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if err := w.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
