@@ -51,7 +51,7 @@ func (a *App) mailVerification(ctx context.Context, u store.User, address string
 	}
 	link := a.cfg.PublicURL() + "/verify/" + token
 	if a.mailer == nil {
-		fmt.Fprintf(a.stdout, "kelas: mail delivery is not configured; email confirmation link for account %s:\n    %s\n", u.ID, link)
+		a.printLink("email confirmation link for account "+u.ID, link)
 	}
 	return a.accountMail(ctx, u.ID, address, "verify", "Confirm your email address for kelas", views.MailBody{
 		Greeting:    "Hello " + u.FirstName + ",",
@@ -60,6 +60,12 @@ func (a *App) mailVerification(ctx context.Context, u store.User, address string
 		ActionURL:   link,
 		After:       []string{"If you did not ask for this, ignore this message: nothing changes without the link."},
 	})
+}
+
+// printLink shows an operator a link that would otherwise only be mailed,
+// when no mail can be sent. It names the purpose and ids, never addresses.
+func (a *App) printLink(what, link string) {
+	fmt.Fprintf(a.stdout, "kelas: mail delivery is not configured; %s:\n    %s\n", what, link)
 }
 
 // mailDuplicateNotice tells the owner of an address that someone tried to

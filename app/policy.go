@@ -68,6 +68,72 @@ func mayStudy(x actor, t store.Training, enrolled bool) bool {
 	return enrolled || mayEditTraining(x, t) || (x.isOperator() && mayViewTraining(x, t))
 }
 
-// mayMarkAttendance: staff of the owning Member and content operators. Until
-// access grants exist, the learner list this needs is limited to them.
-func mayMarkAttendance(x actor, t store.Training) bool { return mayEditTraining(x, t) }
+// mayMarkAttendance: marking attendance needs the learner list, so staff
+// of the owning Member need an active grant; content operators may always.
+func mayMarkAttendance(x actor, t store.Training, activeGrant bool) bool {
+	return x.canEditContent() || (x.isStaffOf(t.MemberID) && activeGrant)
+}
+
+// mayUseConsole: the console is for operators and Member staff.
+func mayUseConsole(x actor) bool { return x.isOperator() || x.staff != nil }
+
+// mayManageMembers: create and edit Member organisations.
+func mayManageMembers(x actor) bool { return x.canEditContent() }
+
+// mayViewMember: operators see every Member; staff their own.
+func mayViewMember(x actor, memberID string) bool { return x.isOperator() || x.isStaffOf(memberID) }
+
+// mayManageStaffOf: invite, change and remove a Member's staff. Member
+// admins manage their own Member's staff; content operators any.
+func mayManageStaffOf(x actor, memberID string) bool {
+	return x.canEditContent() || (x.isStaffOf(memberID) && x.staff.Role == store.RoleMemberAdmin)
+}
+
+// mayManageOperators: only the operator role manages operator accounts.
+func mayManageOperators(x actor) bool { return x.user != nil && x.user.Role == store.RoleOperator }
+
+// mayViewOperators: every operator role sees who the operators are.
+func mayViewOperators(x actor) bool { return x.isOperator() }
+
+// mayViewOutbox: operators see the outbox (without addresses or bodies).
+func mayViewOutbox(x actor) bool { return x.isOperator() }
+
+// mayCreateGrant: grants are given by the platform (operator, backoffice),
+// never by a Member to itself.
+func mayCreateGrant(x actor) bool { return x.canEditContent() }
+
+// mayViewGrantsOf: operators see all grants; staff their Member's.
+func mayViewGrantsOf(x actor, memberID string) bool { return x.isOperator() || x.isStaffOf(memberID) }
+
+// mayRevokeGrant: content operators, and the admin of the Member holding it
+// (a Member may give up access early, never extend it).
+func mayRevokeGrant(x actor, g store.Grant) bool {
+	return x.canEditContent() || (x.isStaffOf(g.MemberID) && x.staff.Role == store.RoleMemberAdmin)
+}
+
+// learnerAccess says how the actor may see the learners of a training:
+// operators always (every view recorded), the owning Member's staff only
+// inside an active grant, everyone else not at all.
+type learnerAccess int
+
+const (
+	accessNone   learnerAccess = iota
+	accessCounts               // numbers only
+	accessGrant                // names, under a grant
+	accessAll                  // operators
+)
+
+func learnerAccessTo(x actor, t store.Training, activeGrant bool) learnerAccess {
+	switch {
+	case x.isOperator():
+		return accessAll
+	case x.isStaffOf(t.MemberID) && activeGrant:
+		return accessGrant
+	case x.isStaffOf(t.MemberID):
+		return accessCounts
+	}
+	return accessNone
+}
+
+// maySearchLearners: searching people by name is for operators.
+func maySearchLearners(x actor) bool { return x.isOperator() }

@@ -200,13 +200,22 @@ func (a *App) manageView(r *http.Request, x actor, t store.Training) (views.Mana
 	if v.Enrolled, err = a.store.EnrolmentCount(r.Context(), t.ID); err != nil {
 		return v, err
 	}
-	if t.Live() && mayMarkAttendance(x, t) {
+	grantID, err := a.grantFor(r, x, t)
+	if err != nil {
+		return v, err
+	}
+	if t.Live() && mayMarkAttendance(x, t, grantID != "") {
 		ls, err := a.store.TrainingLearners(r.Context(), t.ID)
 		if err != nil {
 			return v, err
 		}
+		var ids []string
 		for _, l := range ls {
 			v.Learners = append(v.Learners, views.Learner{ID: l.UserID, Name: l.Name, Attended: l.Attended})
+			ids = append(ids, l.UserID)
+		}
+		if err := a.disclose(r, x, store.ViewAttendanceList, grantID, "", ids...); err != nil {
+			return v, err
 		}
 	}
 	return v, nil
@@ -418,7 +427,12 @@ func (a *App) handleMarkAttendance(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !mayMarkAttendance(x, t) {
+	grantID, err := a.grantFor(r, x, t)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !mayMarkAttendance(x, t, grantID != "") {
 		a.fail(w, r, errForbidden)
 		return
 	}

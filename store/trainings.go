@@ -744,7 +744,8 @@ type EnrolledLearner struct {
 // names opened, leaving out anyone whose processing is restricted. Callers
 // must be allowed to see personal data of this training's learners.
 func (s *Store) TrainingLearners(ctx context.Context, trainingID string) ([]EnrolledLearner, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT e.user_id FROM enrolments e WHERE e.training_id = ? ORDER BY e.enrolled_at`, trainingID)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT e.user_id FROM enrolments e WHERE e.training_id = ?
+		AND NOT EXISTS (SELECT 1 FROM user_restrictions r WHERE r.user_id = e.user_id) ORDER BY e.enrolled_at`, trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: training learners: %w", err)
 	}

@@ -1,0 +1,397 @@
+package app
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"kelas/store"
+	"kelas/views"
+)
+
+// grantFor returns the id of the active grant that lets the actor's Member
+// see the learners of t, or "" when there is none (or the actor is not
+// staff of t's Member).
+func (a *App) grantFor(r *http.Request, x actor, t store.Training) (string, error) {
+	if x.staff == nil || x.staff.MemberID != t.MemberID {
+		return "", nil
+	}
+	id, err := a.store.ActiveGrantFor(r.Context(), t.MemberID, t.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return id, err
+}
+
+// disclose records that the actor saw the personal data of subjects in a
+// view, under a grant or with a reason.
+func (a *App) disclose(r *http.Request, x actor, view, grantID, reason string, subjects ...string) error {
+	if len(subjects) == 0 || x.user == nil {
+		return nil
+	}
+	d := store.Disclosure{ViewerID: x.user.ID, ViewerRole: string(x.user.Role), View: view, GrantID: grantID, Reason: reason}
+	if x.staff != nil {
+		d.MemberID = x.staff.MemberID
+	}
+	return a.store.RecordDisclosures(r.Context(), d, subjects...)
+}
+
+// GET /console/grants
+func (a *App) handleGrants(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.consoleActor(w, r)
+	if !ok {
+		return
+	}
+	memberID := ""
+	if !x.isOperator() {
+		memberID = x.staff.MemberID
+	}
+	if !mayViewGrantsOf(x, memberID) && memberID != "" {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	gs, err := a.store.Grants(r.Context(), memberID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	v := views.GrantsConsole{Nav: consoleNav(x), Grants: gs, Now: a.clock(), CanCreate: mayCreateGrant(x), CanRevoke: map[string]bool{}}
+	for _, g := range gs {
+		v.CanRevoke[g.ID] = mayRevokeGrant(x, g)
+	}
+	a.render(w, r, http.StatusOK, views.ConsoleGrants(a.page(r, "Access grants"), v))
+}
+
+func (a *App) grantForm(r *http.Request, x actor, f views.GrantForm) (views.GrantForm, error) {
+	f.Nav = consoleNav(x)
+	ms, err := a.store.Members(r.Context())
+	if err != nil {
+		return f, err
+	}
+	var opts []views.Option
+	for _, m := range ms {
+		opts = append(opts, views.Option{Value: m.ID, Label: m.Name})
+	}
+	f.Members = []views.OptionGroup{{Options: opts}}
+	f.Trainings, err = a.store.Trainings(r.Context(), store.CatalogueFilter{IncludeUnpublished: true})
+	if f.Chosen == nil {
+		f.Chosen = map[string]bool{}
+	}
+	return f, err
+}
+
+// GET /console/grants/new
+func (a *App) handleNewGrant(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.consoleActor(w, r)
+	if !ok {
+		return
+	}
+	if !mayCreateGrant(x) {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	now := a.clock().UTC()
+	f, err := a.grantForm(r, x, views.GrantForm{From: now.Format(datetimeLocal), Until: now.AddDate(0, 0, 30).Format(datetimeLocal),
+		MemberID: r.URL.Query().Get("member")})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.ConsoleNewGrant(a.page(r, "New access grant"), f))
+}
+
+// POST /console/grants
+func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.consoleActor(w, r)
+	if !ok {
+		return
+	}
+	if !mayCreateGrant(x) {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vm := views.GrantForm{MemberID: f.raw("member_id"), Purpose: f.text("purpose", "Purpose", 5, 300),
+		From: f.text("valid_from", "Start", 1, 20), Until: f.text("valid_until", "End", 1, 20), Chosen: map[string]bool{}}
+	if !store.ValidID(vm.MemberID) {
+		f.fail("member_id", "Choose the Member that gets access.")
+	} else if _, err := a.store.Member(r.Context(), vm.MemberID); err != nil {
+		f.fail("member_id", "Choose the Member that gets access.")
+	}
+	var trainings []string
+	for _, t := range f.r.PostForm["trainings"] {
+		if !store.ValidID(t) {
+			f.fail("trainings", "Choose trainings from the list.")
+			break
+		}
+		if !vm.Chosen[t] {
+			vm.Chosen[t] = true
+			trainings = append(trainings, t)
+		}
+	}
+	if len(trainings) == 0 {
+		f.fail("trainings", "Choose at least one training.")
+	}
+	from, err1 := time.Parse(datetimeLocal, vm.From)
+	until, err2 := time.Parse(datetimeLocal, vm.Until)
+	if err1 != nil && f.Errors["valid_from"] == "" {
+		f.fail("valid_from", "Enter the start as a date and time.")
+	}
+	if err2 != nil && f.Errors["valid_until"] == "" {
+		f.fail("valid_until", "Enter the end as a date and time.")
+	}
+	if err1 == nil && err2 == nil && !until.After(from) {
+		f.fail("valid_until", "The end must be after the start.")
+	}
+	var g store.Grant
+	if f.Valid() {
+		g, err = a.store.CreateGrant(r.Context(), store.NewGrant{MemberID: vm.MemberID, TrainingIDs: trainings, Purpose: vm.Purpose,
+			ValidFrom: from, ValidUntil: until, GrantedBy: x.user.ID})
+		if errors.Is(err, store.ErrGrantTraining) {
+			f.fail("trainings", "Every training must be one of this Member's own trainings.")
+		} else if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	if !f.Valid() {
+		vm.Errors = f.Errors
+		if vm, err = a.grantForm(r, x, vm); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewGrant(a.page(r, "New access grant"), vm))
+		return
+	}
+	a.auditReq(r, "grant.create", "grant", g.ID, map[string]any{"member": g.MemberID, "trainings": g.TrainingIDs,
+		"from": g.ValidFrom.Format(time.RFC3339), "until": g.ValidUntil.Format(time.RFC3339)})
+	a.redirect(w, r, "/console/grants", "Access is granted for the chosen trainings and time.")
+}
+
+// POST /console/grants/{id}/revoke
+func (a *App) handleRevokeGrant(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.consoleActor(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if !store.ValidID(id) {
+		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	g, err := a.store.Grant(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !mayViewGrantsOf(x, g.MemberID) {
+		a.fail(w, r, store.ErrNotFound) // another Member's grant: not even its existence
+		return
+	}
+	if !mayRevokeGrant(x, g) {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	if err := a.store.RevokeGrant(r.Context(), g.ID, x.user.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, err)
+		return
+	}
+	a.auditReq(r, "grant.revoke", "grant", g.ID, map[string]any{"member": g.MemberID})
+	a.redirect(w, r, "/console/grants", "The grant is revoked.")
+}
+
+// GET /console/trainings/{id}/learners
+func (a *App) handleTrainingLearners(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.consoleActor(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if !store.ValidID(id) {
+		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	t, err := a.store.Training(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	grantID, err := a.grantFor(r, x, t)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	access := learnerAccessTo(x, t, grantID != "")
+	if access == accessNone {
+		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	v := views.LearnersView{Nav: consoleNav(x), Training: t}
+	if v.Count, err = a.store.EnrolmentCount(r.Context(), t.ID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if access >= accessGrant {
+		v.Visible = true
+		if v.Learners, err = a.store.VisibleLearners(r.Context(), t.ID); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		ids := make([]string, len(v.Learners))
+		for i, l := range v.Learners {
+			ids[i] = l.ID
+		}
+		reason := ""
+		if access == accessAll {
+			reason = "operator access to the learner list of a training"
+		}
+		if err := a.disclose(r, x, store.ViewLearnerList, grantID, reason, ids...); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	a.render(w, r, http.StatusOK, views.ConsoleLearners(a.page(r, "Learners of "+t.Title), v))
+}
+
+// GET /console/learners
+func (a *App) handleLearnerSearch(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.consoleActor(w, r)
+	if !ok {
+		return
+	}
+	if !maySearchLearners(x) {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	v := views.LearnerSearch{Nav: consoleNav(x), Query: boundedQuery(r.URL.Query().Get("q"), 100)}
+	if v.Query != "" {
+		v.Searched = true
+		ls, err := a.store.SearchLearners(r.Context(), v.Query, 50)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		v.Learners = ls
+		ids := make([]string, len(ls))
+		for i, l := range ls {
+			ids[i] = l.ID
+		}
+		if err := a.disclose(r, x, store.ViewLearnerList, "", "operator search by name or email", ids...); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	a.render(w, r, http.StatusOK, views.ConsoleLearnerSearch(a.page(r, "Learners"), v))
+}
+
+// learnerFor decides how the actor may open the record of the learner in
+// the path. Staff get it only through a grant covering a training the
+// learner is enrolled in; anyone else without access gets 404, so guessing
+// ids tells nothing.
+func (a *App) learnerFor(w http.ResponseWriter, r *http.Request) (store.User, actor, string, bool) {
+	x, ok := a.consoleActor(w, r)
+	if !ok {
+		return store.User{}, x, "", false
+	}
+	uid := r.PathValue("uid")
+	if !store.ValidID(uid) {
+		a.fail(w, r, store.ErrNotFound)
+		return store.User{}, x, "", false
+	}
+	grantID := ""
+	if !x.isOperator() {
+		g, _, err := a.store.GrantedLearner(r.Context(), x.staff.MemberID, uid)
+		if errors.Is(err, store.ErrNotFound) {
+			a.fail(w, r, store.ErrNotFound)
+			return store.User{}, x, "", false
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return store.User{}, x, "", false
+		}
+		grantID = g
+	}
+	u, err := a.store.User(r.Context(), uid)
+	if err != nil || u.Role != store.RoleLearner && !x.isOperator() {
+		a.fail(w, r, store.ErrNotFound)
+		return u, x, "", false
+	}
+	return u, x, grantID, true
+}
+
+// GET /console/learners/{uid}
+func (a *App) handleLearner(w http.ResponseWriter, r *http.Request) {
+	u, x, grantID, ok := a.learnerFor(w, r)
+	if !ok {
+		return
+	}
+	if grantID == "" {
+		// Operators outside any grant first say why.
+		a.render(w, r, http.StatusOK, views.ConsoleLearnerReason(a.page(r, "Open a learner record"),
+			views.LearnerReason{Nav: consoleNav(x), UserID: u.ID, Errors: views.Errors{}}))
+		return
+	}
+	a.showLearner(w, r, x, u, grantID, "")
+}
+
+// POST /console/learners/{uid}
+func (a *App) handleLearnerWithReason(w http.ResponseWriter, r *http.Request) {
+	u, x, grantID, ok := a.learnerFor(w, r)
+	if !ok {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reason := f.text("reason", "Reason", 10, 500)
+	if !f.Valid() {
+		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleLearnerReason(a.page(r, "Open a learner record"),
+			views.LearnerReason{Nav: consoleNav(x), UserID: u.ID, Reason: reason, Errors: f.Errors}))
+		return
+	}
+	a.showLearner(w, r, x, u, grantID, reason)
+}
+
+func (a *App) showLearner(w http.ResponseWriter, r *http.Request, x actor, u store.User, grantID, reason string) {
+	p, err := a.store.Profile(r.Context(), u.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	es, err := a.store.Enrolments(r.Context(), u.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !x.isOperator() {
+		// Staff see only the trainings their grant covers.
+		_, granted, err := a.store.GrantedLearner(r.Context(), x.staff.MemberID, u.ID)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		keep := map[string]bool{}
+		for _, t := range granted {
+			keep[t] = true
+		}
+		var mine []store.Enrolment
+		for _, e := range es {
+			if keep[e.Training.ID] {
+				mine = append(mine, e)
+			}
+		}
+		es = mine
+	}
+	if err := a.disclose(r, x, store.ViewLearnerRecord, grantID, reason, u.ID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.ConsoleLearnerRecord(a.page(r, "Learner record"),
+		views.LearnerRecord{Nav: consoleNav(x), User: u, Profile: p, Enrolments: es}))
+}

@@ -1,0 +1,657 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"kelas/store/crypt"
+)
+
+func consoleTables() []table {
+	grant := Field{Category: CatSystem, Export: ExportOmit, Erasure: EraseNone, Why: "access grants to Members: about organisations and trainings"}
+	disclosure := Field{Category: CatDisclosures, Personal: true, Purposes: []string{"show the person who saw their data, and why"},
+		Basis: BasisLegal, Retention: "while the account exists", Export: ExportInclude, Erasure: EraseDelete}
+	invite := Field{Category: CatAccount, Personal: true, Purposes: []string{"invite staff and operators by email"},
+		Basis: BasisLegitimate, Retention: "until used or expired", Export: ExportOmit, Erasure: EraseDelete,
+		Why: "an invitation is not yet an account; it is deleted once used or expired"}
+	return []table{
+		{db: DBMain, name: "access_grants", base: grant,
+			columns: []string{"id", "member_id", "purpose", "valid_from", "valid_until", "granted_by", "created_at", "revoked_at", "revoked_by"}},
+		{db: DBMain, name: "grant_trainings", base: grant, columns: []string{"grant_id", "training_id"}},
+		{db: DBMain, name: "disclosures", base: disclosure, sealed: []string{"reason"},
+			columns: []string{"id", "subject_id", "viewer_id", "viewer_role", "member_id", "at", "view", "grant_id", "reason"}},
+		{db: DBMain, name: "invitations", base: invite, sealed: []string{"email"},
+			columns: []string{"token_hash", "id", "member_id", "role", "dpo", "email", "email_index", "invited_by", "created_at", "expires_at", "used_at"}},
+	}
+}
+
+// Grant lets a Member's staff see the personal data of the learners of
+// some trainings during a time window.
+type Grant struct {
+	ID          string
+	MemberID    string
+	MemberName  string
+	Purpose     string
+	ValidFrom   time.Time
+	ValidUntil  time.Time
+	GrantedBy   string
+	CreatedAt   time.Time
+	RevokedAt   time.Time
+	TrainingIDs []string
+	Trainings   []string // titles, in the order of TrainingIDs
+}
+
+// ActiveAt reports whether the grant allows access at t: from ≤ t < until,
+// and not revoked.
+func (g Grant) ActiveAt(t time.Time) bool {
+	return g.RevokedAt.IsZero() && !t.Before(g.ValidFrom) && t.Before(g.ValidUntil)
+}
+
+// NewGrant is what an operator grants.
+type NewGrant struct {
+	MemberID    string
+	TrainingIDs []string
+	Purpose     string
+	ValidFrom   time.Time
+	ValidUntil  time.Time
+	GrantedBy   string
+}
+
+// ErrGrantTraining means a listed training does not exist or belongs to
+// another Member.
+var ErrGrantTraining = errors.New("store: grant names a training of another Member or none")
+
+// CreateGrant records a grant. Every training must belong to the Member.
+func (s *Store) CreateGrant(ctx context.Context, g NewGrant) (Grant, error) {
+	if !g.ValidUntil.After(g.ValidFrom) || len(g.TrainingIDs) == 0 {
+		return Grant{}, fmt.Errorf("store: create grant: empty window or no trainings")
+	}
+	id := NewID()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, t := range g.TrainingIDs {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM trainings WHERE id = ? AND member_id = ?", t, g.MemberID).Scan(&n); err != nil {
+				return err
+			}
+			if n != 1 {
+				return ErrGrantTraining
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO access_grants (id, member_id, purpose, valid_from, valid_until, granted_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, g.MemberID, g.Purpose, ts(g.ValidFrom), ts(g.ValidUntil), g.GrantedBy, ts(s.Now())); err != nil {
+			return err
+		}
+		for _, t := range g.TrainingIDs {
+			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO grant_trainings (grant_id, training_id) VALUES (?, ?)", id, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, ErrGrantTraining) {
+		return Grant{}, err
+	}
+	if err != nil {
+		return Grant{}, fmt.Errorf("store: create grant: %w", err)
+	}
+	return s.Grant(ctx, id)
+}
+
+// RevokeGrant ends a grant now.
+func (s *Store) RevokeGrant(ctx context.Context, id, by string) error {
+	return s.exec1(ctx, "revoke grant", "UPDATE access_grants SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL",
+		ts(s.Now()), by, id)
+}
+
+// Grant returns one grant with its trainings.
+func (s *Store) Grant(ctx context.Context, id string) (Grant, error) {
+	gs, err := s.grants(ctx, "g.id = ?", id)
+	if err != nil {
+		return Grant{}, err
+	}
+	if len(gs) == 0 {
+		return Grant{}, ErrNotFound
+	}
+	return gs[0], nil
+}
+
+// Grants lists grants, newest first; memberID "" lists all.
+func (s *Store) Grants(ctx context.Context, memberID string) ([]Grant, error) {
+	if memberID == "" {
+		return s.grants(ctx, "1 = 1")
+	}
+	return s.grants(ctx, "g.member_id = ?", memberID)
+}
+
+func (s *Store) grants(ctx context.Context, where string, args ...any) ([]Grant, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT g.id, g.member_id, m.name, g.purpose, g.valid_from, g.valid_until, g.granted_by,
+		g.created_at, COALESCE(g.revoked_at, ''), gt.training_id, t.title
+		FROM access_grants g JOIN members m ON m.id = g.member_id
+		JOIN grant_trainings gt ON gt.grant_id = g.id JOIN trainings t ON t.id = gt.training_id
+		WHERE `+where+` ORDER BY g.created_at DESC, g.id, t.title`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: grants: %w", err)
+	}
+	defer rows.Close()
+	var out []Grant
+	for rows.Next() {
+		var g Grant
+		var from, until, created, revoked, tid, title string
+		if err := rows.Scan(&g.ID, &g.MemberID, &g.MemberName, &g.Purpose, &from, &until, &g.GrantedBy, &created, &revoked, &tid, &title); err != nil {
+			return nil, fmt.Errorf("store: grants: %w", err)
+		}
+		if n := len(out); n == 0 || out[n-1].ID != g.ID {
+			g.ValidFrom, _ = parseTS(from)
+			g.ValidUntil, _ = parseTS(until)
+			g.CreatedAt, _ = parseTS(created)
+			g.RevokedAt, _ = parseTS(revoked)
+			out = append(out, g)
+		}
+		last := &out[len(out)-1]
+		last.TrainingIDs = append(last.TrainingIDs, tid)
+		last.Trainings = append(last.Trainings, title)
+	}
+	return out, rows.Err()
+}
+
+// ActiveGrantFor returns the id of a grant that lets memberID's staff see
+// the learners of trainingID now, or ErrNotFound.
+func (s *Store) ActiveGrantFor(ctx context.Context, memberID, trainingID string) (string, error) {
+	var id string
+	now := ts(s.Now())
+	err := s.rdb.QueryRowContext(ctx, `SELECT g.id FROM access_grants g JOIN grant_trainings gt ON gt.grant_id = g.id
+		WHERE g.member_id = ? AND gt.training_id = ? AND g.revoked_at IS NULL AND g.valid_from <= ? AND g.valid_until > ?
+		ORDER BY g.valid_until DESC LIMIT 1`, memberID, trainingID, now, now).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: active grant: %w", err)
+	}
+	return id, nil
+}
+
+// GrantedLearner finds a grant under which memberID's staff may see userID
+// now: the person is enrolled in a granted training and not restricted.
+func (s *Store) GrantedLearner(ctx context.Context, memberID, userID string) (grantID string, trainingIDs []string, err error) {
+	now := ts(s.Now())
+	rows, err := s.rdb.QueryContext(ctx, `SELECT g.id, e.training_id FROM access_grants g
+		JOIN grant_trainings gt ON gt.grant_id = g.id
+		JOIN enrolments e ON e.training_id = gt.training_id AND e.user_id = ?
+		WHERE g.member_id = ? AND g.revoked_at IS NULL AND g.valid_from <= ? AND g.valid_until > ?
+		AND NOT EXISTS (SELECT 1 FROM user_restrictions r WHERE r.user_id = e.user_id)
+		ORDER BY g.valid_until DESC`, userID, memberID, now, now)
+	if err != nil {
+		return "", nil, fmt.Errorf("store: granted learner: %w", err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var g, t string
+		if err := rows.Scan(&g, &t); err != nil {
+			return "", nil, fmt.Errorf("store: granted learner: %w", err)
+		}
+		if grantID == "" {
+			grantID = g
+		}
+		if !seen[t] {
+			seen[t] = true
+			trainingIDs = append(trainingIDs, t)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", nil, err
+	}
+	if grantID == "" {
+		return "", nil, ErrNotFound
+	}
+	return grantID, trainingIDs, nil
+}
+
+// Restricted reports whether the person's processing is restricted.
+func (s *Store) isRestricted(ctx context.Context, userID string) (bool, error) {
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM user_restrictions WHERE user_id = ?", userID).Scan(&n); err != nil {
+		return false, fmt.Errorf("store: restricted: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Disclosure views.
+const (
+	ViewLearnerRecord  = "learner_record"
+	ViewLearnerList    = "learner_list"
+	ViewAttendanceList = "attendance_list"
+	ViewExport         = "export"
+	ViewOutbox         = "outbox_message"
+)
+
+// Disclosure is one view of a person's data by someone else.
+type Disclosure struct {
+	SubjectID  string
+	ViewerID   string
+	ViewerRole string
+	MemberID   string
+	MemberName string
+	At         time.Time
+	View       string
+	GrantID    string
+	Reason     string
+}
+
+// RecordDisclosures notes that viewer saw the data of each subject. The
+// viewer's own data is never a disclosure and is skipped.
+func (s *Store) RecordDisclosures(ctx context.Context, d Disclosure, subjects ...string) error {
+	now := s.Now()
+	type row struct {
+		subject string
+		reason  any
+	}
+	var rows []row
+	for _, subj := range subjects {
+		if subj == d.ViewerID {
+			continue
+		}
+		r := row{subject: subj}
+		if d.Reason != "" {
+			z, err := s.sealerFor(ctx, subj, "disclosures", subj)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			r.reason = z.seal("reason", d.Reason)
+		}
+		rows = append(rows, r)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO disclosures (subject_id, viewer_id, viewer_role, member_id, at, view, grant_id, reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, r := range rows {
+			if _, err := stmt.ExecContext(ctx, r.subject, d.ViewerID, d.ViewerRole, nullStr(d.MemberID), ts(now), d.View,
+				nullStr(d.GrantID), r.reason); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: record disclosures: %w", err)
+	}
+	return nil
+}
+
+// Disclosures lists who saw the person's data, newest first: the rights
+// portal shows this to the person.
+func (s *Store) Disclosures(ctx context.Context, subjectID string) ([]Disclosure, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT d.subject_id, d.viewer_id, d.viewer_role, COALESCE(d.member_id, ''),
+		COALESCE(m.name, ''), d.at, d.view, COALESCE(d.grant_id, ''), d.reason
+		FROM disclosures d LEFT JOIN members m ON m.id = d.member_id WHERE d.subject_id = ? ORDER BY d.at DESC, d.id DESC`, subjectID)
+	if err != nil {
+		return nil, fmt.Errorf("store: disclosures: %w", err)
+	}
+	defer rows.Close()
+	var out []Disclosure
+	var z *sealer
+	for rows.Next() {
+		var d Disclosure
+		var at string
+		var reason []byte
+		if err := rows.Scan(&d.SubjectID, &d.ViewerID, &d.ViewerRole, &d.MemberID, &d.MemberName, &at, &d.View, &d.GrantID, &reason); err != nil {
+			return nil, fmt.Errorf("store: disclosures: %w", err)
+		}
+		d.At, _ = parseTS(at)
+		if reason != nil {
+			if z == nil {
+				zz, err := s.sealerFor(ctx, subjectID, "disclosures", subjectID)
+				if err != nil {
+					return nil, err
+				}
+				z = &zz
+			}
+			if d.Reason, err = z.open("reason", reason); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// LearnerSummary is a learner as the console lists them.
+type LearnerSummary struct {
+	ID, Name, Email string
+	Country         string
+	Restricted      bool
+}
+
+// TrainingLearnerCount counts enrolled learners, restricted ones included:
+// a count discloses nobody.
+func (s *Store) TrainingLearnerCount(ctx context.Context, trainingID string) (int, error) {
+	return s.EnrolmentCount(ctx, trainingID)
+}
+
+// VisibleLearners lists the enrolled learners of a training for the people
+// running it, restricted learners excluded (restriction freezes Member
+// access).
+func (s *Store) VisibleLearners(ctx context.Context, trainingID string) ([]LearnerSummary, error) {
+	ls, err := s.TrainingLearners(ctx, trainingID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LearnerSummary, 0, len(ls))
+	for _, l := range ls {
+		u, err := s.User(ctx, l.UserID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, LearnerSummary{ID: u.ID, Name: l.Name, Email: u.Email, Country: u.Country})
+	}
+	return out, nil
+}
+
+// SearchLearners finds accounts whose name or email contains q, for
+// operators. Fields are sealed, so this opens each account: it is meant
+// for the few thousand accounts of a regional portal, and bounded by limit.
+func (s *Store) SearchLearners(ctx context.Context, q string, limit int) ([]LearnerSummary, error) {
+	q = strings.ToLower(strings.TrimSpace(q))
+	rows, err := s.rdb.QueryContext(ctx, "SELECT id FROM users WHERE role = 'learner' ORDER BY created_at DESC")
+	if err != nil {
+		return nil, fmt.Errorf("store: search learners: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var out []LearnerSummary
+	for _, id := range ids {
+		u, err := s.User(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		name := strings.TrimSpace(u.FirstName + " " + u.Surname)
+		if q != "" && !strings.Contains(strings.ToLower(name), q) && !strings.Contains(u.Email, q) {
+			continue
+		}
+		restricted, err := s.isRestricted(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, LearnerSummary{ID: id, Name: name, Email: u.Email, Country: u.Country, Restricted: restricted})
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// Invitation is a pending invitation, opened.
+type Invitation struct {
+	ID        string
+	MemberID  string
+	Role      Role
+	DPO       bool
+	Email     string
+	InvitedBy string
+	ExpiresAt time.Time
+}
+
+// CreateInvitation issues a single-use invitation token for email to join
+// memberID ("" for operator roles) in role.
+func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, ttl time.Duration) (string, error) {
+	if inv.Role.IsOperator() != (inv.MemberID == "") {
+		return "", fmt.Errorf("store: invitation: role %q and Member do not fit", inv.Role)
+	}
+	token := NewToken()
+	id := NewID()
+	dk, err := s.systemDataKey(ctx)
+	if err != nil {
+		return "", err
+	}
+	z := sealer{dk: dk, table: "invitations", row: id}
+	now := s.Now()
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO invitations (token_hash, id, member_id, role, dpo, email, email_index, invited_by,
+			created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, tokenHash(token), id, nullStr(inv.MemberID), string(inv.Role),
+			inv.DPO, z.seal("email", crypt.NormaliseEmail(inv.Email)), s.emailIndex(inv.Email), inv.InvitedBy, ts(now), ts(now.Add(ttl)))
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: create invitation: %w", err)
+	}
+	return token, nil
+}
+
+// InvitationByToken returns a live invitation, or ErrTokenInvalid.
+func (s *Store) InvitationByToken(ctx context.Context, token string) (Invitation, error) {
+	var inv Invitation
+	var member sql.NullString
+	var role, expires string
+	var email []byte
+	now := ts(s.Now())
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, member_id, role, dpo, email, invited_by, expires_at FROM invitations
+		WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`, tokenHash(token), now).
+		Scan(&inv.ID, &member, &role, &inv.DPO, &email, &inv.InvitedBy, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return inv, ErrTokenInvalid
+	}
+	if err != nil {
+		return inv, fmt.Errorf("store: invitation: %w", err)
+	}
+	dk, err := s.systemDataKey(ctx)
+	if err != nil {
+		return inv, err
+	}
+	if inv.Email, err = (sealer{dk: dk, table: "invitations", row: inv.ID}).open("email", email); err != nil {
+		return inv, err
+	}
+	inv.MemberID, inv.Role = member.String, Role(role)
+	inv.ExpiresAt, _ = parseTS(expires)
+	return inv, nil
+}
+
+// AcceptInvitation spends the token and gives userID the invited role (and
+// Member). The person's session epoch moves, so they log in afresh with
+// the new privileges.
+func (s *Store) AcceptInvitation(ctx context.Context, token, userID string) error {
+	inv, err := s.InvitationByToken(ctx, token)
+	if err != nil {
+		return err
+	}
+	now := ts(s.Now())
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE invitations SET used_at = ? WHERE token_hash = ? AND used_at IS NULL", now, tokenHash(token))
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res); err != nil {
+			return ErrTokenInvalid
+		}
+		if inv.MemberID != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO member_staff (user_id, member_id, role, added_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (user_id) DO UPDATE SET member_id = excluded.member_id, role = excluded.role`, userID, inv.MemberID, string(inv.Role), now); err != nil {
+				return err
+			}
+		}
+		res, err = tx.ExecContext(ctx, "UPDATE users SET role = ?, dpo = ?, session_epoch = session_epoch + 1, verified_at = COALESCE(verified_at, ?) WHERE id = ?",
+			string(inv.Role), inv.DPO, now, userID)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res)
+	})
+	if errors.Is(err, ErrTokenInvalid) || errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("store: accept invitation: %w", err)
+	}
+	return nil
+}
+
+// PendingInvitations counts unused, unexpired invitations (of a Member, or
+// all when memberID is "").
+func (s *Store) PendingInvitations(ctx context.Context, memberID string) (int, error) {
+	var n int
+	q := "SELECT COUNT(*) FROM invitations WHERE used_at IS NULL AND expires_at > ?"
+	args := []any{ts(s.Now())}
+	if memberID != "" {
+		q += " AND member_id = ?"
+		args = append(args, memberID)
+	}
+	if err := s.rdb.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: pending invitations: %w", err)
+	}
+	return n, nil
+}
+
+// MemberInput is what operators edit about a Member.
+type MemberInput struct {
+	Name, Country, Kind string
+	Active              bool
+}
+
+// CreateMember adds a Member; a duplicate name is ErrConflict.
+func (s *Store) CreateMember(ctx context.Context, in MemberInput) (Member, error) {
+	id := NewID()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO members (id, name, country, kind, active, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+			id, in.Name, nullStr(in.Country), in.Kind, in.Active, ts(s.Now()))
+		return err
+	})
+	if isConstraint(err) {
+		return Member{}, ErrConflict
+	}
+	if err != nil {
+		return Member{}, fmt.Errorf("store: create member: %w", err)
+	}
+	return s.Member(ctx, id)
+}
+
+// UpdateMember edits a Member; a duplicate name is ErrConflict.
+func (s *Store) UpdateMember(ctx context.Context, id string, in MemberInput) error {
+	err := s.exec1(ctx, "update member", "UPDATE members SET name = ?, country = ?, kind = ?, active = ? WHERE id = ?",
+		in.Name, nullStr(in.Country), in.Kind, in.Active, id)
+	if isConstraint(err) {
+		return ErrConflict
+	}
+	return err
+}
+
+// StaffMember is one person working for a Member.
+type StaffMember struct {
+	UserID, Name, Email string
+	Role                Role
+}
+
+// MemberStaff lists a Member's staff with their names opened.
+func (s *Store) MemberStaff(ctx context.Context, memberID string) ([]StaffMember, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT user_id, role FROM member_staff WHERE member_id = ? ORDER BY added_at", memberID)
+	if err != nil {
+		return nil, fmt.Errorf("store: member staff: %w", err)
+	}
+	type pair struct{ id, role string }
+	var ps []pair
+	for rows.Next() {
+		var p pair
+		if err := rows.Scan(&p.id, &p.role); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	rows.Close()
+	var out []StaffMember
+	for _, p := range ps {
+		u, err := s.User(ctx, p.id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, StaffMember{UserID: u.ID, Name: strings.TrimSpace(u.FirstName + " " + u.Surname), Email: u.Email, Role: Role(p.role)})
+	}
+	return out, nil
+}
+
+// RemoveStaff ends userID's work for memberID: they become a learner again
+// and every session of theirs ends.
+func (s *Store) RemoveStaff(ctx context.Context, memberID, userID string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM member_staff WHERE user_id = ? AND member_id = ?", userID, memberID)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE users SET role = 'learner', session_epoch = session_epoch + 1 WHERE id = ?", userID)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("store: remove staff: %w", err)
+	}
+	return nil
+}
+
+// Operators lists the accounts with operator roles.
+func (s *Store) Operators(ctx context.Context) ([]User, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT id FROM users WHERE role IN ('operator', 'consultant', 'backoffice') ORDER BY created_at")
+	if err != nil {
+		return nil, fmt.Errorf("store: operators: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var out []User
+	for _, id := range ids {
+		u, err := s.User(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// SetOperatorRole changes an operator's role and privacy-officer flag; their
+// sessions end so the change applies at once.
+func (s *Store) SetOperatorRole(ctx context.Context, userID string, role Role, dpo bool) error {
+	if !role.IsOperator() {
+		return fmt.Errorf("store: set operator role: %q is not an operator role", role)
+	}
+	return s.exec1(ctx, "set operator role", `UPDATE users SET role = ?, dpo = ?, session_epoch = session_epoch + 1
+		WHERE id = ? AND role IN ('operator', 'consultant', 'backoffice')`, string(role), dpo, userID)
+}
