@@ -37,6 +37,9 @@ type Config struct {
 	Version      string
 	SMTPURL      string // KELAS_SMTP_URL; empty keeps mail in the outbox
 	MailFrom     string // KELAS_MAIL_FROM
+	// StatsMinCell is the smallest count /stats publishes; smaller cells
+	// show as "fewer than N". 0 means 10.
+	StatsMinCell int
 }
 
 // Secure reports whether kelas is reached over HTTPS, which switches on
@@ -86,6 +89,8 @@ type App struct {
 	hasher   *hasher
 	// pictureSlots bounds concurrent picture re-encoding.
 	pictureSlots chan struct{}
+	consent      *consentKit       // cookie consent (consent.go)
+	stats        *statsCounter     // visitor statistics (stats.go)
 	assets       map[string]string // static file name → content hash
 	handler      http.Handler
 }
@@ -102,6 +107,7 @@ func New(cfg Config, d Deps) (*App, error) {
 		mailer: d.Mailer, mailWake: make(chan struct{}, 1), hasher: newHasher(cfg.BcryptCost),
 		pictureSlots: make(chan struct{}, 2)}
 	a.limits = newLimiters(a.clock)
+	a.consent, a.stats = newConsentKit(a.clock), newStatsCounter()
 	if a.stdout == nil {
 		a.stdout = io.Discard
 	}
@@ -198,6 +204,8 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		stopMail()
 		<-mailDone
 	}()
+	// Deferred, so the last statistics are written after the last request.
+	defer a.startStats(ctx)()
 	a.log.Info("listening", "addr", ln.Addr().String(), "url", a.cfg.PublicURL())
 	if ready != nil {
 		ready(ln.Addr().String())

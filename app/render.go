@@ -30,7 +30,7 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ
 
 // page builds the layout model: title, the signed-in person, a pending flash.
 func (a *App) page(r *http.Request, title string) views.Page {
-	p := views.Page{Title: title, CSS: a.asset("kelas.css")}
+	p := views.Page{Title: title, CSS: a.asset("kelas.css"), Consent: a.pageConsent(r)}
 	if u := currentUser(r.Context()); u != nil {
 		p.User = &views.PageUser{Name: u.FirstName, IsOperator: u.Role.IsOperator(), Unverified: !u.Verified()}
 	}

@@ -9,9 +9,10 @@ func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /static/", a.handleStatic)
 	mux.HandleFunc("GET /healthz", a.handleHealth)
+	mux.HandleFunc("GET /.well-known/gpc.json", a.handleGPC)
 
 	page := func(pattern string, h http.HandlerFunc) {
-		mux.Handle(pattern, a.withSession(a.limitBody(a.cfg.MaxFormBytes, h)))
+		mux.Handle(pattern, a.withSession(a.withVisitor(a.limitBody(a.cfg.MaxFormBytes, h))))
 	}
 	page("GET /{$}", a.handleHome)
 	page("GET /setup/{token}", a.handleSetupForm)
@@ -28,10 +29,13 @@ func (a *App) routes() http.Handler {
 	page("GET /password/reset/{token}", a.handleResetForm)
 	page("POST /password/reset/{token}", a.handleReset)
 	page("GET /profile", a.handleProfileForm)
-	mux.Handle("POST /profile", a.withSession(a.limitBody(profileBodyBytes, http.HandlerFunc(a.handleProfile))))
+	mux.Handle("POST /profile", a.withSession(a.withVisitor(a.limitBody(profileBodyBytes, http.HandlerFunc(a.handleProfile)))))
 	page("GET /profile/picture", a.handleProfilePicture)
 	page("GET /profile/password", a.handlePasswordForm)
 	page("POST /profile/password", a.handlePasswordChange)
+	page("GET /cookies", a.handleCookies)
+	page("POST /cookies", a.handleCookiesSave)
+	page("GET /stats", a.handleStats)
 	page("/", a.handleNotFound)
 
 	return a.requestID(a.securityHeaders(a.recoverPanics(a.logRequests(a.crossOrigin(mux)))))
