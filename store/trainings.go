@@ -801,3 +801,32 @@ func (s *Store) EnrolmentCount(ctx context.Context, trainingID string) (int, err
 	}
 	return n, nil
 }
+
+// AttemptSummary is a graded quiz attempt with its training's title.
+type AttemptSummary struct {
+	ID, TrainingID, TrainingTitle string
+	Score                         int
+	Passed                        bool
+	SubmittedAt                   time.Time
+}
+
+// Attempts lists a person's quiz attempts, newest first.
+func (s *Store) Attempts(ctx context.Context, userID string) ([]AttemptSummary, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT a.id, a.training_id, t.title, a.score, a.passed, a.submitted_at
+		FROM quiz_attempts a JOIN trainings t ON t.id = a.training_id WHERE a.user_id = ? ORDER BY a.submitted_at DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []AttemptSummary
+	for rows.Next() {
+		var a AttemptSummary
+		var at string
+		if err := rows.Scan(&a.ID, &a.TrainingID, &a.TrainingTitle, &a.Score, &a.Passed, &at); err != nil {
+			return nil, fmt.Errorf("store: attempts: %w", err)
+		}
+		a.SubmittedAt, _ = parseTS(at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

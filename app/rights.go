@@ -1,0 +1,503 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"kelas/store"
+	"kelas/views"
+)
+
+// defaultErasureGrace is how long an erasure request waits, cancellable,
+// before it is carried out (KELAS_ERASURE_GRACE).
+const defaultErasureGrace = 7 * 24 * time.Hour
+
+func (a *App) erasureGrace() time.Duration {
+	if a.cfg.ErasureGrace > 0 {
+		return a.cfg.ErasureGrace
+	}
+	return defaultErasureGrace
+}
+
+// GET /privacy
+func (a *App) handlePrivacy(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	policy, err := a.store.CurrentPolicy(ctx)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rules, err := a.store.RetentionRules(ctx)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	members, err := a.store.Members(ctx)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	v := views.PrivacyNotice{Policy: policy, Categories: noticeCategories(store.DataMap()), Retention: rules, Members: members,
+		GraceDays: int(a.erasureGrace().Hours() / 24)}
+	a.render(w, r, http.StatusOK, views.Privacy(a.page(r, "Privacy notice"), v))
+}
+
+// categoryNames are the data-map categories as the notice names them.
+var categoryNames = map[store.Category]string{
+	store.CatRegistration: "Registration", store.CatProfile: "Profile", store.CatAccount: "Account",
+	store.CatConsents: "Consents and requests", store.CatActivity: "Activity log", store.CatLearning: "Learning records",
+	store.CatVisitorStats: "Visitor statistics", store.CatAccessLog: "Web server access log", store.CatDisclosures: "Disclosures",
+	store.CatSecurity: "Security",
+}
+
+// noticeCategories folds the data map into one row per category of
+// personal data: the notice is generated, never written by hand.
+func noticeCategories(fields []store.Field) []views.NoticeCategory {
+	byCat := map[store.Category]*views.NoticeCategory{}
+	seen := map[string]bool{}
+	add := func(list *[]string, v string) {
+		for _, x := range *list {
+			if x == v {
+				return
+			}
+		}
+		*list = append(*list, v)
+	}
+	for _, f := range fields {
+		if !f.Personal {
+			continue
+		}
+		c := byCat[f.Category]
+		if c == nil {
+			name := categoryNames[f.Category]
+			if name == "" {
+				name = string(f.Category)
+			}
+			c = &views.NoticeCategory{Name: name}
+			byCat[f.Category] = c
+		}
+		col := strings.ReplaceAll(f.Column, "_", " ")
+		if k := string(f.Category) + "/" + col; !seen[k] && !strings.HasSuffix(f.Column, "_index") && f.Column != "id" {
+			seen[k] = true
+			c.Fields = append(c.Fields, col)
+		}
+		for _, p := range f.Purposes {
+			add(&c.Purposes, p)
+		}
+		add(&c.Bases, strings.ReplaceAll(string(f.Basis), "_", " "))
+		add(&c.Retention, f.Retention)
+		c.Encrypted = c.Encrypted || f.Encrypted
+	}
+	out := make([]views.NoticeCategory, 0, len(byCat))
+	for _, c := range byCat {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// GET /rights
+func (a *App) handleRights(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	v, err := a.rightsView(r.Context(), u)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.Rights(a.page(r, "Your data rights"), v))
+}
+
+func (a *App) rightsView(ctx context.Context, u *store.User) (views.RightsView, error) {
+	v := views.RightsView{Verified: u.Verified(), GraceDays: int(a.erasureGrace().Hours() / 24), Errors: views.Errors{}}
+	var err error
+	if v.Restricted, err = a.store.IsRestricted(ctx, u.ID); err != nil {
+		return v, err
+	}
+	c, err := a.store.Consents(ctx, u.ID)
+	if err != nil {
+		return v, err
+	}
+	v.NotifyNew, v.Feedback = c.NotifyNew, c.Feedback
+	obj, err := a.store.Objections(ctx, u.ID)
+	if err != nil {
+		return v, err
+	}
+	v.ObjectStats = obj["statistics"]
+	if e, err := a.store.OpenCase(ctx, u.ID, store.CaseErasure); err == nil {
+		v.Erasure = &e
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return v, err
+	}
+	if v.Cases, err = a.store.Cases(ctx, store.CaseFilter{UserID: u.ID, Limit: 100}); err != nil {
+		return v, err
+	}
+	attempts, err := a.store.Attempts(ctx, u.ID)
+	if err != nil {
+		return v, err
+	}
+	for _, at := range attempts {
+		v.Attempts = append(v.Attempts, views.AttemptRow{ID: at.ID, Training: at.TrainingTitle, Score: at.Score, Passed: at.Passed, At: at.SubmittedAt})
+	}
+	return v, nil
+}
+
+// rightsFormError shows the rights page again with an error.
+func (a *App) rightsFormError(w http.ResponseWriter, r *http.Request, u *store.User, f *form, edit func(*views.RightsView)) {
+	v, err := a.rightsView(r.Context(), u)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	v.Errors = f.Errors
+	if edit != nil {
+		edit(&v)
+	}
+	a.render(w, r, http.StatusUnprocessableEntity, views.Rights(a.page(r, "Your data rights"), v))
+}
+
+// GET /rights/access
+func (a *App) handleRightsAccess(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	ctx := r.Context()
+	v := views.AccessView{User: *u}
+	var err error
+	step := func(f func() error) {
+		if err == nil {
+			err = f()
+		}
+	}
+	step(func() (e error) { v.Profile, e = a.store.Profile(ctx, u.ID); return })
+	step(func() (e error) { v.Consents, e = a.store.Consents(ctx, u.ID); return })
+	step(func() (e error) { v.Cookies, e = a.store.ConsentRecords(ctx, u.ID); return })
+	step(func() (e error) { v.Enrolments, e = a.store.Enrolments(ctx, u.ID); return })
+	step(func() (e error) { v.Activity, e = a.store.Activity(ctx, u.ID, 200); return })
+	step(func() (e error) { v.Disclosures, e = a.store.Disclosures(ctx, u.ID); return })
+	step(func() (e error) { v.Restricted, e = a.store.IsRestricted(ctx, u.ID); return })
+	step(func() (e error) { v.Objections, e = a.store.Objections(ctx, u.ID); return })
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.AccessPage(a.page(r, "Everything we hold about you"), v))
+}
+
+// POST /rights/rectification
+func (a *App) handleRectification(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	text := f.multiline("correction", "The correction", 2000)
+	if text == "" && f.Errors["correction"] == "" {
+		f.fail("correction", "Tell us what should be corrected.")
+	}
+	if !f.Valid() {
+		a.rightsFormError(w, r, u, f, func(v *views.RightsView) { v.Rectification = text })
+		return
+	}
+	c, err := a.openCase(r, u, store.NewCase{Kind: store.CaseRectification, Details: text})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/rights/cases/"+c.ID, "Your request is received. We answer by "+c.DueAt.Format("2 January 2006")+".")
+}
+
+// openCase records a request, audits it and tells the privacy officers.
+func (a *App) openCase(r *http.Request, u *store.User, nc store.NewCase) (store.Case, error) {
+	nc.UserID = u.ID
+	c, err := a.store.CreateCase(r.Context(), nc)
+	if err != nil {
+		return c, err
+	}
+	a.auditReq(r, "rights."+c.Kind, "case", c.ID, map[string]any{"status": c.Status})
+	if c.Open() {
+		a.notifyOfficers(r.Context(), c)
+	}
+	return c, nil
+}
+
+// notifyOfficers mails the privacy officers about a new open request.
+func (a *App) notifyOfficers(ctx context.Context, c store.Case) {
+	dpos, err := a.store.DPOs(ctx)
+	if err != nil {
+		a.log.Error("privacy officers", "err", err)
+		return
+	}
+	for _, d := range dpos {
+		err := a.accountMail(ctx, d.ID, d.Email, "rights_new", "New rights request: "+views.CaseKindLabel(c.Kind), views.MailBody{
+			Greeting:    "Hello " + d.FirstName + ",",
+			Paragraphs:  []string{"A new request (" + views.CaseKindLabel(c.Kind) + ") arrived. It must be answered by " + c.DueAt.Format("2 January 2006") + "."},
+			ActionLabel: "Open the request",
+			ActionURL:   a.cfg.PublicURL() + "/console/rights/" + c.ID,
+		})
+		if err != nil {
+			a.log.Error("privacy officer mail", "case_id", c.ID, "err", err)
+		}
+	}
+}
+
+// confirmPassword checks the person's password before an export or an
+// erasure (re-authentication), throttled like a login.
+func (a *App) confirmPassword(r *http.Request, u *store.User, f *form) (bool, error) {
+	key := "user:" + u.ID
+	if blocked, _ := a.limits.loginAccount.blocked(key); blocked {
+		f.fail("password", "Too many wrong passwords: please wait a few minutes and try again.")
+		return false, nil
+	}
+	pw := f.raw("password")
+	if pw == "" {
+		f.fail("password", "Enter your password to confirm it is you.")
+		return false, nil
+	}
+	ok, err := a.hasher.compare(r.Context(), u.PasswordHash, pw)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		a.limits.loginAccount.hit(key)
+		f.fail("password", "That is not your password.")
+		return false, nil
+	}
+	a.sessions.Put(r.Context(), "reauth_at", a.clock().Unix())
+	return true, nil
+}
+
+// recentlyConfirmed reports whether the person confirmed their password in
+// this session within the last 30 minutes.
+func (a *App) recentlyConfirmed(r *http.Request) bool {
+	at := a.sessions.GetInt64(r.Context(), "reauth_at")
+	return at > 0 && a.clock().Sub(time.Unix(at, 0)) < 30*time.Minute
+}
+
+// POST /rights/erasure
+func (a *App) handleErasure(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	if c, err := a.store.OpenCase(r.Context(), u.ID, store.CaseErasure); err == nil {
+		// A second request shows the first instead of opening another.
+		a.redirect(w, r, "/rights/cases/"+c.ID, "Your erasure request is already registered.")
+		return
+	} else if !errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, err)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ok, err := a.confirmPassword(r, u, f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !ok {
+		a.rightsFormError(w, r, u, f, nil)
+		return
+	}
+	when := a.clock().Add(a.erasureGrace())
+	c, err := a.openCase(r, u, store.NewCase{Kind: store.CaseErasure, ExecuteAfter: when,
+		Note: "Erasure scheduled for " + when.UTC().Format("2 January 2006, 15:04") + " UTC; it can be cancelled until then."})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/rights/cases/"+c.ID, "Your account will be erased on "+when.UTC().Format("2 January 2006")+". You can cancel until then.")
+}
+
+// POST /rights/cases/{id}/cancel
+func (a *App) handleCancelCase(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	c, err := a.userCase(r, u)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if c.Kind != store.CaseErasure || !c.Open() {
+		a.fail(w, r, store.ErrConflict)
+		return
+	}
+	if _, err := a.store.UpdateCase(r.Context(), c.ID, u.ID, store.CaseCancelled, "Cancelled by the person."); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.auditReq(r, "rights.erasure.cancel", "case", c.ID, nil)
+	a.redirect(w, r, "/rights/cases/"+c.ID, "The erasure is cancelled. Your account stays.")
+}
+
+func (a *App) userCase(r *http.Request, u *store.User) (store.Case, error) {
+	id := r.PathValue("id")
+	if !store.ValidID(id) {
+		return store.Case{}, store.ErrNotFound
+	}
+	return a.store.UserCase(r.Context(), u.ID, id)
+}
+
+// GET /rights/cases/{id}
+func (a *App) handleCase(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	c, err := a.userCase(r, u)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.CasePage(a.page(r, views.CaseKindLabel(c.Kind)), views.CaseView{Case: c}))
+}
+
+// POST /rights/restriction
+func (a *App) handleRestriction(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	on := f.raw("restrict")
+	if on != "on" && on != "off" {
+		a.fail(w, r, errBadRequest)
+		return
+	}
+	if err := a.store.SetRestricted(r.Context(), u.ID, on == "on"); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	note, flash := "Processing frozen at the person's request.", "Processing of your data is frozen. Lift it here whenever you like."
+	if on == "off" {
+		note, flash = "Freeze lifted by the person.", "The freeze is lifted."
+	}
+	if _, err := a.openCase(r, u, store.NewCase{Kind: store.CaseRestriction, Status: store.CaseCompleted, Note: note}); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/rights#restriction", flash)
+}
+
+// POST /rights/objections
+func (a *App) handleObjections(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	objectNotify, objectFeedback, objectStats := f.checkbox("object_notify_new"), f.checkbox("object_feedback"), f.checkbox("object_statistics")
+	if !f.Valid() {
+		a.rightsFormError(w, r, u, f, nil)
+		return
+	}
+	if err := a.store.SetConsents(r.Context(), u.ID, !objectNotify, !objectFeedback, "rights"); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.store.SetObjection(r.Context(), u.ID, "statistics", objectStats); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var list []string
+	for name, on := range map[string]bool{"new-training emails": objectNotify, "feedback requests": objectFeedback, "statistics": objectStats} {
+		if on {
+			list = append(list, name)
+		}
+	}
+	sort.Strings(list)
+	note := "Objections now: none."
+	if len(list) > 0 {
+		note = "Objections now: " + strings.Join(list, ", ") + "."
+	}
+	if _, err := a.openCase(r, u, store.NewCase{Kind: store.CaseObjection, Status: store.CaseCompleted, Note: note}); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/rights#objection", "Your objections are saved and apply at once.")
+}
+
+// POST /rights/withdraw
+func (a *App) handleWithdraw(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	c, err := a.store.Consents(r.Context(), u.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.store.SetConsents(r.Context(), u.ID, false, c.Feedback, "rights"); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, err := a.openCase(r, u, store.NewCase{Kind: store.CaseWithdrawConsent, Status: store.CaseCompleted,
+		Note: "Consent to emails about new trainings withdrawn."}); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/rights#withdraw", "Your consent is withdrawn: no more emails about new trainings.")
+}
+
+// POST /rights/review
+func (a *App) handleReview(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	id := f.raw("attempt")
+	attempts, err := a.store.Attempts(r.Context(), u.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var found *store.AttemptSummary
+	for i := range attempts {
+		if attempts[i].ID == id {
+			found = &attempts[i]
+		}
+	}
+	if found == nil {
+		f.fail("attempt", "Choose one of your quiz grades.")
+		a.rightsFormError(w, r, u, f, nil)
+		return
+	}
+	details := "Human review of the automatic grade " + strconv.Itoa(found.Score) + "% in \"" + found.TrainingTitle + "\" (attempt " + found.ID + ")."
+	c, err := a.openCase(r, u, store.NewCase{Kind: store.CaseReview, Details: details})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/rights/cases/"+c.ID, "A person will review the grade and answer by "+c.DueAt.Format("2 January 2006")+".")
+}

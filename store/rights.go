@@ -1,0 +1,456 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Case kinds: one per right of the rights portal.
+const (
+	CaseAccess          = "access"
+	CaseRectification   = "rectification"
+	CaseErasure         = "erasure"
+	CaseRestriction     = "restriction"
+	CasePortability     = "portability"
+	CaseObjection       = "objection"
+	CaseWithdrawConsent = "withdraw_consent"
+	CaseReview          = "review_decision"
+)
+
+// Case statuses.
+const (
+	CaseOpen       = "open"
+	CaseInProgress = "in_progress"
+	CaseCompleted  = "completed"
+	CaseCancelled  = "cancelled"
+	CaseRejected   = "rejected"
+)
+
+// ValidCaseKind reports whether k is a case kind.
+func ValidCaseKind(k string) bool {
+	switch k {
+	case CaseAccess, CaseRectification, CaseErasure, CaseRestriction, CasePortability, CaseObjection, CaseWithdrawConsent, CaseReview:
+		return true
+	}
+	return false
+}
+
+// ValidCaseStatus reports whether s is a case status.
+func ValidCaseStatus(s string) bool {
+	switch s {
+	case CaseOpen, CaseInProgress, CaseCompleted, CaseCancelled, CaseRejected:
+		return true
+	}
+	return false
+}
+
+func rightsTables() []table {
+	c := Field{Category: CatConsents, Personal: true, Purposes: []string{"handle the person's requests about their data within the legal deadlines"},
+		Basis: BasisLegal, Retention: "kept as proof of how each request was handled", Export: ExportInclude, Erasure: EraseKeep,
+		Why: "proof that a request, erasure included, was handled; after erasure only the random id and dates remain, sealed text is unreadable"}
+	return []table{
+		{db: DBMain, name: "rights_cases", base: c, sealed: []string{"details"},
+			columns: []string{"id", "user_id", "kind", "status", "received_at", "due_at", "extended", "details", "execute_after", "closed_at", "reminder_sent_at"}},
+		{db: DBMain, name: "rights_case_events", base: c, sealed: []string{"note"},
+			columns: []string{"id", "case_id", "at", "actor_id", "status", "note"}},
+	}
+}
+
+// AddMonths adds n calendar months the way deadlines count them: the same
+// day of the month, or the month's last day when it has no such day
+// (31 January + 1 month = 28 or 29 February).
+func AddMonths(t time.Time, n int) time.Time {
+	y, m, d := t.Date()
+	first := time.Date(y, m+time.Month(n), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(d, last)-1)
+}
+
+// DueDate is when a request received at t must be answered: one calendar
+// month later, plus up to two more when extended.
+func DueDate(received time.Time, extendedMonths int) time.Time {
+	return AddMonths(received, 1+extendedMonths)
+}
+
+// Case is one rights request.
+type Case struct {
+	ID           string
+	UserID       string
+	Kind         string
+	Status       string
+	ReceivedAt   time.Time
+	DueAt        time.Time
+	Extended     bool
+	Details      string // the person's words; "" once their key is gone
+	ExecuteAfter time.Time
+	ClosedAt     time.Time
+	Events       []CaseEvent
+}
+
+// Open reports whether the case still needs an answer.
+func (c Case) Open() bool { return c.Status == CaseOpen || c.Status == CaseInProgress }
+
+// Overdue reports whether an open case is past its due date at now.
+func (c Case) Overdue(now time.Time) bool { return c.Open() && now.After(c.DueAt) }
+
+// CaseEvent is one step of a case's history.
+type CaseEvent struct {
+	At      time.Time
+	ActorID string
+	Status  string
+	Note    string
+}
+
+// NewCase is what opening a case needs.
+type NewCase struct {
+	UserID       string
+	Kind         string
+	Status       string // usually CaseOpen; self-service rights complete at once
+	Details      string
+	ExecuteAfter time.Time
+	Note         string // first history entry
+}
+
+// CreateCase opens a case received now, due one calendar month later.
+func (s *Store) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
+	if !ValidCaseKind(nc.Kind) {
+		return Case{}, fmt.Errorf("store: create case: unknown kind %q", nc.Kind)
+	}
+	if nc.Status == "" {
+		nc.Status = CaseOpen
+	}
+	id := NewID()
+	now := s.Now()
+	z, err := s.sealerFor(ctx, nc.UserID, "rights_cases", id)
+	if err != nil {
+		return Case{}, err
+	}
+	var closed any
+	if nc.Status == CaseCompleted || nc.Status == CaseCancelled || nc.Status == CaseRejected {
+		closed = ts(now)
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rights_cases (id, user_id, kind, status, received_at, due_at, details, execute_after, closed_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, nc.UserID, nc.Kind, nc.Status, ts(now), ts(DueDate(now, 0)),
+			z.sealOpt("details", nc.Details), tsOrNull(nc.ExecuteAfter), closed); err != nil {
+			return err
+		}
+		return s.addCaseEvent(ctx, tx, id, nc.UserID, nc.UserID, nc.Status, nc.Note, now)
+	})
+	if err != nil {
+		return Case{}, fmt.Errorf("store: create case: %w", err)
+	}
+	return s.Case(ctx, id)
+}
+
+func (s *Store) addCaseEvent(ctx context.Context, tx *sql.Tx, caseID, subjectID, actorID, status, note string, now time.Time) error {
+	var sealed any
+	if note != "" {
+		z, err := s.sealerFor(ctx, subjectID, "rights_case_events", caseID)
+		if err != nil {
+			return err
+		}
+		sealed = z.seal("note", note)
+	}
+	_, err := tx.ExecContext(ctx, "INSERT INTO rights_case_events (case_id, at, actor_id, status, note) VALUES (?, ?, ?, ?, ?)",
+		caseID, ts(now), actorID, status, sealed)
+	return err
+}
+
+// ErrCaseClosed means the case no longer accepts that change.
+var ErrCaseClosed = errors.New("store: the case is closed")
+
+// UpdateCase moves a case to status with a note in its history. Closed
+// cases do not reopen.
+func (s *Store) UpdateCase(ctx context.Context, id, actorID, status, note string) (Case, error) {
+	if !ValidCaseStatus(status) {
+		return Case{}, fmt.Errorf("store: update case: unknown status %q", status)
+	}
+	c, err := s.Case(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	if !c.Open() {
+		return c, ErrCaseClosed
+	}
+	now := s.Now()
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		closed := any(nil)
+		if status != CaseOpen && status != CaseInProgress {
+			closed = ts(now)
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE rights_cases SET status = ?, closed_at = ? WHERE id = ? AND status IN ('open', 'in_progress')",
+			status, closed, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrCaseClosed
+		}
+		return s.addCaseEvent(ctx, tx, id, c.UserID, actorID, status, note, now)
+	})
+	if errors.Is(err, ErrCaseClosed) {
+		return c, err
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: update case: %w", err)
+	}
+	return s.Case(ctx, id)
+}
+
+// ErrAlreadyExtended means a case's deadline was extended once already.
+var ErrAlreadyExtended = errors.New("store: the deadline was extended already")
+
+// ExtendCase moves the due date by months (1 or 2) from the original
+// deadline: at most three calendar months after receipt in all.
+func (s *Store) ExtendCase(ctx context.Context, id, actorID string, months int, reason string) (Case, error) {
+	if months < 1 || months > 2 {
+		return Case{}, fmt.Errorf("store: extend case: %d months", months)
+	}
+	c, err := s.Case(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	if !c.Open() {
+		return c, ErrCaseClosed
+	}
+	if c.Extended {
+		return c, ErrAlreadyExtended
+	}
+	now := s.Now()
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE rights_cases SET due_at = ?, extended = 1, reminder_sent_at = NULL WHERE id = ?",
+			ts(DueDate(c.ReceivedAt, months)), id); err != nil {
+			return err
+		}
+		return s.addCaseEvent(ctx, tx, id, c.UserID, actorID, c.Status, fmt.Sprintf("Deadline extended by %d month(s): %s", months, reason), now)
+	})
+	if err != nil {
+		return c, fmt.Errorf("store: extend case: %w", err)
+	}
+	return s.Case(ctx, id)
+}
+
+const caseColumns = `id, user_id, kind, status, received_at, due_at, extended, details, COALESCE(execute_after, ''), COALESCE(closed_at, '')`
+
+func (s *Store) scanCase(ctx context.Context, sc interface{ Scan(...any) error }) (Case, error) {
+	var c Case
+	var received, due, exec, closed string
+	var details []byte
+	if err := sc.Scan(&c.ID, &c.UserID, &c.Kind, &c.Status, &received, &due, &c.Extended, &details, &exec, &closed); err != nil {
+		return c, err
+	}
+	c.ReceivedAt, _ = parseTS(received)
+	c.DueAt, _ = parseTS(due)
+	c.ExecuteAfter, _ = parseTS(exec)
+	c.ClosedAt, _ = parseTS(closed)
+	if details != nil {
+		z, err := s.sealerFor(ctx, c.UserID, "rights_cases", c.ID)
+		if err == nil {
+			c.Details, _ = z.open("details", details)
+		} else if !errors.Is(err, ErrNotFound) {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// Case returns one case with its history.
+func (s *Store) Case(ctx context.Context, id string) (Case, error) {
+	c, err := s.scanCase(ctx, s.rdb.QueryRowContext(ctx, "SELECT "+caseColumns+" FROM rights_cases WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: case: %w", err)
+	}
+	rows, err := s.rdb.QueryContext(ctx, "SELECT at, actor_id, status, note FROM rights_case_events WHERE case_id = ? ORDER BY id", id)
+	if err != nil {
+		return c, fmt.Errorf("store: case events: %w", err)
+	}
+	defer rows.Close()
+	var z *sealer
+	for rows.Next() {
+		var e CaseEvent
+		var at string
+		var note []byte
+		if err := rows.Scan(&at, &e.ActorID, &e.Status, &note); err != nil {
+			return c, fmt.Errorf("store: case events: %w", err)
+		}
+		e.At, _ = parseTS(at)
+		if note != nil {
+			if z == nil {
+				if zz, err := s.sealerFor(ctx, c.UserID, "rights_case_events", id); err == nil {
+					z = &zz
+				}
+			}
+			if z != nil {
+				e.Note, _ = z.open("note", note)
+			}
+		}
+		c.Events = append(c.Events, e)
+	}
+	return c, rows.Err()
+}
+
+// UserCase returns a case of userID; another person's case is ErrNotFound.
+func (s *Store) UserCase(ctx context.Context, userID, id string) (Case, error) {
+	c, err := s.Case(ctx, id)
+	if err != nil || c.UserID != userID {
+		return Case{}, ErrNotFound
+	}
+	return c, nil
+}
+
+// CaseFilter narrows the privacy officer's queue.
+type CaseFilter struct {
+	Kind    string
+	Status  string // "" all, "open" for open and in progress
+	Overdue bool
+	UserID  string
+	Limit   int
+}
+
+// Cases lists cases, oldest due first for open queues.
+func (s *Store) Cases(ctx context.Context, f CaseFilter) ([]Case, error) {
+	q := "SELECT " + caseColumns + " FROM rights_cases WHERE 1 = 1"
+	var args []any
+	if f.Kind != "" {
+		q += " AND kind = ?"
+		args = append(args, f.Kind)
+	}
+	switch f.Status {
+	case "":
+	case CaseOpen:
+		q += " AND status IN ('open', 'in_progress')"
+	default:
+		q += " AND status = ?"
+		args = append(args, f.Status)
+	}
+	if f.Overdue {
+		q += " AND status IN ('open', 'in_progress') AND due_at < ?"
+		args = append(args, ts(s.Now()))
+	}
+	if f.UserID != "" {
+		q += " AND user_id = ?"
+		args = append(args, f.UserID)
+	}
+	q += " ORDER BY status IN ('open', 'in_progress') DESC, due_at, received_at DESC"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: cases: %w", err)
+	}
+	defer rows.Close()
+	var out []Case
+	for rows.Next() {
+		c, err := s.scanCase(ctx, rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: cases: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// OpenCase returns the person's open case of a kind, or ErrNotFound: a
+// second erasure request shows the first instead of opening another.
+func (s *Store) OpenCase(ctx context.Context, userID, kind string) (Case, error) {
+	cs, err := s.Cases(ctx, CaseFilter{UserID: userID, Kind: kind, Status: CaseOpen, Limit: 1})
+	if err != nil {
+		return Case{}, err
+	}
+	if len(cs) == 0 {
+		return Case{}, ErrNotFound
+	}
+	return cs[0], nil
+}
+
+// ErasuresDue lists open erasure cases whose grace period has ended.
+func (s *Store) ErasuresDue(ctx context.Context) ([]Case, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT "+caseColumns+` FROM rights_cases
+		WHERE kind = 'erasure' AND status IN ('open', 'in_progress') AND execute_after IS NOT NULL AND execute_after <= ?`, ts(s.Now()))
+	if err != nil {
+		return nil, fmt.Errorf("store: erasures due: %w", err)
+	}
+	defer rows.Close()
+	var out []Case
+	for rows.Next() {
+		c, err := s.scanCase(ctx, rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: erasures due: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CasesNeedingReminder lists open cases due within `within` that have not
+// had a reminder yet.
+func (s *Store) CasesNeedingReminder(ctx context.Context, within time.Duration) ([]Case, error) {
+	now := s.Now()
+	rows, err := s.rdb.QueryContext(ctx, "SELECT "+caseColumns+` FROM rights_cases
+		WHERE status IN ('open', 'in_progress') AND reminder_sent_at IS NULL AND due_at <= ?`, ts(now.Add(within)))
+	if err != nil {
+		return nil, fmt.Errorf("store: reminders: %w", err)
+	}
+	defer rows.Close()
+	var out []Case
+	for rows.Next() {
+		c, err := s.scanCase(ctx, rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: reminders: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// MarkReminded records that the reminder for a case went out.
+func (s *Store) MarkReminded(ctx context.Context, id string) error {
+	return s.exec1(ctx, "mark reminded", "UPDATE rights_cases SET reminder_sent_at = ? WHERE id = ?", ts(s.Now()), id)
+}
+
+// Objections returns the purposes the person objects to.
+func (s *Store) Objections(ctx context.Context, userID string) (map[string]bool, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT purpose FROM user_objections WHERE user_id = ?", userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: objections: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out[p] = true
+	}
+	return out, rows.Err()
+}
+
+// IsRestricted reports whether the person's processing is restricted.
+func (s *Store) IsRestricted(ctx context.Context, userID string) (bool, error) {
+	return s.isRestricted(ctx, userID)
+}
+
+// DPOs lists the privacy officers (operators with the DPO flag).
+func (s *Store) DPOs(ctx context.Context) ([]User, error) {
+	ops, err := s.Operators(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []User
+	for _, o := range ops {
+		if o.DPO && o.Status == "active" {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,68 @@
+package store
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDueDates(t *testing.T) {
+	day := func(s string) time.Time {
+		d, err := time.Parse("2006-01-02 15:04", s)
+		require.NoError(t, err)
+		return d
+	}
+	cases := []struct {
+		received string
+		extend   int
+		due      string
+	}{
+		{"2026-01-15 10:00", 0, "2026-02-15 10:00"},
+		{"2026-01-31 10:00", 0, "2026-02-28 10:00"}, // no 31 February: the month's last day
+		{"2028-01-31 10:00", 0, "2028-02-29 10:00"}, // leap year
+		{"2028-01-30 23:59", 0, "2028-02-29 23:59"},
+		{"2026-03-31 08:00", 0, "2026-04-30 08:00"},
+		{"2026-12-31 08:00", 0, "2027-01-31 08:00"}, // across the year end
+		{"2026-02-28 08:00", 0, "2026-03-28 08:00"},
+		{"2026-11-30 09:00", 2, "2027-02-28 09:00"}, // extended by two months
+		{"2027-11-30 09:00", 2, "2028-02-29 09:00"},
+		{"2026-10-31 09:00", 1, "2026-12-31 09:00"},
+		{"2026-12-31 09:00", 1, "2027-02-28 09:00"},
+	}
+	for _, c := range cases {
+		assert.Equal(t, day(c.due), DueDate(day(c.received), c.extend), "%s + %d", c.received, 1+c.extend)
+	}
+}
+
+func TestCaseLifecycle(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	u, err := s.CreateUser(ctx, NewUser{Email: "p@example.org", FirstName: "P", Surname: "Q", PasswordHash: "x", Role: RoleLearner})
+	require.NoError(t, err)
+	c, err := s.CreateCase(ctx, NewCase{UserID: u.ID, Kind: CaseRectification, Details: "my surname is misspelt on the certificate"})
+	require.NoError(t, err)
+	assert.True(t, c.Open())
+	assert.Equal(t, DueDate(c.ReceivedAt, 0), c.DueAt)
+	assert.Equal(t, "my surname is misspelt on the certificate", c.Details)
+
+	c, err = s.ExtendCase(ctx, c.ID, "officer", 2, "many requests this month")
+	require.NoError(t, err)
+	assert.Equal(t, DueDate(c.ReceivedAt, 2), c.DueAt)
+	_, err = s.ExtendCase(ctx, c.ID, "officer", 1, "again")
+	assert.ErrorIs(t, err, ErrAlreadyExtended, "two months at most, once")
+	_, err = s.ExtendCase(ctx, c.ID, "officer", 3, "too long")
+	assert.Error(t, err)
+
+	c, err = s.UpdateCase(ctx, c.ID, "officer", CaseCompleted, "corrected")
+	require.NoError(t, err)
+	assert.False(t, c.Open())
+	_, err = s.UpdateCase(ctx, c.ID, "officer", CaseInProgress, "")
+	assert.ErrorIs(t, err, ErrCaseClosed, "closed cases do not reopen")
+	require.Len(t, c.Events, 3)
+	assert.Contains(t, c.Events[1].Note, "Deadline extended by 2 month(s): many requests this month")
+
+	_, err = s.UserCase(ctx, "someone-else", c.ID)
+	assert.ErrorIs(t, err, ErrNotFound)
+}
