@@ -124,7 +124,7 @@ func systemTable(db DB, name string, why string, cols ...string) table {
 func DataMap() []Field {
 	var out []Field
 	for _, group := range [][]table{coreTables(), accountTables(), outboxTables(), trainingTables(),
-		consentTables(), statsTables()} {
+		consentTables(), statsTables(), operationsTables()} {
 		for _, t := range group {
 			out = append(out, t.fields()...)
 		}

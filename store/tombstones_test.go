@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// registered creates a learner with consents, activity and mail, the way
+// registration and use leave them.
+func registered(t *testing.T, s *Store, name string) User {
+	t.Helper()
+	ctx := context.Background()
+	nu := newUser(name)
+	nu.AcceptedPolicy, nu.NotifyNew, nu.Feedback, nu.AdultConfirmed = "2023-10-09", true, true, true
+	u := createUser(t, s, nu)
+	require.NoError(t, s.writeActivity(ctx, []ActivityEvent{{UserID: u.ID, Action: ActEnrol, At: s.Now(), IP: netip.MustParseAddr("192.0.2.44")}}))
+	m := newMail(u.Email, "verify")
+	m.UserID = u.ID
+	enqueue(t, s, m)
+	return u
+}
+
+// remains counts what is left of a person in every table linked to them.
+func remains(t *testing.T, s *Store, userID string) map[string]int {
+	t.Helper()
+	out := map[string]int{"users": count(t, s.db, "users", "id = ?", userID), "data_keys": count(t, s.kdb, "data_keys", "subject = ?", userID)}
+	del, anonymise := personTables()
+	for _, tbl := range append(del, anonymise...) {
+		out[tbl] = count(t, s.db, tbl, "user_id = ?", userID)
+	}
+	return out
+}
+
+func nothingLeft(t *testing.T, s *Store, userID string) {
+	t.Helper()
+	for tbl, n := range remains(t, s, userID) {
+		assert.Zero(t, n, "%s still holds rows of the erased person", tbl)
+	}
+}
+
+func TestEraseUser(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	gone := registered(t, s, "gone")
+	stays := registered(t, s, "stays")
+	before := remains(t, s, gone.ID)
+	for _, tbl := range []string{"users", "data_keys", "activity_log", "outbox", "user_consents", "policy_acceptances"} {
+		require.Positive(t, before[tbl], "%s: the fixture must have rows here", tbl)
+	}
+
+	require.NoError(t, s.EraseUser(ctx, "op", gone.ID))
+	nothingLeft(t, s, gone.ID)
+	_, err := s.User(ctx, gone.ID)
+	assert.ErrorIs(t, err, ErrNotFound)
+	_, err = s.User(ctx, stays.ID)
+	assert.NoError(t, err, "others are untouched")
+	assert.Equal(t, before, remains(t, s, stays.ID))
+
+	stones, err := s.Tombstones()
+	require.NoError(t, err)
+	require.Len(t, stones, 1)
+	assert.Equal(t, gone.ID, stones[0].UserID)
+	st, err := os.Stat(filepath.Join(s.Dir(), TombstonesFile))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	log, err := s.AuditLog(ctx, 1)
+	require.NoError(t, err)
+	assert.Equal(t, AuditUserErase, log[0].Action)
+	assert.Equal(t, gone.ID, log[0].TargetID)
+
+	n, err := s.ApplyTombstones(ctx, ActorCLI)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing left to erase again")
+	require.NoError(t, s.EraseUser(ctx, "op", gone.ID), "erasing again is harmless")
+	assert.Error(t, s.EraseUser(ctx, "op", "not-an-id"))
+}
+
+// TestApplyTombstonesFinishesInterruptedErasure: the tombstone is written
+// first, so a crash before the rows went is finished by ApplyTombstones.
+func TestApplyTombstonesFinishesInterruptedErasure(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	u := registered(t, s, "crash")
+	require.NoError(t, appendTombstones(s.Dir(), []Tombstone{{UserID: u.ID, ErasedAt: s.Now()}}))
+	n, err := s.ApplyTombstones(ctx, ActorCLI)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	nothingLeft(t, s, u.ID)
+	log, err := s.AuditLog(ctx, 1)
+	require.NoError(t, err)
+	assert.Equal(t, AuditTombstoneReapply, log[0].Action)
+}
+
+func TestTombstonesFileIsTolerant(t *testing.T) {
+	dir := t.TempDir()
+	a, b := NewID(), NewID()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	require.NoError(t, appendTombstones(dir, []Tombstone{{UserID: a, ErasedAt: now}}))
+	// A crash mid-line leaves a fragment; the next append starts afresh.
+	f, err := os.OpenFile(filepath.Join(dir, TombstonesFile), os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString(b[:10])
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	n, err := mergeTombstones(dir, []Tombstone{{UserID: a, ErasedAt: now}, {UserID: b, ErasedAt: now}})
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "a is known already")
+	got, err := readTombstones(filepath.Join(dir, TombstonesFile))
+	require.NoError(t, err)
+	assert.Equal(t, []Tombstone{{a, now}, {b, now}}, got)
+}
