@@ -105,7 +105,17 @@ func consentRevision(bannerText, policyVersion string) string {
 // parseConsentCookie accepts only the exact shape of a consent id; a forged,
 // oversized or malformed value counts as no choice.
 func parseConsentCookie(v string) (string, bool) {
-	if len(v) != 26 || !store.ValidID(v) {
+	if len(v) != 26 {
+		return "", false
+	}
+	// Checked byte by byte: the base32 decoder behind store.ValidID skips
+	// line breaks, so it alone would accept "2222\n2222...".
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
+			return "", false
+		}
+	}
+	if !store.ValidID(v) {
 		return "", false
 	}
 	return v, true

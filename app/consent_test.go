@@ -274,8 +274,35 @@ func TestGPCIsRecordedAsRejectAll(t *testing.T) {
 	assert.Equal(t, store.ConsentSettings, rec.How)
 	assert.True(t, rec.Preferences)
 
-	res, _ = ts.get(t, "/.well-known/gpc.json")
-	require.Equal(t, http.StatusOK, res.StatusCode)
+	// A handler that tries to set every optional cookie gets none through
+	// for a browser that sends GPC and has made no choice.
+	tryAll := ts.app.withSession(ts.app.withVisitor(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, oc := range ts.app.consent.cookies {
+			assert.False(t, ts.app.setOptionalCookie(w, r, oc.Name, "x"))
+		}
+	})))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Sec-GPC", "1")
+	w := httptest.NewRecorder()
+	tryAll.ServeHTTP(w, req)
+	got := w.Result().Cookies()
+	require.Len(t, got, 1, "only the consent cookie")
+	assert.Equal(t, consentCookie, got[0].Name)
+	rec, err = ts.store.LatestConsent(t.Context(), got[0].Value)
+	require.NoError(t, err)
+	assert.Equal(t, store.ConsentGPC, rec.How)
+
+	// A GPC choice that went stale (six months) is recorded again.
+	ts.clock.Add(190 * 24 * time.Hour)
+	req = httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Sec-GPC", "1")
+	req.AddCookie(got[0])
+	w = httptest.NewRecorder()
+	tryAll.ServeHTTP(w, req)
+	again, err := ts.store.LatestConsent(t.Context(), got[0].Value)
+	require.NoError(t, err)
+	assert.NotEqual(t, rec.ID, again.ID)
+	assert.Equal(t, store.ConsentGPC, again.How)
 }
 
 func TestGPCWellKnown(t *testing.T) {
