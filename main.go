@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -13,12 +14,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
+	"filippo.io/age"
 	"golang.org/x/crypto/bcrypt"
 
 	"kelas/app"
@@ -52,6 +56,10 @@ Usage:
   kelas [serve] [--addr 127.0.0.1:8080] [--data ./kelas-data] [--base-url URL] [--domain NAME]
   kelas admin create --email E [--role operator|consultant|backoffice] [--first-name N] [--surname N] [--data DIR]
   kelas keys rotate [--data DIR]
+  kelas backup [--data DIR] [--recipient AGE_PUBLIC_KEY]
+  kelas restore [--data DIR] [--keys KEYS_BACKUP] [--identity FILE] FILE
+  kelas audit verify [--data DIR]
+  kelas doctor [--data DIR]
   kelas version
 
 Every flag has a KELAS_* environment fallback (KELAS_ADDR, KELAS_DATA, ...).
@@ -85,6 +93,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return badUsage(stderr, "unknown keys command; did you mean `kelas keys rotate`?")
 		}
 		return runKeysRotate(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args, getenv, stdout, stderr)
+	case "audit":
+		if len(args) == 0 || args[0] != "verify" {
+			return badUsage(stderr, "unknown audit command; did you mean `kelas audit verify`?")
+		}
+		return runAuditVerify(ctx, args[1:], getenv, stdout, stderr)
+	case "doctor":
+		return runDoctor(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -137,12 +156,7 @@ func newLogger(w io.Writer) *slog.Logger {
 // openStore loads the master key for dir and opens the store. A new key is
 // created only when dir holds no database.
 func openStore(ctx context.Context, dir string, getenv func(string) string, log *slog.Logger) (*store.Store, error) {
-	mk, err := crypt.LoadMasterKey(crypt.MasterKeyOptions{
-		Base64:    getenv("KELAS_MASTER_KEY"),
-		File:      getenv("KELAS_MASTER_KEY_FILE"),
-		DataDir:   dir,
-		FreshData: !store.Exists(dir),
-	})
+	mk, err := loadMasterKey(dir, getenv, !store.Exists(dir))
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +167,17 @@ func openStore(ctx context.Context, dir string, getenv func(string) string, log 
 		log.Warn(w)
 	}
 	return store.Open(ctx, store.Options{Dir: dir, MasterKey: mk.Key})
+}
+
+// loadMasterKey resolves the master key of dir from KELAS_MASTER_KEY,
+// KELAS_MASTER_KEY_FILE or DIR/master.key; fresh allows creating one.
+func loadMasterKey(dir string, getenv func(string) string, fresh bool) (crypt.MasterKey, error) {
+	return crypt.LoadMasterKey(crypt.MasterKeyOptions{
+		Base64:    getenv("KELAS_MASTER_KEY"),
+		File:      getenv("KELAS_MASTER_KEY_FILE"),
+		DataDir:   dir,
+		FreshData: fresh,
+	})
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -170,8 +195,22 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.BcryptCost, err = bcryptCost(getenv); err != nil {
 		return err
 	}
+	if v := getenv("KELAS_ERASURE_GRACE"); v != "" {
+		// A Go duration ("168h") or a number of days ("7").
+		d, derr := time.ParseDuration(v)
+		if n, nerr := strconv.Atoi(v); nerr == nil {
+			d, derr = time.Duration(n)*24*time.Hour, nil
+		}
+		if derr != nil || d < 0 || d > 90*24*time.Hour {
+			return fmt.Errorf("KELAS_ERASURE_GRACE must be a number of days (0 to 90) or a duration like 168h")
+		}
+		cfg.ErasureGrace = d
+	}
 	if cfg.TrustedProxies, err = app.ParseTrustedProxies(getenv("KELAS_TRUSTED_PROXIES")); err != nil {
 		return fmt.Errorf("KELAS_TRUSTED_PROXIES: %w", err)
+	}
+	if cfg.BackupRecipients, err = app.ParseBackupRecipients(getenv("KELAS_BACKUP_RECIPIENT")); err != nil {
+		return fmt.Errorf("KELAS_BACKUP_RECIPIENT: %w", err)
 	}
 	log := newLogger(stderr)
 	st, err := openStore(ctx, cfg.DataDir, getenv, log)
@@ -179,6 +218,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer st.Close()
+	// Held while serving, so `kelas restore` refuses to swap files under a
+	// running server. Taken once the store opened, so a refused start
+	// leaves no file behind.
+	unlock, err := store.LockDir(cfg.DataDir, false)
+	if err != nil {
+		return fmt.Errorf("%w: a restore is running; start kelas again when it has finished", err)
+	}
+	defer unlock()
 	a, err := app.New(cfg, app.Deps{Log: log, Store: st, Static: staticFS(), Stdout: stdout})
 	if err != nil {
 		return err
@@ -262,6 +309,10 @@ func runAdminCreate(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
+	if err := st.Audit(ctx, store.AuditEntry{ActorID: store.ActorCLI, Action: store.AuditAdminCreate, TargetType: "user", TargetID: u.ID,
+		Details: map[string]any{"role": string(role), "dpo": *dpo}}); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "created %s account %s\n", role, u.ID)
 	if generated {
 		fmt.Fprintf(stdout, "password (shown once, store it now): %s\n", password)
@@ -311,7 +362,166 @@ func runKeysRotate(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
+	if err := st.Audit(ctx, store.AuditEntry{ActorID: store.ActorCLI, Action: store.AuditKeysRotate,
+		Details: map[string]any{"version": v, "rewrapped": n}}); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "key-wrapping key is now version %d; re-wrapped %d data keys\n", v, n)
+	return nil
+}
+
+// runBackup takes an encrypted backup now and prints the paths of the files
+// (the data backup first, then the keys backup).
+func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlags("backup", getenv)
+	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
+	recipient := f.str("recipient", "KELAS_BACKUP_RECIPIENT", "", "age public key (age1...) of an offline recovery key")
+	if err := f.parse(args, stderr); err != nil {
+		return err
+	}
+	if !store.Exists(*dir) {
+		return fmt.Errorf("no kelas data in %s", *dir)
+	}
+	recipients, err := app.ParseBackupRecipients(*recipient)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *dir, getenv, newLogger(stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	bs, err := st.Backup(ctx, store.BackupOptions{Origin: store.OriginCLI, Actor: store.ActorCLI, Recipients: recipients})
+	for _, b := range bs {
+		if b.OK {
+			fmt.Fprintln(stdout, st.BackupPath(b))
+		}
+	}
+	return err
+}
+
+// runRestore replaces the data with a backup (kelas stopped), then
+// re-applies every erasure.
+func runRestore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlags("restore", getenv)
+	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
+	keys := f.String("keys", "", "keys backup to restore with a data backup (default: the one of the same run beside FILE)")
+	identity := f.str("identity", "KELAS_BACKUP_IDENTITY", "", "file with the age identity of the offline recovery key")
+	// FILE may come before or after the flags.
+	var file string
+	for rest := args; ; {
+		if err := f.Parse(rest); err != nil {
+			return f.parse(rest, stderr)
+		}
+		if f.NArg() == 0 {
+			break
+		}
+		if file != "" {
+			return badUsage(stderr, fmt.Sprintf("unexpected argument %q", f.Arg(0)))
+		}
+		file, rest = f.Arg(0), f.Args()[1:]
+	}
+	if file == "" {
+		return badUsage(stderr, "restore needs the backup FILE to restore")
+	}
+	var ids []age.Identity
+	if *identity != "" {
+		b, err := os.ReadFile(*identity)
+		if err != nil {
+			return fmt.Errorf("KELAS_BACKUP_IDENTITY: %w", err)
+		}
+		if ids, err = age.ParseIdentities(bytes.NewReader(b)); err != nil {
+			return fmt.Errorf("KELAS_BACKUP_IDENTITY: %s holds no age identity", *identity)
+		}
+	}
+	mk, err := loadMasterKey(*dir, getenv, false)
+	if err != nil {
+		return fmt.Errorf("restore needs the master key the backup was made under (KELAS_MASTER_KEY, KELAS_MASTER_KEY_FILE or %s): %w",
+			filepath.Join(*dir, crypt.MasterKeyFile), err)
+	}
+	res, err := store.Restore(ctx, store.RestoreOptions{Dir: *dir, MasterKey: mk.Key, Identities: ids, File: file, KeysFile: *keys})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "restored %s from %s\n", strings.Join(res.Restored, " and "), file)
+	if res.KeysFile != "" {
+		fmt.Fprintf(stdout, "keys from %s\n", res.KeysFile)
+	}
+	for _, b := range res.Before {
+		fmt.Fprintf(stdout, "the replaced file is kept as %s\n", b)
+	}
+	fmt.Fprintf(stdout, "erasures re-applied: %d people erased again (%d tombstones added from backups)\n", res.Reerased, res.Tombstones)
+	return nil
+}
+
+// runAuditVerify walks the audit hash chain; a broken chain is an error
+// naming the first bad entry.
+func runAuditVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlags("audit verify", getenv)
+	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
+	if err := f.parse(args, stderr); err != nil {
+		return err
+	}
+	if !store.Exists(*dir) {
+		return fmt.Errorf("no kelas data in %s", *dir)
+	}
+	st, err := openStore(ctx, *dir, getenv, newLogger(stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	bad, err := st.VerifyAudit(ctx)
+	if errors.Is(err, store.ErrAuditBroken) {
+		return fmt.Errorf("the first bad audit entry is %d: %w", bad, err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "the audit log verifies: no entry has been changed or removed")
+	return nil
+}
+
+// runDoctor prints a self-check of the installation and fails when any
+// check fails (warnings alone do not).
+func runDoctor(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlags("doctor", getenv)
+	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
+	if err := f.parse(args, stderr); err != nil {
+		return err
+	}
+	if !store.Exists(*dir) {
+		return fmt.Errorf("no kelas data in %s", *dir)
+	}
+	fmt.Fprintf(stdout, "kelas doctor: %s\n", *dir)
+	mk, err := loadMasterKey(*dir, getenv, false)
+	if err != nil {
+		fmt.Fprintf(stdout, "  FAIL  %-12s %v\n", "master key", err)
+		return errors.New("doctor found a problem")
+	}
+	st, err := store.Open(ctx, store.Options{Dir: *dir, MasterKey: mk.Key})
+	if err != nil {
+		fmt.Fprintf(stdout, "  FAIL  %-12s %v\n", "key check", err)
+		return errors.New("doctor found a problem")
+	}
+	defer st.Close()
+	checks := app.Doctor(ctx, st, app.DoctorInput{KeySource: mk.Source, KeyWarnings: mk.Warnings, SMTPURL: getenv("KELAS_SMTP_URL")})
+	fails, warns := 0, 0
+	for _, c := range checks {
+		label := "ok"
+		switch c.Status {
+		case app.CheckFail:
+			label = "FAIL"
+			fails++
+		case app.CheckWarn:
+			label = "WARN"
+			warns++
+		}
+		fmt.Fprintf(stdout, "  %-4s  %-12s %s\n", label, c.Name, c.Detail)
+	}
+	fmt.Fprintf(stdout, "%d problems, %d warnings\n", fails, warns)
+	if fails > 0 {
+		return fmt.Errorf("doctor found %d problems", fails)
+	}
 	return nil
 }
 

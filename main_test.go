@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"io"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"kelas/store"
 	"kelas/store/crypt"
 )
 
@@ -218,4 +220,201 @@ func TestServePrintsSetupLinkAndShutsDown(t *testing.T) {
 	assert.Contains(t, stderr.String(), "shutting down")
 	assert.NotContains(t, stderr.String(), "ayu@example.org", "logs carry no personal data")
 	assert.NotContains(t, stderr.String(), u.Path, "logs carry no setup token")
+}
+
+func TestOperationsUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"audit"},
+		{"audit", "check"},
+		{"audit", "verify", "extra"},
+		{"restore"},
+		{"restore", "a.age", "b.age"},
+		{"backup", "--nope"},
+		{"doctor", "extra"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, stderr, err := runCmd(t, env(), "", args...)
+			var ue usageError
+			require.ErrorAs(t, err, &ue)
+			assert.Contains(t, stderr, "Usage:")
+		})
+	}
+}
+
+// tamperAudit changes an audit entry behind kelas's back, as someone with
+// the file could (dropping the append-only trigger first).
+func tamperAudit(t *testing.T, dir string, seq int) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, store.MainDBFile))
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec("DROP TRIGGER IF EXISTS audit_log_append_only")
+	require.NoError(t, err)
+	res, err := db.Exec(`UPDATE audit_log SET details = '{"role":"operator"}' WHERE seq = ?`, seq)
+	require.NoError(t, err)
+	n, err := res.RowsAffected()
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+}
+
+// TestAuditVerifyNamesTamperedEntry: admin actions from the CLI are audited;
+// editing an entry directly in SQLite makes `kelas audit verify` fail and
+// name it.
+func TestAuditVerifyNamesTamperedEntry(t *testing.T) {
+	dir := t.TempDir()
+	getenv := env("KELAS_DATA", dir)
+	_, _, err := runCmd(t, getenv, "a strong passphrase\n", "admin", "create", "--email", "ops@example.org", "--role", "consultant")
+	require.NoError(t, err)
+	_, _, err = runCmd(t, getenv, "", "keys", "rotate")
+	require.NoError(t, err)
+	_, _, err = runCmd(t, getenv, "another passphrase\n", "admin", "create", "--email", "two@example.org")
+	require.NoError(t, err)
+
+	out, _, err := runCmd(t, getenv, "", "audit", "verify")
+	require.NoError(t, err)
+	assert.Contains(t, out, "the audit log verifies")
+
+	tamperAudit(t, dir, 2)
+	_, _, err = runCmd(t, getenv, "", "audit", "verify", "--data", dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "first bad audit entry is 2")
+	assert.Contains(t, err.Error(), "entry 2 has been altered")
+}
+
+// TestBackupAndRestoreCommands: `kelas backup` prints the files it wrote;
+// `kelas restore` refuses while a server holds the data directory and
+// refuses a damaged file without touching the data, then restores.
+func TestBackupAndRestoreCommands(t *testing.T) {
+	dir := t.TempDir()
+	getenv := env("KELAS_DATA", dir)
+	out, _, err := runCmd(t, getenv, "a strong passphrase\n", "admin", "create", "--email", "first@example.org")
+	require.NoError(t, err)
+	firstID := strings.Fields(out)[3]
+
+	out, _, err = runCmd(t, getenv, "", "backup")
+	require.NoError(t, err)
+	paths := strings.Fields(out)
+	require.Len(t, paths, 2, out)
+	assert.Regexp(t, `/backups/kelas-data-\d{8}T\d{6}Z-[a-z2-7]{6}\.age$`, paths[0])
+	assert.Regexp(t, `/backups/kelas-keys-`, paths[1])
+	for _, p := range paths {
+		assert.FileExists(t, p)
+	}
+
+	_, _, err = runCmd(t, getenv, "another passphrase\n", "admin", "create", "--email", "second@example.org")
+	require.NoError(t, err)
+
+	t.Run("refused while serving", func(t *testing.T) {
+		unlock, err := store.LockDir(dir, false) // what a running `kelas serve` holds
+		require.NoError(t, err)
+		defer unlock()
+		_, _, err = runCmd(t, getenv, "", "restore", paths[0])
+		require.ErrorContains(t, err, "stop `kelas serve`")
+	})
+	t.Run("damaged file", func(t *testing.T) {
+		b, err := os.ReadFile(paths[0])
+		require.NoError(t, err)
+		bad := filepath.Join(t.TempDir(), "kelas-data-20260101T000000Z-aaaaaa.age")
+		require.NoError(t, os.WriteFile(bad, b[:len(b)/2], 0o600))
+		before := snapshotDBs(t, dir)
+		_, _, err = runCmd(t, getenv, "", "restore", bad)
+		require.ErrorContains(t, err, "damaged or truncated")
+		assert.Equal(t, before, snapshotDBs(t, dir), "the live data is untouched")
+	})
+
+	out, _, err = runCmd(t, getenv, "", "restore", "--data", dir, paths[0])
+	require.NoError(t, err)
+	assert.Contains(t, out, "restored kelas.db and keys.db")
+	assert.Contains(t, out, "kelas.db.before-restore")
+
+	// The second operator, created after the backup, is gone; the first is back.
+	st := openCLIStore(t, dir)
+	_, err = st.UserByEmail(t.Context(), "second@example.org")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	u, err := st.User(t.Context(), firstID)
+	require.NoError(t, err)
+	assert.Equal(t, "first@example.org", u.Email)
+	log, err := st.AuditLog(t.Context(), 1)
+	require.NoError(t, err)
+	assert.Equal(t, store.AuditBackupRestore, log[0].Action)
+}
+
+func snapshotDBs(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, f := range []string{store.MainDBFile, store.KeysDBFile} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		require.NoError(t, err)
+		out[f] = string(b)
+	}
+	return out
+}
+
+func openCLIStore(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	key, err := os.ReadFile(filepath.Join(dir, crypt.MasterKeyFile))
+	require.NoError(t, err)
+	k, err := crypt.LoadMasterKey(crypt.MasterKeyOptions{Base64: strings.TrimSpace(string(key))})
+	require.NoError(t, err)
+	st, err := store.Open(t.Context(), store.Options{Dir: dir, MasterKey: k.Key})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestDoctorCommand(t *testing.T) {
+	dir := t.TempDir()
+	getenv := env("KELAS_DATA", dir)
+	_, _, err := runCmd(t, getenv, "a strong passphrase\n", "admin", "create", "--email", "doc@example.org")
+	require.NoError(t, err)
+
+	out, _, err := runCmd(t, getenv, "", "doctor")
+	require.NoError(t, err, out)
+	assert.Regexp(t, `WARN\s+master key\s+the master key is stored in the data directory`, out)
+	assert.Regexp(t, `ok\s+key check`, out)
+	assert.Regexp(t, `WARN\s+backups\s+no backup has been taken yet`, out)
+	assert.Regexp(t, `WARN\s+mail\s+KELAS_SMTP_URL is not set`, out)
+	assert.Regexp(t, `ok\s+audit log`, out)
+	assert.Regexp(t, `(ok|WARN)\s+disk`, out)
+	assert.NotContains(t, out, "doc@example.org")
+
+	_, _, err = runCmd(t, getenv, "", "backup")
+	require.NoError(t, err)
+	tamperAudit(t, dir, 1)
+	out, _, err = runCmd(t, getenv, "", "doctor", "--data", dir)
+	require.ErrorContains(t, err, "doctor found 1 problems")
+	assert.Regexp(t, `ok\s+backups\s+last good backup`, out)
+	assert.Regexp(t, `FAIL\s+audit log\s+.*entry 1 has been altered`, out)
+
+	_, _, err = runCmd(t, env("KELAS_DATA", t.TempDir()), "", "doctor")
+	assert.ErrorContains(t, err, "no kelas data")
+}
+
+// TestServeHoldsTheDataLock: while `kelas serve` runs, `kelas restore`
+// refuses to touch its files.
+func TestServeHoldsTheDataLock(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--data", dir}, env(), strings.NewReader(""), &stdout, &stderr)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "/setup/") }, 10*time.Second, 20*time.Millisecond,
+		"stderr: %s", stderr.String())
+	_, _, err := runCmd(t, env("KELAS_DATA", dir), "", "restore", filepath.Join(dir, "backups", "kelas-data-20260101T000000Z-aaaaaa.age"))
+	require.ErrorContains(t, err, "stop `kelas serve`")
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+	_, err = os.Stat(filepath.Join(dir, store.LockFile))
+	require.NoError(t, err)
+	unlock, err := store.LockDir(dir, true)
+	require.NoError(t, err, "the lock is released when serve stops")
+	unlock()
 }

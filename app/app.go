@@ -20,6 +20,7 @@ import (
 
 	"kelas/store"
 
+	"filippo.io/age"
 	"github.com/alexedwards/scs/v2"
 	"golang.org/x/crypto/acme/autocert"
 )
@@ -37,6 +38,9 @@ type Config struct {
 	Version      string
 	SMTPURL      string // KELAS_SMTP_URL; empty keeps mail in the outbox
 	MailFrom     string // KELAS_MAIL_FROM
+	// BackupRecipients are extra age recipients of every backup
+	// (KELAS_BACKUP_RECIPIENT), e.g. an offline recovery key.
+	BackupRecipients []age.Recipient
 	// StatsMinCell is the smallest count /stats publishes; smaller cells
 	// show as "fewer than N". 0 means 10.
 	StatsMinCell int
@@ -93,6 +97,8 @@ type App struct {
 	stats        *statsCounter     // visitor statistics (stats.go)
 	assets       map[string]string // static file name → content hash
 	handler      http.Handler
+	// access holds web access-log lines until they are written (accesslog.go).
+	access accessBuffer
 }
 
 // New builds the application.
@@ -194,16 +200,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if redirect != nil {
 		go func() { errc <- redirect.ListenAndServe() }()
 	}
-	mailCtx, stopMail := context.WithCancel(ctx)
-	mailDone := make(chan struct{})
-	go func() {
-		defer close(mailDone)
-		a.runOutbox(mailCtx)
-	}()
-	defer func() {
-		stopMail()
-		<-mailDone
-	}()
+	// The scheduler (outbox delivery, retention, backups, cleanups) and the
+	// access-log writer; deferred so they stop after the last request.
+	defer a.startOperations(ctx)()
 	// Deferred, so the last statistics are written after the last request.
 	defer a.startStats(ctx)()
 	a.log.Info("listening", "addr", ln.Addr().String(), "url", a.cfg.PublicURL())

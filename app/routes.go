@@ -36,7 +36,15 @@ func (a *App) routes() http.Handler {
 	page("GET /cookies", a.handleCookies)
 	page("POST /cookies", a.handleCookiesSave)
 	page("GET /stats", a.handleStats)
+	page("GET /console/retention", a.handleRetention)
+	page("POST /console/retention/rules", a.handleRetentionRules)
+	page("POST /console/retention/holds", a.handleHoldCreate)
+	page("POST /console/retention/holds/{id}/release", a.handleHoldRelease)
+	page("GET /console/backups", a.handleBackups)
+	page("POST /console/backups/run", a.handleBackupRun)
+	page("GET /console/backups/{id}/download", a.handleBackupDownload)
+	page("GET /console/audit", a.handleAuditLog)
 	page("/", a.handleNotFound)
 
-	return a.requestID(a.securityHeaders(a.recoverPanics(a.logRequests(a.crossOrigin(mux)))))
+	return a.requestID(a.securityHeaders(a.recoverPanics(a.logRequests(a.accessLog(a.crossOrigin(mux))))))
 }

@@ -64,6 +64,7 @@ func (a *App) handleSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("first operator created", "user_id", u.ID)
+	a.audit(r.Context(), u.ID, store.AuditSetupComplete, "user", u.ID, map[string]any{"role": string(u.Role)})
 	if err := a.logIn(r.Context(), u); err != nil {
 		a.fail(w, r, err)
 		return

@@ -1,0 +1,164 @@
+package app
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"kelas/store"
+)
+
+func TestParseBackupRecipients(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	require.NoError(t, err)
+	id2, err := age.GenerateX25519Identity()
+	require.NoError(t, err)
+	got, err := ParseBackupRecipients(" " + id.Recipient().String() + ", " + id2.Recipient().String())
+	require.NoError(t, err)
+	assert.Len(t, got, 2)
+	got, err = ParseBackupRecipients("")
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	_, err = ParseBackupRecipients("age1notakey")
+	assert.ErrorContains(t, err, "not an age public key")
+	_, err = ParseBackupRecipients(id.String())
+	require.ErrorContains(t, err, "is a secret key")
+	assert.NotContains(t, err.Error(), id.String()[16:30], "the error does not repeat the secret")
+	_, err = ParseBackupRecipients(strings.ToLower(id.String()))
+	require.ErrorContains(t, err, "is a secret key")
+}
+
+// TestBackupsConsoleRunListDownload: an operator backs up from the console,
+// sees both files in the list, downloads one (audited, byte for byte the
+// file on disk, encrypted also to the offline key) and gets 404 for ids
+// that are not downloadable.
+func TestBackupsConsoleRunListDownload(t *testing.T) {
+	offline, err := age.GenerateX25519Identity()
+	require.NoError(t, err)
+	ts := newTestServer(t, func(c *Config) { c.BackupRecipients = []age.Recipient{offline.Recipient()} })
+	op := loginAs(t, ts, "backups", store.RoleOperator)
+
+	res, body := ts.get(t, "/console/backups")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, doc(t, body).Find(`[data-testid="backup-status"]`).Text(), "No backup has been taken yet")
+
+	res, _ = ts.postForm(t, "/console/backups/run", nil)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Contains(t, flashOf(t, ts, "/console/backups"), "Backup written: kelas-data-")
+
+	bs, err := ts.store.Backups(t.Context(), 10)
+	require.NoError(t, err)
+	require.Len(t, bs, 2)
+	res, body = ts.get(t, "/console/backups")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	for _, b := range bs {
+		row := d.Find(`[data-testid="backup-` + b.ID + `"]`)
+		assert.Contains(t, row.Text(), b.SHA256)
+		assert.Equal(t, "/console/backups/"+b.ID+"/download", row.Find("a").AttrOr("href", ""))
+	}
+
+	data := bs[0]
+	if data.Kind != store.BackupData {
+		data = bs[1]
+	}
+	res, body = ts.get(t, "/console/backups/"+data.ID+"/download")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, `attachment; filename="`+data.File+`"`, res.Header.Get("Content-Disposition"))
+	onDisk, err := os.ReadFile(ts.store.BackupPath(data))
+	require.NoError(t, err)
+	assert.Equal(t, onDisk, []byte(body))
+	sum := sha256.Sum256([]byte(body))
+	assert.Equal(t, data.SHA256, hex.EncodeToString(sum[:]))
+	_, err = age.Decrypt(bytes.NewReader([]byte(body)), offline)
+	assert.NoError(t, err, "the offline recovery key decrypts it")
+
+	log, err := ts.store.AuditLog(t.Context(), 1)
+	require.NoError(t, err)
+	assert.Equal(t, store.AuditBackupDownload, log[0].Action)
+	assert.Equal(t, op.ID, log[0].ActorID)
+	assert.Equal(t, data.ID, log[0].TargetID)
+
+	res, _ = ts.get(t, "/console/backups/"+store.NewID()+"/download")
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+	res, _ = ts.get(t, "/console/backups/..%2F..%2Fkelas.db/download")
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+	require.NoError(t, os.Remove(ts.store.BackupPath(data)))
+	res, _ = ts.get(t, "/console/backups/"+data.ID+"/download")
+	assert.Equal(t, http.StatusNotFound, res.StatusCode, "a file gone from disk")
+}
+
+// TestBackupFailureIsVisible fills the backups directory's place with a
+// file so the backup cannot be written: the console says so, the half-done
+// files are gone, and the failure is recorded.
+func TestBackupFailureIsVisible(t *testing.T) {
+	ts := newTestServer(t)
+	loginAs(t, ts, "failing", store.RoleOperator)
+	require.NoError(t, os.WriteFile(filepath.Join(ts.store.Dir(), store.BackupsDir), []byte("not a directory"), 0o600))
+	res, _ := ts.postForm(t, "/console/backups/run", nil)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Contains(t, flashOf(t, ts, "/console/backups"), "The backup failed")
+	assert.Contains(t, ts.logs.String(), "backup failed")
+	res, body := ts.get(t, "/console/backups")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, doc(t, body).Find(`[data-testid="backup-status"]`).Text(), "The last backup failed")
+	status, err := ts.store.BackupStatus(t.Context())
+	require.NoError(t, err)
+	assert.True(t, status.Failing)
+
+	require.NoError(t, os.Remove(filepath.Join(ts.store.Dir(), store.BackupsDir)))
+	_, err = ts.app.runBackup(t.Context(), store.OriginSchedule, store.ActorScheduler)
+	require.NoError(t, err, "works again once the directory can be created")
+}
+
+func TestDoctorReport(t *testing.T) {
+	ts := newTestServer(t)
+	checks := Doctor(t.Context(), ts.store, DoctorInput{KeySource: "environment"})
+	byName := map[string]Check{}
+	for _, c := range checks {
+		byName[c.Name] = c
+		assert.NotContains(t, c.Detail, "@", "no addresses in the report")
+	}
+	assert.Equal(t, CheckOK, byName["master key"].Status)
+	assert.Equal(t, CheckOK, byName["key check"].Status)
+	assert.Equal(t, CheckWarn, byName["backups"].Status, "no backup yet")
+	assert.Equal(t, CheckWarn, byName["mail"].Status, "no SMTP")
+	assert.Equal(t, CheckWarn, byName["retention"].Status, "not run yet")
+	assert.Equal(t, CheckOK, byName["audit log"].Status)
+	assert.Equal(t, CheckOK, byName["erasures"].Status)
+	assert.Contains(t, []string{CheckOK, CheckWarn}, byName["disk"].Status)
+
+	_, err := ts.app.runBackup(t.Context(), store.OriginCLI, store.ActorCLI)
+	require.NoError(t, err)
+	require.NoError(t, ts.app.runRetention(t.Context()))
+	checks = Doctor(t.Context(), ts.store, DoctorInput{KeySource: "/etc/kelas/key", SMTPURL: "smtp://user:s3cret@mail.example.test:2525"})
+	byName = map[string]Check{}
+	for _, c := range checks {
+		byName[c.Name] = c
+		assert.NotContains(t, c.Detail, "s3cret")
+	}
+	assert.Equal(t, CheckOK, byName["backups"].Status, byName["backups"].Detail)
+	assert.Equal(t, CheckOK, byName["mail"].Status)
+	assert.Contains(t, byName["mail"].Detail, "mail.example.test:2525")
+	// The retention job never ran under the scheduler, so it still warns.
+	assert.Equal(t, CheckWarn, byName["retention"].Status)
+
+	ts.clock.Add(27 * time.Hour)
+	checks = Doctor(t.Context(), ts.store, DoctorInput{KeySource: "environment"})
+	for _, c := range checks {
+		if c.Name == "backups" {
+			assert.Equal(t, CheckFail, c.Status)
+			assert.True(t, strings.Contains(c.Detail, "old"), c.Detail)
+		}
+	}
+}

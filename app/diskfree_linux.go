@@ -1,0 +1,13 @@
+package app
+
+import "syscall"
+
+// diskFree reports the bytes available to kelas and the total size of the
+// file system holding dir.
+func diskFree(dir string) (free, total uint64, err error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), st.Blocks * uint64(st.Bsize), nil
+}

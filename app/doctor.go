@@ -1,0 +1,227 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"kelas/store"
+)
+
+// Check outcomes of `kelas doctor`.
+const (
+	CheckOK   = "ok"
+	CheckWarn = "warn"
+	CheckFail = "fail"
+)
+
+// Check is one line of the doctor's report. Details carry counts, ages,
+// file names and settings, never personal data or secrets.
+type Check struct {
+	Name   string
+	Status string
+	Detail string
+}
+
+// DoctorInput is what `kelas doctor` knows besides the store: where the
+// master key came from and the mail configuration.
+type DoctorInput struct {
+	KeySource   string // "environment" or the key file's path
+	KeyWarnings []string
+	SMTPURL     string
+}
+
+// Limits the doctor measures against.
+const (
+	backupMaxAge     = 26 * time.Hour // daily schedule plus slack
+	retentionMaxAge  = 50 * time.Hour
+	outboxMaxWait    = time.Hour
+	diskWarnFree     = 1 << 30
+	diskFailFree     = 100 << 20
+	diskWarnFraction = 0.05
+)
+
+// Doctor checks the installation: the master key, backups, mail, retention,
+// the scheduler, the audit chain, erasures and disk space.
+func Doctor(ctx context.Context, st *store.Store, in DoctorInput) []Check {
+	now := st.Now()
+	var out []Check
+	add := func(name, status, format string, args ...any) {
+		out = append(out, Check{Name: name, Status: status, Detail: fmt.Sprintf(format, args...)})
+	}
+
+	// Master key.
+	switch {
+	case len(in.KeyWarnings) > 0:
+		add("master key", CheckWarn, "%s", strings.Join(in.KeyWarnings, "; "))
+	case in.KeySource == "environment":
+		add("master key", CheckOK, "from KELAS_MASTER_KEY")
+	default:
+		add("master key", CheckOK, "from %s, outside the data directory", in.KeySource)
+	}
+	if ks, err := st.KeyStatus(ctx); err != nil {
+		add("key check", CheckFail, "%v", err)
+	} else {
+		add("key check", CheckOK, "the key matches this data; wrapping key version %d, %d data keys (%d on older versions)",
+			ks.CurrentVersion, ks.DataKeys, ks.OnOldVersions)
+	}
+
+	// Backups.
+	if bs, err := st.BackupStatus(ctx); err != nil {
+		add("backups", CheckFail, "%v", err)
+	} else {
+		switch {
+		case bs.Failing:
+			add("backups", CheckFail, "the last backup attempt (%s) failed: %s", bs.LastFailure.CreatedAt.Format(time.RFC3339), bs.LastFailure.Error)
+		case bs.LastGood.ID == "":
+			add("backups", CheckWarn, "no backup has been taken yet: run `kelas backup`, or let `kelas serve` take one at 02:00 UTC")
+		case now.Sub(bs.LastGood.CreatedAt) > backupMaxAge:
+			add("backups", CheckFail, "the last good backup is %s old (%s); backups are due daily", ago(now, bs.LastGood.CreatedAt), bs.LastGood.File)
+		default:
+			add("backups", CheckOK, "last good backup %s ago (%s); %d files, %s on disk", ago(now, bs.LastGood.CreatedAt),
+				bs.LastGood.File, bs.FilesOnDisk, byteSize(bs.BytesOnDisk))
+		}
+		if bs.MissingOnDisk > 0 {
+			add("backup files", CheckWarn, "%d recorded backups are missing from %s", bs.MissingOnDisk, filepath.Join(st.Dir(), store.BackupsDir))
+		}
+	}
+
+	// Mail.
+	if in.SMTPURL == "" {
+		add("mail", CheckWarn, "KELAS_SMTP_URL is not set: mail waits in the outbox and links are printed on the console")
+	} else if c, err := parseSMTPURL(in.SMTPURL); err != nil {
+		add("mail", CheckFail, "%v", err)
+	} else {
+		add("mail", CheckOK, "SMTP relay %s:%d", c.host, c.port)
+	}
+	if ob, err := st.OutboxStats(ctx); err != nil {
+		add("outbox", CheckFail, "%v", err)
+	} else {
+		status, detail := CheckOK, fmt.Sprintf("%d queued, %d sent, %d failed", ob.Queued, ob.Sent, ob.Failed)
+		if !ob.OldestQueued.IsZero() {
+			detail += fmt.Sprintf("; the oldest queued mail waits for %s", ago(now, ob.OldestQueued))
+			if now.Sub(ob.OldestQueued) > outboxMaxWait {
+				status = CheckWarn
+			}
+		}
+		if ob.Failed > 0 {
+			status = CheckWarn
+		}
+		add("outbox", status, "%s", detail)
+	}
+
+	// Scheduler and retention.
+	jobs, err := st.Jobs(ctx)
+	if err != nil {
+		add("scheduler", CheckFail, "%v", err)
+	}
+	byName := map[string]store.Job{}
+	var failing []string
+	for _, j := range jobs {
+		byName[j.Name] = j
+		if j.LastError != "" {
+			failing = append(failing, j.Name+": "+j.LastError)
+		}
+	}
+	switch {
+	case err != nil:
+	case len(jobs) == 0:
+		add("scheduler", CheckWarn, "no job has been scheduled yet: `kelas serve` runs them")
+	case len(failing) > 0:
+		add("scheduler", CheckWarn, "last run failed: %s", strings.Join(failing, "; "))
+	default:
+		add("scheduler", CheckOK, "%d jobs, none failing", len(jobs))
+	}
+	if j, ok := byName["retention"]; !ok || j.LastOKAt.IsZero() {
+		add("retention", CheckWarn, "retention has not run yet (daily at 03:00 UTC under `kelas serve`)")
+	} else if now.Sub(j.LastOKAt) > retentionMaxAge {
+		add("retention", CheckFail, "retention last succeeded %s ago; it is due daily", ago(now, j.LastOKAt))
+	} else {
+		detail := fmt.Sprintf("last run %s ago", ago(now, j.LastOKAt))
+		if last, err := st.LastPurges(ctx); err == nil {
+			var parts []string
+			for _, c := range store.RetentionCategories() {
+				if r, ok := last[c]; ok && (r.Rows > 0 || r.Held) {
+					p := fmt.Sprintf("%s %d", c, r.Rows)
+					if r.Held {
+						p = c + " held"
+					}
+					parts = append(parts, p)
+				}
+			}
+			if len(parts) > 0 {
+				detail += "; purged " + strings.Join(parts, ", ")
+			}
+		}
+		add("retention", CheckOK, "%s", detail)
+	}
+
+	// Audit chain and erasures.
+	if bad, err := st.VerifyAudit(ctx); err != nil {
+		add("audit log", CheckFail, "%v (first bad entry: %d)", err, bad)
+	} else {
+		add("audit log", CheckOK, "the hash chain verifies")
+	}
+	if total, pending, err := st.TombstonesPending(ctx); err != nil {
+		add("erasures", CheckFail, "%v", err)
+	} else if pending > 0 {
+		add("erasures", CheckFail, "%d of %d erased people still have data here: start `kelas serve` (it erases them again) or restore again", pending, total)
+	} else {
+		add("erasures", CheckOK, "%d erased people, none left in the data", total)
+	}
+
+	// Disk.
+	free, total, err := diskFree(st.Dir())
+	switch {
+	case err != nil:
+		add("disk", CheckWarn, "cannot measure free space: %v", err)
+	case free < diskFailFree:
+		add("disk", CheckFail, "only %s free on the data disk", byteSize(int64(free)))
+	case free < diskWarnFree || float64(free) < diskWarnFraction*float64(total) || free < 2*uint64(dbSize(st.Dir())):
+		add("disk", CheckWarn, "%s free of %s; backups need room for a copy of the database", byteSize(int64(free)), byteSize(int64(total)))
+	default:
+		add("disk", CheckOK, "%s free of %s", byteSize(int64(free)), byteSize(int64(total)))
+	}
+	return out
+}
+
+// dbSize is the size of kelas.db and its WAL.
+func dbSize(dir string) int64 {
+	var n int64
+	for _, f := range []string{store.MainDBFile, store.MainDBFile + "-wal"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
+
+// ago is a rough duration for people: "3h", "2d 4h".
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

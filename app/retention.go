@@ -1,0 +1,183 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"kelas/store"
+	"kelas/views"
+)
+
+// runRetention is the daily retention job.
+func (a *App) runRetention(ctx context.Context) error {
+	results, err := a.store.Purge(ctx, store.PurgeOptions{Actor: store.ActorScheduler})
+	for _, r := range results {
+		if r.Rows > 0 || r.Keys > 0 || r.Held {
+			a.log.Info("retention purge", "category", r.Category, "rows", r.Rows, "keys", r.Keys, "held", r.Held)
+		}
+	}
+	return err
+}
+
+// retentionView gathers everything the retention page shows.
+func (a *App) retentionView(ctx context.Context, rules views.RulesForm, hold views.HoldForm) (views.RetentionView, error) {
+	v := views.RetentionView{Rules: rules, Hold: hold, Categories: holdCategories()}
+	var err error
+	if v.Rules.Rules, err = a.store.RetentionRules(ctx); err != nil {
+		return v, err
+	}
+	if v.Rules.Values == nil {
+		v.Rules.Values = map[string]string{}
+		for _, r := range v.Rules.Rules {
+			v.Rules.Values[r.Category] = strconv.Itoa(r.Keep)
+		}
+	}
+	if v.Holds, err = a.store.LegalHolds(ctx, true); err != nil {
+		return v, err
+	}
+	if v.Last, err = a.store.LastPurges(ctx); err != nil {
+		return v, err
+	}
+	if v.Runs, err = a.store.PurgeRuns(ctx, 50); err != nil {
+		return v, err
+	}
+	if j, err := a.store.Job(ctx, "retention"); err == nil {
+		v.Job = &j
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return v, err
+	}
+	return v, nil
+}
+
+// holdCategories are the categories a hold may cover, for the form.
+func holdCategories() []views.Option {
+	var out []views.Option
+	for _, c := range store.RetentionCategories() {
+		switch c {
+		case store.RetSessions, store.RetKeysBackups, store.RetDailyBackups, store.RetWeeklyBackups:
+			continue
+		}
+		out = append(out, views.Option{Value: c, Label: store.RetentionLabel(c)})
+	}
+	return out
+}
+
+func (a *App) renderRetention(w http.ResponseWriter, r *http.Request, status int, rules views.RulesForm, hold views.HoldForm) {
+	v, err := a.retentionView(r.Context(), rules, hold)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, status, views.Retention(a.page(r, "Retention"), v))
+}
+
+// GET /console/retention
+func (a *App) handleRetention(w http.ResponseWriter, r *http.Request) {
+	if a.requireOperator(w, r) == nil {
+		return
+	}
+	a.renderRetention(w, r, http.StatusOK, views.RulesForm{}, views.HoldForm{})
+}
+
+// POST /console/retention/rules
+func (a *App) handleRetentionRules(w http.ResponseWriter, r *http.Request) {
+	u := a.requireOperator(w, r)
+	if u == nil {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		a.fail(w, r, errBadRequest)
+		return
+	}
+	form := views.RulesForm{Values: map[string]string{}, Errors: views.Errors{}}
+	keep := map[string]int{}
+	rules, err := a.store.RetentionRules(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	for _, rule := range rules {
+		if !rule.Editable {
+			continue
+		}
+		raw := strings.TrimSpace(r.PostFormValue("keep_" + rule.Category))
+		form.Values[rule.Category] = raw
+		n, err := strconv.Atoi(raw)
+		if err != nil || len(raw) > 6 {
+			form.Errors["keep_"+rule.Category] = "Enter a whole number of " + rule.Unit + "."
+			continue
+		}
+		keep[rule.Category] = n
+	}
+	if len(form.Errors) == 0 {
+		err = a.store.SetRetentionRules(r.Context(), u.ID, keep)
+		var re store.RuleErrors
+		switch {
+		case errors.As(err, &re):
+			for c, msg := range re {
+				form.Errors["keep_"+c] = strings.ToUpper(msg[:1]) + msg[1:] + "."
+			}
+		case err != nil:
+			a.fail(w, r, err)
+			return
+		}
+	}
+	if len(form.Errors) > 0 {
+		a.renderRetention(w, r, http.StatusUnprocessableEntity, form, views.HoldForm{})
+		return
+	}
+	a.redirect(w, r, "/console/retention", "Retention rules saved.")
+}
+
+// POST /console/retention/holds
+func (a *App) handleHoldCreate(w http.ResponseWriter, r *http.Request) {
+	u := a.requireOperator(w, r)
+	if u == nil {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		a.fail(w, r, errBadRequest)
+		return
+	}
+	hold := views.HoldForm{UserID: strings.TrimSpace(r.PostFormValue("user_id")), Category: r.PostFormValue("category"),
+		Reason: r.PostFormValue("reason")}
+	_, err := a.store.SetLegalHold(r.Context(), u.ID, store.NewLegalHold{UserID: hold.UserID, Category: hold.Category, Reason: hold.Reason})
+	var he store.HoldErrors
+	switch {
+	case errors.As(err, &he):
+		hold.Errors = views.Errors{}
+		for f, msg := range he {
+			if f == "target" {
+				f = "user_id"
+			}
+			hold.Errors[f] = strings.ToUpper(msg[:1]) + msg[1:] + "."
+		}
+		a.renderRetention(w, r, http.StatusUnprocessableEntity, views.RulesForm{}, hold)
+		return
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/console/retention", "Legal hold set: retention skips what it covers until it is released.")
+}
+
+// POST /console/retention/holds/{id}/release
+func (a *App) handleHoldRelease(w http.ResponseWriter, r *http.Request) {
+	u := a.requireOperator(w, r)
+	if u == nil {
+		return
+	}
+	id := r.PathValue("id")
+	if !store.ValidID(id) {
+		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	if err := a.store.ReleaseLegalHold(r.Context(), u.ID, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/console/retention", "Legal hold released.")
+}
