@@ -443,3 +443,25 @@ func BenchmarkCountViews(b *testing.B) {
 	b.Run("handler alone", func(b *testing.B) { run(b, page) })
 	b.Run("with countViews", func(b *testing.B) { run(b, ts.app.countViews(page)) })
 }
+
+// TestServeFlushesStatsAtShutdown: views counted just before a shutdown are
+// written, not lost with the process.
+func TestServeFlushesStatsAtShutdown(t *testing.T) {
+	ts := newTestServer(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- ts.app.Serve(ctx, func(addr string) { addrc <- addr }) }()
+	addr := <-addrc
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+	require.NoError(t, err)
+	req.Header.Set("User-Agent", testUA)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Zero(t, ts.today(t).Views, "the minute has not passed")
+	cancel()
+	require.NoError(t, <-done)
+	assert.Equal(t, int64(1), ts.today(t).Views)
+}
