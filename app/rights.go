@@ -82,7 +82,7 @@ func noticeCategories(fields []store.Field) []views.NoticeCategory {
 			byCat[f.Category] = c
 		}
 		col := strings.ReplaceAll(f.Column, "_", " ")
-		if k := string(f.Category) + "/" + col; !seen[k] && !strings.HasSuffix(f.Column, "_index") && f.Column != "id" {
+		if k := string(f.Category) + "/" + col; !seen[k] && !bookkeeping(f.Column) {
 			seen[k] = true
 			c.Fields = append(c.Fields, col)
 		}
@@ -99,6 +99,22 @@ func noticeCategories(fields []store.Field) []views.NoticeCategory {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// bookkeeping columns (ids, times, counters, checksums) are kept for every
+// category; the notice lists what describes the person instead.
+func bookkeeping(col string) bool {
+	for _, suffix := range []string{"_id", "_at", "_hash", "_index", "sha256"} {
+		if strings.HasSuffix(col, suffix) {
+			return true
+		}
+	}
+	switch col {
+	case "id", "seq", "status", "attempts", "kind", "how", "position", "size", "progress", "error", "last_error",
+		"headers", "session_epoch", "data", "expiry", "wrapped", "kek_version", "subject", "extended", "at":
+		return true
+	}
+	return false
 }
 
 // GET /rights

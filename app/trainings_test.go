@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -334,8 +335,17 @@ func TestLiveTrainingCompletesByAttendance(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	sessions, err := ts.store.TrainingSessions(t.Context(), id)
 	require.NoError(t, err)
-	res, _ = staff.postForm(t, "/console/trainings/"+id+"/sessions/"+sessions[0].ID+"/attendance", url.Values{"user_id": {lu.ID}})
+	mark := func() int {
+		res, _ := staff.postForm(t, "/console/trainings/"+id+"/sessions/"+sessions[0].ID+"/attendance", url.Values{"user_id": {lu.ID}})
+		return res.StatusCode
+	}
+	assert.Equal(t, http.StatusForbidden, mark(), "marking attendance needs the learner list: staff need an access grant")
+	operator, _ := ts.person(t, "ops@example.org", store.RoleOperator, "")
+	now := ts.clock.Now()
+	res, _ = operator.postForm(t, "/console/grants", url.Values{"member_id": {member(t, ts, "SMESCO Indonesia")}, "trainings": {id},
+		"purpose": {"attendance for the April session"}, "valid_from": {now.Format(datetimeLocal)}, "valid_until": {now.Add(time.Hour).Format(datetimeLocal)}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Equal(t, http.StatusSeeOther, mark())
 	e, err := ts.store.Enrolment(t.Context(), lu.ID, id)
 	require.NoError(t, err)
 	assert.True(t, e.Completed())

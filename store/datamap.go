@@ -123,8 +123,8 @@ func systemTable(db DB, name string, why string, cols ...string) table {
 // accounts.go, ...).
 func DataMap() []Field {
 	var out []Field
-	for _, group := range [][]table{coreTables(), accountTables(), outboxTables(), trainingTables(),
-		consentTables(), statsTables(), operationsTables()} {
+	for _, group := range [][]table{coreTables(), accountTables(), outboxTables(), trainingTables(), consoleTables(), rightsTables(), anonymousTables(),
+		consentTables(), statsTables(), operationsTables(), breachTables(), policyTables(), notifyTables(), exportTables()} {
 		for _, t := range group {
 			out = append(out, t.fields()...)
 		}

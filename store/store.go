@@ -331,6 +331,12 @@ func ValidID(v string) bool {
 	if len(v) != 26 {
 		return false
 	}
+	// Check every byte: the base32 decoder would skip line breaks.
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
 	_, err := idEncoding.DecodeString(v)
 	return err == nil
 }

@@ -192,6 +192,10 @@ func (s *Store) eraseRows(ctx context.Context, actor, action, userID string) err
 	del, anonymise := personTables()
 	now := s.Now()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// What the person added to aggregate figures stays, unlinked.
+		if err := keepAnonymousCounts(ctx, tx, userID); err != nil {
+			return err
+		}
 		// Table names come from the data map in code, never from input.
 		for _, t := range anonymise {
 			if _, err := tx.ExecContext(ctx, "UPDATE "+t+" SET user_id = NULL WHERE user_id = ?", userID); err != nil {

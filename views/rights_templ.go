@@ -1614,11 +1614,11 @@ func ConsoleRightsQueue(p Page, v RightsQueue) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = selectField(fieldSelect{Name: "kind", Label: "Kind", Value: v.Kind, Groups: v.Kinds, Blank: "Any kind"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = selectField(fieldSelect{Filter: true, Name: "kind", Label: "Kind", Value: v.Kind, Groups: v.Kinds, Blank: "Any kind"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = selectField(fieldSelect{Name: "status", Label: "Status", Value: v.Status, Blank: "Any status", Groups: []OptionGroup{{Options: []Option{{Value: "open", Label: "Open"}, {Value: "completed", Label: "Done"}, {Value: "cancelled", Label: "Cancelled"}, {Value: "rejected", Label: "Declined"}}}}}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = selectField(fieldSelect{Filter: true, Name: "status", Label: "Status", Value: v.Status, Blank: "Any status", Groups: []OptionGroup{{Options: []Option{{Value: "open", Label: "Open"}, {Value: "completed", Label: "Done"}, {Value: "cancelled", Label: "Cancelled"}, {Value: "rejected", Label: "Declined"}}}}}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -55,19 +55,19 @@ func Catalogue(p Page, v CatalogueView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = field(fieldInput{Name: "q", Label: "Search titles", Type: "search", Value: v.Query}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = field(fieldInput{Filter: true, Name: "q", Label: "Search titles", Type: "search", Value: v.Query}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = selectField(fieldSelect{Name: "country", Label: "Country", Value: v.Country, Groups: v.Countries, Blank: "Any country"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = selectField(fieldSelect{Filter: true, Name: "country", Label: "Country", Value: v.Country, Groups: v.Countries, Blank: "Any country"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = selectField(fieldSelect{Name: "language", Label: "Language", Value: v.Language, Groups: v.Languages, Blank: "Any language"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = selectField(fieldSelect{Filter: true, Name: "language", Label: "Language", Value: v.Language, Groups: v.Languages, Blank: "Any language"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = selectField(fieldSelect{Name: "kind", Label: "Kind", Value: v.Kind, Blank: "Any kind", Groups: []OptionGroup{{Options: []Option{{Value: "self_study", Label: "Self-study"}, {Value: "live", Label: "Live sessions"}}}}}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = selectField(fieldSelect{Filter: true, Name: "kind", Label: "Kind", Value: v.Kind, Blank: "Any kind", Groups: []OptionGroup{{Options: []Option{{Value: "self_study", Label: "Self-study"}, {Value: "live", Label: "Live sessions"}}}}}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
