@@ -99,6 +99,9 @@ type App struct {
 	handler      http.Handler
 	// access holds web access-log lines until they are written (accesslog.go).
 	access accessBuffer
+
+	// exports runs portability export builds, a few at a time (export.go).
+	exports *exportRunner
 }
 
 // New builds the application.
@@ -113,6 +116,7 @@ func New(cfg Config, d Deps) (*App, error) {
 		mailer: d.Mailer, mailWake: make(chan struct{}, 1), hasher: newHasher(cfg.BcryptCost),
 		pictureSlots: make(chan struct{}, 2)}
 	a.limits = newLimiters(a.clock)
+	a.exports = newExportRunner(exportBuilds)
 	a.consent, a.stats = newConsentKit(a.clock), newStatsCounter()
 	if a.stdout == nil {
 		a.stdout = io.Discard

@@ -472,7 +472,8 @@ func (s *Store) purgers() []purger {
 			AND (user_id IS NULL OR user_id NOT IN (` + heldUsers + `)) LIMIT ?2)`)}},
 		{category: RetSessions, table: "sessions", steps: []purgeStep{execStep(`DELETE FROM sessions WHERE rowid IN
 			(SELECT rowid FROM sessions WHERE expiry <= ?1 LIMIT ?2)`)}},
-		// Exports get their purge with the rights portal, which creates them.
+		// Export rows past their expiry (store/export.go), then files without a row.
+		{category: RetExports, table: "exports", steps: []purgeStep{s.purgeExportsStep}, finish: s.sweepExportFiles},
 	}
 }
 
