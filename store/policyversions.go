@@ -1,0 +1,351 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Audited actions of policy versions.
+const (
+	AuditPolicyDraft   = "policy.draft"
+	AuditPolicyPublish = "policy.publish"
+	AuditPolicyNotify  = "policy.notify"
+)
+
+// How a policy version was accepted (policy_acceptances.how).
+const (
+	AcceptedAtRegistration = "registration"
+	AcceptedAtLogin        = "login"
+	AcceptedInProfile      = "profile"
+)
+
+// ErrPolicyUnchanged means a draft's text is the same as the version in
+// force: publishing it would change nothing.
+var ErrPolicyUnchanged = errors.New("store: the policy text is unchanged")
+
+func policyTables() []table {
+	return []table{systemTable(DBMain, "policy_drafts", "privacy-policy versions being written, before publication",
+		"id", "version", "summary", "body_md", "material", "effective_at", "created_at", "updated_at")}
+}
+
+// ValidPolicyVersion checks a version label: 1 to 40 letters, digits, dots,
+// dashes and underscores, starting with a letter or digit. Labels appear in
+// URLs and download file names, so nothing else is allowed.
+func ValidPolicyVersion(v string) bool {
+	if len(v) == 0 || len(v) > 40 {
+		return false
+	}
+	for i, c := range v {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case i > 0 && (c == '.' || c == '-' || c == '_'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// PolicyDraft is a policy version being written.
+type PolicyDraft struct {
+	ID          string
+	Version     string
+	Summary     string
+	BodyMD      string
+	Material    bool
+	EffectiveAt time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// SavePolicyDraft inserts a draft (empty ID) or updates one, and audits it.
+func (s *Store) SavePolicyDraft(ctx context.Context, actor string, d PolicyDraft) (PolicyDraft, error) {
+	now := s.Now()
+	created := d.ID == ""
+	if created {
+		d.ID = NewID()
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		if created {
+			res, err = tx.ExecContext(ctx, `INSERT INTO policy_drafts (id, version, summary, body_md, material, effective_at,
+				created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+				d.ID, d.Version, d.Summary, d.BodyMD, d.Material, ts(d.EffectiveAt), ts(now), ts(now))
+		} else {
+			res, err = tx.ExecContext(ctx, `UPDATE policy_drafts SET version = ?, summary = ?, body_md = ?, material = ?,
+				effective_at = ?, updated_at = ? WHERE id = ?`, d.Version, d.Summary, d.BodyMD, d.Material, ts(d.EffectiveAt), ts(now), d.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: AuditPolicyDraft, TargetType: "policy_draft",
+			TargetID: d.ID, Details: map[string]any{"version": d.Version, "material": d.Material, "new": created}})
+	})
+	if errors.Is(err, ErrNotFound) {
+		return d, ErrNotFound
+	}
+	if err != nil {
+		return d, fmt.Errorf("store: save policy draft: %w", err)
+	}
+	return s.PolicyDraft(ctx, d.ID)
+}
+
+const draftColumns = "id, version, summary, body_md, material, effective_at, created_at, updated_at"
+
+func scanDraft(sc interface{ Scan(...any) error }) (PolicyDraft, error) {
+	var d PolicyDraft
+	var eff, created, updated string
+	err := sc.Scan(&d.ID, &d.Version, &d.Summary, &d.BodyMD, &d.Material, &eff, &created, &updated)
+	d.EffectiveAt, _ = parseTS(eff)
+	d.CreatedAt, _ = parseTS(created)
+	d.UpdatedAt, _ = parseTS(updated)
+	return d, err
+}
+
+// PolicyDraft returns one draft, or ErrNotFound.
+func (s *Store) PolicyDraft(ctx context.Context, id string) (PolicyDraft, error) {
+	d, err := scanDraft(s.rdb.QueryRowContext(ctx, "SELECT "+draftColumns+" FROM policy_drafts WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	if err != nil {
+		return d, fmt.Errorf("store: policy draft: %w", err)
+	}
+	return d, nil
+}
+
+// PolicyDrafts lists the drafts, most recently edited first.
+func (s *Store) PolicyDrafts(ctx context.Context) ([]PolicyDraft, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT "+draftColumns+" FROM policy_drafts ORDER BY updated_at DESC, id")
+	if err != nil {
+		return nil, fmt.Errorf("store: policy drafts: %w", err)
+	}
+	defer rows.Close()
+	var out []PolicyDraft
+	for rows.Next() {
+		d, err := scanDraft(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: policy drafts: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// normalisePolicy is what "unchanged" compares: line ends and the spaces
+// around the text do not count as a change.
+func normalisePolicy(body string) string {
+	return strings.TrimSpace(strings.ReplaceAll(body, "\r\n", "\n"))
+}
+
+// PublishPolicy turns a draft into a published version, in one transaction
+// with its audit entry: the version is inserted into policy_versions and
+// the draft removed. A label already published is ErrConflict; a text equal
+// to the latest published one is ErrPolicyUnchanged.
+func (s *Store) PublishPolicy(ctx context.Context, actor, draftID string) (PolicyVersion, error) {
+	now := s.Now()
+	var d PolicyDraft
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		d, err = scanDraft(tx.QueryRowContext(ctx, "SELECT "+draftColumns+" FROM policy_drafts WHERE id = ?", draftID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		var latest string
+		err = tx.QueryRowContext(ctx, "SELECT body_md FROM policy_versions ORDER BY effective_at DESC, published_at DESC LIMIT 1").Scan(&latest)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if normalisePolicy(d.BodyMD) == "" || normalisePolicy(d.BodyMD) == normalisePolicy(latest) {
+			return ErrPolicyUnchanged
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO policy_versions (version, summary, body_md, material, effective_at, published_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, d.Version, d.Summary, d.BodyMD, d.Material, ts(d.EffectiveAt), ts(now))
+		if isConstraint(err) {
+			return ErrConflict
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM policy_drafts WHERE id = ?", draftID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: AuditPolicyPublish, TargetType: "policy_version",
+			TargetID: d.Version, Details: map[string]any{"material": d.Material, "effective_at": ts(d.EffectiveAt)}})
+	})
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict), errors.Is(err, ErrPolicyUnchanged):
+		return PolicyVersion{}, err
+	case err != nil:
+		return PolicyVersion{}, fmt.Errorf("store: publish policy: %w", err)
+	}
+	return s.PolicyVersionByLabel(ctx, d.Version)
+}
+
+const policyColumns = "version, summary, body_md, material, effective_at, published_at"
+
+func scanPolicy(sc interface{ Scan(...any) error }) (PolicyVersion, error) {
+	var p PolicyVersion
+	var eff, pub string
+	err := sc.Scan(&p.Version, &p.Summary, &p.BodyMD, &p.Material, &eff, &pub)
+	p.EffectiveAt, _ = parseTS(eff)
+	p.PublishedAt, _ = parseTS(pub)
+	return p, err
+}
+
+// PolicyVersionByLabel returns one published version, or ErrNotFound.
+func (s *Store) PolicyVersionByLabel(ctx context.Context, version string) (PolicyVersion, error) {
+	p, err := scanPolicy(s.rdb.QueryRowContext(ctx, "SELECT "+policyColumns+" FROM policy_versions WHERE version = ?", version))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	if err != nil {
+		return p, fmt.Errorf("store: policy version: %w", err)
+	}
+	return p, nil
+}
+
+// PolicyVersions lists every published version, newest first (including
+// those not in effect yet).
+func (s *Store) PolicyVersions(ctx context.Context) ([]PolicyVersion, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT "+policyColumns+" FROM policy_versions ORDER BY effective_at DESC, published_at DESC")
+	if err != nil {
+		return nil, fmt.Errorf("store: policy versions: %w", err)
+	}
+	defer rows.Close()
+	var out []PolicyVersion
+	for rows.Next() {
+		p, err := scanPolicy(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: policy versions: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// PolicyAcceptance is what a person must still accept at login: the
+// version in force, and the version they accepted last ("" if none), for
+// showing what changed since.
+type PolicyAcceptance struct {
+	Needed       bool
+	Current      PolicyVersion
+	LastAccepted string
+}
+
+// PolicyToAccept answers whether userID must accept the policy before
+// continuing. They must when a material version is in force and they have
+// accepted no version at least as recent as it; a minor version never asks
+// again. Current is the version in force, which is what they accept.
+func (s *Store) PolicyToAccept(ctx context.Context, userID string) (PolicyAcceptance, error) {
+	var pa PolicyAcceptance
+	now := ts(s.Now())
+	cur, err := scanPolicy(s.rdb.QueryRowContext(ctx, "SELECT "+policyColumns+
+		" FROM policy_versions WHERE effective_at <= ? ORDER BY effective_at DESC, published_at DESC LIMIT 1", now))
+	if errors.Is(err, sql.ErrNoRows) {
+		return pa, nil // nothing published: nothing to accept
+	}
+	if err != nil {
+		return pa, fmt.Errorf("store: policy to accept: %w", err)
+	}
+	pa.Current = cur
+	var materialAt sql.NullString
+	if err := s.rdb.QueryRowContext(ctx, `SELECT MAX(effective_at) FROM policy_versions WHERE material = 1 AND effective_at <= ?`,
+		now).Scan(&materialAt); err != nil {
+		return pa, fmt.Errorf("store: policy to accept: %w", err)
+	}
+	err = s.rdb.QueryRowContext(ctx, `SELECT a.policy_version FROM policy_acceptances a
+		WHERE a.user_id = ? ORDER BY a.id DESC LIMIT 1`, userID).Scan(&pa.LastAccepted)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return pa, fmt.Errorf("store: policy to accept: %w", err)
+	}
+	if !materialAt.Valid {
+		return pa, nil
+	}
+	var ok bool
+	err = s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM policy_acceptances a
+		JOIN policy_versions v ON v.version = a.policy_version WHERE a.user_id = ? AND v.effective_at >= ?)`,
+		userID, materialAt.String).Scan(&ok)
+	if err != nil {
+		return pa, fmt.Errorf("store: policy to accept: %w", err)
+	}
+	pa.Needed = !ok
+	return pa, nil
+}
+
+// AcceptPolicy records that userID accepted version, now.
+func (s *Store) AcceptPolicy(ctx context.Context, userID, version, how string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error { return acceptPolicy(ctx, tx, userID, version, how, s.Now()) })
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// PolicyAcceptances lists userID's acceptances, oldest first.
+func (s *Store) PolicyAcceptances(ctx context.Context, userID string) ([]Acceptance, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT policy_version, accepted_at, how FROM policy_acceptances
+		WHERE user_id = ? ORDER BY id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: policy acceptances: %w", err)
+	}
+	defer rows.Close()
+	var out []Acceptance
+	for rows.Next() {
+		var a Acceptance
+		var at string
+		if err := rows.Scan(&a.Version, &at, &a.How); err != nil {
+			return nil, fmt.Errorf("store: policy acceptances: %w", err)
+		}
+		a.AcceptedAt, _ = parseTS(at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Acceptance is one recorded acceptance of a policy version.
+type Acceptance struct {
+	Version    string
+	AcceptedAt time.Time
+	How        string
+}
+
+// PolicyNotice is the latest material version with the version before it,
+// for the site-wide banner; ok is false when there is none.
+func (s *Store) PolicyNotice(ctx context.Context) (latest PolicyVersion, previous string, ok bool, err error) {
+	latest, err = scanPolicy(s.rdb.QueryRowContext(ctx, "SELECT "+policyColumns+
+		" FROM policy_versions WHERE material = 1 ORDER BY effective_at DESC, published_at DESC LIMIT 1"))
+	if errors.Is(err, sql.ErrNoRows) {
+		return latest, "", false, nil
+	}
+	if err != nil {
+		return latest, "", false, fmt.Errorf("store: policy notice: %w", err)
+	}
+	err = s.rdb.QueryRowContext(ctx, `SELECT version FROM policy_versions WHERE effective_at < ? OR (effective_at = ? AND published_at < ?)
+		ORDER BY effective_at DESC, published_at DESC LIMIT 1`, ts(latest.EffectiveAt), ts(latest.EffectiveAt), ts(latest.PublishedAt)).Scan(&previous)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return latest, "", false, fmt.Errorf("store: policy notice: %w", err)
+	}
+	return latest, previous, true, nil
+}
+
+// ActiveAccountIDs lists every active account: who is told of a material
+// policy change.
+func (s *Store) ActiveAccountIDs(ctx context.Context) ([]string, error) {
+	ids, err := s.ids(ctx, "SELECT id FROM users WHERE status = 'active' ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("store: active accounts: %w", err)
+	}
+	return ids, nil
+}

@@ -1,0 +1,206 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Report dimensions of ReportJoined.
+const (
+	ReportByMonth    = "month"
+	ReportByCountry  = "country"
+	ReportByIndustry = "industry"
+)
+
+// ReportScope narrows a report: to one Member's trainings, to one training,
+// and to a period [From, To).
+type ReportScope struct {
+	MemberID   string
+	TrainingID string
+	From, To   time.Time
+}
+
+// ReportCount is one value of a dimension and how many people it counts.
+type ReportCount struct {
+	Key string
+	N   int64
+}
+
+// reportIncluded is the SQL condition, on users u, for being counted in a
+// report at all: a learner whose processing is not restricted and who does
+// not object to statistics. Every report query applies it, so the people
+// who asked are left out of every figure, small or large.
+const reportIncluded = `u.role = 'learner'
+	AND NOT EXISTS (SELECT 1 FROM user_restrictions r WHERE r.user_id = u.id)
+	AND NOT EXISTS (SELECT 1 FROM user_objections o WHERE o.user_id = u.id AND o.purpose = '` + ObjectStatistics + `')`
+
+// population is the people a scope reports on, each with when they joined
+// it: for everything, learners by registration; for a Member, learners by
+// their first enrolment in its trainings; for a training, by enrolment.
+func (sc ReportScope) population() (string, []any) {
+	switch {
+	case sc.TrainingID != "":
+		return "SELECT user_id, enrolled_at AS joined_at FROM enrolments WHERE training_id = ?", []any{sc.TrainingID}
+	case sc.MemberID != "":
+		return `SELECT e.user_id, MIN(e.enrolled_at) AS joined_at FROM enrolments e JOIN trainings t ON t.id = e.training_id
+			WHERE t.member_id = ? GROUP BY e.user_id`, []any{sc.MemberID}
+	}
+	return "SELECT id AS user_id, created_at AS joined_at FROM users", nil
+}
+
+// trainingFilter narrows a query joined to trainings t to the scope.
+func (sc ReportScope) trainingFilter() (string, []any) {
+	switch {
+	case sc.TrainingID != "":
+		return " AND t.id = ?", []any{sc.TrainingID}
+	case sc.MemberID != "":
+		return " AND t.member_id = ?", []any{sc.MemberID}
+	}
+	return "", nil
+}
+
+// ReportJoined counts the people who joined the scope in the period, by
+// month (oldest first), country or industry (largest first). Counts are
+// exact: suppressing small ones is the caller's job.
+func (s *Store) ReportJoined(ctx context.Context, sc ReportScope, by string) ([]ReportCount, error) {
+	var key, order string
+	switch by {
+	case ReportByMonth:
+		key, order = "substr(p.joined_at, 1, 7)", "k"
+	case ReportByCountry:
+		key, order = "COALESCE(u.country, '')", "n DESC, k"
+	case ReportByIndustry:
+		key, order = "COALESCE(u.industry, '')", "n DESC, k"
+	default:
+		return nil, fmt.Errorf("store: report: unknown dimension %q", by)
+	}
+	pop, args := sc.population()
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+key+` AS k, COUNT(*) AS n FROM (`+pop+`) p JOIN users u ON u.id = p.user_id
+		WHERE p.joined_at >= ? AND p.joined_at < ? AND `+reportIncluded+` GROUP BY k ORDER BY `+order,
+		append(args, ts(sc.From), ts(sc.To))...)
+	if err != nil {
+		return nil, fmt.Errorf("store: report joined: %w", err)
+	}
+	defer rows.Close()
+	var out []ReportCount
+	for rows.Next() {
+		var c ReportCount
+		if err := rows.Scan(&c.Key, &c.N); err != nil {
+			return nil, fmt.Errorf("store: report joined: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// TrainingUse is how one training was used in a period.
+type TrainingUse struct {
+	TrainingID, Title string
+	Enrolled          int64 // enrolments made in the period
+	Completed         int64 // completions in the period
+	Learners          int64 // distinct learners with any recorded access
+	Accesses          int64 // recorded accesses (activity log entries)
+}
+
+// ReportTrainingUse lists access and completion per training in scope.
+func (s *Store) ReportTrainingUse(ctx context.Context, sc ReportScope) ([]TrainingUse, error) {
+	from, to := ts(sc.From), ts(sc.To)
+	filter, fargs := sc.trainingFilter()
+	q := `SELECT t.id, t.title,
+		(SELECT COUNT(*) FROM enrolments e JOIN users u ON u.id = e.user_id
+			WHERE e.training_id = t.id AND e.enrolled_at >= ? AND e.enrolled_at < ? AND ` + reportIncluded + `),
+		(SELECT COUNT(*) FROM enrolments e JOIN users u ON u.id = e.user_id
+			WHERE e.training_id = t.id AND e.completed_at >= ? AND e.completed_at < ? AND ` + reportIncluded + `),
+		(SELECT COUNT(DISTINCT a.user_id) FROM activity_log a JOIN users u ON u.id = a.user_id
+			WHERE a.training_id = t.id AND a.at >= ? AND a.at < ? AND ` + reportIncluded + `),
+		(SELECT COUNT(*) FROM activity_log a JOIN users u ON u.id = a.user_id
+			WHERE a.training_id = t.id AND a.at >= ? AND a.at < ? AND ` + reportIncluded + `)
+		FROM trainings t WHERE 1 = 1` + filter + ` ORDER BY t.title, t.id`
+	rows, err := s.rdb.QueryContext(ctx, q, append([]any{from, to, from, to, from, to, from, to}, fargs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: report training use: %w", err)
+	}
+	defer rows.Close()
+	var out []TrainingUse
+	for rows.Next() {
+		var u TrainingUse
+		if err := rows.Scan(&u.TrainingID, &u.Title, &u.Enrolled, &u.Completed, &u.Learners, &u.Accesses); err != nil {
+			return nil, fmt.Errorf("store: report training use: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// MonthUse is the use of the trainings in scope during one month.
+type MonthUse struct {
+	Month       string // YYYY-MM
+	Accesses    int64
+	Learners    int64 // distinct learners with any recorded access
+	Enrolments  int64
+	Completions int64
+}
+
+// ReportUsageByMonth returns the months of the period that saw any use,
+// oldest first.
+func (s *Store) ReportUsageByMonth(ctx context.Context, sc ReportScope) ([]MonthUse, error) {
+	from, to := ts(sc.From), ts(sc.To)
+	filter, fargs := sc.trainingFilter()
+	byMonth := map[string]*MonthUse{}
+	get := func(m string) *MonthUse {
+		if byMonth[m] == nil {
+			byMonth[m] = &MonthUse{Month: m}
+		}
+		return byMonth[m]
+	}
+	// Activity outside any training (training_id NULL) counts only when
+	// the report is not about particular trainings.
+	join := "LEFT JOIN trainings t ON t.id = a.training_id"
+	if filter != "" {
+		join = "JOIN trainings t ON t.id = a.training_id"
+	}
+	queries := []struct {
+		q    string
+		scan func(m string, a, b int64)
+	}{
+		{`SELECT substr(a.at, 1, 7) AS m, COUNT(*), COUNT(DISTINCT a.user_id) FROM activity_log a JOIN users u ON u.id = a.user_id
+			` + join + ` WHERE a.at >= ? AND a.at < ? AND ` + reportIncluded + filter + ` GROUP BY m`,
+			func(m string, a, b int64) { get(m).Accesses, get(m).Learners = a, b }},
+		{`SELECT substr(e.enrolled_at, 1, 7) AS m, COUNT(*), 0 FROM enrolments e JOIN users u ON u.id = e.user_id
+			JOIN trainings t ON t.id = e.training_id WHERE e.enrolled_at >= ? AND e.enrolled_at < ? AND ` + reportIncluded + filter + ` GROUP BY m`,
+			func(m string, a, _ int64) { get(m).Enrolments = a }},
+		{`SELECT substr(e.completed_at, 1, 7) AS m, COUNT(*), 0 FROM enrolments e JOIN users u ON u.id = e.user_id
+			JOIN trainings t ON t.id = e.training_id WHERE e.completed_at >= ? AND e.completed_at < ? AND ` + reportIncluded + filter + ` GROUP BY m`,
+			func(m string, a, _ int64) { get(m).Completions = a }},
+	}
+	for _, q := range queries {
+		if err := s.scanMonths(ctx, q.q, append([]any{from, to}, fargs...), q.scan); err != nil {
+			return nil, fmt.Errorf("store: report usage: %w", err)
+		}
+	}
+	out := make([]MonthUse, 0, len(byMonth))
+	for _, m := range byMonth {
+		out = append(out, *m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Month < out[j].Month })
+	return out, nil
+}
+
+func (s *Store) scanMonths(ctx context.Context, q string, args []any, scan func(m string, a, b int64)) error {
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m string
+		var a, b int64
+		if err := rows.Scan(&m, &a, &b); err != nil {
+			return err
+		}
+		scan(m, a, b)
+	}
+	return rows.Err()
+}
