@@ -322,7 +322,14 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 		assert.Equal(t, before, snapshotDBs(t, dir), "the live data is untouched")
 	})
 
-	out, _, err = runCmd(t, getenv, "", "restore", "--data", dir, paths[0])
+	t.Run("identity file without an identity", func(t *testing.T) {
+		f := filepath.Join(t.TempDir(), "recovery.key")
+		require.NoError(t, os.WriteFile(f, []byte("not a key\n"), 0o600))
+		_, _, err := runCmd(t, env("KELAS_DATA", dir, "KELAS_BACKUP_IDENTITY", f), "", "restore", paths[0])
+		require.ErrorContains(t, err, "holds no age identity")
+	})
+
+	out, _, err = runCmd(t, getenv, "", "restore", paths[0], "--data", dir)
 	require.NoError(t, err)
 	assert.Contains(t, out, "restored kelas.db and keys.db")
 	assert.Contains(t, out, "kelas.db.before-restore")

@@ -116,6 +116,13 @@ func TestBackupFailureIsVisible(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, status.Failing)
 
+	for _, c := range Doctor(t.Context(), ts.store, DoctorInput{KeySource: "environment"}) {
+		if c.Name == "backups" {
+			assert.Equal(t, CheckFail, c.Status, "doctor reports the failure")
+			assert.Contains(t, c.Detail, "failed")
+		}
+	}
+
 	require.NoError(t, os.Remove(filepath.Join(ts.store.Dir(), store.BackupsDir)))
 	_, err = ts.app.runBackup(t.Context(), store.OriginSchedule, store.ActorScheduler)
 	require.NoError(t, err, "works again once the directory can be created")

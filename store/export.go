@@ -145,17 +145,42 @@ func exportFiles() map[string]string {
 
 // exportLookup adds a readable name beside an id column: the title of a
 // training beside training_id, and so on. They are facts about kelas, not
-// about the person, and make the export readable without kelas.
+// about the person, and make the export readable without kelas. query takes
+// the id and returns the name.
 type exportLookup struct {
 	column, as, query string
 }
 
 func exportLookups() []exportLookup {
 	return []exportLookup{
-		{"training_id", "training_title", `SELECT "title" FROM "trainings" WHERE "id" = %s`},
-		{"material_id", "material_title", `SELECT "title" FROM "materials" WHERE "id" = %s`},
-		{"member_id", "member_name", `SELECT "name" FROM "members" WHERE "id" = %s`},
+		{"training_id", "training_title", `SELECT "title" FROM "trainings" WHERE "id" = ?`},
+		{"material_id", "material_title", `SELECT "title" FROM "materials" WHERE "id" = ?`},
+		{"member_id", "member_name", `SELECT "name" FROM "members" WHERE "id" = ?`},
 	}
+}
+
+// lookupCache remembers names already looked up during one export: a
+// learner's 100,000 activity rows name a handful of trainings.
+type lookupCache map[string]map[string]string
+
+func (c lookupCache) name(ctx context.Context, tx *sql.Tx, lk *exportLookup, id string) (string, error) {
+	if id == "" {
+		return "", nil
+	}
+	m := c[lk.query]
+	if m == nil {
+		m = map[string]string{}
+		c[lk.query] = m
+	}
+	if v, ok := m[id]; ok {
+		return v, nil
+	}
+	var v sql.NullString
+	if err := tx.QueryRowContext(ctx, lk.query, id).Scan(&v); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	m[id] = v.String
+	return v.String, nil
 }
 
 // exportTable is one table of the data map as the export reads it.
@@ -247,8 +272,9 @@ func (s *Store) PersonalData(ctx context.Context, userID string) (PersonalData, 
 	if err != nil {
 		return pd, fmt.Errorf("store: personal data: %w", err)
 	}
+	names := lookupCache{}
 	for _, t := range exportSources() {
-		sets, err := s.exportTable(ctx, tx, t, userID, dk)
+		sets, err := s.exportTable(ctx, tx, t, userID, dk, names)
 		if err != nil {
 			return pd, fmt.Errorf("store: personal data: %s: %w", t.name, err)
 		}
@@ -274,7 +300,7 @@ func categoryOrderOf(t exportTable) []Category {
 // exportTable reads the person's rows of t and splits their columns by
 // category: one Dataset per category, each with the lookups that belong to
 // its columns.
-func (s *Store) exportTable(ctx context.Context, tx *sql.Tx, t exportTable, userID string, dk []byte) (map[Category]Dataset, error) {
+func (s *Store) exportTable(ctx context.Context, tx *sql.Tx, t exportTable, userID string, dk []byte, names lookupCache) (map[Category]Dataset, error) {
 	link, ok := t.link()
 	if !ok {
 		return nil, errors.New("exportable columns but no link to a person (declare it in exportLinks)")
@@ -291,7 +317,8 @@ func (s *Store) exportTable(ctx context.Context, tx *sql.Tx, t exportTable, user
 	type cell struct {
 		category Category
 		column   string
-		expr     int // index of its expression in the SELECT
+		expr     int // index of its expression in the SELECT (for a lookup: of the id)
+		lookup   *exportLookup
 		sealed   bool
 		fileType int // for a file column: index of its type expression; -1 otherwise
 	}
@@ -312,8 +339,7 @@ func (s *Store) exportTable(ctx context.Context, tx *sql.Tx, t exportTable, user
 		if !ok {
 			continue
 		}
-		cells = append(cells, cell{category: cells[i].category, column: lk.as, expr: len(exprs), fileType: -1})
-		exprs = append(exprs, "("+fmt.Sprintf(lk.query, quoteIdent(lk.column))+")")
+		cells = append(cells, cell{category: cells[i].category, column: lk.as, expr: i, lookup: &lk, fileType: -1})
 	}
 	// Expressions only needed to decode (the row binding, a file's type)
 	// are added after the visible ones, unless already selected as is.
@@ -368,10 +394,18 @@ func (s *Store) exportTable(ctx context.Context, tx *sql.Tx, t exportTable, user
 		return nil, err
 	}
 	defer rows.Close()
+	// Sealed values are scanned as RawBytes: they are opened before the
+	// next row, so copying them first would be wasted.
 	vals := make([]any, len(exprs))
+	raw := make([]sql.RawBytes, len(exprs))
 	ptrs := make([]any, len(exprs))
 	for i := range vals {
 		ptrs[i] = &vals[i]
+	}
+	for _, c := range cells {
+		if c.sealed && c.fileType < 0 {
+			ptrs[c.expr] = &raw[c.expr]
+		}
 	}
 	z := sealer{dk: dk, table: t.name, row: userID}
 	perCat := make([][][]string, len(segs)) // the rows of each segment
@@ -386,13 +420,16 @@ func (s *Store) exportTable(ctx context.Context, tx *sql.Tx, t exportTable, user
 		for i, c := range cells {
 			v := vals[c.expr]
 			switch {
+			case c.lookup != nil:
+				if row[i], err = names.name(ctx, tx, c.lookup, exportText(v)); err != nil {
+					return nil, err
+				}
 			case c.fileType >= 0:
 				if exportText(v) == "1" {
 					row[i] = PictureFile(exportText(vals[c.fileType]))
 				}
 			case c.sealed:
-				b, _ := v.([]byte)
-				if row[i], err = z.open(c.column, b); err != nil {
+				if row[i], err = z.open(c.column, raw[c.expr]); err != nil {
 					return nil, err
 				}
 			default:
