@@ -241,7 +241,7 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("logged in", "user_id", u.ID)
-	a.redirect(w, r, safeNext(vm.Next), "")
+	a.redirect(w, r, a.policyCheckpoint(r.Context(), u.ID, safeNext(vm.Next)), "")
 }
 
 // POST /logout

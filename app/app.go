@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"kelas/store"
@@ -44,6 +45,9 @@ type Config struct {
 	// StatsMinCell is the smallest count /stats publishes; smaller cells
 	// show as "fewer than N". 0 means 10.
 	StatsMinCell int
+	// ReportMinCell is the smallest count the console reports show; 0
+	// means 5.
+	ReportMinCell int
 }
 
 // Secure reports whether kelas is reached over HTTPS, which switches on
@@ -97,6 +101,8 @@ type App struct {
 	stats        *statsCounter     // visitor statistics (stats.go)
 	assets       map[string]string // static file name → content hash
 	handler      http.Handler
+	// policyBanner is the newest material policy version (policyversions.go).
+	policyBanner atomic.Pointer[policyBannerState]
 	// access holds web access-log lines until they are written (accesslog.go).
 	access accessBuffer
 
@@ -149,6 +155,9 @@ func New(cfg Config, d Deps) (*App, error) {
 	}
 	a.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { a.fail(w, r, err) }
 	a.handler = a.routes()
+	if err := a.refreshPolicyBanner(context.Background()); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 

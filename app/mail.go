@@ -447,6 +447,18 @@ func (a *App) deliverBatch(ctx context.Context) (processed, sent int, err error)
 			return processed, sent, ctx.Err()
 		}
 		attempt := m.Attempts + 1
+		// Optional mail is checked again now: restriction, objection or
+		// opting out since it was queued stops it (notify.go).
+		if reason, err := a.sendSuppressed(record, m); err != nil {
+			return processed, sent, err
+		} else if reason != "" {
+			processed++
+			if err := a.store.MarkMailFailed(record, m.ID, reason); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return processed, sent, err
+			}
+			a.log.Info("mail suppressed", "mail_id", m.ID, "kind", m.Kind)
+			continue
+		}
 		sendErr := a.mailer.Send(ctx, Mail{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, Headers: m.Headers})
 		if sendErr != nil && ctx.Err() != nil {
 			// Cut short by shutdown, which says nothing about the mail.

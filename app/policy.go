@@ -137,3 +137,27 @@ func learnerAccessTo(x actor, t store.Training, activeGrant bool) learnerAccess 
 
 // maySearchLearners: searching people by name is for operators.
 func maySearchLearners(x actor) bool { return x.isOperator() }
+
+// isPrivacyOfficer: an operator-role account with the DPO flag.
+func (x actor) isPrivacyOfficer() bool { return x.isOperator() && x.user.DPO }
+
+// mayManageBreaches: the breach register is the privacy officer's alone.
+func mayManageBreaches(x actor) bool { return x.isPrivacyOfficer() }
+
+// mayPublishPolicy: the privacy officer writes, previews and publishes
+// privacy-policy versions.
+func mayPublishPolicy(x actor) bool { return x.isPrivacyOfficer() }
+
+// mayViewReports: operators (consultants included) see the figures of
+// every Member (memberID "") or of any one; Member staff only their own
+// Member's.
+func mayViewReports(x actor, memberID string) bool {
+	return x.isOperator() || (memberID != "" && x.isStaffOf(memberID))
+}
+
+// mayAnnounce: announcing a published training to the people who opted in
+// is for the staff of the owning Member and content operators.
+func mayAnnounce(x actor, t store.Training) bool { return t.Published && mayEditTraining(x, t) }
+
+// mayRequestFeedback: asking a training's learners for feedback, likewise.
+func mayRequestFeedback(x actor, t store.Training) bool { return mayEditTraining(x, t) }

@@ -1,0 +1,341 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"kelas/store"
+	"kelas/views"
+)
+
+// queueTracked is queueMail for mail whose delivery is followed up (breach
+// notices, mass mail): it returns the outbox id. Like queueMail it wakes
+// the delivery loop and logs nothing about the recipient.
+func (a *App) queueTracked(ctx context.Context, m store.NewMail) (string, error) {
+	id, err := a.store.EnqueueMail(ctx, m)
+	if err != nil {
+		return "", err
+	}
+	if a.mailer == nil {
+		a.log.Info("mail waiting in outbox", "mail_id", id, "kind", m.Kind)
+		return id, nil
+	}
+	select {
+	case a.mailWake <- struct{}{}:
+	default:
+	}
+	return id, nil
+}
+
+// renderMail turns a body into the text and HTML parts of a mail. Optional
+// mail (announcements, feedback requests) gets its unsubscribe link at the
+// foot of both parts.
+func renderMail(ctx context.Context, body views.MailBody, unsubscribeURL string) (text, html string, err error) {
+	var buf bytes.Buffer
+	if unsubscribeURL != "" {
+		err = views.OptionalMailHTML(body, unsubscribeURL).Render(ctx, &buf)
+		body.After = append(slices.Clone(body.After), "To stop these emails, open this link: "+unsubscribeURL)
+	} else {
+		err = views.MailHTML(body).Render(ctx, &buf)
+	}
+	return mailText(body), buf.String(), err
+}
+
+// optionalMail builds an announcement or feedback request for u, with the
+// RFC 8058 one-click unsubscribe headers: List-Unsubscribe names a link
+// whose POST unsubscribes without login, List-Unsubscribe-Post tells mail
+// providers they may make that POST themselves.
+func (a *App) optionalMail(ctx context.Context, u store.User, kind, subject string, body views.MailBody) (store.NewMail, error) {
+	purpose := store.ConsentNotifyNew
+	if kind == store.MailFeedbackRequest {
+		purpose = store.ConsentFeedback
+	}
+	token, err := a.store.SignUnsubscribe(u.ID, purpose)
+	if err != nil {
+		return store.NewMail{}, err
+	}
+	link := a.cfg.PublicURL() + "/unsubscribe/" + token
+	text, html, err := renderMail(ctx, body, link)
+	if err != nil {
+		return store.NewMail{}, err
+	}
+	return store.NewMail{UserID: u.ID, To: u.Email, Kind: kind, Subject: subject, Text: text, HTML: html,
+		Headers: map[string]string{"List-Unsubscribe": "<" + link + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}, nil
+}
+
+// massMail sends one mail of kind about refID to each of ids who has not
+// had it yet, and returns how many were queued. The claim in the
+// notifications table comes first, so a repeated action (or two at once)
+// never mails anyone twice. It runs to the end even if the browser that
+// asked goes away: a half-sent mailing would be worse.
+func (a *App) massMail(ctx context.Context, kind, refID string, ids []string, build func(store.User) (store.NewMail, error)) (int, error) {
+	ctx = context.WithoutCancel(ctx)
+	queued := 0
+	for _, id := range ids {
+		ok, err := a.store.ClaimNotification(ctx, kind, refID, id)
+		if err != nil {
+			return queued, err
+		}
+		if !ok {
+			continue
+		}
+		mailID, err := a.buildAndQueue(ctx, id, build)
+		if err != nil || mailID == "" {
+			if lerr := a.store.LinkNotification(ctx, kind, refID, id, ""); lerr != nil {
+				return queued, errors.Join(err, lerr)
+			}
+			if err != nil {
+				return queued, err
+			}
+			continue
+		}
+		if err := a.store.LinkNotification(ctx, kind, refID, id, mailID); err != nil {
+			return queued, err
+		}
+		queued++
+	}
+	return queued, nil
+}
+
+// buildAndQueue queues the mail build makes for account id; an account
+// erased meanwhile gets nothing ("" and no error).
+func (a *App) buildAndQueue(ctx context.Context, id string, build func(store.User) (store.NewMail, error)) (string, error) {
+	u, err := a.store.User(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	m, err := build(u)
+	if err != nil {
+		return "", err
+	}
+	return a.queueTracked(ctx, m)
+}
+
+// sendSuppressed is the send-time check of the outbox: optional mail to a
+// person who restricted processing, objected or opted out after it was
+// queued must not go. It returns the reason to record, or "".
+func (a *App) sendSuppressed(ctx context.Context, m store.OutboxMail) (string, error) {
+	if !store.OptionalMail(m.Kind) {
+		return "", nil
+	}
+	return a.store.MailSuppressed(ctx, m.UserID, m.Kind)
+}
+
+// notifyView assembles the announcement page of a training.
+func (a *App) notifyView(r *http.Request, x actor, t store.Training, f views.NotifyForm) (views.NotifyTrainingView, error) {
+	ctx := r.Context()
+	v := views.NotifyTrainingView{Nav: consoleNav(x), Training: t, CanAnnounce: mayAnnounce(x, t), Form: f,
+		CountryOptions: countryOptions(), IndustryOptions: industryOptions()}
+	var err error
+	if v.Announced, err = a.store.NotificationCount(ctx, store.MailAnnouncement, t.ID); err != nil {
+		return v, err
+	}
+	if v.FeedbackAsked, err = a.store.NotificationCount(ctx, store.MailFeedbackRequest, t.ID); err != nil {
+		return v, err
+	}
+	ids, err := a.store.FeedbackRecipients(ctx, t.ID)
+	if err != nil {
+		return v, err
+	}
+	v.FeedbackReachable = len(ids)
+	return v, nil
+}
+
+// GET /console/trainings/{id}/notify
+func (a *App) handleNotifyTraining(w http.ResponseWriter, r *http.Request) {
+	t, x, ok := a.managedTraining(w, r)
+	if !ok {
+		return
+	}
+	if !mayRequestFeedback(x, t) {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	v, err := a.notifyView(r, x, t, views.NotifyForm{})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.NotifyTraining(a.page(r, "Tell learners: "+t.Title), v))
+}
+
+// codes reads a multi-valued field of codes, each checked by valid.
+func (f *form) codes(name, label string, valid func(string) bool, max int) []string {
+	vals := f.r.PostForm[name]
+	if len(vals) > max {
+		f.fail(name, "Choose at most "+strconv.Itoa(max)+" "+label+".")
+		return nil
+	}
+	var out []string
+	for _, v := range vals {
+		if !valid(v) {
+			f.fail(name, "Choose "+label+" from the list.")
+			return nil
+		}
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// POST /console/trainings/{id}/announce
+func (a *App) handleAnnounce(w http.ResponseWriter, r *http.Request) {
+	t, x, ok := a.managedTraining(w, r)
+	if !ok {
+		return
+	}
+	if !mayAnnounce(x, t) {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vf := views.NotifyForm{Countries: f.codes("country", "countries", store.ValidCountry, 300),
+		Industries: f.codes("industry", "industries", store.ValidIndustry, 100)}
+	if !f.Valid() {
+		vf.Errors = f.Errors
+		v, err := a.notifyView(r, x, t, vf)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.render(w, r, http.StatusUnprocessableEntity, views.NotifyTraining(a.page(r, "Tell learners: "+t.Title), v))
+		return
+	}
+	ids, err := a.store.AnnouncementRecipients(r.Context(), store.AnnouncementFilter{Countries: vf.Countries, Industries: vf.Industries})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	link := a.cfg.PublicURL() + "/trainings/" + t.ID
+	n, err := a.massMail(r.Context(), store.MailAnnouncement, t.ID, ids, func(u store.User) (store.NewMail, error) {
+		return a.optionalMail(r.Context(), u, store.MailAnnouncement, "New training on kelas: "+t.Title, views.MailBody{
+			Greeting:    "Hello " + u.FirstName + ",",
+			Paragraphs:  []string{t.MemberName + " has published a new training: " + t.Title + ".", t.Summary},
+			ActionLabel: "See the training",
+			ActionURL:   link,
+			After:       []string{"You receive this because you asked to hear about new trainings. You can stop at any time with the link below or in your profile."},
+		})
+	})
+	a.auditStep(r, x, store.AuditNotifyAnnounce, "training", t.ID, map[string]any{"queued": n, "targeted": len(ids),
+		"countries": len(vf.Countries), "industries": len(vf.Industries)})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("training announced", "training_id", t.ID, "queued", n)
+	a.redirect(w, r, "/console/trainings/"+t.ID+"/notify", "The announcement is queued for "+strconv.Itoa(n)+" people.")
+}
+
+// POST /console/trainings/{id}/feedback-request
+func (a *App) handleFeedbackRequest(w http.ResponseWriter, r *http.Request) {
+	t, x, ok := a.managedTraining(w, r)
+	if !ok {
+		return
+	}
+	if !mayRequestFeedback(x, t) {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	ids, err := a.store.FeedbackRecipients(r.Context(), t.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	link := a.cfg.PublicURL() + "/trainings/" + t.ID
+	n, err := a.massMail(r.Context(), store.MailFeedbackRequest, t.ID, ids, func(u store.User) (store.NewMail, error) {
+		return a.optionalMail(r.Context(), u, store.MailFeedbackRequest, "How was "+t.Title+"?", views.MailBody{
+			Greeting: "Hello " + u.FirstName + ",",
+			Paragraphs: []string{"You took part in " + t.Title + ", offered by " + t.MemberName + ".",
+				"What worked for you, and what did not? Reply to this message with a few lines: " +
+					"the organisers read every answer and use it to improve their trainings."},
+			ActionLabel: "Open the training",
+			ActionURL:   link,
+			After:       []string{"You receive this because you did not opt out of feedback requests. One click on the link below stops them."},
+		})
+	})
+	a.auditStep(r, x, store.AuditNotifyFeedback, "training", t.ID, map[string]any{"queued": n, "reachable": len(ids)})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("feedback requested", "training_id", t.ID, "queued", n)
+	a.redirect(w, r, "/console/trainings/"+t.ID+"/notify", "Feedback requests are queued for "+strconv.Itoa(n)+" people.")
+}
+
+// auditStep appends an audit entry for an action that already happened. A
+// failure to audit is logged (with the ids only) but does not undo the
+// action, which has been done and, for mail, cannot be taken back.
+func (a *App) auditStep(r *http.Request, x actor, action, targetType, targetID string, details map[string]any) {
+	err := a.store.Audit(context.WithoutCancel(r.Context()), store.AuditEntry{ActorID: x.user.ID, Action: action,
+		TargetType: targetType, TargetID: targetID, Details: details})
+	if err != nil {
+		a.log.Error("audit failed", "request_id", requestID(r.Context()), "action", action, "target_id", targetID, "err", err)
+	}
+}
+
+var unsubscribeWhat = map[string]string{
+	store.ConsentNotifyNew: "emails about new trainings",
+	store.ConsentFeedback:  "requests for feedback",
+}
+
+// unsubscribeToken verifies the token in the path, answering a clear page
+// (and changing nothing) when it is tampered with or expired.
+func (a *App) unsubscribeToken(w http.ResponseWriter, r *http.Request) (userID, purpose string, ok bool) {
+	userID, purpose, err := a.store.VerifyUnsubscribe(r.PathValue("token"))
+	switch {
+	case errors.Is(err, store.ErrTokenExpired):
+		a.notice(w, r, http.StatusBadRequest, views.Notice{Heading: "This unsubscribe link has expired",
+			Message: "Nothing was changed. Log in and change which emails you receive in your profile.", LinkURL: "/profile", LinkLabel: "Open my profile"})
+		return "", "", false
+	case err != nil:
+		a.notice(w, r, http.StatusBadRequest, views.Notice{Heading: "This unsubscribe link is not valid",
+			Message: "It may have been cut short or changed; nothing was changed. Copy the whole link from the email, or log in and change which emails you receive in your profile.",
+			LinkURL: "/profile", LinkLabel: "Open my profile"})
+		return "", "", false
+	}
+	return userID, purpose, true
+}
+
+// GET /unsubscribe/{token}
+//
+// Shows a button and changes nothing: mail scanners open every link.
+func (a *App) handleUnsubscribeForm(w http.ResponseWriter, r *http.Request) {
+	_, purpose, ok := a.unsubscribeToken(w, r)
+	if !ok {
+		return
+	}
+	a.render(w, r, http.StatusOK, views.Unsubscribe(a.page(r, "Unsubscribe"),
+		views.UnsubscribeView{Action: r.URL.Path, What: unsubscribeWhat[purpose]}))
+}
+
+// POST /unsubscribe/{token}
+//
+// The one-click unsubscribe of RFC 8058: no login, and exempt from the
+// cross-origin check, because mail providers make this POST from their own
+// servers. The signed token is the authority; unsubscribing twice is fine.
+func (a *App) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
+	userID, purpose, ok := a.unsubscribeToken(w, r)
+	if !ok {
+		return
+	}
+	err := a.store.Unsubscribe(r.Context(), userID, purpose)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("unsubscribed", "user_id", userID, "purpose", purpose)
+	a.render(w, r, http.StatusOK, views.Unsubscribe(a.page(r, "Unsubscribed"),
+		views.UnsubscribeView{What: unsubscribeWhat[purpose], Done: true}))
+}

@@ -1,0 +1,682 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"kelas/store"
+	"kelas/views"
+)
+
+// Policy versions: drafts in the console, publication (with mail and a
+// banner for material changes), acceptance at the next login, and the
+// public history with diffs and downloadable copies.
+
+const (
+	// policyBodyBytes bounds the policy forms, which carry the whole text.
+	policyBodyBytes = 256 << 10
+	// maxPolicyChars bounds the Markdown text of one version.
+	maxPolicyChars = 200_000
+	// policyBannerDays is how long after its effective date the banner of
+	// a material change stays up.
+	policyBannerDays = 30
+	// dateLayout is the format of <input type="date">.
+	dateLayout = "2006-01-02"
+)
+
+// policyBannerState is the newest material version, kept in memory for the
+// banner every page may show; it changes only when a version is published.
+type policyBannerState struct {
+	banner views.PolicyBanner
+}
+
+// refreshPolicyBanner reloads the banner's version from the store.
+func (a *App) refreshPolicyBanner(ctx context.Context) error {
+	latest, prev, ok, err := a.store.PolicyNotice(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		a.policyBanner.Store(nil)
+		return nil
+	}
+	a.policyBanner.Store(&policyBannerState{banner: views.PolicyBanner{Version: latest.Version, Previous: prev,
+		Summary: latest.Summary, EffectiveAt: latest.EffectiveAt}})
+	return nil
+}
+
+// withPolicyBanner gives every page the banner of a material policy change,
+// from its publication until policyBannerDays after it took effect. It
+// reads memory only, never the store.
+func (a *App) withPolicyBanner(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := a.policyBanner.Load(); st != nil {
+			now := a.clock()
+			if now.Before(st.banner.EffectiveAt.AddDate(0, 0, policyBannerDays)) {
+				b := st.banner
+				b.Upcoming = now.Before(b.EffectiveAt)
+				r = r.WithContext(views.WithPolicyBanner(r.Context(), &b))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// policyCheckpoint is where a person goes right after logging in: to next,
+// or first to the acceptance page when a material version in force waits
+// for their acceptance. On a store error it sends them to that page, which
+// reports the error itself rather than letting them skip it.
+func (a *App) policyCheckpoint(ctx context.Context, userID, next string) string {
+	pa, err := a.store.PolicyToAccept(ctx, userID)
+	if err != nil {
+		a.log.Error("policy acceptance check", "user_id", userID, "err", err)
+	}
+	if err == nil && !pa.Needed {
+		return next
+	}
+	return "/privacy/accept?next=" + url.QueryEscape(next)
+}
+
+// policyOfficer requires the privacy officer.
+func (a *App) policyOfficer(w http.ResponseWriter, r *http.Request) (actor, bool) {
+	x, ok := a.consoleActor(w, r)
+	if !ok {
+		return x, false
+	}
+	if !mayPublishPolicy(x) {
+		a.fail(w, r, errForbidden)
+		return x, false
+	}
+	return x, true
+}
+
+// GET /console/policies
+func (a *App) handlePolicies(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.policyOfficer(w, r)
+	if !ok {
+		return
+	}
+	cur, err := a.store.CurrentPolicy(r.Context())
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, err)
+		return
+	}
+	tomorrow := a.clock().UTC().AddDate(0, 0, 1).Format(dateLayout)
+	a.renderPolicies(w, r, x, http.StatusOK, views.PolicyForm{Action: "/console/policies", Version: tomorrow,
+		EffectiveOn: tomorrow, BodyMD: cur.BodyMD, Material: true})
+}
+
+func (a *App) renderPolicies(w http.ResponseWriter, r *http.Request, x actor, status int, f views.PolicyForm) {
+	vs, err := a.store.PolicyVersions(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ds, err := a.store.PolicyDrafts(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, status, views.ConsolePolicies(a.page(r, "Privacy-policy versions"),
+		views.PoliciesConsole{Nav: consoleNav(x), Versions: vs, Drafts: ds, Form: f}))
+}
+
+// readPolicyForm validates a draft. The checks that depend on the versions
+// already published (label taken, effective date) run again at publication.
+func (a *App) readPolicyForm(ctx context.Context, f *form, vm *views.PolicyForm) (store.PolicyDraft, error) {
+	vm.Version = f.text("version", "Version label", 1, 40)
+	if f.Errors["version"] == "" && !store.ValidPolicyVersion(vm.Version) {
+		f.fail("version", "Use letters, digits, dots, dashes and underscores only, starting with a letter or digit.")
+	}
+	vm.Summary = f.multiline("policy_summary", "Summary", 1000)
+	if vm.Summary == "" && f.Errors["policy_summary"] == "" {
+		f.fail("policy_summary", "Summarise the changes in a few words.")
+	}
+	vm.EffectiveOn = f.text("effective_on", "Effective date", 1, 10)
+	eff, err := time.Parse(dateLayout, vm.EffectiveOn)
+	if err != nil && f.Errors["effective_on"] == "" {
+		f.fail("effective_on", "Enter the effective date as a date.")
+	}
+	vm.Material = f.checkbox("material")
+	vm.BodyMD = f.multiline("body_md", "Full text", maxPolicyChars)
+	if vm.BodyMD == "" && f.Errors["body_md"] == "" {
+		f.fail("body_md", "Write the text of the policy: an empty policy cannot be saved or published.")
+	}
+	d := store.PolicyDraft{Version: vm.Version, Summary: vm.Summary, BodyMD: vm.BodyMD, Material: vm.Material, EffectiveAt: eff}
+	if f.Valid() {
+		if err := a.checkPublishable(ctx, f, d); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+// checkPublishable adds form errors for a draft that could not be published
+// now: its label is taken, or its date is before today or not after the
+// latest published version's (so versions never tie and "the version in
+// force" is always one).
+func (a *App) checkPublishable(ctx context.Context, f *form, d store.PolicyDraft) error {
+	if _, err := a.store.PolicyVersionByLabel(ctx, d.Version); err == nil {
+		f.fail("version", "Version "+d.Version+" is already published: choose another label.")
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	today := a.clock().UTC().Truncate(24 * time.Hour)
+	vs, err := a.store.PolicyVersions(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case d.EffectiveAt.Before(today):
+		f.fail("effective_on", "The effective date cannot be in the past.")
+	case d.EffectiveAt.After(today.AddDate(1, 0, 0)):
+		f.fail("effective_on", "The effective date must be within a year.")
+	case len(vs) > 0 && !d.EffectiveAt.After(vs[0].EffectiveAt):
+		f.fail("effective_on", "The effective date must be after "+vs[0].EffectiveAt.Format(dateLayout)+", when version "+
+			vs[0].Version+" takes effect.")
+	}
+	return nil
+}
+
+// POST /console/policies
+func (a *App) handleCreatePolicyDraft(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.policyOfficer(w, r)
+	if !ok {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vm := views.PolicyForm{Action: "/console/policies"}
+	d, err := a.readPolicyForm(r.Context(), f, &vm)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !f.Valid() {
+		vm.Errors = f.Errors
+		a.renderPolicies(w, r, x, http.StatusUnprocessableEntity, vm)
+		return
+	}
+	d, err = a.store.SavePolicyDraft(r.Context(), x.user.ID, d)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/console/policies/"+d.ID, "The draft is saved. Check the preview and the changes, then publish.")
+}
+
+// policyDraftIn loads the draft in the path for the privacy officer.
+func (a *App) policyDraftIn(w http.ResponseWriter, r *http.Request) (store.PolicyDraft, actor, bool) {
+	x, ok := a.policyOfficer(w, r)
+	if !ok {
+		return store.PolicyDraft{}, x, false
+	}
+	id := r.PathValue("id")
+	if !store.ValidID(id) {
+		a.fail(w, r, store.ErrNotFound)
+		return store.PolicyDraft{}, x, false
+	}
+	d, err := a.store.PolicyDraft(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return d, x, false
+	}
+	return d, x, true
+}
+
+func draftForm(d store.PolicyDraft) views.PolicyForm {
+	return views.PolicyForm{Action: "/console/policies/" + d.ID, Version: d.Version, Summary: d.Summary, BodyMD: d.BodyMD,
+		EffectiveOn: d.EffectiveAt.UTC().Format(dateLayout), Material: d.Material}
+}
+
+// renderDraft shows a draft with its preview and its diff to the text in force.
+func (a *App) renderDraft(w http.ResponseWriter, r *http.Request, x actor, status int, d store.PolicyDraft, vf views.PolicyForm, publishErr string) {
+	html, err := a.renderMarkdown(d.BodyMD)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	cur, err := a.store.CurrentPolicy(r.Context())
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, err)
+		return
+	}
+	v := views.PolicyDraftConsole{Nav: consoleNav(x), Draft: d, Form: vf, PreviewHTML: html, PublishErr: publishErr,
+		Diff: policyDiff(cur.Version, cur.BodyMD, d.Version+" (draft)", d.BodyMD)}
+	a.render(w, r, status, views.ConsolePolicyDraft(a.page(r, "Draft "+d.Version), v))
+}
+
+// GET /console/policies/{id}
+func (a *App) handlePolicyDraft(w http.ResponseWriter, r *http.Request) {
+	d, x, ok := a.policyDraftIn(w, r)
+	if !ok {
+		return
+	}
+	a.renderDraft(w, r, x, http.StatusOK, d, draftForm(d), "")
+}
+
+// POST /console/policies/{id}
+func (a *App) handleUpdatePolicyDraft(w http.ResponseWriter, r *http.Request) {
+	d, x, ok := a.policyDraftIn(w, r)
+	if !ok {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vm := views.PolicyForm{Action: "/console/policies/" + d.ID}
+	nd, err := a.readPolicyForm(r.Context(), f, &vm)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !f.Valid() {
+		vm.Errors = f.Errors
+		a.renderDraft(w, r, x, http.StatusUnprocessableEntity, d, vm, "")
+		return
+	}
+	nd.ID = d.ID
+	if _, err := a.store.SavePolicyDraft(r.Context(), x.user.ID, nd); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/console/policies/"+d.ID, "The draft is saved.")
+}
+
+// POST /console/policies/{id}/publish
+//
+// Publishes the draft. A material version is then mailed to every active
+// account (restricted ones too: being told how one's data is handled is
+// part of transparency, not processing for a purpose one can stop) and
+// shown in the banner; each person accepts it at their next login.
+func (a *App) handlePublishPolicy(w http.ResponseWriter, r *http.Request) {
+	d, x, ok := a.policyDraftIn(w, r)
+	if !ok {
+		return
+	}
+	f := &form{r: r, Errors: views.Errors{}}
+	if err := a.checkPublishable(r.Context(), f, d); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if d.BodyMD == "" {
+		f.fail("body_md", "The text is empty.")
+	}
+	var v store.PolicyVersion
+	if f.Valid() {
+		var err error
+		v, err = a.store.PublishPolicy(r.Context(), x.user.ID, d.ID)
+		switch {
+		case errors.Is(err, store.ErrPolicyUnchanged):
+			f.fail("body_md", "The text is the same as the version in force (or empty): there is nothing to publish.")
+		case errors.Is(err, store.ErrConflict):
+			f.fail("version", "Version "+d.Version+" is already published: choose another label.")
+		case err != nil:
+			a.fail(w, r, err)
+			return
+		}
+	}
+	if !f.Valid() {
+		var msgs []string
+		for _, k := range []string{"version", "effective_on", "body_md"} {
+			if m := f.Errors[k]; m != "" {
+				msgs = append(msgs, m)
+			}
+		}
+		a.renderDraft(w, r, x, http.StatusUnprocessableEntity, d, draftForm(d), strings.Join(msgs, " "))
+		return
+	}
+	a.log.Info("policy published", "version", v.Version, "material", v.Material, "user_id", x.user.ID)
+	if err := a.refreshPolicyBanner(r.Context()); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !v.Material {
+		a.redirect(w, r, "/console/policies", "Version "+v.Version+" is published as a minor change: no email, no new acceptance.")
+		return
+	}
+	n, err := a.mailPolicyUpdate(r.Context(), v)
+	a.auditStep(r, x, store.AuditPolicyNotify, "policy_version", v.Version, map[string]any{"queued": n})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, "/console/policies", "Version "+v.Version+" is published. "+strconv.Itoa(n)+
+		" people are being emailed, and each will be asked to accept it at their next login.")
+}
+
+// mailPolicyUpdate tells every active account of a material version.
+func (a *App) mailPolicyUpdate(ctx context.Context, v store.PolicyVersion) (int, error) {
+	ids, err := a.store.ActiveAccountIDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	_, prev, _, err := a.store.PolicyNotice(ctx)
+	if err != nil {
+		return 0, err
+	}
+	link := a.cfg.PublicURL() + "/privacy/versions/" + v.Version
+	if prev != "" {
+		link = a.cfg.PublicURL() + "/privacy/versions?from=" + url.QueryEscape(prev) + "&to=" + url.QueryEscape(v.Version) + "#compare"
+	}
+	return a.massMail(ctx, store.MailPolicyUpdate, v.Version, ids, func(u store.User) (store.NewMail, error) {
+		body := views.MailBody{
+			Greeting: "Hello " + u.FirstName + ",",
+			Paragraphs: []string{"We have published a new version of our privacy policy (version " + v.Version + "). It applies from " +
+				v.EffectiveAt.UTC().Format("2 January 2006") + ".", "In short: " + v.Summary},
+			ActionLabel: "Read the new version and what changed",
+			ActionURL:   link,
+			After: []string{"The next time you log in, we will ask you to confirm that you have read it.",
+				"If you do not agree, you can object to processing, restrict it or close your account in your rights portal: " +
+					a.cfg.PublicURL() + "/rights"},
+		}
+		text, html, err := renderMail(ctx, body, "")
+		if err != nil {
+			return store.NewMail{}, err
+		}
+		return store.NewMail{UserID: u.ID, To: u.Email, Kind: store.MailPolicyUpdate,
+			Subject: "Our privacy policy has changed", Text: text, HTML: html}, nil
+	})
+}
+
+// GET /privacy/versions
+//
+// Every version, and with ?from=A&to=B the line diff between two.
+func (a *App) handlePolicyVersions(w http.ResponseWriter, r *http.Request) {
+	vs, err := a.store.PolicyVersions(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	v := views.PolicyVersionsView{Versions: vs, From: q.Get("from"), To: q.Get("to"), Errors: views.Errors{}}
+	var opts []views.Option
+	byLabel := map[string]store.PolicyVersion{}
+	for _, pv := range vs {
+		opts = append(opts, views.Option{Value: pv.Version, Label: pv.Version + " (" + pv.EffectiveAt.UTC().Format("2 Jan 2006") + ")"})
+		byLabel[pv.Version] = pv
+	}
+	v.Options = []views.OptionGroup{{Options: opts}}
+	status := http.StatusOK
+	if q.Has("from") || q.Has("to") {
+		from, okFrom := byLabel[v.From]
+		to, okTo := byLabel[v.To]
+		if !okFrom || len(q["from"]) != 1 {
+			v.Errors["from"] = "Choose the older version from the list."
+		}
+		if !okTo || len(q["to"]) != 1 {
+			v.Errors["to"] = "Choose the newer version from the list."
+		}
+		if len(v.Errors) == 0 {
+			d := policyDiff(from.Version, from.BodyMD, to.Version, to.BodyMD)
+			v.Diff = &d
+		} else {
+			status = http.StatusUnprocessableEntity
+		}
+	}
+	a.render(w, r, status, views.PolicyVersions(a.page(r, "Privacy-policy versions"), v))
+}
+
+// policyVersionIn loads the published version named in the path.
+func (a *App) policyVersionIn(w http.ResponseWriter, r *http.Request) (views.PolicyVersionView, bool) {
+	label := r.PathValue("version")
+	if !store.ValidPolicyVersion(label) {
+		a.fail(w, r, store.ErrNotFound)
+		return views.PolicyVersionView{}, false
+	}
+	pv, err := a.store.PolicyVersionByLabel(r.Context(), label)
+	if err != nil {
+		a.fail(w, r, err)
+		return views.PolicyVersionView{}, false
+	}
+	html, err := a.renderMarkdown(pv.BodyMD)
+	if err != nil {
+		a.fail(w, r, err)
+		return views.PolicyVersionView{}, false
+	}
+	return views.PolicyVersionView{Version: pv, HTML: html}, true
+}
+
+// GET /privacy/versions/{version}
+func (a *App) handlePolicyVersion(w http.ResponseWriter, r *http.Request) {
+	v, ok := a.policyVersionIn(w, r)
+	if !ok {
+		return
+	}
+	a.render(w, r, http.StatusOK, views.PolicyVersionPage(a.page(r, "Privacy policy "+v.Version.Version), v))
+}
+
+// GET /privacy/versions/{version}/copy.html
+//
+// A copy to keep: one HTML file that reads offline. The label is checked
+// against ValidPolicyVersion, so it is safe in the file name.
+func (a *App) handlePolicyCopyHTML(w http.ResponseWriter, r *http.Request) {
+	v, ok := a.policyVersionIn(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="kelas-privacy-policy-`+v.Version.Version+`.html"`)
+	a.render(w, r, http.StatusOK, views.PolicyCopy(v))
+}
+
+// GET /privacy/versions/{version}/copy.txt
+func (a *App) handlePolicyCopyText(w http.ResponseWriter, r *http.Request) {
+	v, ok := a.policyVersionIn(w, r)
+	if !ok {
+		return
+	}
+	pv := v.Version
+	var b strings.Builder
+	b.WriteString("Privacy policy, version " + pv.Version + "\n")
+	b.WriteString("Effective from " + pv.EffectiveAt.UTC().Format("2 January 2006") + " (published " +
+		pv.PublishedAt.UTC().Format("2 January 2006") + ")\n\n")
+	b.WriteString("Summary: " + pv.Summary + "\n\n")
+	b.WriteString(strings.ReplaceAll(pv.BodyMD, "\r\n", "\n"))
+	b.WriteString("\n")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="kelas-privacy-policy-`+pv.Version+`.txt"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write([]byte(b.String()))
+}
+
+// GET /privacy/accept
+func (a *App) handlePolicyAcceptForm(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	next := safeNext(r.URL.Query().Get("next"))
+	pa, err := a.store.PolicyToAccept(r.Context(), u.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !pa.Needed {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	a.renderAccept(w, r, pa, next)
+}
+
+func (a *App) renderAccept(w http.ResponseWriter, r *http.Request, pa store.PolicyAcceptance, next string) {
+	v := views.PolicyAcceptView{Current: pa.Current, LastAccepted: pa.LastAccepted, Next: next}
+	if pa.LastAccepted != "" && pa.LastAccepted != pa.Current.Version {
+		old, err := a.store.PolicyVersionByLabel(r.Context(), pa.LastAccepted)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			a.fail(w, r, err)
+			return
+		}
+		if err == nil {
+			d := policyDiff(old.Version, old.BodyMD, pa.Current.Version, pa.Current.BodyMD)
+			v.Diff = &d
+		}
+	}
+	a.render(w, r, http.StatusOK, views.PolicyAccept(a.page(r, "Our privacy policy has changed"), v))
+}
+
+// POST /privacy/accept
+func (a *App) handlePolicyAccept(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	next := safeNext(f.raw("next"))
+	pa, err := a.store.PolicyToAccept(r.Context(), u.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !pa.Needed {
+		a.redirect(w, r, next, "")
+		return
+	}
+	if f.raw("version") != pa.Current.Version {
+		// The text in force changed while the page was open: show the new one.
+		a.renderAccept(w, r, pa, next)
+		return
+	}
+	if err := a.store.AcceptPolicy(r.Context(), u.ID, pa.Current.Version, store.AcceptedAtLogin); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("policy accepted", "user_id", u.ID, "version", pa.Current.Version)
+	a.redirect(w, r, next, "Thank you. You accepted version "+pa.Current.Version+" of the privacy policy.")
+}
+
+// Line diff.
+
+// maxDiffCells bounds the table of the line diff (about 8 MB); beyond it
+// the changed middle part is shown as removed and added whole.
+const maxDiffCells = 2 << 20
+
+// diffContext is how many unchanged lines are kept around each change.
+const diffContext = 3
+
+type diffOp struct {
+	op       rune
+	old, new int // 0-based indexes
+}
+
+// diffLines computes a shortest line edit script from a to b: the common
+// prefix and suffix, then a longest common subsequence of the middle.
+func diffLines(a, b []string) []diffOp {
+	p := 0
+	for p < len(a) && p < len(b) && a[p] == b[p] {
+		p++
+	}
+	s := 0
+	for s < len(a)-p && s < len(b)-p && a[len(a)-1-s] == b[len(b)-1-s] {
+		s++
+	}
+	ops := make([]diffOp, 0, len(a)+len(b))
+	for i := range p {
+		ops = append(ops, diffOp{'=', i, i})
+	}
+	am, bm := a[p:len(a)-s], b[p:len(b)-s]
+	n, m := len(am), len(bm)
+	if n*m > maxDiffCells {
+		for i := range n {
+			ops = append(ops, diffOp{'-', p + i, -1})
+		}
+		for j := range m {
+			ops = append(ops, diffOp{'+', -1, p + j})
+		}
+	} else {
+		// t[i*w+j] is the length of the LCS of am[i:] and bm[j:].
+		w := m + 1
+		t := make([]int32, (n+1)*w)
+		for i := n - 1; i >= 0; i-- {
+			for j := m - 1; j >= 0; j-- {
+				if am[i] == bm[j] {
+					t[i*w+j] = t[(i+1)*w+j+1] + 1
+				} else {
+					t[i*w+j] = max(t[(i+1)*w+j], t[i*w+j+1])
+				}
+			}
+		}
+		i, j := 0, 0
+		for i < n || j < m {
+			switch {
+			case i < n && j < m && am[i] == bm[j]:
+				ops = append(ops, diffOp{'=', p + i, p + j})
+				i, j = i+1, j+1
+			case j == m || (i < n && t[(i+1)*w+j] >= t[i*w+j+1]):
+				ops = append(ops, diffOp{'-', p + i, -1})
+				i++
+			default:
+				ops = append(ops, diffOp{'+', -1, p + j})
+				j++
+			}
+		}
+	}
+	for k := range s {
+		ops = append(ops, diffOp{'=', len(a) - s + k, len(b) - s + k})
+	}
+	return ops
+}
+
+func splitLines(text string) []string {
+	text = strings.TrimRight(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	if text == "" {
+		return nil
+	}
+	return strings.Split(text, "\n")
+}
+
+// policyDiff is the diff of two texts for display: changes with
+// diffContext unchanged lines around them, longer unchanged runs folded.
+func policyDiff(fromLabel, from, toLabel, to string) views.PolicyDiff {
+	a, b := splitLines(from), splitLines(to)
+	ops := diffLines(a, b)
+	d := views.PolicyDiff{From: fromLabel, To: toLabel}
+	keep := make([]bool, len(ops))
+	for i, o := range ops {
+		if o.op == '=' {
+			continue
+		}
+		for k := max(0, i-diffContext); k <= min(len(ops)-1, i+diffContext); k++ {
+			keep[k] = true
+		}
+	}
+	skipped := 0
+	flush := func() {
+		if skipped > 0 {
+			d.Lines = append(d.Lines, views.DiffLine{Op: '…', Skipped: skipped})
+			skipped = 0
+		}
+	}
+	for i, o := range ops {
+		if !keep[i] {
+			skipped++
+			continue
+		}
+		flush()
+		switch o.op {
+		case '=':
+			d.Lines = append(d.Lines, views.DiffLine{Op: '=', Old: o.old + 1, New: o.new + 1, Text: a[o.old]})
+		case '-':
+			d.Removed++
+			d.Lines = append(d.Lines, views.DiffLine{Op: '-', Old: o.old + 1, Text: a[o.old]})
+		case '+':
+			d.Added++
+			d.Lines = append(d.Lines, views.DiffLine{Op: '+', New: o.new + 1, Text: b[o.new]})
+		}
+	}
+	flush()
+	return d
+}

@@ -1,0 +1,487 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"kelas/store"
+	"kelas/views"
+)
+
+// Reports for Members and operators: aggregate figures only, small counts
+// suppressed, restricted and objecting learners left out (in the store's
+// queries), each table drawn as an SVG chart beside an accessible table and
+// downloadable as CSV with exactly the same cells.
+
+const (
+	monthLayout     = "2006-01"
+	maxReportMonths = 60 // the longest period one report covers
+	defaultMonths   = 12
+	reportOthers    = "All others together"
+)
+
+func (a *App) reportMinCell() int64 {
+	if a.cfg.ReportMinCell > 0 {
+		return int64(a.cfg.ReportMinCell)
+	}
+	return 5
+}
+
+// reportPeriod is a parsed period: whole months from From to To, inclusive.
+type reportPeriod struct {
+	From, To time.Time // first day of the first and of the last month
+}
+
+func (p reportPeriod) months() []string {
+	var out []string
+	for m := p.From; !m.After(p.To); m = m.AddDate(0, 1, 0) {
+		out = append(out, m.Format(monthLayout))
+	}
+	return out
+}
+
+// scope is the store's half-open interval over the period.
+func (p reportPeriod) scope() store.ReportScope {
+	return store.ReportScope{From: p.From, To: p.To.AddDate(0, 1, 0)}
+}
+
+// parseReportPeriod reads ?from=YYYY-MM&to=YYYY-MM (both optional; the
+// last twelve months by default). It accepts only one value per field, no
+// month before 2000 or after the current one, from not after to, and at
+// most maxReportMonths months; anything else is an error per field.
+func parseReportPeriod(q url.Values, now time.Time) (reportPeriod, string, string, views.Errors) {
+	errs := views.Errors{}
+	cur := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	p := reportPeriod{From: cur.AddDate(0, -(defaultMonths - 1), 0), To: cur}
+	read := func(name, label string, dst *time.Time) string {
+		vs, ok := q[name]
+		if !ok {
+			return dst.Format(monthLayout)
+		}
+		if len(vs) != 1 || len(vs[0]) != len(monthLayout) {
+			errs[name] = "Enter the " + label + " month as YYYY-MM."
+			return strings.Join(vs, "")
+		}
+		t, err := time.Parse(monthLayout, vs[0])
+		switch {
+		case err != nil:
+			errs[name] = "Enter the " + label + " month as YYYY-MM."
+		case t.Year() < 2000 || t.After(cur):
+			errs[name] = "Choose a month from 2000 to this month."
+		default:
+			*dst = t
+		}
+		return vs[0]
+	}
+	from := read("from", "first", &p.From)
+	to := read("to", "last", &p.To)
+	if len(errs) == 0 {
+		switch n := (p.To.Year()-p.From.Year())*12 + int(p.To.Month()-p.From.Month()) + 1; {
+		case n < 1:
+			errs["to"] = "The last month cannot be before the first."
+		case n > maxReportMonths:
+			errs["to"] = "A report covers at most " + strconv.Itoa(maxReportMonths) + " months."
+		}
+	}
+	return p, from, to, errs
+}
+
+// publish turns raw counts (rows × columns) into published cells. A count
+// from 1 to min-1 is suppressed; and in a column where exactly one count
+// was, the smallest other non-zero count is suppressed too, because the
+// column's total is published (here or in another table) and would give
+// the hidden count away by subtraction. Both read the same, so a reader
+// cannot tell the small one from the other. This is the usual primary and
+// secondary cell suppression; it narrows what can be inferred across
+// tables and periods but does not audit every combination.
+func publish(raw [][]int64, min int64) [][]views.ReportCell {
+	out := make([][]views.ReportCell, len(raw))
+	for i, row := range raw {
+		out[i] = make([]views.ReportCell, len(row))
+		for j, n := range row {
+			if n > 0 && n < min {
+				out[i][j] = views.ReportCell{Suppressed: true}
+			} else {
+				out[i][j] = views.ReportCell{N: n}
+			}
+		}
+	}
+	if len(raw) == 0 {
+		return out
+	}
+	for j := range raw[0] {
+		hidden, smallest := 0, -1
+		for i := range raw {
+			switch {
+			case out[i][j].Suppressed:
+				hidden++
+			case raw[i][j] > 0 && (smallest < 0 || raw[i][j] < raw[smallest][j]):
+				smallest = i
+			}
+		}
+		if hidden == 1 && smallest >= 0 {
+			out[smallest][j] = views.ReportCell{Suppressed: true}
+		}
+	}
+	return out
+}
+
+// reportTable assembles one table. labels and links go with the rows of
+// raw; withTotal adds a total row, itself suppressed when small.
+func (a *App) reportTable(t views.ReportTable, labels, links []string, raw [][]int64, withTotal bool) views.ReportTable {
+	min := a.reportMinCell()
+	t.MinCell = int(min)
+	cells := publish(raw, min)
+	for i, l := range labels {
+		row := views.ReportRow{Label: l, Cells: cells[i]}
+		if links != nil {
+			row.Link = links[i]
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	if withTotal && len(raw) > 0 {
+		sums := make([]int64, len(t.Columns))
+		for _, row := range raw {
+			for j, n := range row {
+				sums[j] += n
+			}
+		}
+		t.Total = &views.ReportRow{Label: "Total", Cells: publish([][]int64{sums}, min)[0]}
+	}
+	return t
+}
+
+// groupSmall folds the values counted fewer than min times into one
+// "All others together" row, so small groups are never listed by name.
+func groupSmall(counts []store.ReportCount, min int64, label func(string) string) ([]string, [][]int64) {
+	var labels []string
+	var raw [][]int64
+	var others int64
+	for _, c := range counts {
+		if c.N < min {
+			others += c.N
+			continue
+		}
+		labels, raw = append(labels, label(c.Key)), append(raw, []int64{c.N})
+	}
+	if others > 0 {
+		labels, raw = append(labels, reportOthers), append(raw, []int64{others})
+	}
+	return labels, raw
+}
+
+func countryLabel(code string) string {
+	if code == "" {
+		return "(not given)"
+	}
+	if n := store.CountryName(code); n != "" {
+		return n
+	}
+	return code
+}
+
+func industryLabel(code string) string {
+	if code == "" {
+		return "(not given)"
+	}
+	if n := store.IndustryName(code); n != "" {
+		return n
+	}
+	return code
+}
+
+// reportTables builds every table of a report on sc over period p. csvBase
+// is the CSV URL of the report, to which "table=ID" is added.
+func (a *App) reportTables(ctx context.Context, sc store.ReportScope, p reportPeriod, csvBase string, overview bool) ([]views.ReportTable, error) {
+	min := a.reportMinCell()
+	months := p.months()
+	csvURL := func(id string) string { return csvBase + "&table=" + id }
+	joinedWord := "New registrations"
+	if sc.MemberID != "" || sc.TrainingID != "" {
+		joinedWord = "New learners"
+	}
+	var tables []views.ReportTable
+
+	if overview {
+		counts, err := a.store.ReportJoined(ctx, sc, store.ReportByMonth)
+		if err != nil {
+			return nil, err
+		}
+		byMonth := map[string]int64{}
+		for _, c := range counts {
+			byMonth[c.Key] = c.N
+		}
+		raw := make([][]int64, len(months))
+		for i, m := range months {
+			raw[i] = []int64{byMonth[m]}
+		}
+		tables = append(tables, a.reportTable(views.ReportTable{ID: "joined_month", Title: joinedWord + " per month",
+			RowHeader: "Month", Columns: []string{"People"}, Chart: views.ChartColumns, CSV: csvURL("joined_month")}, months, nil, raw, true))
+	}
+	for _, dim := range []struct{ id, by, title, header string }{
+		{"joined_country", store.ReportByCountry, " by country of residence", "Country"},
+		{"joined_industry", store.ReportByIndustry, " by industry", "Industry"},
+	} {
+		counts, err := a.store.ReportJoined(ctx, sc, dim.by)
+		if err != nil {
+			return nil, err
+		}
+		label := countryLabel
+		if dim.by == store.ReportByIndustry {
+			label = industryLabel
+		}
+		labels, raw := groupSmall(counts, min, label)
+		tables = append(tables, a.reportTable(views.ReportTable{ID: dim.id, Title: joinedWord + dim.title, RowHeader: dim.header,
+			Columns: []string{"People"}, Chart: views.ChartBars, CSV: csvURL(dim.id)}, labels, nil, raw, true))
+	}
+	if overview {
+		use, err := a.store.ReportTrainingUse(ctx, sc)
+		if err != nil {
+			return nil, err
+		}
+		var labels, links []string
+		var raw [][]int64
+		for _, u := range use {
+			labels = append(labels, u.Title)
+			links = append(links, "/console/reports/trainings/"+u.TrainingID+"?from="+months[0]+"&to="+months[len(months)-1])
+			raw = append(raw, []int64{u.Enrolled, u.Completed, u.Learners, u.Accesses})
+		}
+		tables = append(tables, a.reportTable(views.ReportTable{ID: "trainings", Title: "Training access and completion",
+			RowHeader: "Training", Columns: []string{"Enrolments", "Completions", "Learners who opened it", "Accesses"},
+			Chart: views.ChartBars, CSV: csvURL("trainings")}, labels, links, raw, false))
+	}
+	usage, err := a.store.ReportUsageByMonth(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	byMonth := map[string]store.MonthUse{}
+	for _, u := range usage {
+		byMonth[u.Month] = u
+	}
+	raw := make([][]int64, len(months))
+	for i, m := range months {
+		u := byMonth[m]
+		raw[i] = []int64{u.Accesses, u.Learners, u.Enrolments, u.Completions}
+	}
+	tables = append(tables, a.reportTable(views.ReportTable{ID: "usage_month", Title: "Use per month", RowHeader: "Month",
+		Columns: []string{"Accesses", "Active learners", "Enrolments", "Completions"}, Chart: views.ChartColumns,
+		CSV: csvURL("usage_month")}, months, nil, raw, false))
+	return tables, nil
+}
+
+// reportRequest is a parsed overview request.
+type reportRequest struct {
+	period   reportPeriod
+	filter   views.ReportFilter
+	memberID string
+	heading  string
+}
+
+// overviewRequest reads and authorises the overview's parameters. Staff
+// always get their own Member; asking for another is refused (403).
+func (a *App) overviewRequest(w http.ResponseWriter, r *http.Request) (reportRequest, actor, bool) {
+	x, ok := a.consoleActor(w, r)
+	if !ok {
+		return reportRequest{}, x, false
+	}
+	q := r.URL.Query()
+	p, from, to, errs := parseReportPeriod(q, a.clock())
+	req := reportRequest{period: p, filter: views.ReportFilter{Action: "/console/reports", From: from, To: to, Errors: errs}}
+	req.memberID = q.Get("member")
+	if len(q["member"]) > 1 {
+		errs["member"] = "Choose one Member."
+	}
+	if req.memberID == "" && x.staff != nil && !x.isOperator() {
+		req.memberID = x.staff.MemberID
+	}
+	if !mayViewReports(x, req.memberID) {
+		a.fail(w, r, errForbidden)
+		return req, x, false
+	}
+	req.heading = "Reports: all Members"
+	if req.memberID != "" {
+		m, err := a.store.Member(r.Context(), req.memberID)
+		if !store.ValidID(req.memberID) || err != nil {
+			errs["member"] = "Choose a Member from the list."
+		} else {
+			req.heading = "Reports: " + m.Name
+		}
+	}
+	req.filter.MemberID = req.memberID
+	if x.isOperator() {
+		ms, err := a.store.Members(r.Context())
+		if err != nil {
+			a.fail(w, r, err)
+			return req, x, false
+		}
+		var opts []views.Option
+		for _, m := range ms {
+			opts = append(opts, views.Option{Value: m.ID, Label: m.Name})
+		}
+		req.filter.Members = []views.OptionGroup{{Options: opts}}
+	}
+	return req, x, true
+}
+
+func (req reportRequest) csvBase(path string) string {
+	v := url.Values{"from": {req.filter.From}, "to": {req.filter.To}}
+	if req.memberID != "" {
+		v.Set("member", req.memberID)
+	}
+	return path + "?" + v.Encode()
+}
+
+// GET /console/reports
+func (a *App) handleReports(w http.ResponseWriter, r *http.Request) {
+	req, x, ok := a.overviewRequest(w, r)
+	if !ok {
+		return
+	}
+	v := views.ReportsView{Nav: consoleNav(x), Heading: req.heading, Filter: req.filter, MinCell: int(a.reportMinCell()),
+		Intro: "Registrations, training access and completion, and use over time. Learners are counted by their country and industry codes only."}
+	if len(req.filter.Errors) > 0 {
+		a.render(w, r, http.StatusUnprocessableEntity, views.Reports(a.page(r, "Reports"), v))
+		return
+	}
+	sc := req.period.scope()
+	sc.MemberID = req.memberID
+	tables, err := a.reportTables(r.Context(), sc, req.period, req.csvBase("/console/reports/csv"), true)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	v.Tables = tables
+	a.render(w, r, http.StatusOK, views.Reports(a.page(r, "Reports"), v))
+}
+
+// GET /console/reports/csv?table=ID&from=…&to=…[&member=…]
+func (a *App) handleReportsCSV(w http.ResponseWriter, r *http.Request) {
+	req, _, ok := a.overviewRequest(w, r)
+	if !ok {
+		return
+	}
+	if len(req.filter.Errors) > 0 {
+		a.badReport(w, r)
+		return
+	}
+	sc := req.period.scope()
+	sc.MemberID = req.memberID
+	tables, err := a.reportTables(r.Context(), sc, req.period, req.csvBase("/console/reports/csv"), true)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.sendReportCSV(w, r, tables, "kelas-report", req.filter.From, req.filter.To)
+}
+
+// badReport answers report parameters out of range on a CSV route.
+func (a *App) badReport(w http.ResponseWriter, r *http.Request) {
+	a.notice(w, r, http.StatusUnprocessableEntity, views.Notice{Heading: "That report cannot be made",
+		Message: "The months asked for are out of range: choose months from 2000 to this month, at most " +
+			strconv.Itoa(maxReportMonths) + " of them, the first not after the last.", LinkURL: "/console/reports", LinkLabel: "Back to the reports"})
+}
+
+// sendReportCSV sends the table named by ?table= as CSV: the same header,
+// labels and cell texts as the HTML table.
+func (a *App) sendReportCSV(w http.ResponseWriter, r *http.Request, tables []views.ReportTable, prefix, from, to string) {
+	id := r.URL.Query().Get("table")
+	for _, t := range tables {
+		if t.ID != id {
+			continue
+		}
+		rows := [][]string{append([]string{t.RowHeader}, t.Columns...)}
+		add := func(row views.ReportRow) {
+			line := []string{csvCell(row.Label)}
+			for _, c := range row.Cells {
+				line = append(line, t.CellText(c))
+			}
+			rows = append(rows, line)
+		}
+		for _, row := range t.Rows {
+			add(row)
+		}
+		if t.Total != nil {
+			add(*t.Total)
+		}
+		a.writeCSV(w, r, prefix+"-"+t.ID+"-"+from+"-"+to+".csv", rows)
+		return
+	}
+	a.badReport(w, r)
+}
+
+// trainingReportIn loads the training of a per-training report. Staff of
+// another Member get 404, as everywhere: they learn nothing about it.
+func (a *App) trainingReportIn(w http.ResponseWriter, r *http.Request) (store.Training, actor, bool) {
+	x, ok := a.consoleActor(w, r)
+	if !ok {
+		return store.Training{}, x, false
+	}
+	id := r.PathValue("id")
+	if !store.ValidID(id) {
+		a.fail(w, r, store.ErrNotFound)
+		return store.Training{}, x, false
+	}
+	t, err := a.store.Training(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return t, x, false
+	}
+	if !mayViewReports(x, t.MemberID) {
+		a.fail(w, r, store.ErrNotFound)
+		return t, x, false
+	}
+	return t, x, true
+}
+
+// GET /console/reports/trainings/{id}
+func (a *App) handleTrainingReport(w http.ResponseWriter, r *http.Request) {
+	t, x, ok := a.trainingReportIn(w, r)
+	if !ok {
+		return
+	}
+	p, from, to, errs := parseReportPeriod(r.URL.Query(), a.clock())
+	base := "/console/reports/trainings/" + t.ID
+	v := views.ReportsView{Nav: consoleNav(x), Heading: "Report: " + t.Title, Back: "/console/reports?from=" + from + "&to=" + to,
+		Intro:  "Use of this training over time, and its learners by country and industry (counted when they enrolled).",
+		Filter: views.ReportFilter{Action: base, From: from, To: to, Errors: errs}, MinCell: int(a.reportMinCell())}
+	if len(errs) > 0 {
+		a.render(w, r, http.StatusUnprocessableEntity, views.Reports(a.page(r, "Report"), v))
+		return
+	}
+	sc := p.scope()
+	sc.TrainingID = t.ID
+	csvBase := base + "/csv?" + url.Values{"from": {from}, "to": {to}}.Encode()
+	tables, err := a.reportTables(r.Context(), sc, p, csvBase, false)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	v.Tables = tables
+	a.render(w, r, http.StatusOK, views.Reports(a.page(r, "Report: "+t.Title), v))
+}
+
+// GET /console/reports/trainings/{id}/csv?table=ID&from=…&to=…
+func (a *App) handleTrainingReportCSV(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := a.trainingReportIn(w, r)
+	if !ok {
+		return
+	}
+	p, from, to, errs := parseReportPeriod(r.URL.Query(), a.clock())
+	if len(errs) > 0 {
+		a.badReport(w, r)
+		return
+	}
+	sc := p.scope()
+	sc.TrainingID = t.ID
+	csvBase := "/console/reports/trainings/" + t.ID + "/csv?" + url.Values{"from": {from}, "to": {to}}.Encode()
+	tables, err := a.reportTables(r.Context(), sc, p, csvBase, false)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.sendReportCSV(w, r, tables, "kelas-report-training", from, to)
+}
