@@ -528,9 +528,10 @@ const (
 	// that the per-chunk overhead (41 bytes) is negligible, small enough to
 	// stream.
 	exportChunk = 64 << 10
-	// exportStale is how long a build may stay queued or building before a
-	// new request treats it as interrupted (the process stopped mid-way).
-	exportStale = 30 * time.Minute
+	// exportStale is how long a build may stay queued or building before it
+	// counts as interrupted (the process stopped mid-way): builds take
+	// seconds, so this is generous even behind a queue.
+	exportStale = 10 * time.Minute
 	// defaultExportDays applies when the retention rule cannot be read.
 	defaultExportDays = 7
 	// exportInterrupted is the error recorded for such a build.
@@ -619,6 +620,36 @@ func (s *Store) CreateExport(ctx context.Context, userID string) (string, error)
 	return id, nil
 }
 
+// interrupted reports a build left queued or building for longer than
+// exportStale as failed: the process that ran it stopped, and nothing will
+// finish it. The row itself is marked by the next CreateExport or
+// InterruptExports.
+func (s *Store) interrupted(j ExportJob) ExportJob {
+	if j.Active() && s.Now().Sub(j.CreatedAt) > exportStale {
+		j.Status, j.Error = ExportFailed, exportInterrupted
+	}
+	return j
+}
+
+// InterruptExports marks every build still queued or building as failed.
+// Builds run inside the kelas process, so at start-up none of them is
+// running any more; call it before serving.
+func (s *Store) InterruptExports(ctx context.Context) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE exports SET status = 'failed', error = ? WHERE status IN ('queued', 'building')", exportInterrupted)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: interrupt exports: %w", err)
+	}
+	return int(n), nil
+}
+
 // Export returns the export id of userID; another person's export is
 // ErrNotFound, exactly like one that does not exist.
 func (s *Store) Export(ctx context.Context, userID, id string) (ExportJob, error) {
@@ -629,7 +660,7 @@ func (s *Store) Export(ctx context.Context, userID, id string) (ExportJob, error
 	if err != nil {
 		return j, fmt.Errorf("store: export: %w", err)
 	}
-	return j, nil
+	return s.interrupted(j), nil
 }
 
 // LatestExport returns the person's newest export, or ErrNotFound.
@@ -642,7 +673,7 @@ func (s *Store) LatestExport(ctx context.Context, userID string) (ExportJob, err
 	if err != nil {
 		return j, fmt.Errorf("store: latest export: %w", err)
 	}
-	return j, nil
+	return s.interrupted(j), nil
 }
 
 // Exports lists the person's exports, newest first.
@@ -658,7 +689,7 @@ func (s *Store) Exports(ctx context.Context, userID string) ([]ExportJob, error)
 		if err != nil {
 			return nil, fmt.Errorf("store: exports: %w", err)
 		}
-		out = append(out, j)
+		out = append(out, s.interrupted(j))
 	}
 	return out, rows.Err()
 }

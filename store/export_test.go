@@ -526,6 +526,11 @@ func TestExportJobLifecycle(t *testing.T) {
 	stuck, err := s.CreateExport(ctx, u.ID)
 	require.NoError(t, err)
 	clock.Advance(exportStale + time.Minute)
+	j, err = s.LatestExport(ctx, u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, stuck, j.ID)
+	assert.False(t, j.Active(), "a stale build reads as interrupted, so no page waits for it")
+	assert.Equal(t, exportInterrupted, j.Error)
 	fresh, err := s.CreateExport(ctx, u.ID)
 	require.NoError(t, err)
 	j, err = s.Export(ctx, u.ID, stuck)
@@ -552,4 +557,29 @@ func TestExportRowsGoWithTheAccount(t *testing.T) {
 	_, err := s.db.Exec("DELETE FROM users WHERE id = ?", u.ID)
 	require.NoError(t, err)
 	assert.Zero(t, count(t, s.db, "exports", "user_id = ?", u.ID))
+}
+
+// TestInterruptExports: at start-up no build is running, so every queued or
+// building export is marked failed and the person can ask again at once.
+func TestInterruptExports(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	a, b := createUser(t, s, newUser("inta")), createUser(t, s, newUser("intb"))
+	ready := readyExport(t, s, a.ID, payload(10))
+	queued, err := s.CreateExport(ctx, a.ID)
+	require.NoError(t, err)
+	building, err := s.CreateExport(ctx, b.ID)
+	require.NoError(t, err)
+	require.NoError(t, s.SetExportProgress(ctx, building, 50))
+
+	n, err := s.InterruptExports(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	for _, c := range []struct{ user, id, status string }{{a.ID, ready, ExportReady}, {a.ID, queued, ExportFailed}, {b.ID, building, ExportFailed}} {
+		j, err := s.Export(ctx, c.user, c.id)
+		require.NoError(t, err)
+		assert.Equal(t, c.status, j.Status, c.id)
+	}
+	_, err = s.CreateExport(ctx, b.ID)
+	assert.NoError(t, err)
 }
