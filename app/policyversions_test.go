@@ -97,6 +97,10 @@ func TestMaterialPolicyIsMailedBannerAndAcceptedAtLogin(t *testing.T) {
 	v, err := ts.store.PolicyVersionByLabel(t.Context(), "2026-03")
 	require.NoError(t, err)
 	assert.True(t, v.Material)
+	actions := auditActions(t, ts)
+	for _, want := range []string{store.AuditPolicyDraft, store.AuditPolicyPublish, store.AuditPolicyNotify} {
+		assert.Contains(t, actions, want)
+	}
 
 	banner := bannerOn(t, visitor, "/trainings")
 	assert.Contains(t, banner, "Our privacy policy changed on 1 March 2026.")

@@ -45,7 +45,7 @@ const (
 )
 
 func notifyTables() []table {
-	log := Field{Category: CatConsents, Personal: true,
+	log := Field{Category: CatAccount, Personal: true,
 		Purposes:  []string{"send each announcement, feedback request or policy notice to a person at most once"},
 		Basis:     BasisLegitimate,
 		Retention: "while the account exists",
