@@ -234,6 +234,11 @@ func (a *App) executeErasure(ctx context.Context, c store.Case) error {
 		if err := a.store.EraseUser(ctx, store.ActorScheduler, c.UserID); err != nil {
 			return err
 		}
+		// The export files are unreadable without the key; remove them now
+		// rather than at the next retention run.
+		if err := a.store.DeleteExports(ctx, c.UserID); err != nil {
+			return err
+		}
 	}
 	if _, err := a.store.UpdateCase(ctx, c.ID, store.ActorScheduler, store.CaseCompleted, ""); err != nil && !errors.Is(err, store.ErrCaseClosed) {
 		return err
