@@ -448,6 +448,9 @@ func (a *App) handleTrainingReport(w http.ResponseWriter, r *http.Request) {
 	v := views.ReportsView{Nav: consoleNav(x), Heading: "Report: " + t.Title, Back: "/console/reports?from=" + from + "&to=" + to,
 		Intro:  "Use of this training over time, and its learners by country and industry (counted when they enrolled).",
 		Filter: views.ReportFilter{Action: base, From: from, To: to, Errors: errs}, MinCell: int(a.reportMinCell())}
+	if mayRequestFeedback(x, t) {
+		v.Notify = "/console/trainings/" + t.ID + "/notify"
+	}
 	if len(errs) > 0 {
 		a.render(w, r, http.StatusUnprocessableEntity, views.Reports(a.page(r, "Report"), v))
 		return

@@ -125,6 +125,7 @@ func TestReportsSuppressExcludeAndScope(t *testing.T) {
 	}
 	res, body = staff.get(t, "/console/reports/trainings/"+mine)
 	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, "/console/trainings/"+mine+"/notify", doc(t, body).Find(`[data-testid="notify-link"]`).AttrOr("href", ""))
 	usage := reportTableText(t, body, "usage_month")
 	assert.Equal(t, []string{"2026-03", "0", "0", "13", "0"}, usage[len(usage)-1])
 
@@ -138,8 +139,9 @@ func TestReportsSuppressExcludeAndScope(t *testing.T) {
 	res, body = consultant.get(t, "/console/reports?member="+cam)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Equal(t, [][]string{{"Country", "People"}, {"Cambodia", "7"}, {"Total", "7"}}, reportTableText(t, body, "joined_country"))
-	res, _ = consultant.get(t, "/console/reports/trainings/"+mine)
+	res, body = consultant.get(t, "/console/reports/trainings/"+mine)
 	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Zero(t, doc(t, body).Find(`[data-testid="notify-link"]`).Length(), "a consultant monitors, and sends nothing")
 
 	// Learners have no reports.
 	learner := ts.newClient(t)

@@ -104,34 +104,56 @@ type TrainingUse struct {
 	Accesses          int64 // recorded accesses (activity log entries)
 }
 
-// ReportTrainingUse lists access and completion per training in scope.
+// ReportTrainingUse lists access and completion per training in scope:
+// the trainings first, then one grouped query per measure, so the cost
+// grows with the rows in the period, not with rows times trainings.
 func (s *Store) ReportTrainingUse(ctx context.Context, sc ReportScope) ([]TrainingUse, error) {
 	from, to := ts(sc.From), ts(sc.To)
 	filter, fargs := sc.trainingFilter()
-	q := `SELECT t.id, t.title,
-		(SELECT COUNT(*) FROM enrolments e JOIN users u ON u.id = e.user_id
-			WHERE e.training_id = t.id AND e.enrolled_at >= ? AND e.enrolled_at < ? AND ` + reportIncluded + `),
-		(SELECT COUNT(*) FROM enrolments e JOIN users u ON u.id = e.user_id
-			WHERE e.training_id = t.id AND e.completed_at >= ? AND e.completed_at < ? AND ` + reportIncluded + `),
-		(SELECT COUNT(DISTINCT a.user_id) FROM activity_log a JOIN users u ON u.id = a.user_id
-			WHERE a.training_id = t.id AND a.at >= ? AND a.at < ? AND ` + reportIncluded + `),
-		(SELECT COUNT(*) FROM activity_log a JOIN users u ON u.id = a.user_id
-			WHERE a.training_id = t.id AND a.at >= ? AND a.at < ? AND ` + reportIncluded + `)
-		FROM trainings t WHERE 1 = 1` + filter + ` ORDER BY t.title, t.id`
-	rows, err := s.rdb.QueryContext(ctx, q, append([]any{from, to, from, to, from, to, from, to}, fargs...)...)
+	rows, err := s.rdb.QueryContext(ctx, "SELECT t.id, t.title FROM trainings t WHERE 1 = 1"+filter+" ORDER BY t.title, t.id", fargs...)
 	if err != nil {
 		return nil, fmt.Errorf("store: report training use: %w", err)
 	}
-	defer rows.Close()
 	var out []TrainingUse
+	index := map[string]int{}
 	for rows.Next() {
 		var u TrainingUse
-		if err := rows.Scan(&u.TrainingID, &u.Title, &u.Enrolled, &u.Completed, &u.Learners, &u.Accesses); err != nil {
+		if err := rows.Scan(&u.TrainingID, &u.Title); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("store: report training use: %w", err)
 		}
+		index[u.TrainingID] = len(out)
 		out = append(out, u)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: report training use: %w", err)
+	}
+	queries := []struct {
+		q    string
+		scan func(u *TrainingUse, a, b int64)
+	}{
+		{`SELECT e.training_id, COUNT(*), 0 FROM enrolments e JOIN users u ON u.id = e.user_id JOIN trainings t ON t.id = e.training_id
+			WHERE e.enrolled_at >= ? AND e.enrolled_at < ? AND ` + reportIncluded + filter + ` GROUP BY e.training_id`,
+			func(u *TrainingUse, a, _ int64) { u.Enrolled = a }},
+		{`SELECT e.training_id, COUNT(*), 0 FROM enrolments e JOIN users u ON u.id = e.user_id JOIN trainings t ON t.id = e.training_id
+			WHERE e.completed_at >= ? AND e.completed_at < ? AND ` + reportIncluded + filter + ` GROUP BY e.training_id`,
+			func(u *TrainingUse, a, _ int64) { u.Completed = a }},
+		{`SELECT a.training_id, COUNT(*), COUNT(DISTINCT a.user_id) FROM activity_log a JOIN users u ON u.id = a.user_id
+			JOIN trainings t ON t.id = a.training_id WHERE a.at >= ? AND a.at < ? AND ` + reportIncluded + filter + ` GROUP BY a.training_id`,
+			func(u *TrainingUse, a, b int64) { u.Accesses, u.Learners = a, b }},
+	}
+	for _, q := range queries {
+		err := s.scanMonths(ctx, q.q, append([]any{from, to}, fargs...), func(id string, a, b int64) {
+			if i, ok := index[id]; ok {
+				q.scan(&out[i], a, b)
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("store: report training use: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // MonthUse is the use of the trainings in scope during one month.
@@ -188,7 +210,8 @@ func (s *Store) ReportUsageByMonth(ctx context.Context, sc ReportScope) ([]Month
 	return out, nil
 }
 
-func (s *Store) scanMonths(ctx context.Context, q string, args []any, scan func(m string, a, b int64)) error {
+// scanMonths reads rows of (key, count, count), keyed by month or id.
+func (s *Store) scanMonths(ctx context.Context, q string, args []any, scan func(key string, a, b int64)) error {
 	rows, err := s.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
