@@ -53,7 +53,7 @@ func (e usageError) Error() string { return e.msg }
 const usage = `kelas: a privacy-first online training portal
 
 Usage:
-  kelas [serve] [--addr 127.0.0.1:8080] [--data ./kelas-data] [--base-url URL] [--domain NAME]
+  kelas [serve] [--addr 127.0.0.1:8080] [--data ./kelas-data] [--base-url URL] [--domain NAME] [--demo]
   kelas admin create --email E [--role operator|consultant|backoffice] [--first-name N] [--surname N] [--data DIR]
   kelas keys rotate [--data DIR]
   kelas backup [--data DIR] [--recipient AGE_PUBLIC_KEY]
@@ -186,10 +186,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
 	baseURL := f.str("base-url", "KELAS_BASE_URL", "", "public URL, e.g. https://learn.example.org")
 	domain := f.str("domain", "KELAS_DOMAIN", "", "public domain name; turns on automatic HTTPS")
+	demo := f.Bool("demo", f.getenv("KELAS_DEMO") != "", "seed sample trainings when there are none (KELAS_DEMO)")
 	if err := f.parse(args, stderr); err != nil {
 		return err
 	}
-	cfg := app.Config{Addr: *addr, DataDir: *dir, BaseURL: *baseURL, Domain: *domain, Version: versionString(),
+	cfg := app.Config{Addr: *addr, DataDir: *dir, BaseURL: *baseURL, Domain: *domain, Version: versionString(), Demo: *demo,
 		SMTPURL: getenv("KELAS_SMTP_URL"), MailFrom: getenv("KELAS_MAIL_FROM")}
 	var err error
 	if cfg.BcryptCost, err = bcryptCost(getenv); err != nil {

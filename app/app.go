@@ -23,6 +23,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/alexedwards/scs/v2"
+	"github.com/yuin/goldmark"
 	"golang.org/x/crypto/acme/autocert"
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 	// MaxFormBytes bounds ordinary form bodies; upload routes set their own.
 	MaxFormBytes int64
 	Version      string
+	Demo         bool // seed sample trainings when there are none
+	// ErasureGrace is how long an erasure request can be cancelled before
+	// it is carried out (KELAS_ERASURE_GRACE); 0 means 7 days.
+	ErasureGrace time.Duration
 	SMTPURL      string // KELAS_SMTP_URL; empty keeps mail in the outbox
 	MailFrom     string // KELAS_MAIL_FROM
 	// BackupRecipients are extra age recipients of every backup
@@ -97,12 +102,16 @@ type App struct {
 	hasher   *hasher
 	// pictureSlots bounds concurrent picture re-encoding.
 	pictureSlots chan struct{}
-	consent      *consentKit       // cookie consent (consent.go)
-	stats        *statsCounter     // visitor statistics (stats.go)
+	consent      *consentKit   // cookie consent (consent.go)
+	stats        *statsCounter // visitor statistics (stats.go)
+	activity     *store.ActivityWriter
+	activityOff  atomic.Bool // benchmarks only: measure a request without logging
+	md           goldmark.Markdown
 	assets       map[string]string // static file name → content hash
 	handler      http.Handler
 	// policyBanner is the newest material policy version (policyversions.go).
 	policyBanner atomic.Pointer[policyBannerState]
+	patterns     []string // every route pattern, in registration order (routes.go)
 	// access holds web access-log lines until they are written (accesslog.go).
 	access accessBuffer
 
@@ -124,6 +133,8 @@ func New(cfg Config, d Deps) (*App, error) {
 	a.limits = newLimiters(a.clock)
 	a.exports = newExportRunner(exportBuilds)
 	a.consent, a.stats = newConsentKit(a.clock), newStatsCounter()
+	a.md = newMarkdown()
+	a.activity = d.Store.NewActivityWriter(1<<16, func(err error) { a.log.Error("activity writer", "err", err) })
 	if a.stdout == nil {
 		a.stdout = io.Discard
 	}
@@ -155,10 +166,33 @@ func New(cfg Config, d Deps) (*App, error) {
 	}
 	a.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { a.fail(w, r, err) }
 	a.handler = a.routes()
+	ctx := context.Background()
+	// Export builds cut off by a restart are marked failed at once, so
+	// their pages stop waiting.
+	if _, err := d.Store.InterruptExports(ctx); err != nil {
+		return nil, err
+	}
+	if n, err := d.Store.SeedMembers(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		a.log.Info("member organisations seeded", "count", n)
+	}
+	if cfg.Demo {
+		if err := a.seedDemo(ctx); err != nil {
+			return nil, fmt.Errorf("demo data: %w", err)
+		}
+	}
 	if err := a.refreshPolicyBanner(context.Background()); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// Close flushes what the app holds in memory (queued activity events) to
+// the store. Serve calls it after the last request has finished; it is safe
+// to call more than once.
+func (a *App) Close(ctx context.Context) error {
+	return errors.Join(a.exports.wait(ctx), a.activity.Close(ctx))
 }
 
 // Handler is the complete HTTP handler with all middleware.
@@ -236,7 +270,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if redirect != nil {
 		err = errors.Join(err, redirect.Shutdown(sctx))
 	}
-	return err
+	return errors.Join(err, a.Close(sctx))
 }
 
 func (a *App) server(addr string, h http.Handler) *http.Server {

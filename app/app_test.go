@@ -84,7 +84,10 @@ func newTestServer(t testing.TB, mods ...func(*Config)) *testServer {
 	a, err := New(cfg, Deps{Log: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Static: os.DirFS("../static"), Stdout: stdout})
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		srv.Close()
+		a.Close(context.Background())
+	})
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

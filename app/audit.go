@@ -18,11 +18,15 @@ func (a *App) audit(ctx context.Context, actor, action, targetType, targetID str
 	}
 }
 
-// requireOperator returns the signed-in operator, or answers 403 and returns
-// nil. (The central policy function will take this over.)
+// requireOperator returns the signed-in person when the policy lets them
+// run operations (retention, backups, the audit log); a visitor is sent to
+// log in, anyone else gets 403.
 func (a *App) requireOperator(w http.ResponseWriter, r *http.Request) *store.User {
-	u := currentUser(r.Context())
-	if u == nil || !u.Role.IsOperator() {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return nil
+	}
+	if !mayRunOperations(actorFrom(r.Context())) {
 		a.fail(w, r, errForbidden)
 		return nil
 	}
@@ -42,7 +46,7 @@ func (a *App) handleAuditLog(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	v := views.AuditView{Entries: entries}
+	v := views.AuditView{Nav: consoleNav(actorFrom(r.Context())), Entries: entries}
 	if v.BadSeq, err = a.store.VerifyAudit(r.Context()); err != nil {
 		v.Problem = err.Error()
 	}

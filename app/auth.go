@@ -28,6 +28,16 @@ func (a *App) loadUser(next http.Handler) http.Handler {
 			switch {
 			case err == nil && u.Status == "active" && u.SessionEpoch == a.sessions.GetInt64(ctx, "epoch"):
 				ctx = context.WithValue(ctx, ctxUser, &u)
+				if u.Role == store.RoleMemberStaff || u.Role == store.RoleMemberAdmin {
+					st, err := a.store.StaffOf(ctx, u.ID)
+					if err != nil && !errors.Is(err, store.ErrNotFound) {
+						a.fail(w, r, err)
+						return
+					}
+					if err == nil {
+						ctx = context.WithValue(ctx, ctxStaff, &st)
+					}
+				}
 			case err == nil || errors.Is(err, store.ErrNotFound):
 				if err := a.sessions.RenewToken(ctx); err != nil {
 					a.fail(w, r, err)

@@ -27,7 +27,8 @@ func (a *App) consoleActor(w http.ResponseWriter, r *http.Request) (actor, bool)
 }
 
 func consoleNav(x actor) views.ConsoleNav {
-	n := views.ConsoleNav{Operator: x.isOperator(), ManageMembers: mayManageMembers(x), ManageOps: mayManageOperators(x)}
+	n := views.ConsoleNav{Operator: x.isOperator(), ManageMembers: mayManageMembers(x), ManageOps: mayManageOperators(x),
+		Operations: mayRunOperations(x)}
 	if x.user != nil {
 		n.PrivacyOfficer = x.isOperator() && x.user.DPO
 	}

@@ -21,6 +21,7 @@ const (
 	ctxClientIP
 	ctxUser
 	ctxSession
+	ctxStaff
 )
 
 // requestID tags every request with a random id, echoed in X-Request-Id and

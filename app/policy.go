@@ -161,3 +161,9 @@ func mayAnnounce(x actor, t store.Training) bool { return t.Published && mayEdit
 
 // mayRequestFeedback: asking a training's learners for feedback, likewise.
 func mayRequestFeedback(x actor, t store.Training) bool { return mayEditTraining(x, t) }
+
+// mayRunOperations: retention rules and holds, backups (which hold all the
+// data) and the audit log are for the operator role and the privacy officer.
+func mayRunOperations(x actor) bool {
+	return x.user != nil && (x.user.Role == store.RoleOperator || x.isPrivacyOfficer())
+}

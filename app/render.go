@@ -6,6 +6,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"kelas/store"
 	"kelas/views"
 )
 
@@ -30,9 +31,10 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ
 
 // page builds the layout model: title, the signed-in person, a pending flash.
 func (a *App) page(r *http.Request, title string) views.Page {
-	p := views.Page{Title: title, CSS: a.asset("kelas.css"), Consent: a.pageConsent(r)}
+	p := views.Page{Title: title, Now: a.clock().UTC(), CSS: a.asset("kelas.css"), Consent: a.pageConsent(r)}
 	if u := currentUser(r.Context()); u != nil {
-		p.User = &views.PageUser{Name: u.FirstName, IsOperator: u.Role.IsOperator(), Unverified: !u.Verified()}
+		p.User = &views.PageUser{Name: u.FirstName, IsOperator: u.Role.IsOperator(),
+			IsStaff: u.Role == store.RoleMemberStaff || u.Role == store.RoleMemberAdmin, Unverified: !u.Verified()}
 	}
 	if sessionLoaded(r.Context()) {
 		p.Flash = a.sessions.PopString(r.Context(), "flash")

@@ -260,12 +260,28 @@ func migrate(ctx context.Context, db *sql.DB, dir string) error {
 		migs = append(migs, mig{v, e.Name()})
 	}
 	sort.Slice(migs, func(i, j int) bool { return migs[i].version < migs[j].version })
-	var current int
-	if err := db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+	// Apply every migration not applied yet, not merely those above the
+	// newest applied one: a database created between two releases that
+	// each added a migration must still get both.
+	applied := map[int]bool{}
+	rows, err := db.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	for _, m := range migs {
-		if m.version <= current {
+		if applied[m.version] {
 			continue
 		}
 		body, err := migrationFS.ReadFile(dir + "/" + m.name)
