@@ -92,7 +92,58 @@ func (s *Store) ReportJoined(ctx context.Context, sc ReportScope, by string) ([]
 		}
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if sc.TrainingID != "" || sc.MemberID != "" {
+		return out, nil
+	}
+	// Registrations of people erased since: kept as anonymous counts.
+	col := map[string]string{ReportByMonth: "k1", ReportByCountry: "k2", ReportByIndustry: "k3"}[by]
+	from, to := monthRange(sc)
+	arows, err := s.rdb.QueryContext(ctx, `SELECT `+col+`, SUM(n) FROM anonymous_counts WHERE kind = 'registration'
+		AND k1 BETWEEN ? AND ? GROUP BY `+col, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("store: report joined: %w", err)
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var c ReportCount
+		if err := arows.Scan(&c.Key, &c.N); err != nil {
+			return nil, fmt.Errorf("store: report joined: %w", err)
+		}
+		out = addCount(out, c)
+	}
+	if err := arows.Err(); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if by == ReportByMonth {
+			return out[i].Key < out[j].Key
+		}
+		return out[i].N > out[j].N || out[i].N == out[j].N && out[i].Key < out[j].Key
+	})
+	return out, nil
+}
+
+func addCount(cs []ReportCount, c ReportCount) []ReportCount {
+	for i := range cs {
+		if cs[i].Key == c.Key {
+			cs[i].N += c.N
+			return cs
+		}
+	}
+	return append(cs, c)
+}
+
+// monthRange and dayRange bound a report period in the resolution of the
+// anonymous counts (months for people, days for activity).
+func monthRange(sc ReportScope) (string, string) {
+	return sc.From.UTC().Format("2006-01"), sc.To.UTC().Add(-time.Nanosecond).Format("2006-01")
+}
+
+func dayRange(sc ReportScope) (string, string) {
+	return sc.From.UTC().Format("2006-01-02"), sc.To.UTC().Add(-time.Nanosecond).Format("2006-01-02")
 }
 
 // TrainingUse is how one training was used in a period.
@@ -153,6 +204,29 @@ func (s *Store) ReportTrainingUse(ctx context.Context, sc ReportScope) ([]Traini
 			return nil, fmt.Errorf("store: report training use: %w", err)
 		}
 	}
+	// What people erased since contributed, kept as anonymous counts.
+	fromM, toM := monthRange(sc)
+	fromD, toD := dayRange(sc)
+	anon := []struct {
+		kind, lo, hi, col string
+		add               func(u *TrainingUse, n int64)
+	}{
+		{AnonEnrolment, fromM, toM, "k2", func(u *TrainingUse, n int64) { u.Enrolled += n }},
+		{AnonCompletion, fromM, toM, "k2", func(u *TrainingUse, n int64) { u.Completed += n }},
+		{AnonActivity, fromD, toD, "k3", func(u *TrainingUse, n int64) { u.Accesses += n }},
+	}
+	for _, q := range anon {
+		err := s.scanMonths(ctx, `SELECT ac.k1, SUM(ac.n), 0 FROM anonymous_counts ac JOIN trainings t ON t.id = ac.k1
+			WHERE ac.kind = ? AND ac.`+q.col+` BETWEEN ? AND ?`+filter+` GROUP BY ac.k1`,
+			append([]any{q.kind, q.lo, q.hi}, fargs...), func(id string, n, _ int64) {
+				if i, ok := index[id]; ok {
+					q.add(&out[i], n)
+				}
+			})
+		if err != nil {
+			return nil, fmt.Errorf("store: report training use: %w", err)
+		}
+	}
 	return out, nil
 }
 
@@ -199,6 +273,33 @@ func (s *Store) ReportUsageByMonth(ctx context.Context, sc ReportScope) ([]Month
 	}
 	for _, q := range queries {
 		if err := s.scanMonths(ctx, q.q, append([]any{from, to}, fargs...), q.scan); err != nil {
+			return nil, fmt.Errorf("store: report usage: %w", err)
+		}
+	}
+	// What people erased since contributed, kept as anonymous counts.
+	fromM, toM := monthRange(sc)
+	fromD, toD := dayRange(sc)
+	anonJoin := "LEFT JOIN trainings t ON t.id = ac.k1"
+	if filter != "" {
+		anonJoin = "JOIN trainings t ON t.id = ac.k1"
+	}
+	anon := []struct {
+		kind, lo, hi, month string
+		add                 func(m *MonthUse, n int64)
+	}{
+		{AnonEnrolment, fromM, toM, "ac.k2", func(m *MonthUse, n int64) { m.Enrolments += n }},
+		{AnonCompletion, fromM, toM, "ac.k2", func(m *MonthUse, n int64) { m.Completions += n }},
+		{AnonActivity, fromD, toD, "substr(ac.k3, 1, 7)", func(m *MonthUse, n int64) { m.Accesses += n }},
+	}
+	for _, q := range anon {
+		col := "ac.k2"
+		if q.kind == AnonActivity {
+			col = "ac.k3"
+		}
+		err := s.scanMonths(ctx, `SELECT `+q.month+` AS m, SUM(ac.n), 0 FROM anonymous_counts ac `+anonJoin+`
+			WHERE ac.kind = ? AND `+col+` BETWEEN ? AND ?`+filter+` GROUP BY m`,
+			append([]any{q.kind, q.lo, q.hi}, fargs...), func(m string, n, _ int64) { q.add(get(m), n) })
+		if err != nil {
 			return nil, fmt.Errorf("store: report usage: %w", err)
 		}
 	}
