@@ -63,18 +63,12 @@ func BenchmarkTrainingPage(b *testing.B) {
 			}
 		}
 	}
-	var with, without float64
-	b.Run("logging", func(b *testing.B) {
-		run(b)
-		with = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-	})
+	// The ratio asked for is ns/op of no-logging ÷ ns/op of logging (target
+	// at least 0.8); compare the two sub-benchmarks' figures.
+	b.Run("logging", run)
 	b.Run("no-logging", func(b *testing.B) {
 		ts.app.activityOff.Store(true)
 		defer ts.app.activityOff.Store(false)
 		run(b)
-		without = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	})
-	if with > 0 {
-		b.ReportMetric(without/with, "ratio")
-	}
 }
