@@ -62,7 +62,7 @@ func TestBreachNoticeReachesEveryAffectedPersonOnce(t *testing.T) {
 	budi := learnerAccount(t, ts, "budi", "ID", "C", false, false)
 	require.NoError(t, ts.store.SetRestricted(t.Context(), budi.ID, true))
 	citra := learnerAccount(t, ts, "citra", "TH", "G", false, false)
-	require.NoError(t, ts.store.SetMailObjection(t.Context(), citra.ID, store.ObjectDirectMarketing, true))
+	require.NoError(t, ts.store.SetObjection(t.Context(), citra.ID, store.ObjectDirectMarketing, true))
 	learnerAccount(t, ts, "dodi", "MY", "C", true, true) // not affected
 
 	v := breachValues(ts)

@@ -129,7 +129,7 @@ func TestAnnouncementReachesOnlyTargetedOptedInPeople(t *testing.T) {
 	restricted := learnerAccount(t, ts, "restricted", "MY", "C", true, true)
 	require.NoError(t, ts.store.SetRestricted(t.Context(), restricted.ID, true))
 	objecting := learnerAccount(t, ts, "objecting", "MY", "C", true, true)
-	require.NoError(t, ts.store.SetMailObjection(t.Context(), objecting.ID, store.ObjectDirectMarketing, true))
+	require.NoError(t, ts.store.SetObjection(t.Context(), objecting.ID, store.ObjectDirectMarketing, true))
 	my2 := learnerAccount(t, ts, "my2", "MY", "C", true, true)
 
 	res, body := staff.postForm(t, "/console/trainings/"+id+"/announce", url.Values{"country": {"MY", "TH"}, "industry": {"C"}})
@@ -275,7 +275,7 @@ func TestSuppressionCheckedAgainAtSendTime(t *testing.T) {
 	require.Len(t, queued, 4, "opted out and restricted people are not even queued")
 
 	require.NoError(t, ts.store.SetRestricted(t.Context(), people["restricts"].ID, true))
-	require.NoError(t, ts.store.SetMailObjection(t.Context(), people["objects"].ID, store.ObjectFeedback, true))
+	require.NoError(t, ts.store.SetObjection(t.Context(), people["objects"].ID, store.ObjectFeedback, true))
 	require.NoError(t, ts.store.Unsubscribe(t.Context(), people["optsout"].ID, store.ConsentFeedback))
 	ts.deliverAll(t)
 

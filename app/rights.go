@@ -134,7 +134,7 @@ func (a *App) handleRights(w http.ResponseWriter, r *http.Request) {
 func (a *App) rightsView(ctx context.Context, u *store.User) (views.RightsView, error) {
 	v := views.RightsView{Verified: u.Verified(), GraceDays: int(a.erasureGrace().Hours() / 24), Errors: views.Errors{}}
 	var err error
-	if v.Restricted, err = a.store.IsRestricted(ctx, u.ID); err != nil {
+	if v.Restricted, err = a.store.Restricted(ctx, u.ID); err != nil {
 		return v, err
 	}
 	c, err := a.store.Consents(ctx, u.ID)
@@ -199,7 +199,7 @@ func (a *App) handleRightsAccess(w http.ResponseWriter, r *http.Request) {
 	step(func() (e error) { v.Enrolments, e = a.store.Enrolments(ctx, u.ID); return })
 	step(func() (e error) { v.Activity, e = a.store.Activity(ctx, u.ID, 200); return })
 	step(func() (e error) { v.Disclosures, e = a.store.Disclosures(ctx, u.ID); return })
-	step(func() (e error) { v.Restricted, e = a.store.IsRestricted(ctx, u.ID); return })
+	step(func() (e error) { v.Restricted, e = a.store.Restricted(ctx, u.ID); return })
 	step(func() (e error) { v.Objections, e = a.store.Objections(ctx, u.ID); return })
 	if err != nil {
 		a.fail(w, r, err)

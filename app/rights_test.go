@@ -245,7 +245,7 @@ func TestRestrictionObjectionAndWithdrawal(t *testing.T) {
 	ctx := t.Context()
 	res, _ := fx.learner.postForm(t, "/rights/restriction", url.Values{"restrict": {"on"}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
-	on, err := fx.ts.store.IsRestricted(ctx, fx.user.ID)
+	on, err := fx.ts.store.Restricted(ctx, fx.user.ID)
 	require.NoError(t, err)
 	assert.True(t, on)
 	res, body := fx.learner.get(t, "/rights")
@@ -255,7 +255,7 @@ func TestRestrictionObjectionAndWithdrawal(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
 	res, _ = fx.learner.postForm(t, "/rights/restriction", url.Values{"restrict": {"off"}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
-	on, err = fx.ts.store.IsRestricted(ctx, fx.user.ID)
+	on, err = fx.ts.store.Restricted(ctx, fx.user.ID)
 	require.NoError(t, err)
 	assert.False(t, on)
 

@@ -152,9 +152,12 @@ func (s *Store) ConsentRecords(ctx context.Context, userID string) ([]ConsentRec
 }
 
 // SetObjection records (on) or withdraws (off) the person's objection to a
-// processing purpose.
+// processing purpose: usage statistics, or one of the kinds of optional
+// mail.
 func (s *Store) SetObjection(ctx context.Context, userID, purpose string, on bool) error {
-	if purpose != ObjectStatistics {
+	switch purpose {
+	case ObjectStatistics, ObjectDirectMarketing, ObjectNotifyNew, ObjectFeedback:
+	default:
 		return fmt.Errorf("store: set objection: unknown purpose %q", purpose)
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {

@@ -212,15 +212,6 @@ func (s *Store) GrantedLearner(ctx context.Context, memberID, userID string) (gr
 	return grantID, trainingIDs, nil
 }
 
-// Restricted reports whether the person's processing is restricted.
-func (s *Store) isRestricted(ctx context.Context, userID string) (bool, error) {
-	var n int
-	if err := s.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM user_restrictions WHERE user_id = ?", userID).Scan(&n); err != nil {
-		return false, fmt.Errorf("store: restricted: %w", err)
-	}
-	return n > 0, nil
-}
-
 // Disclosure views.
 const (
 	ViewLearnerRecord  = "learner_record"
@@ -394,7 +385,7 @@ func (s *Store) SearchLearners(ctx context.Context, q string, limit int) ([]Lear
 		if q != "" && !strings.Contains(strings.ToLower(name), q) && !strings.Contains(u.Email, q) {
 			continue
 		}
-		restricted, err := s.isRestricted(ctx, id)
+		restricted, err := s.Restricted(ctx, id)
 		if err != nil {
 			return nil, err
 		}

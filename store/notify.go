@@ -97,30 +97,6 @@ func (s *Store) Objects(ctx context.Context, userID, purpose string) (bool, erro
 	return ok, nil
 }
 
-// SetMailObjection records (on) or withdraws (off) an objection to one of
-// the mail purposes. (SetObjection in consent.go knows the statistics
-// purpose; the rights portal may fold both into one.)
-func (s *Store) SetMailObjection(ctx context.Context, userID, purpose string, on bool) error {
-	switch purpose {
-	case ObjectDirectMarketing, ObjectNotifyNew, ObjectFeedback:
-	default:
-		return fmt.Errorf("store: set mail objection: unknown purpose %q", purpose)
-	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if !on {
-			_, err := tx.ExecContext(ctx, "DELETE FROM user_objections WHERE user_id = ? AND purpose = ?", userID, purpose)
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO user_objections (user_id, purpose, objected_at) VALUES (?, ?, ?)
-			ON CONFLICT (user_id, purpose) DO NOTHING`, userID, purpose, ts(s.Now()))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: set mail objection: %w", err)
-	}
-	return nil
-}
-
 // optionalMailAllowed is the SQL condition, on users u, under which an
 // optional mail of kind may go to u: an active, confirmed account that
 // wants it (the latest consent row; feedback is on by default,

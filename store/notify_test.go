@@ -148,7 +148,7 @@ func TestAnnouncementRecipientsRespectChoicesAndTargeting(t *testing.T) {
 	restricted := optedIn(t, s, "restricted", "MY", "manufacturing", true, true)
 	require.NoError(t, s.SetRestricted(ctx, restricted.ID, true))
 	objects := optedIn(t, s, "objects", "MY", "manufacturing", true, true)
-	require.NoError(t, s.SetMailObjection(ctx, objects.ID, ObjectDirectMarketing, true))
+	require.NoError(t, s.SetObjection(ctx, objects.ID, ObjectDirectMarketing, true))
 	unverified := newUser("unverified")
 	unverified.AcceptedPolicy, unverified.NotifyNew = "2023-10-09", true
 	createUser(t, s, unverified)
@@ -165,11 +165,11 @@ func TestAnnouncementRecipientsRespectChoicesAndTargeting(t *testing.T) {
 	assert.ElementsMatch(t, []string{my.ID, myRetail.ID, id.ID}, got)
 
 	// Objecting to announcements only (not to marketing as a whole) counts too.
-	require.NoError(t, s.SetMailObjection(ctx, id.ID, ObjectNotifyNew, true))
+	require.NoError(t, s.SetObjection(ctx, id.ID, ObjectNotifyNew, true))
 	got, err = s.AnnouncementRecipients(ctx, AnnouncementFilter{})
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{my.ID, myRetail.ID}, got)
-	assert.Error(t, s.SetMailObjection(ctx, id.ID, "anything", true))
+	assert.Error(t, s.SetObjection(ctx, id.ID, "anything", true))
 }
 
 func TestMailSuppressed(t *testing.T) {
@@ -181,7 +181,7 @@ func TestMailSuppressed(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, reason, kind)
 	}
-	require.NoError(t, s.SetMailObjection(ctx, u.ID, ObjectFeedback, true))
+	require.NoError(t, s.SetObjection(ctx, u.ID, ObjectFeedback, true))
 	reason, err := s.MailSuppressed(ctx, u.ID, MailFeedbackRequest)
 	require.NoError(t, err)
 	assert.Equal(t, SuppressedReason, reason)

@@ -437,7 +437,7 @@ func (s *Store) Objections(ctx context.Context, userID string) (map[string]bool,
 
 // IsRestricted reports whether the person's processing is restricted.
 func (s *Store) IsRestricted(ctx context.Context, userID string) (bool, error) {
-	return s.isRestricted(ctx, userID)
+	return s.Restricted(ctx, userID)
 }
 
 // DPOs lists the privacy officers (operators with the DPO flag).
