@@ -435,11 +435,6 @@ func (s *Store) Objections(ctx context.Context, userID string) (map[string]bool,
 	return out, rows.Err()
 }
 
-// IsRestricted reports whether the person's processing is restricted.
-func (s *Store) IsRestricted(ctx context.Context, userID string) (bool, error) {
-	return s.Restricted(ctx, userID)
-}
-
 // DPOs lists the privacy officers (operators with the DPO flag).
 func (s *Store) DPOs(ctx context.Context) ([]User, error) {
 	ops, err := s.Operators(ctx)
