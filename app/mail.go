@@ -384,9 +384,6 @@ const (
 	// maxMailAttempts is the retry budget of one mail, about 33 hours with
 	// mailBackoff.
 	maxMailAttempts = 8
-	// outboxInterval is how often the loop looks for due mail when nothing
-	// wakes it.
-	outboxInterval = 30 * time.Second
 )
 
 // mailBackoff is the wait after the nth failed attempt; the last step
@@ -507,34 +504,3 @@ func mailErrorClass(err error) (class string, code int, permanent bool) {
 	return "other", 0, false
 }
 
-// runOutbox delivers mail until ctx is done: a pass now, then whenever
-// queueMail wakes it or outboxInterval passes. Without a mailer there is
-// nothing to do and it returns at once.
-func (a *App) runOutbox(ctx context.Context) {
-	if a.mailer == nil {
-		return
-	}
-	tick := time.NewTicker(outboxInterval)
-	defer tick.Stop()
-	for {
-		for {
-			processed, _, err := a.deliverBatch(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			if err != nil {
-				a.log.Error("outbox delivery", "err", err)
-				break
-			}
-			if processed < mailBatch {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.mailWake:
-		case <-tick.C:
-		}
-	}
-}

@@ -277,46 +277,17 @@ func TestQueueMailWithoutMailer(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, sent)
 	assert.Equal(t, store.MailQueued, outboxMail(t, ts, id).Status, "it waits for a mailer")
-
-	done := make(chan struct{})
-	go func() { ts.app.runOutbox(ctx); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("runOutbox without a mailer must return at once")
-	}
 }
 
-func TestRunOutboxDeliversWhenWoken(t *testing.T) {
-	ts, smtpd := newMailServer(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { ts.app.runOutbox(ctx); close(done) }()
-
-	// Well under the 30 s tick: queueMail's wake-up must trigger the pass.
-	require.NoError(t, ts.app.queueMail(context.Background(), sampleMail("first@example.test")))
-	smtpd.WaitFor(t, 1)
-	require.NoError(t, ts.app.queueMail(context.Background(), sampleMail("second@example.test")))
-	got := smtpd.WaitFor(t, 2)
-	assert.Equal(t, []string{"second@example.test"}, got[1].To)
-
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("runOutbox did not stop when its context ended")
-	}
-}
-
-func TestRunOutboxDrainsMoreThanOneBatch(t *testing.T) {
+// TestDrainOutboxDeliversMoreThanOneBatch: the scheduler's outbox job
+// keeps going while full batches are due.
+func TestDrainOutboxDeliversMoreThanOneBatch(t *testing.T) {
 	ts, smtpd := newMailServer(t)
 	n := mailBatch + 5
 	for i := range n {
 		require.NoError(t, ts.app.queueMail(context.Background(), sampleMail(strings.Repeat("x", i+1)+"@example.test")))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go ts.app.runOutbox(ctx)
+	require.NoError(t, ts.app.drainOutbox(context.Background()))
 	smtpd.WaitFor(t, n)
 }
 
