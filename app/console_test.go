@@ -359,3 +359,28 @@ func TestConsolePagesAreAccessible(t *testing.T) {
 		checkAccessible(t, p.path, body)
 	}
 }
+
+// TestPublicAndLearnerPagesAreAccessible runs the same checks over the
+// pages visitors and learners use.
+func TestPublicAndLearnerPagesAreAccessible(t *testing.T) {
+	fx := newGrantFixture(t)
+	visitor := &testServer{Server: fx.ts.Server, client: &http.Client{CheckRedirect: fx.ts.client.CheckRedirect}}
+	learner, _ := fx.ts.person(t, "reader@example.org", store.RoleLearner, "")
+	res, _ := learner.postForm(t, "/trainings/"+fx.training+"/enrol", nil)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	pages := []struct {
+		client *testServer
+		path   string
+	}{
+		{visitor, "/"}, {visitor, "/register"}, {visitor, "/login"}, {visitor, "/password/forgot"},
+		{visitor, "/trainings"}, {visitor, "/trainings/" + fx.training}, {visitor, "/privacy"}, {visitor, "/privacy/versions"},
+		{visitor, "/cookies"}, {visitor, "/stats"}, {visitor, "/no-such-page"},
+		{learner, "/dashboard"}, {learner, "/profile"}, {learner, "/profile/password"}, {learner, "/rights"},
+		{learner, "/rights/access"}, {learner, "/trainings/" + fx.training},
+	}
+	for _, p := range pages {
+		res, body := p.client.get(t, p.path)
+		require.Less(t, res.StatusCode, 500, p.path)
+		checkAccessible(t, p.path, body)
+	}
+}

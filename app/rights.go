@@ -270,16 +270,18 @@ func (a *App) notifyOfficers(ctx context.Context, c store.Case) {
 }
 
 // confirmPassword checks the person's password before an export or an
-// erasure (re-authentication), throttled like a login.
-func (a *App) confirmPassword(r *http.Request, u *store.User, f *form) (bool, error) {
+// erasure (re-authentication), throttled like a login. The form field is
+// "password"; errors go under errKey, so two such forms on one page each
+// show their own.
+func (a *App) confirmPassword(r *http.Request, u *store.User, f *form, errKey string) (bool, error) {
 	key := "user:" + u.ID
 	if blocked, _ := a.limits.loginAccount.blocked(key); blocked {
-		f.fail("password", "Too many wrong passwords: please wait a few minutes and try again.")
+		f.fail(errKey, "Too many wrong passwords: please wait a few minutes and try again.")
 		return false, nil
 	}
 	pw := f.raw("password")
 	if pw == "" {
-		f.fail("password", "Enter your password to confirm it is you.")
+		f.fail(errKey, "Enter your password to confirm it is you.")
 		return false, nil
 	}
 	ok, err := a.hasher.compare(r.Context(), u.PasswordHash, pw)
@@ -288,7 +290,7 @@ func (a *App) confirmPassword(r *http.Request, u *store.User, f *form) (bool, er
 	}
 	if !ok {
 		a.limits.loginAccount.hit(key)
-		f.fail("password", "That is not your password.")
+		f.fail(errKey, "That is not your password.")
 		return false, nil
 	}
 	a.sessions.Put(r.Context(), "reauth_at", a.clock().Unix())
@@ -321,7 +323,7 @@ func (a *App) handleErasure(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	ok, err := a.confirmPassword(r, u, f)
+	ok, err := a.confirmPassword(r, u, f, "erasure-password")
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -25,7 +25,7 @@ func (a *App) handleExportRequest(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	ok, err := a.confirmPassword(r, u, f)
+	ok, err := a.confirmPassword(r, u, f, "export-password")
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -111,7 +111,7 @@ func (a *App) handleExportConfirm(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	confirmed, err := a.confirmPassword(r, u, f)
+	confirmed, err := a.confirmPassword(r, u, f, "password")
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -39,7 +39,7 @@ type AttemptRow struct {
 	At       time.Time
 }
 
-var rightsFields = []string{"correction", "password", "attempt"}
+var rightsFields = []string{"correction", "export-password", "attempt", "erasure-password"}
 
 func Rights(p Page, v RightsView) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
@@ -95,7 +95,7 @@ func Rights(p Page, v RightsView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = field(fieldInput{Name: "password", Label: "Your password, to confirm it is you", Type: "password", Autocomplete: "current-password", Required: true, Error: v.Errors["password"]}).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = field(fieldInput{ID: "export-password", Name: "password", Label: "Your password, to confirm it is you", Type: "password", Autocomplete: "current-password", Required: true, Error: v.Errors["export-password"]}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -333,7 +333,7 @@ func Rights(p Page, v RightsView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = field(fieldInput{Name: "password", Label: "Your password, to confirm it is you", Type: "password", Autocomplete: "current-password", Required: true, Error: v.Errors["password"]}).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = field(fieldInput{ID: "erasure-password", Name: "password", Label: "Your password, to confirm it is you", Type: "password", Autocomplete: "current-password", Required: true, Error: v.Errors["erasure-password"]}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
