@@ -503,4 +503,3 @@ func mailErrorClass(err error) (class string, code int, permanent bool) {
 	}
 	return "other", 0, false
 }
-
