@@ -187,6 +187,19 @@ func (s *Store) EraseUser(ctx context.Context, actor, userID string) error {
 	return s.eraseRows(ctx, actor, AuditUserErase, userID)
 }
 
+// actorColumns are the data map's columns that name a person as the one who
+// did something (viewer_id, *_by) rather than the one a row is about.
+// The audit log is not among them: its entries are hash-chained and kept.
+func actorColumns() []Field {
+	var out []Field
+	for _, f := range DataMap() {
+		if f.DB == DBMain && f.Table != "audit_log" && (f.Column == "viewer_id" || strings.HasSuffix(f.Column, "_by")) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // eraseRows is steps 2 and 3 of EraseUser.
 func (s *Store) eraseRows(ctx context.Context, actor, action, userID string) error {
 	del, anonymise := personTables()
@@ -205,6 +218,18 @@ func (s *Store) eraseRows(ctx context.Context, actor, action, userID string) err
 		for _, t := range del {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE user_id = ?", userID); err != nil {
 				return fmt.Errorf("%s: %w", t, err)
+			}
+		}
+		// Who saw the person's data: those records were theirs to see.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM disclosures WHERE subject_id = ?", userID); err != nil {
+			return fmt.Errorf("disclosures: %w", err)
+		}
+		// Where the person acted on records that belong to others or to the
+		// platform (viewed someone's data, granted access, marked
+		// attendance...), the record stays and no longer names them.
+		for _, c := range actorColumns() {
+			if _, err := tx.ExecContext(ctx, "UPDATE "+c.Table+" SET "+c.Column+" = '' WHERE "+c.Column+" = ?", userID); err != nil {
+				return fmt.Errorf("%s.%s: %w", c.Table, c.Column, err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM users WHERE id = ?", userID); err != nil {
