@@ -243,6 +243,7 @@ func (a *App) executeErasure(ctx context.Context, c store.Case) error {
 	if _, err := a.store.UpdateCase(ctx, c.ID, store.ActorScheduler, store.CaseCompleted, ""); err != nil && !errors.Is(err, store.ErrCaseClosed) {
 		return err
 	}
+	a.audit(ctx, store.ActorScheduler, "rights.erasure.done", "case", c.ID, nil)
 	a.log.Info("erasure carried out", "case_id", c.ID)
 	return nil
 }

@@ -315,3 +315,28 @@ func TestHumanReviewOfAGrade(t *testing.T) {
 	assert.Equal(t, store.CaseReview, c.Kind)
 	assert.Contains(t, c.Details, "0%")
 }
+
+// TestOfficerLiftsARestriction: a restriction asked for as a request (not
+// the self-service switch) is handled, and lifted, by the privacy officer.
+func TestOfficerLiftsARestriction(t *testing.T) {
+	fx := newRightsFixture(t)
+	ctx := t.Context()
+	require.NoError(t, fx.ts.store.SetRestricted(ctx, fx.user.ID, true))
+	c, err := fx.ts.store.CreateCase(ctx, store.NewCase{UserID: fx.user.ID, Kind: store.CaseRestriction, Details: "Freeze until my complaint is settled."})
+	require.NoError(t, err)
+	res, _ := fx.dpo.postForm(t, "/console/rights/"+c.ID, url.Values{"action": {"lift"}, "note": {"The complaint is settled; processing resumes."}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	on, err := fx.ts.store.Restricted(ctx, fx.user.ID)
+	require.NoError(t, err)
+	assert.False(t, on)
+	assert.Equal(t, "Done", fx.caseStatus(t, fx.learner, c.ID))
+	res, _ = fx.dpo.postForm(t, "/console/rights/"+c.ID, url.Values{"action": {"lift"}})
+	assert.Equal(t, http.StatusConflict, res.StatusCode, "a closed case does not change")
+	entries, err := fx.ts.store.AuditLog(ctx, 50)
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action)
+	}
+	assert.Contains(t, actions, "rights.case.lift")
+}
