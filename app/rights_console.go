@@ -217,6 +217,25 @@ func (a *App) runErasures(ctx context.Context) error {
 }
 
 func (a *App) executeErasure(ctx context.Context, c store.Case) error {
+	// A legal hold on the person (an investigation, a legal claim) stops
+	// the erasure until it is released; the person is told once.
+	holds, err := a.store.LegalHolds(ctx, false)
+	if err != nil {
+		return err
+	}
+	for _, h := range holds {
+		if h.UserID == c.UserID {
+			if c.Status == store.CaseOpen {
+				const note = "Your data is under a legal hold; the erasure is carried out once the hold ends."
+				held, err := a.store.UpdateCase(ctx, c.ID, store.ActorScheduler, store.CaseInProgress, note)
+				if err != nil {
+					return err
+				}
+				a.mailCaseUpdate(ctx, held, note)
+			}
+			return nil
+		}
+	}
 	u, err := a.store.User(ctx, c.UserID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

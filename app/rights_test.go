@@ -340,3 +340,35 @@ func TestOfficerLiftsARestriction(t *testing.T) {
 	}
 	assert.Contains(t, actions, "rights.case.lift")
 }
+
+// TestLegalHoldPostponesErasure: a person under a legal hold is erased only
+// once the hold is released.
+func TestLegalHoldPostponesErasure(t *testing.T) {
+	fx := newRightsFixture(t)
+	ctx := t.Context()
+	hold, err := fx.ts.store.SetLegalHold(ctx, fx.dpoUser.ID, store.NewLegalHold{UserID: fx.user.ID, Reason: "court order 12/2026"})
+	require.NoError(t, err)
+	res, _ := fx.learner.postForm(t, "/rights/erasure", url.Values{"password": {"a long test password"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	id := caseID(t, res)
+	fx.ts.clock.Add(8 * 24 * time.Hour)
+	require.NoError(t, fx.ts.app.runErasures(ctx))
+	require.NoError(t, fx.ts.app.runErasures(ctx))
+	_, err = fx.ts.store.User(ctx, fx.user.ID)
+	require.NoError(t, err, "held: not erased")
+	c, err := fx.ts.store.Case(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, store.CaseInProgress, c.Status)
+	notes := 0
+	for _, e := range c.Events {
+		if strings.Contains(e.Note, "legal hold") {
+			notes++
+		}
+	}
+	assert.Equal(t, 1, notes, "the person is told once")
+
+	require.NoError(t, fx.ts.store.ReleaseLegalHold(ctx, fx.dpoUser.ID, hold.ID))
+	require.NoError(t, fx.ts.app.runErasures(ctx))
+	_, err = fx.ts.store.User(ctx, fx.user.ID)
+	assert.ErrorIs(t, err, store.ErrNotFound, "erased once the hold is released")
+}
