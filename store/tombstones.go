@@ -172,7 +172,7 @@ func personTables() (del, anonymise []string) {
 //     unlinked as the data map says (tables with a user_id column), the
 //     account row goes (cascading to the rest), and the erasure is audited;
 //  3. the person's data key is destroyed, so every sealed copy of their data,
-//     in backups too, becomes unreadable.
+//     in backups too, becomes unreadable, and their export files are removed.
 //
 // Sessions cannot be found by person; they end because the account is gone
 // (the session check in app/auth.go). Erasing an id that no longer exists is
@@ -204,9 +204,16 @@ func actorColumns() []Field {
 func (s *Store) eraseRows(ctx context.Context, actor, action, userID string) error {
 	del, anonymise := personTables()
 	now := s.Now()
+	var exports []string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// What the person added to aggregate figures stays, unlinked.
 		if err := keepAnonymousCounts(ctx, tx, userID); err != nil {
+			return err
+		}
+		// The export rows go below; their files are removed after the
+		// commit, while their ids are still known.
+		var err error
+		if exports, err = exportIDs(ctx, tx, userID); err != nil {
 			return err
 		}
 		// Table names come from the data map in code, never from input.
@@ -240,7 +247,35 @@ func (s *Store) eraseRows(ctx context.Context, actor, action, userID string) err
 	if err != nil {
 		return fmt.Errorf("store: erase user: %w", err)
 	}
-	return s.DestroyDataKey(ctx, userID)
+	if err := s.DestroyDataKey(ctx, userID); err != nil {
+		return err
+	}
+	// A file left by a crash here has no row any more: the exports
+	// retention sweep removes it.
+	for _, id := range exports {
+		if err := removeIfExists(s.exportPath(id)); err != nil {
+			return fmt.Errorf("store: erase user: export file: %w", err)
+		}
+	}
+	return nil
+}
+
+// exportIDs lists the ids of userID's exports inside tx.
+func exportIDs(ctx context.Context, tx *sql.Tx, userID string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id FROM exports WHERE user_id = ?", userID)
+	if err != nil {
+		return nil, fmt.Errorf("exports: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("exports: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // ApplyTombstones erases again every tombstoned person of whom anything is

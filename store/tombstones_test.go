@@ -117,3 +117,17 @@ func TestTombstonesFileIsTolerant(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []Tombstone{{a, now}, {b, now}}, got)
 }
+
+// TestEraseUserRemovesExportFiles: the export rows go inside the erasure's
+// transaction, so the erasure must remove their files too; nothing that
+// runs after it can find them by person any more.
+func TestEraseUserRemovesExportFiles(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	u := createUser(t, s, newUser("exported"))
+	id := readyExport(t, s, u.ID, payload(1000))
+	require.FileExists(t, s.exportPath(id))
+
+	require.NoError(t, s.EraseUser(ctx, "test", u.ID))
+	assert.NoFileExists(t, s.exportPath(id), "the erased person's export file is left on disk")
+}
