@@ -235,6 +235,29 @@ func TestRestrictedLearnerHiddenFromStaff(t *testing.T) {
 	assert.Empty(t, ds, "nothing of hers was shown")
 }
 
+// A restricted learner is left out of the attendance list; posting her id
+// by hand must not process her data either.
+func TestRestrictedLearnerAttendanceRefused(t *testing.T) {
+	fx := newGrantFixture(t)
+	now := fx.ts.clock.Now()
+	fx.grant(t, now.Add(-time.Minute), now.Add(time.Hour))
+	ayu := fx.learners[0]
+	require.NoError(t, fx.ts.store.SetRestricted(t.Context(), ayu.ID, true))
+	sessions, err := fx.ts.store.TrainingSessions(t.Context(), fx.training)
+	require.NoError(t, err)
+	path := "/console/trainings/" + fx.training + "/sessions/" + sessions[0].ID + "/attendance"
+
+	res, _ := fx.staff.postForm(t, path, url.Values{"user_id": {ayu.ID}})
+	assert.Equal(t, http.StatusNotFound, res.StatusCode, "same answer as for someone not enrolled")
+	es, err := fx.ts.store.Enrolments(t.Context(), ayu.ID)
+	require.NoError(t, err)
+	require.Len(t, es, 1)
+	assert.False(t, es[0].Attended, "no attendance recorded for her")
+
+	res, _ = fx.staff.postForm(t, path, url.Values{"user_id": {fx.learners[1].ID}})
+	assert.Equal(t, http.StatusSeeOther, res.StatusCode, "others are marked as before")
+}
+
 func TestStaffGuessingLearnerIDsGet404(t *testing.T) {
 	fx := newGrantFixture(t)
 	for _, id := range []string{fx.learners[0].ID, store.NewID(), "nonsense", fx.opUser.ID} {

@@ -459,6 +459,18 @@ func (a *App) handleMarkAttendance(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, store.ErrNotFound)
 		return
 	}
+	// A restricted learner is left out of the attendance list: her
+	// processing is frozen, so an id posted by hand is refused the same
+	// way as one not enrolled.
+	restricted, err := a.store.Restricted(r.Context(), uid)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if restricted {
+		a.fail(w, r, store.ErrNotFound)
+		return
+	}
 	if err := a.store.MarkAttendance(r.Context(), sid, uid, x.user.ID); err != nil {
 		a.fail(w, r, err)
 		return

@@ -174,8 +174,11 @@ func (s *Store) writeActivity(ctx context.Context, batch []ActivityEvent) error 
 		rows = append(rows, r)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		// activity_log has no foreign key: an event of a person erased
+		// since it was recorded is dropped here, in the writer's
+		// transaction, or nothing would ever remove it.
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO activity_log (user_id, training_id, at, action, object_type, object_id, ip, ip_prefix)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1)`)
 		if err != nil {
 			return err
 		}

@@ -268,8 +268,10 @@ func (s *Store) RecordDisclosures(ctx context.Context, d Disclosure, subjects ..
 		return nil
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// disclosures has no foreign key: a subject erased meanwhile gets
+		// no new record, which nothing would ever remove.
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO disclosures (subject_id, viewer_id, viewer_role, member_id, at, view, grant_id, reason)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1)`)
 		if err != nil {
 			return err
 		}

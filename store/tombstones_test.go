@@ -131,3 +131,20 @@ func TestEraseUserRemovesExportFiles(t *testing.T) {
 	require.NoError(t, s.EraseUser(ctx, "test", u.ID))
 	assert.NoFileExists(t, s.exportPath(id), "the erased person's export file is left on disk")
 }
+
+// TestErasedPersonGetsNoNewRows: rows written for a person after their
+// erasure (an activity batch or a disclosure that was on its way) must not
+// land: those tables have no foreign key to stop them, and nothing would
+// erase them again.
+func TestErasedPersonGetsNoNewRows(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	u := createUser(t, s, newUser("late"))
+	viewer := createUser(t, s, newUser("viewer"))
+	require.NoError(t, s.EraseUser(ctx, "test", u.ID))
+
+	require.NoError(t, s.writeActivity(ctx, []ActivityEvent{{UserID: u.ID, Action: ActViewTraining, At: s.Now()}}))
+	require.NoError(t, s.RecordDisclosures(ctx, Disclosure{ViewerID: viewer.ID, ViewerRole: string(RoleOperator), View: ViewLearnerRecord}, u.ID))
+	assert.Zero(t, count(t, s.db, "activity_log", "user_id = ?", u.ID), "activity logged for an erased person")
+	assert.Zero(t, count(t, s.db, "disclosures", "subject_id = ?", u.ID), "disclosure recorded about an erased person")
+}
