@@ -459,7 +459,7 @@ func (a *App) handleMarkAttendance(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, store.ErrNotFound)
 		return
 	}
-	// A restricted learner is left out of the attendance list: her
+	// A restricted learner is left out of the attendance list: their
 	// processing is frozen, so an id posted by hand is refused the same
 	// way as one not enrolled.
 	restricted, err := a.store.Restricted(r.Context(), uid)
