@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"net/http"
 	"net/mail"
 	"strconv"
@@ -23,9 +24,21 @@ type form struct {
 // limit surfaces as *http.MaxBytesError, which fail answers with 413.
 func parseForm(r *http.Request) (*form, error) {
 	if err := r.ParseForm(); err != nil {
-		return nil, err
+		return nil, bodyError(err)
 	}
 	return &form{r: r, Errors: views.Errors{}}, nil
+}
+
+// bodyError classifies a failure to parse a request body. Over the limit
+// stays *http.MaxBytesError (413); anything else (a bad escape, a broken
+// multipart body, a client that went away) is the sender's: 400, and the
+// parser's message, which may quote the body, is neither shown nor logged.
+func bodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return err
+	}
+	return errBadRequest
 }
 
 func (f *form) fail(name, msg string) {
@@ -185,7 +198,7 @@ func parseMultipart(r *http.Request, maxMemory int64) (*form, error) {
 		return parseForm(r)
 	}
 	if err := r.ParseMultipartForm(maxMemory); err != nil {
-		return nil, err
+		return nil, bodyError(err)
 	}
 	return &form{r: r, Errors: views.Errors{}}, nil
 }
