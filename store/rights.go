@@ -222,12 +222,28 @@ func (s *Store) ExtendCase(ctx context.Context, id, actorID string, months int, 
 	}
 	now := s.Now()
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE rights_cases SET due_at = ?, extended = 1, reminder_sent_at = NULL WHERE id = ?",
-			ts(DueDate(c.ReceivedAt, months)), id); err != nil {
+		// The checks above read outside this transaction; repeat them here
+		// so that an extension or a closing in between is not overridden.
+		res, err := tx.ExecContext(ctx, `UPDATE rights_cases SET due_at = ?, extended = 1, reminder_sent_at = NULL
+			WHERE id = ? AND extended = 0 AND status IN ('open', 'in_progress')`, ts(DueDate(c.ReceivedAt, months)), id)
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var open bool
+			if err := tx.QueryRowContext(ctx, "SELECT status IN ('open', 'in_progress') FROM rights_cases WHERE id = ?", id).Scan(&open); err != nil {
+				return err
+			}
+			if !open {
+				return ErrCaseClosed
+			}
+			return ErrAlreadyExtended
 		}
 		return s.addCaseEvent(ctx, tx, id, c.UserID, actorID, c.Status, fmt.Sprintf("Deadline extended by %d month(s): %s", months, reason), now)
 	})
+	if errors.Is(err, ErrAlreadyExtended) || errors.Is(err, ErrCaseClosed) {
+		return c, err
+	}
 	if err != nil {
 		return c, fmt.Errorf("store: extend case: %w", err)
 	}

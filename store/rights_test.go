@@ -66,3 +66,45 @@ func TestCaseLifecycle(t *testing.T) {
 	_, err = s.UserCase(ctx, "someone-else", c.ID)
 	assert.ErrorIs(t, err, ErrNotFound)
 }
+
+// TestExtendCaseOnce: a deadline is extended at most once, and a closed
+// case not at all, even when another officer acts between ExtendCase's
+// read of the case and its write (here: from the clock, which ExtendCase
+// reads in between).
+func TestExtendCaseOnce(t *testing.T) {
+	var between func()
+	s := openTestStore(t, t.TempDir(), newMasterKey(t), func() time.Time {
+		if f := between; f != nil {
+			between = nil
+			f()
+		}
+		return time.Now()
+	})
+	ctx := t.Context()
+	u := createUser(t, s, newUser("extend"))
+
+	c, err := s.CreateCase(ctx, NewCase{UserID: u.ID, Kind: CaseAccess})
+	require.NoError(t, err)
+	between = func() {
+		_, err := s.ExtendCase(ctx, c.ID, u.ID, 2, "first officer")
+		require.NoError(t, err)
+	}
+	_, err = s.ExtendCase(ctx, c.ID, u.ID, 1, "second officer")
+	assert.ErrorIs(t, err, ErrAlreadyExtended)
+	got, err := s.Case(ctx, c.ID)
+	require.NoError(t, err)
+	assert.Equal(t, DueDate(got.ReceivedAt, 2), got.DueAt, "the first extension stands")
+	assert.Len(t, got.Events, 2, "one entry for the request, one for the one extension")
+
+	closed, err := s.CreateCase(ctx, NewCase{UserID: u.ID, Kind: CaseAccess})
+	require.NoError(t, err)
+	between = func() {
+		_, err := s.UpdateCase(ctx, closed.ID, u.ID, CaseCompleted, "")
+		require.NoError(t, err)
+	}
+	_, err = s.ExtendCase(ctx, closed.ID, u.ID, 1, "too late")
+	assert.ErrorIs(t, err, ErrCaseClosed)
+	got, err = s.Case(ctx, closed.ID)
+	require.NoError(t, err)
+	assert.False(t, got.Extended, "a closed case was extended")
+}
