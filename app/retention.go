@@ -138,13 +138,20 @@ func (a *App) handleHoldCreate(w http.ResponseWriter, r *http.Request) {
 	if u == nil {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		a.fail(w, r, errBadRequest)
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
-	hold := views.HoldForm{UserID: strings.TrimSpace(r.PostFormValue("user_id")), Category: r.PostFormValue("category"),
-		Reason: r.PostFormValue("reason")}
-	_, err := a.store.SetLegalHold(r.Context(), u.ID, store.NewLegalHold{UserID: hold.UserID, Category: hold.Category, Reason: hold.Reason})
+	// The store checks what the values mean; the form checks their shape.
+	hold := views.HoldForm{UserID: f.text("user_id", "Account id", 0, 26), Category: f.text("category", "Category", 0, 40),
+		Reason: f.text("reason", "Reason", 0, 500)}
+	if !f.Valid() {
+		hold.Errors = f.Errors
+		a.renderRetention(w, r, http.StatusUnprocessableEntity, views.RulesForm{}, hold)
+		return
+	}
+	_, err = a.store.SetLegalHold(r.Context(), u.ID, store.NewLegalHold{UserID: hold.UserID, Category: hold.Category, Reason: hold.Reason})
 	var he store.HoldErrors
 	switch {
 	case errors.As(err, &he):

@@ -217,3 +217,25 @@ func TestAccessLogBrowserAndReferrer(t *testing.T) {
 		assert.Equal(t, tc.want, referrerDomain(tc.ref, tc.host), tc.ref)
 	}
 }
+
+// The hold form is checked like every other: one value per field, valid
+// UTF-8, no control characters in the single-line reason.
+func TestRetentionHoldFormChecked(t *testing.T) {
+	ts := newTestServer(t)
+	loginAs(t, ts, "holder", store.RoleOperator)
+	for name, v := range map[string]url.Values{
+		"terminal escape": {"category": {store.RetAudit}, "reason": {"Case 12\x1b[2J"}},
+		"line break":      {"category": {store.RetAudit}, "reason": {"Case 12\nsecond line"}},
+		"invalid UTF-8":   {"category": {store.RetAudit}, "reason": {"Case \xff12"}},
+		"reason twice":    {"category": {store.RetAudit}, "reason": {"Case 12", "Case 13"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, body := ts.postForm(t, "/console/retention/holds", v)
+			require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+			assert.Equal(t, 1, doc(t, body).Find(`[data-testid="error-reason"]`).Length())
+		})
+	}
+	holds, err := ts.store.LegalHolds(t.Context(), false)
+	require.NoError(t, err)
+	assert.Empty(t, holds, "nothing stored")
+}
