@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -282,8 +283,23 @@ func (a *App) server(addr string, h http.Handler) *http.Server {
 		WriteTimeout:      5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(redactAddrs{a.log.Handler()}, slog.LevelWarn),
 	}
+}
+
+// addrPattern matches a client address as net/http prints it: IPv4 or
+// bracketed IPv6, with or without a port.
+var addrPattern = regexp.MustCompile(`\[[0-9A-Fa-f:.]+(%[^\]]*)?\](:\d+)?|\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b`)
+
+// redactAddrs is the handler behind the HTTP server's own error log.
+// net/http names the client in lines such as "TLS handshake error from
+// 203.0.113.9:51234", which every scanner of the HTTPS port causes; an
+// address is personal data, so it is replaced before the line is written.
+type redactAddrs struct{ slog.Handler }
+
+func (h redactAddrs) Handle(ctx context.Context, r slog.Record) error {
+	r.Message = addrPattern.ReplaceAllString(r.Message, "[address]")
+	return h.Handler.Handle(ctx, r)
 }
 
 // hashAssets fingerprints static files so their URLs change with their

@@ -2,12 +2,14 @@ package app
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -211,4 +213,22 @@ func TestUnknownMethodOnUnknownPath(t *testing.T) {
 	ts := newTestServer(t)
 	res, _ := ts.postForm(t, "/nothing-here", url.Values{})
 	assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
+}
+
+// The server's own error log (TLS handshake failures from scanners above
+// all) names the client's address; kelas's log must not.
+func TestServerErrorLogHasNoAddresses(t *testing.T) {
+	ts := newTestServer(t)
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.Config.ErrorLog = ts.app.server("", nil).ErrorLog
+	srv.StartTLS()
+	defer srv.Close()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	c.Close() // EOF in the handshake
+	require.Eventually(t, func() bool { return strings.Contains(ts.logs.String(), "TLS handshake error") }, 5*time.Second, 10*time.Millisecond)
+	assert.NotContains(t, ts.logs.String(), "127.0.0.1")
+
+	ts.app.server("", nil).ErrorLog.Printf("http2: server connection error from [2001:db8::7]:443: boom")
+	assert.NotContains(t, ts.logs.String(), "2001:db8")
 }
