@@ -23,24 +23,28 @@ func anonymousTables() []table {
 // keepAnonymousCounts moves an erased person's contribution to the
 // aggregate figures into anonymous_counts, inside the erasure's transaction
 // and before their rows go. Everything is summed in SQL: the months,
-// country and industry codes and training ids are already plaintext.
+// country and industry codes and training ids are already plaintext. Only
+// someone the reports count (reportIncluded) contributes: staff, restricted
+// and objecting people are left out of the figures, and erasing them must
+// not add them.
 func keepAnonymousCounts(ctx context.Context, tx *sql.Tx, userID string) error {
+	const counted = `EXISTS (SELECT 1 FROM users u WHERE u.id = ?1 AND ` + reportIncluded + `)`
 	stmts := []string{
 		`INSERT INTO anonymous_counts (kind, k1, k2, k3, n)
 		 SELECT 'registration', substr(created_at, 1, 7), COALESCE(country, ''), COALESCE(industry, ''), 1 FROM users
-		 WHERE id = ? AND role = 'learner'
+		 WHERE id = ?1 AND ` + counted + `
 		 ON CONFLICT (kind, k1, k2, k3) DO UPDATE SET n = n + excluded.n`,
 		`INSERT INTO anonymous_counts (kind, k1, k2, k3, n)
-		 SELECT 'enrolment', training_id, substr(enrolled_at, 1, 7), '', COUNT(*) FROM enrolments WHERE user_id = ?
+		 SELECT 'enrolment', training_id, substr(enrolled_at, 1, 7), '', COUNT(*) FROM enrolments WHERE user_id = ?1 AND ` + counted + `
 		 GROUP BY training_id, substr(enrolled_at, 1, 7)
 		 ON CONFLICT (kind, k1, k2, k3) DO UPDATE SET n = n + excluded.n`,
 		`INSERT INTO anonymous_counts (kind, k1, k2, k3, n)
 		 SELECT 'completion', training_id, substr(completed_at, 1, 7), '', COUNT(*) FROM enrolments
-		 WHERE user_id = ? AND completed_at IS NOT NULL
+		 WHERE user_id = ?1 AND completed_at IS NOT NULL AND ` + counted + `
 		 GROUP BY training_id, substr(completed_at, 1, 7)
 		 ON CONFLICT (kind, k1, k2, k3) DO UPDATE SET n = n + excluded.n`,
 		`INSERT INTO anonymous_counts (kind, k1, k2, k3, n)
-		 SELECT 'activity', COALESCE(training_id, ''), action, substr(at, 1, 10), COUNT(*) FROM activity_log WHERE user_id = ?
+		 SELECT 'activity', COALESCE(training_id, ''), action, substr(at, 1, 10), COUNT(*) FROM activity_log WHERE user_id = ?1 AND ` + counted + `
 		 GROUP BY training_id, action, substr(at, 1, 10)
 		 ON CONFLICT (kind, k1, k2, k3) DO UPDATE SET n = n + excluded.n`,
 	}
