@@ -657,3 +657,33 @@ func FuzzSafeNext(f *testing.F) {
 		}
 	})
 }
+
+// Each change of address mails a link to the address typed; without a
+// limit a signed-in account could mail any number of strangers.
+func TestEmailChangeMailsThrottled(t *testing.T) {
+	ts := newTestServer(t)
+	res, _ := ts.postForm(t, "/register", registration())
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	res, _ = ts.postForm(t, "/login", url.Values{"email": {"siti.rahmawati@example.org"}, "password": {"kain batik tulis 2026"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	links := func() int { return strings.Count(ts.stdout.String(), "email confirmation link") }
+	before := links()
+
+	var last int
+	var body string
+	for i := range 6 {
+		v := profileValues()
+		v.Set("email", "victim"+strconv.Itoa(i)+"@example.net")
+		res, body = ts.postMultipart(t, "/profile", v, "", "", nil)
+		last = res.StatusCode
+	}
+	assert.Equal(t, 3, links()-before, "three changes an hour, like re-sent links")
+	require.Equal(t, http.StatusUnprocessableEntity, last)
+	assert.Equal(t, 1, doc(t, body).Find(`[data-testid="error-email"]`).Length())
+
+	ts.clock.Add(time.Hour)
+	v := profileValues()
+	v.Set("email", "siti.new@example.org")
+	res, _ = ts.postMultipart(t, "/profile", v, "", "", nil)
+	assert.Equal(t, http.StatusSeeOther, res.StatusCode, "allowed again after the window")
+}

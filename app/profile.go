@@ -105,6 +105,12 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) {
 	} else if msg := f.Errors["picture"]; msg == "" && f.fileTooLarge {
 		f.fail("picture", errPictureTooLarge.Error())
 	}
+	// A new address is mailed a confirmation link: limited like re-sent
+	// links, so an account cannot be used to mail strangers.
+	emailChange := f.Errors["email"] == "" && crypt.NormaliseEmail(vm.Email) != crypt.NormaliseEmail(u.Email)
+	if blocked, _ := a.limits.mailAccount.blocked(u.ID); emailChange && blocked {
+		f.fail("email", "We have sent several confirmation links in the last hour. Please wait before changing your address again.")
+	}
 	if !f.Valid() {
 		current, err := a.store.Profile(r.Context(), u.ID)
 		if err != nil {
@@ -130,7 +136,8 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	flash := "Your profile is saved."
-	if crypt.NormaliseEmail(vm.Email) != crypt.NormaliseEmail(u.Email) {
+	if emailChange {
+		a.limits.mailAccount.hit(u.ID)
 		if err := a.mailVerification(r.Context(), *u, vm.Email); err != nil {
 			a.fail(w, r, err)
 			return
