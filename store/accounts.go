@@ -110,27 +110,8 @@ type Consents struct {
 // acceptance. With no recorded choice, notifications are off and feedback
 // requests on (the registration defaults).
 func (s *Store) Consents(ctx context.Context, userID string) (Consents, error) {
-	c := Consents{Feedback: true}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT purpose, granted FROM user_consents
-		WHERE id IN (SELECT MAX(id) FROM user_consents WHERE user_id = ? GROUP BY purpose)`, userID)
+	c, err := currentConsents(ctx, s.rdb, userID)
 	if err != nil {
-		return c, fmt.Errorf("store: consents: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var purpose string
-		var granted bool
-		if err := rows.Scan(&purpose, &granted); err != nil {
-			return c, fmt.Errorf("store: consents: %w", err)
-		}
-		switch purpose {
-		case ConsentNotifyNew:
-			c.NotifyNew = granted
-		case ConsentFeedback:
-			c.Feedback = granted
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return c, fmt.Errorf("store: consents: %w", err)
 	}
 	var at sql.NullString
@@ -143,14 +124,44 @@ func (s *Store) Consents(ctx context.Context, userID string) (Consents, error) {
 	return c, nil
 }
 
-// SetConsents records the person's choices where they changed.
-func (s *Store) SetConsents(ctx context.Context, userID string, notifyNew, feedback bool, how string) error {
-	cur, err := s.Consents(ctx, userID)
+// currentConsents reads the latest choice per purpose (the defaults where
+// none is recorded) through q: the read pool, or a write transaction.
+func currentConsents(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, userID string) (Consents, error) {
+	c := Consents{Feedback: true}
+	rows, err := q.QueryContext(ctx, `SELECT purpose, granted FROM user_consents
+		WHERE id IN (SELECT MAX(id) FROM user_consents WHERE user_id = ? GROUP BY purpose)`, userID)
 	if err != nil {
-		return err
+		return c, err
 	}
+	defer rows.Close()
+	for rows.Next() {
+		var purpose string
+		var granted bool
+		if err := rows.Scan(&purpose, &granted); err != nil {
+			return c, err
+		}
+		switch purpose {
+		case ConsentNotifyNew:
+			c.NotifyNew = granted
+		case ConsentFeedback:
+			c.Feedback = granted
+		}
+	}
+	return c, rows.Err()
+}
+
+// SetConsents records the person's choices where they changed. What is
+// current is read in the same transaction, so a choice recorded meanwhile
+// is compared against, not overlooked.
+func (s *Store) SetConsents(ctx context.Context, userID string, notifyNew, feedback bool, how string) error {
 	now := s.Now()
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		cur, err := currentConsents(ctx, tx, userID)
+		if err != nil {
+			return fmt.Errorf("store: set consents: %w", err)
+		}
 		if cur.NotifyNew != notifyNew {
 			if err := setConsent(ctx, tx, userID, ConsentNotifyNew, notifyNew, how, now); err != nil {
 				return err

@@ -343,17 +343,25 @@ func (s *Store) Unsubscribe(ctx context.Context, userID, purpose string) error {
 	if !exists {
 		return ErrNotFound
 	}
-	c, err := s.Consents(ctx, userID)
-	if err != nil {
-		return err
-	}
-	switch purpose {
-	case ConsentNotifyNew:
-		c.NotifyNew = false
-	case ConsentFeedback:
-		c.Feedback = false
-	default:
+	if purpose != ConsentNotifyNew && purpose != ConsentFeedback {
 		return fmt.Errorf("store: unsubscribe: unknown purpose %q", purpose)
 	}
-	return s.SetConsents(ctx, userID, c.NotifyNew, c.Feedback, "unsubscribe")
+	// Only this purpose is touched, and it is read in the transaction
+	// that writes it: the other purpose's choice is never rewritten from
+	// a stale read.
+	now := s.Now()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		cur, err := currentConsents(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if on := map[string]bool{ConsentNotifyNew: cur.NotifyNew, ConsentFeedback: cur.Feedback}[purpose]; !on {
+			return nil
+		}
+		return setConsent(ctx, tx, userID, purpose, false, "unsubscribe", now)
+	})
+	if err != nil {
+		return fmt.Errorf("store: unsubscribe: %w", err)
+	}
+	return nil
 }

@@ -229,3 +229,33 @@ func TestRoles(t *testing.T) {
 		})
 	}
 }
+
+// TestSetConsentsSeesChoicesMadeMeanwhile: SetConsents compares with the
+// choices current when it writes, so a choice recorded between its start
+// and its write (here: from the clock, read in between) does not make it
+// skip the change it was asked for.
+func TestSetConsentsSeesChoicesMadeMeanwhile(t *testing.T) {
+	var between func()
+	s := openTestStore(t, t.TempDir(), newMasterKey(t), func() time.Time {
+		if f := between; f != nil {
+			between = nil
+			f()
+		}
+		return time.Now()
+	})
+	ctx := t.Context()
+	u := createUser(t, s, newUser("consents"))
+
+	between = func() { require.NoError(t, s.SetConsents(ctx, u.ID, true, true, "profile")) }
+	require.NoError(t, s.SetConsents(ctx, u.ID, false, true, "profile"))
+	c, err := s.Consents(ctx, u.ID)
+	require.NoError(t, err)
+	assert.False(t, c.NotifyNew, "the later choice (no announcements) was lost")
+
+	between = func() { require.NoError(t, s.SetConsents(ctx, u.ID, false, true, "profile")) }
+	require.NoError(t, s.Unsubscribe(ctx, u.ID, ConsentFeedback))
+	c, err = s.Consents(ctx, u.ID)
+	require.NoError(t, err)
+	assert.False(t, c.NotifyNew)
+	assert.False(t, c.Feedback)
+}
