@@ -141,6 +141,9 @@ func maySearchLearners(x actor) bool { return x.isOperator() }
 // isPrivacyOfficer: an operator-role account with the DPO flag.
 func (x actor) isPrivacyOfficer() bool { return x.isOperator() && x.user.DPO }
 
+// mayHandleRights: the privacy officer answers rights requests.
+func mayHandleRights(x actor) bool { return x.isPrivacyOfficer() }
+
 // mayManageBreaches: the breach register is the privacy officer's alone.
 func mayManageBreaches(x actor) bool { return x.isPrivacyOfficer() }
 

@@ -11,10 +11,6 @@ import (
 	"kelas/views"
 )
 
-// mayHandleRights: the privacy officer (an operator with the DPO flag)
-// answers rights requests.
-func mayHandleRights(x actor) bool { return x.isOperator() && x.user.DPO }
-
 // officer requires the privacy officer.
 func (a *App) officer(w http.ResponseWriter, r *http.Request) (actor, bool) {
 	x, ok := a.consoleActor(w, r)
