@@ -185,6 +185,15 @@ func coreTables() []table {
 	}
 }
 
+// actorField classifies a column holding the id of the staff member or
+// operator who did something to a record that is not about them (granted,
+// invited, marked, changed): erasure clears it and the record stays.
+func actorField(purpose string) Field {
+	return Field{Category: CatAccount, Personal: true, Purposes: []string{purpose}, Basis: BasisLegitimate,
+		Retention: "while the record exists; cleared when that account is erased", Export: ExportOmit, Erasure: EraseAnonymise,
+		Why: "an internal account id on someone else's or the platform's record"}
+}
+
 func accountField() Field {
 	return Field{Category: CatAccount, Personal: true, Purposes: purposeAccount, Basis: BasisContract,
 		Retention: "while the account exists", Export: ExportInclude, Erasure: EraseDelete}

@@ -20,7 +20,8 @@ func consoleTables() []table {
 		Why: "an invitation is not yet an account; it is deleted once used or expired"}
 	return []table{
 		{db: DBMain, name: "access_grants", base: grant,
-			columns: []string{"id", "member_id", "purpose", "valid_from", "valid_until", "granted_by", "created_at", "revoked_at", "revoked_by"}},
+			columns:  []string{"id", "member_id", "purpose", "valid_from", "valid_until", "granted_by", "created_at", "revoked_at", "revoked_by"},
+			override: map[string]Field{"granted_by": actorField("know who granted access"), "revoked_by": actorField("know who ended access")}},
 		{db: DBMain, name: "grant_trainings", base: grant, columns: []string{"grant_id", "training_id"}},
 		{db: DBMain, name: "disclosures", base: disclosure, sealed: []string{"reason"},
 			override: map[string]Field{"viewer_id": {Category: CatDisclosures, Personal: true,
@@ -29,7 +30,8 @@ func consoleTables() []table {
 				Why: "when the viewer is erased, the record stays for the person seen, without the viewer's id"}},
 			columns: []string{"id", "subject_id", "viewer_id", "viewer_role", "member_id", "at", "view", "grant_id", "reason"}},
 		{db: DBMain, name: "invitations", base: invite, sealed: []string{"email"},
-			columns: []string{"token_hash", "id", "member_id", "role", "dpo", "email", "email_index", "invited_by", "created_at", "expires_at", "used_at"}},
+			override: map[string]Field{"invited_by": actorField("know who invited whom")},
+			columns:  []string{"token_hash", "id", "member_id", "role", "dpo", "email", "email_index", "invited_by", "created_at", "expires_at", "used_at"}},
 	}
 }
 

@@ -800,11 +800,14 @@ func retentionTables() []table {
 		Basis: BasisLegal, Retention: "until the hold is released, then with the audit log", Export: ExportOmit, Erasure: EraseKeep,
 		Why: "a legal hold is an operator's record about an investigation, kept under the legal-claims exemption (GDPR Art. 17(3)(e))"}
 	return []table{
-		systemTable(DBMain, "retention_rules", "retention periods the operator changed", "category", "keep", "updated_at", "updated_by"),
+		{db: DBMain, name: "retention_rules", columns: []string{"category", "keep", "updated_at", "updated_by"},
+			base:     Field{Category: CatSystem, Export: ExportOmit, Erasure: EraseNone, Why: "retention periods the operator changed"},
+			override: map[string]Field{"updated_by": actorField("know who changed a retention period")}},
 		systemTable(DBMain, "retention_runs", "the purge log: counts per category and run", "id", "category", "rows", "held",
 			"started_at", "finished_at", "error"),
 		{db: DBMain, name: "legal_holds", base: hold, sealed: []string{"reason"},
-			columns: []string{"id", "user_id", "category", "reason", "set_by", "set_at", "released_by", "released_at"}},
+			columns:  []string{"id", "user_id", "category", "reason", "set_by", "set_at", "released_by", "released_at"},
+			override: map[string]Field{"set_by": actorField("know who set a legal hold"), "released_by": actorField("know who released a legal hold")}},
 	}
 }
 

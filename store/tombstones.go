@@ -188,12 +188,13 @@ func (s *Store) EraseUser(ctx context.Context, actor, userID string) error {
 }
 
 // actorColumns are the data map's columns that name a person as the one who
-// did something (viewer_id, *_by) rather than the one a row is about.
-// The audit log is not among them: its entries are hash-chained and kept.
+// did something (viewer_id, *_by) rather than the one a row is about, and
+// that the data map says erasure anonymises. Columns it keeps on purpose
+// (the audit log's chain, the breach register's recorder) stay.
 func actorColumns() []Field {
 	var out []Field
 	for _, f := range DataMap() {
-		if f.DB == DBMain && f.Table != "audit_log" && (f.Column == "viewer_id" || strings.HasSuffix(f.Column, "_by")) {
+		if f.DB == DBMain && f.Erasure == EraseAnonymise && (f.Column == "viewer_id" || strings.HasSuffix(f.Column, "_by")) {
 			out = append(out, f)
 		}
 	}
