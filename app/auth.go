@@ -76,6 +76,9 @@ func (a *App) logIn(ctx context.Context, u store.User) error {
 	}
 	a.sessions.Put(ctx, "uid", u.ID)
 	a.sessions.Put(ctx, "epoch", u.SessionEpoch)
+	// A password confirmed by whoever used this browser before does not
+	// carry over to a new login.
+	a.sessions.Remove(ctx, "reauth_at")
 	return nil
 }
 

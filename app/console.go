@@ -209,6 +209,14 @@ func (a *App) handleMember(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	ids := make([]string, len(v.Staff))
+	for i, s := range v.Staff {
+		ids[i] = s.UserID
+	}
+	if err := a.disclose(r, x, store.ViewStaffList, "", "the staff list of "+m.Name, ids...); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	a.render(w, r, http.StatusOK, views.ConsoleMember(a.page(r, m.Name), v))
 }
 
@@ -394,6 +402,14 @@ func (a *App) handleOperators(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := a.operatorsView(r, x)
 	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ids := make([]string, len(v.Operators))
+	for i, o := range v.Operators {
+		ids[i] = o.ID
+	}
+	if err := a.disclose(r, x, store.ViewStaffList, "", "the list of operators", ids...); err != nil {
 		a.fail(w, r, err)
 		return
 	}

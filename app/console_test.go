@@ -407,3 +407,36 @@ func TestPublicAndLearnerPagesAreAccessible(t *testing.T) {
 		checkAccessible(t, p.path, body)
 	}
 }
+
+// TestStaffListsAndCaseReadingAreDisclosed: staff and operator lists with
+// names, and the privacy officer reading a request, are views of someone
+// else's data too.
+func TestStaffListsAndCaseReadingAreDisclosed(t *testing.T) {
+	fx := newGrantFixture(t)
+	res, _ := fx.operator.get(t, "/console/members/"+fx.memberID)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	ds, err := fx.ts.store.Disclosures(t.Context(), fx.staffUser.ID)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, store.ViewStaffList, ds[0].View)
+	assert.Equal(t, fx.opUser.ID, ds[0].ViewerID)
+
+	res, _ = fx.staff.get(t, "/console/members/"+fx.memberID)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	own, err := fx.ts.store.Disclosures(t.Context(), fx.staffUser.ID)
+	require.NoError(t, err)
+	assert.Len(t, own, 1, "seeing oneself in the list is no disclosure")
+
+	dpo, dpoUser := fx.ts.person(t, "dpo@example.org", store.RoleOperator, "")
+	require.NoError(t, fx.ts.store.SetOperatorRole(t.Context(), dpoUser.ID, store.RoleOperator, true))
+	res, _ = dpo.postForm(t, "/login", url.Values{"email": {dpoUser.Email}, "password": {"a long test password"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	c, err := fx.ts.store.CreateCase(t.Context(), store.NewCase{UserID: fx.learners[0].ID, Kind: store.CaseRectification, Details: "fix my name"})
+	require.NoError(t, err)
+	res, _ = dpo.get(t, "/console/rights/"+c.ID)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	ds, err = fx.ts.store.Disclosures(t.Context(), fx.learners[0].ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, ds)
+	assert.Equal(t, store.ViewRightsCase, ds[0].View)
+}

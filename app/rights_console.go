@@ -80,6 +80,12 @@ func (a *App) handleRightsCase(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// The officer reads the person's own words: that too is a view of
+	// their data, shown to them.
+	if err := a.disclose(r, x, store.ViewRightsCase, "", "answering the person's request", c.UserID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	a.render(w, r, http.StatusOK, views.ConsoleRightsCase(a.page(r, views.CaseKindLabel(c.Kind)),
 		views.RightsCaseConsole{Nav: consoleNav(x), Case: c, Errors: views.Errors{}}))
 }

@@ -225,6 +225,8 @@ const (
 	ViewAttendanceList = "attendance_list"
 	ViewExport         = "export"
 	ViewOutbox         = "outbox_message"
+	ViewRightsCase     = "rights_case"
+	ViewStaffList      = "staff_list"
 )
 
 // Disclosure is one view of a person's data by someone else.
