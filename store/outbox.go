@@ -250,9 +250,17 @@ func (s *Store) DueMail(ctx context.Context, limit int) ([]OutboxMail, error) {
 }
 
 // MarkMailSent records a delivery. Only queued mail can be marked; anything
-// else (deleted, already failed) is ErrNotFound.
+// else (deleted, already failed) is ErrNotFound. Mail to someone without an
+// account here (an invitation, the confirmation of an erasure) is sealed
+// under the system key, not theirs: its contents go as soon as it is sent,
+// so their address is not kept for the mail-contents retention period.
 func (s *Store) MarkMailSent(ctx context.Context, id string) error {
-	return s.markMail(ctx, "sent", `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL
+	return s.markMail(ctx, "sent", `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL,
+		recipient = CASE WHEN user_id IS NULL THEN NULL ELSE recipient END,
+		subject = CASE WHEN user_id IS NULL THEN NULL ELSE subject END,
+		body_text = CASE WHEN user_id IS NULL THEN NULL ELSE body_text END,
+		body_html = CASE WHEN user_id IS NULL THEN NULL ELSE body_html END,
+		headers = CASE WHEN user_id IS NULL THEN NULL ELSE headers END
 		WHERE id = ? AND status = 'queued'`, ts(s.Now()), id)
 }
 

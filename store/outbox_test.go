@@ -417,3 +417,26 @@ func TestOutboxTablesClassifyEveryColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemMailForgottenOnceSent: mail sealed under the system key (to
+// someone without an account) keeps no address once delivered; a person's
+// own mail keeps its contents for the retention period.
+func TestSystemMailForgottenOnceSent(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	u := createUser(t, s, newUser("kept"))
+	sys, err := s.EnqueueMail(ctx, NewMail{To: "leaving@example.org", Kind: "erasure_done", Subject: "bye", Text: "erased"})
+	require.NoError(t, err)
+	own, err := s.EnqueueMail(ctx, NewMail{UserID: u.ID, To: u.Email, Kind: "verify", Subject: "hi", Text: "link"})
+	require.NoError(t, err)
+	require.NoError(t, s.MarkMailSent(ctx, sys))
+	require.NoError(t, s.MarkMailSent(ctx, own))
+	var sysNull, ownNull bool
+	require.NoError(t, s.rdb.QueryRow("SELECT recipient IS NULL AND body_text IS NULL FROM outbox WHERE id = ?", sys).Scan(&sysNull))
+	require.NoError(t, s.rdb.QueryRow("SELECT recipient IS NULL FROM outbox WHERE id = ?", own).Scan(&ownNull))
+	assert.True(t, sysNull, "the system-key mail's address and body are gone")
+	assert.False(t, ownNull)
+	m, err := s.OutboxMail(ctx, sys)
+	require.NoError(t, err)
+	assert.Equal(t, MailSent, m.Status)
+}
