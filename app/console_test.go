@@ -77,10 +77,16 @@ func TestGrantWindow(t *testing.T) {
 	noGrant, names := learnerNames(t, fx.staff, fx.training)
 	assert.Equal(t, 1, noGrant, "before from: counts only")
 	assert.Empty(t, names)
+	countText := func() string {
+		_, body := fx.staff.get(t, "/console/trainings/"+fx.training+"/learners")
+		return strings.TrimSpace(doc(t, body).Find(`[data-testid="learner-count"]`).Text())
+	}
+	assert.Equal(t, "fewer than 5 enrolled.", countText(), "small counts without names are not exact")
 	res, _ := fx.staff.get(t, "/console/learners/"+fx.learners[0].ID)
 	assert.Equal(t, http.StatusNotFound, res.StatusCode, "before from: no record")
 
 	fx.ts.clock.Add(time.Hour) // exactly from
+	assert.Equal(t, "2 enrolled.", countText(), "inside the grant the names are there anyway")
 	noGrant, names = learnerNames(t, fx.staff, fx.training)
 	assert.Zero(t, noGrant)
 	assert.ElementsMatch(t, []string{"Firstayu Tester", "Firstbudi Tester"}, names)

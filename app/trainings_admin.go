@@ -204,6 +204,7 @@ func (a *App) manageView(r *http.Request, x actor, t store.Training) (views.Mana
 	if err != nil {
 		return v, err
 	}
+	v.ExactCount = learnerAccessTo(x, t, grantID != "") >= accessGrant
 	if t.Live() && mayMarkAttendance(x, t, grantID != "") {
 		ls, err := a.store.TrainingLearners(r.Context(), t.ID)
 		if err != nil {
