@@ -186,6 +186,17 @@ func (a *App) consoleMember(w http.ResponseWriter, r *http.Request) (store.Membe
 	return m, x, true
 }
 
+// staffManager loads the Member in the path for someone who may manage its
+// staff.
+func (a *App) staffManager(w http.ResponseWriter, r *http.Request) (store.Member, actor, bool) {
+	m, x, ok := a.consoleMember(w, r)
+	if ok && !mayManageStaffOf(x, m.ID) {
+		a.fail(w, r, errForbidden)
+		return m, x, false
+	}
+	return m, x, ok
+}
+
 func (a *App) memberView(r *http.Request, x actor, m store.Member) (views.MemberConsole, error) {
 	v := views.MemberConsole{Nav: consoleNav(x), Member: m, CanEdit: mayManageMembers(x), CanStaff: mayManageStaffOf(x, m.ID),
 		Form: views.MemberForm{Action: "/console/members/" + m.ID, Name: m.Name, Country: m.Country, Kind: m.Kind, Active: m.Active,
@@ -262,12 +273,8 @@ func (a *App) handleUpdateMember(w http.ResponseWriter, r *http.Request) {
 
 // POST /console/members/{id}/invitations
 func (a *App) handleInviteStaff(w http.ResponseWriter, r *http.Request) {
-	m, x, ok := a.consoleMember(w, r)
+	m, x, ok := a.staffManager(w, r)
 	if !ok {
-		return
-	}
-	if !mayManageStaffOf(x, m.ID) {
-		a.fail(w, r, errForbidden)
 		return
 	}
 	f, err := parseForm(r)
@@ -332,12 +339,8 @@ func roleLabel(r store.Role) string {
 
 // POST /console/members/{id}/staff/{uid}
 func (a *App) handleSetStaffRole(w http.ResponseWriter, r *http.Request) {
-	m, x, ok := a.consoleMember(w, r)
+	m, x, ok := a.staffManager(w, r)
 	if !ok {
-		return
-	}
-	if !mayManageStaffOf(x, m.ID) {
-		a.fail(w, r, errForbidden)
 		return
 	}
 	f, err := parseForm(r)
@@ -369,12 +372,8 @@ func (a *App) handleSetStaffRole(w http.ResponseWriter, r *http.Request) {
 
 // POST /console/members/{id}/staff/{uid}/remove
 func (a *App) handleRemoveStaff(w http.ResponseWriter, r *http.Request) {
-	m, x, ok := a.consoleMember(w, r)
+	m, _, ok := a.staffManager(w, r)
 	if !ok {
-		return
-	}
-	if !mayManageStaffOf(x, m.ID) {
-		a.fail(w, r, errForbidden)
 		return
 	}
 	uid := r.PathValue("uid")

@@ -338,12 +338,6 @@ type LearnerSummary struct {
 	Restricted      bool
 }
 
-// TrainingLearnerCount counts enrolled learners, restricted ones included:
-// a count discloses nobody.
-func (s *Store) TrainingLearnerCount(ctx context.Context, trainingID string) (int, error) {
-	return s.EnrolmentCount(ctx, trainingID)
-}
-
 // VisibleLearners lists the enrolled learners of a training for the people
 // running it, restricted learners excluded (restriction freezes Member
 // access).
