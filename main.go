@@ -440,7 +440,12 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("restore needs the master key the backup was made under (KELAS_MASTER_KEY, KELAS_MASTER_KEY_FILE or %s): %w",
 			filepath.Join(*dir, crypt.MasterKeyFile), err)
 	}
-	res, err := store.Restore(ctx, store.RestoreOptions{Dir: *dir, MasterKey: mk.Key, Identities: ids, File: file, KeysFile: *keys})
+	recipients, err := app.ParseBackupRecipients(getenv("KELAS_BACKUP_RECIPIENT"))
+	if err != nil {
+		return fmt.Errorf("KELAS_BACKUP_RECIPIENT: %w", err)
+	}
+	res, err := store.Restore(ctx, store.RestoreOptions{Dir: *dir, MasterKey: mk.Key, Identities: ids, File: file, KeysFile: *keys,
+		Recipients: recipients})
 	if err != nil {
 		return err
 	}
@@ -449,7 +454,7 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintf(stdout, "keys from %s\n", res.KeysFile)
 	}
 	for _, b := range res.Before {
-		fmt.Fprintf(stdout, "the replaced file is kept as %s\n", b)
+		fmt.Fprintf(stdout, "the replaced state is kept, encrypted, as %s\n", b)
 	}
 	fmt.Fprintf(stdout, "erasures re-applied: %d people erased again (%d tombstones added from backups)\n", res.Reerased, res.Tombstones)
 	return nil

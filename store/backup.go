@@ -101,6 +101,14 @@ var backupName = regexp.MustCompile(`^kelas-(data|keys)-(\d{8}T\d{6}Z)-([a-z2-7]
 
 const stampLayout = "20060102T150405Z"
 
+// replacedName is an encrypted raw copy of databases a restore replaced
+// when they could not be snapshotted as a regular backup (a damaged file).
+// It holds keys.db, so it is pruned by the keys-backup rule.
+var replacedName = regexp.MustCompile(`^kelas-replaced-(\d{8}T\d{6}Z)-([a-z2-7]{6})\.age$`)
+
+// replacedFormat names the layout of a replaced-files archive.
+const replacedFormat = "kelas-replaced/1"
+
 func (s *Store) backupsDir() string { return filepath.Join(s.dir, BackupsDir) }
 
 // BackupPath is where a recorded backup's file lives.
@@ -172,49 +180,78 @@ func (s *Store) backupOne(ctx context.Context, kind, stamp, run string, o Backup
 }
 
 func (s *Store) writeBackup(ctx context.Context, kind, final string, o BackupOptions, b *Backup) (err error) {
-	src, dbName := filepath.Join(s.dir, MainDBFile), MainDBFile
+	src := filepath.Join(s.dir, MainDBFile)
 	if kind == BackupKeys {
-		src, dbName = filepath.Join(s.dir, KeysDBFile), KeysDBFile
+		src = filepath.Join(s.dir, KeysDBFile)
 	}
-	if err := os.MkdirAll(s.backupsDir(), 0o700); err != nil {
-		return err
-	}
-	snap := filepath.Join(s.backupsDir(), ".snapshot-"+b.ID+".db")
-	defer removeDB(snap)
-	if err := vacuumInto(ctx, src, snap); err != nil {
-		return fmt.Errorf("snapshot: %w", err)
-	}
-	schema, err := checkDB(ctx, snap)
-	if err != nil {
-		return err
-	}
-	snapSum, snapSize, err := fileSHA256(snap)
-	if err != nil {
-		return err
-	}
-	stones, err := os.ReadFile(filepath.Join(s.dir, TombstonesFile))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	stoneSum := sha256.Sum256(stones)
-	m := backupManifest{Format: backupFormat, Kind: kind, CreatedAt: b.CreatedAt, Schema: schema,
-		KeyCheck: hex.EncodeToString(s.kr.CheckValue()),
-		Files: []manifestFile{{Name: dbName, Size: snapSize, SHA256: snapSum},
-			{Name: TombstonesFile, Size: int64(len(stones)), SHA256: hex.EncodeToString(stoneSum[:])}}}
-	manifest, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-
 	serverID, err := s.kr.BackupIdentity()
 	if err != nil {
 		return err
 	}
 	recipients := append([]age.Recipient{serverID.Recipient()}, o.Recipients...)
+	b.Size, b.SHA256, err = packDatabase(ctx, s.kr, s.dir, kind, src, final, b.CreatedAt, recipients, o.maxBytes)
+	return err
+}
+
+// packDatabase writes the backup file final of one database: a VACUUM INTO
+// snapshot of src (beside final, removed afterwards), its integrity check,
+// then manifest, the data directory's tombstones and the snapshot, encrypted
+// to recipients.
+func packDatabase(ctx context.Context, kr *crypt.Keyring, dataDir, kind, src, final string, at time.Time, recipients []age.Recipient, maxBytes int64) (int64, string, error) {
+	dbName := MainDBFile
+	if kind == BackupKeys {
+		dbName = KeysDBFile
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		return 0, "", err
+	}
+	snap := filepath.Join(filepath.Dir(final), ".snapshot-"+NewID()+".db")
+	defer removeDB(snap)
+	if err := vacuumInto(ctx, src, snap); err != nil {
+		return 0, "", fmt.Errorf("snapshot: %w", err)
+	}
+	schema, err := checkDB(ctx, snap)
+	if err != nil {
+		return 0, "", err
+	}
+	snapSum, snapSize, err := fileSHA256(snap)
+	if err != nil {
+		return 0, "", err
+	}
+	stones, err := os.ReadFile(filepath.Join(dataDir, TombstonesFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, "", err
+	}
+	stoneSum := sha256.Sum256(stones)
+	m := backupManifest{Format: backupFormat, Kind: kind, CreatedAt: at, Schema: schema,
+		KeyCheck: hex.EncodeToString(kr.CheckValue()),
+		Files: []manifestFile{{Name: dbName, Size: snapSize, SHA256: snapSum},
+			{Name: TombstonesFile, Size: int64(len(stones)), SHA256: hex.EncodeToString(stoneSum[:])}}}
+	manifest, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return 0, "", err
+	}
+	return writeArchive(ctx, final, recipients, maxBytes, func(tw *tar.Writer) error {
+		if err := tarBytes(tw, "manifest.json", manifest, at); err != nil {
+			return err
+		}
+		// Tombstones before the database: restore reads them from every
+		// backup it can find without decrypting whole databases.
+		if err := tarBytes(tw, TombstonesFile, stones, at); err != nil {
+			return err
+		}
+		return tarFile(ctx, tw, dbName, snap, at)
+	})
+}
+
+// writeArchive writes a gzipped tar, encrypted with age to recipients, to a
+// .tmp file beside final, fsyncs it and renames it into place atomically. It
+// returns the encrypted file's size and sha256. On failure nothing is left.
+func writeArchive(ctx context.Context, final string, recipients []age.Recipient, maxBytes int64, fill func(*tar.Writer) error) (size int64, sum string, err error) {
 	tmp := final + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return err
+		return 0, "", err
 	}
 	defer func() {
 		if err != nil {
@@ -223,46 +260,37 @@ func (s *Store) writeBackup(ctx context.Context, kind, final string, o BackupOpt
 		}
 	}()
 	h := sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(f, h), limit: o.maxBytes}
+	cw := &countingWriter{w: io.MultiWriter(f, h), limit: maxBytes}
 	aw, err := age.Encrypt(cw, recipients...)
 	if err != nil {
-		return err
+		return 0, "", err
 	}
 	gz, err := gzip.NewWriterLevel(aw, gzip.BestSpeed)
 	if err != nil {
-		return err
+		return 0, "", err
 	}
 	tw := tar.NewWriter(gz)
-	if err := tarBytes(tw, "manifest.json", manifest, b.CreatedAt); err != nil {
-		return err
-	}
-	// Tombstones before the database: restore reads them from every backup
-	// it can find without decrypting whole databases.
-	if err := tarBytes(tw, TombstonesFile, stones, b.CreatedAt); err != nil {
-		return err
-	}
-	if err := tarFile(ctx, tw, dbName, snap, b.CreatedAt); err != nil {
-		return err
+	if err := fill(tw); err != nil {
+		return 0, "", err
 	}
 	for _, c := range []io.Closer{tw, gz, aw} {
 		if err := c.Close(); err != nil {
-			return err
+			return 0, "", err
 		}
 	}
 	if err := f.Sync(); err != nil {
-		return err
+		return 0, "", err
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return 0, "", err
 	}
 	if err := os.Rename(tmp, final); err != nil {
-		return err
+		return 0, "", err
 	}
 	if err := syncDir(filepath.Dir(final)); err != nil {
-		return err
+		return 0, "", err
 	}
-	b.Size, b.SHA256 = cw.n, hex.EncodeToString(h.Sum(nil))
-	return nil
+	return cw.n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // countingWriter counts bytes and, for tests, fails like a full disk.
@@ -607,6 +635,19 @@ func (s *Store) pruneBackups(ctx context.Context, protect map[string]bool) ([]st
 			}
 		}
 	}
+	if entries, err := os.ReadDir(s.backupsDir()); err == nil {
+		for _, e := range entries {
+			m := replacedName.FindStringSubmatch(e.Name())
+			if m == nil {
+				continue
+			}
+			if at, err := time.Parse(stampLayout, m[1]); err == nil && !at.After(now.Add(-time.Duration(keep[RetKeysBackups])*24*time.Hour)) {
+				if err := os.Remove(filepath.Join(s.backupsDir(), e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return nil, fmt.Errorf("store: prune backups: %w", err)
+				}
+			}
+		}
+	}
 	var errs []error
 	var removed []string
 	for _, name := range remove {
@@ -715,13 +756,16 @@ type RestoreOptions struct {
 	File     string
 	KeysFile string
 	Clock    func() time.Time
+	// Recipients are extra age recipients (the offline recovery key) for
+	// the encrypted copy of the databases the restore replaces.
+	Recipients []age.Recipient
 }
 
 // RestoreResult says what a restore did.
 type RestoreResult struct {
 	Restored   []string // database files replaced (kelas.db, keys.db)
 	KeysFile   string   // the keys backup used, if any
-	Before     []string // where the replaced files were kept
+	Before     []string // encrypted backup files holding the replaced databases
 	Tombstones int      // tombstones added from the backup's copy
 	Reerased   int      // people erased again from the restored data
 }
@@ -795,16 +839,24 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreResult, error) {
 		}
 	}
 
+	// The state about to be replaced is kept, but only encrypted like any
+	// backup (and pruned like one): a readable copy beside the live files
+	// would keep erased people's rows and keys out of erasure's reach.
+	clock := o.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	recipients := append([]age.Recipient{own.Recipient()}, o.Recipients...)
+	if res.Before, err = keepReplaced(ctx, kr, o.Dir, parts, clock().UTC(), recipients); err != nil {
+		return res, fmt.Errorf("store: restore: keeping the current databases: %w (nothing was changed)", err)
+	}
+
 	// Point of no return: swap the files.
 	for _, p := range parts {
-		before, err := swapIn(o.Dir, p.dbName, p.dbPath)
-		if err != nil {
-			return res, fmt.Errorf("store: restore %s: %w (the replaced file, if any, is %s)", p.dbName, err, before)
+		if err := swapIn(o.Dir, p.dbName, p.dbPath); err != nil {
+			return res, fmt.Errorf("store: restore %s: %w (the replaced state is kept in %s)", p.dbName, err, strings.Join(res.Before, ", "))
 		}
 		res.Restored = append(res.Restored, p.dbName)
-		if before != "" {
-			res.Before = append(res.Before, before)
-		}
 	}
 	if err := syncDir(o.Dir); err != nil {
 		return res, fmt.Errorf("store: restore: %w", err)
@@ -1076,35 +1128,92 @@ func latestMigration(dir string) (int, error) {
 	return latest, nil
 }
 
-// swapIn replaces dir/name with the staged file. The live file and its WAL
-// move aside as name.before-restore (and name.before-restore-wal, the name
-// SQLite looks for beside it), so the previous state can be opened and
-// nothing of it leaks into the restored file.
-func swapIn(dir, name, stagedPath string) (before string, err error) {
-	live := filepath.Join(dir, name)
-	if fileExists(live) {
-		before = live + ".before-restore"
-		removeDB(before)
-		if err := os.Rename(live, before); err != nil {
-			return "", err
+// keepReplaced writes the live databases that parts will replace into
+// DATA/backups as encrypted backups of one run (restorable with `kelas
+// restore` like any other), and seals any *.before-restore copy an older
+// kelas left in plaintext. A database that cannot be snapshotted (it is
+// damaged: often why one restores) is kept as an encrypted raw copy
+// instead. It returns the files written.
+func keepReplaced(ctx context.Context, kr *crypt.Keyring, dir string, parts []staged, now time.Time, recipients []age.Recipient) ([]string, error) {
+	stamp, run := now.Format(stampLayout), NewID()[:6]
+	backups := filepath.Join(dir, BackupsDir)
+	var written []string
+	var raw []string // live files to keep as raw copies
+	for _, p := range parts {
+		live := filepath.Join(dir, p.dbName)
+		if !fileExists(live) {
+			continue
 		}
-		if fileExists(live + "-wal") {
-			if err := os.Rename(live+"-wal", before+"-wal"); err != nil {
-				return before, err
+		kind := BackupData
+		if p.dbName == KeysDBFile {
+			kind = BackupKeys
+		}
+		final := filepath.Join(backups, fmt.Sprintf("kelas-%s-%s-%s.age", kind, stamp, run))
+		if _, _, err := packDatabase(ctx, kr, dir, kind, live, final, now, recipients, 0); err != nil {
+			raw = append(raw, live, live+"-wal")
+			continue
+		}
+		written = append(written, final)
+	}
+	// Copies left in plaintext by earlier versions go into the raw archive.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return written, err
+	}
+	var legacy []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.Contains(e.Name(), ".before-restore") {
+			legacy = append(legacy, filepath.Join(dir, e.Name()))
+		}
+	}
+	raw = append(raw, legacy...)
+	if len(raw) > 0 {
+		final := filepath.Join(backups, fmt.Sprintf("kelas-replaced-%s-%s.age", stamp, NewID()[:6]))
+		if err := os.MkdirAll(backups, 0o700); err != nil {
+			return written, err
+		}
+		manifest, err := json.Marshal(map[string]any{"format": replacedFormat, "created_at": now,
+			"key_check": hex.EncodeToString(kr.CheckValue())})
+		if err != nil {
+			return written, err
+		}
+		_, _, err = writeArchive(ctx, final, recipients, 0, func(tw *tar.Writer) error {
+			if err := tarBytes(tw, "manifest.json", manifest, now); err != nil {
+				return err
 			}
+			for _, path := range raw {
+				if !fileExists(path) {
+					continue
+				}
+				if err := tarFile(ctx, tw, filepath.Base(path), path, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return written, err
+		}
+		written = append(written, final)
+	}
+	for _, path := range legacy {
+		if err := os.Remove(path); err != nil {
+			return written, err
 		}
 	}
-	os.Remove(live + "-shm")
-	os.Remove(live + "-wal")
-	if err := os.Rename(stagedPath, live); err != nil {
-		if before != "" {
-			// Put the live file back as it was.
-			os.Rename(before, live)
-			os.Rename(before+"-wal", live+"-wal")
+	return written, nil
+}
+
+// swapIn replaces dir/name (with its WAL and shared memory) by the staged
+// file. The replaced state was kept, encrypted, by keepReplaced.
+func swapIn(dir, name, stagedPath string) error {
+	live := filepath.Join(dir, name)
+	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+		if err := os.Remove(live + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
 		}
-		return before, err
 	}
-	return before, nil
+	return os.Rename(stagedPath, live)
 }
 
 // backupTables classifies the backups record for the data map.

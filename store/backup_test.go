@@ -243,8 +243,14 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{MainDBFile, KeysDBFile}, res.Restored)
 	assert.Equal(t, filepath.Join(dir, BackupsDir, backups[1].File), res.KeysFile, "the keys backup of the same run is found")
-	assert.FileExists(t, filepath.Join(dir, MainDBFile+".before-restore"))
-	assert.FileExists(t, filepath.Join(dir, KeysDBFile+".before-restore"))
+	// The replaced state is kept only as an encrypted backup pair.
+	require.Len(t, res.Before, 2)
+	for _, b := range res.Before {
+		assert.Equal(t, filepath.Join(dir, BackupsDir), filepath.Dir(b))
+		assert.Regexp(t, backupName, filepath.Base(b))
+	}
+	assert.NoFileExists(t, filepath.Join(dir, MainDBFile+".before-restore"))
+	assert.NoFileExists(t, filepath.Join(dir, KeysDBFile+".before-restore"))
 
 	s = openTestStore(t, dir, key, clock.Now)
 	got := dump(t, s.db, "backups")
@@ -269,7 +275,15 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNotFound)
 	list, err := s.Backups(ctx, 10)
 	require.NoError(t, err)
-	assert.Len(t, list, 2, "the backup records are reconciled with the files on disk")
+	assert.Len(t, list, 4, "the backup records are reconciled with the files on disk (the replaced state included)")
+	require.NoError(t, s.Close())
+
+	// The way back: the replaced state restores like any backup.
+	_, err = Restore(ctx, RestoreOptions{Dir: dir, MasterKey: key, File: res.Before[0], Clock: clock.Now})
+	require.NoError(t, err)
+	s = openTestStore(t, dir, key, clock.Now)
+	_, err = s.UserByEmail(ctx, "after@example.test")
+	assert.NoError(t, err, "the account made after the backup is back with the replaced state")
 }
 
 // TestErasureSurvivesRestore: register, back up, erase, restore the old
@@ -287,6 +301,9 @@ func TestErasureSurvivesRestore(t *testing.T) {
 	require.NoError(t, s.EraseUser(ctx, "op", u.ID))
 	require.NoError(t, s.Close())
 
+	// A day later, so that the encrypted copy of the replaced state does
+	// not take the first backup's place under the daily rule.
+	clock.Advance(day)
 	res, err := Restore(ctx, RestoreOptions{Dir: dir, MasterKey: key, File: filepath.Join(dir, BackupsDir, backups[0].File), Clock: clock.Now})
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Reerased)

@@ -100,6 +100,13 @@ func (s *Store) dataKey(ctx context.Context, subject string) ([]byte, error) {
 
 // DestroyDataKey deletes subject's data key (crypto-shredding): every field
 // sealed with it, in the database and in any backup, becomes unreadable.
+//
+// Deleting the row is not enough on disk: secure_delete zeroes the cell in
+// the new version of its page, but the WAL and the database file still hold
+// older versions of that page until a checkpoint. keys.db is small, so it is
+// checkpointed with TRUNCATE right away: when this returns, the wrapped key
+// is in no file of the data directory. Keys backups hold it, encrypted,
+// until the keys-backup retention removes them (7 days by default).
 func (s *Store) DestroyDataKey(ctx context.Context, subject string) error {
 	s.keys.forget(subject)
 	err := inTx(ctx, s.kdb, func(tx *sql.Tx) error {
@@ -107,6 +114,9 @@ func (s *Store) DestroyDataKey(ctx context.Context, subject string) error {
 		return err
 	})
 	if err != nil {
+		return fmt.Errorf("store: destroy data key: %w", err)
+	}
+	if err := checkpointTruncate(ctx, s.kdb); err != nil {
 		return fmt.Errorf("store: destroy data key: %w", err)
 	}
 	return nil
@@ -173,6 +183,11 @@ func (s *Store) RotateKeys(ctx context.Context) (version, rewrapped int, err err
 		return nil
 	})
 	if err != nil {
+		return 0, 0, fmt.Errorf("store: rotate keys: %w", err)
+	}
+	// The old wrappings stay openable with the master key as long as a
+	// page holding them does; checkpoint them out of the WAL now.
+	if err := checkpointTruncate(ctx, s.kdb); err != nil {
 		return 0, 0, fmt.Errorf("store: rotate keys: %w", err)
 	}
 	return version, rewrapped, nil

@@ -108,7 +108,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			s.Close()
 		}
 	}()
-	if s.kdb, s.krdb, err = openPair(keysPath, 2); err != nil {
+	// keys.db is small and its writes are rare; FULL makes an acknowledged
+	// key destruction durable across power loss, not only across crashes.
+	if s.kdb, s.krdb, err = openPair(keysPath, 2, "FULL"); err != nil {
 		return nil, err
 	}
 	// On an existing keys.db the key is checked before any migration
@@ -124,7 +126,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := s.checkMasterKey(ctx); err != nil {
 		return nil, err
 	}
-	if s.db, s.rdb, err = openPair(mainPath, readConns); err != nil {
+	if s.db, s.rdb, err = openPair(mainPath, readConns, "NORMAL"); err != nil {
 		return nil, err
 	}
 	if err := migrate(ctx, s.db, "migrations"); err != nil {
@@ -166,11 +168,11 @@ func (s *Store) Ping(ctx context.Context) error {
 // openPair opens one write connection and a read pool on the same file. The
 // writer begins every transaction IMMEDIATE, so writers queue on SQLite's lock
 // instead of failing with SQLITE_BUSY when a read transaction upgrades.
-func openPair(path string, readConns int) (w, r *sql.DB, err error) {
+func openPair(path string, readConns int, synchronous string) (w, r *sql.DB, err error) {
 	pragmas := []string{
 		"busy_timeout(10000)",
 		"journal_mode(WAL)",
-		"synchronous(NORMAL)",
+		"synchronous(" + synchronous + ")",
 		"foreign_keys(1)",
 		"secure_delete(1)",
 		"trusted_schema(0)",
@@ -219,6 +221,32 @@ func hasTable(ctx context.Context, db *sql.DB, name string) bool {
 	var n int
 	err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = ?", name).Scan(&n)
 	return err == nil && n == 1
+}
+
+// checkpointTruncate copies every WAL frame of db back into the database
+// file and truncates the WAL to zero bytes, so that no older version of a
+// page (a destroyed key, a deleted row) stays readable in the WAL. A reader
+// still inside an older snapshot makes SQLite report the checkpoint busy; it
+// is retried until readers have moved on, within a bound.
+func checkpointTruncate(ctx context.Context, db *sql.DB) error {
+	var busy, logFrames, done int
+	for attempt := 0; ; attempt++ {
+		err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done)
+		if err != nil {
+			return fmt.Errorf("store: checkpoint: %w", err)
+		}
+		if busy == 0 {
+			return nil
+		}
+		if attempt == 100 {
+			return fmt.Errorf("store: checkpoint: readers kept the write-ahead log busy (%d of %d frames copied)", done, logFrames)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // tx runs fn in one immediate write transaction on kelas.db.

@@ -251,6 +251,12 @@ func (s *Store) eraseRows(ctx context.Context, actor, action, userID string) err
 	if err := s.DestroyDataKey(ctx, userID); err != nil {
 		return err
 	}
+	// The deleted rows are zeroed in their new pages (secure_delete); move
+	// those pages into kelas.db and empty its WAL so that older versions of
+	// them (sealed, and now unreadable, but still the person's) do not linger.
+	if err := checkpointTruncate(ctx, s.db); err != nil {
+		return fmt.Errorf("store: erase user: %w", err)
+	}
 	// A file left by a crash here has no row any more: the exports
 	// retention sweep removes it.
 	for _, id := range exports {
