@@ -439,7 +439,7 @@ func (s *Store) recordBackup(ctx context.Context, b Backup, actor string) error 
 		if err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, s.Now(), AuditEntry{ActorID: actor, Action: action, TargetType: "backup", TargetID: b.ID, Details: details})
+		return s.appendAudit(ctx, tx, s.Now(), AuditEntry{ActorID: actor, Action: action, TargetType: "backup", TargetID: b.ID, Details: details})
 	})
 }
 
@@ -759,7 +759,28 @@ type RestoreOptions struct {
 	// Recipients are extra age recipients (the offline recovery key) for
 	// the encrypted copy of the databases the restore replaces.
 	Recipients []age.Recipient
+	// AcceptLoss restores even when compliance records of the current
+	// state (made after the backup and not in the journal) would be lost;
+	// the loss is reported and audited.
+	AcceptLoss bool
 }
+
+// ErrRestoreLoss means a restore would lose compliance records; nothing was
+// changed. The error's text is the report.
+var ErrRestoreLoss = errors.New("store: the restore would lose compliance records")
+
+// LossError carries the report of what a restore would lose.
+type LossError struct {
+	Replay JournalReplay
+	Why    string
+}
+
+func (e *LossError) Error() string {
+	return fmt.Sprintf("%v: %s\n%sNothing was changed. Restore anyway with --accept-loss (the loss is then recorded in the audit log).",
+		ErrRestoreLoss, e.Why, e.Replay.Report())
+}
+
+func (e *LossError) Unwrap() error { return ErrRestoreLoss }
 
 // RestoreResult says what a restore did.
 type RestoreResult struct {
@@ -768,6 +789,15 @@ type RestoreResult struct {
 	Before     []string // encrypted backup files holding the replaced databases
 	Tombstones int      // tombstones added from the backup's copy
 	Reerased   int      // people erased again from the restored data
+	// Journal says which compliance records made after the backup were
+	// re-applied, and what was lost (only with AcceptLoss).
+	Journal JournalReplay
+	// KeysMerged counts data keys of the current keys.db (people and
+	// records created after the keys backup) carried into the restored one.
+	KeysMerged int
+	// AuditRolledBack is the newest audit entry the log had before a
+	// restore that lost entries (AcceptLoss); 0 when nothing was lost.
+	AuditRolledBack int64
 }
 
 // staged is one verified database extracted from a backup.
@@ -839,6 +869,13 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreResult, error) {
 		}
 	}
 
+	if err := reapplyJournal(ctx, o, kr, parts, &res); err != nil {
+		return res, err
+	}
+	if res.KeysMerged, err = mergeLiveKeys(ctx, o.Dir, parts); err != nil {
+		return res, fmt.Errorf("store: restore: keeping the current keys: %w (nothing was changed)", err)
+	}
+
 	// The state about to be replaced is kept, but only encrypted like any
 	// backup (and pruned like one): a readable copy beside the live files
 	// would keep erased people's rows and keys out of erasure's reach.
@@ -886,7 +923,22 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreResult, error) {
 	if err := s.reconcileBackups(ctx); err != nil {
 		return res, fmt.Errorf("store: restore: reconcile backups: %w", err)
 	}
-	details := map[string]any{"file": filepath.Base(o.File), "restored": res.Restored, "reerased": res.Reerased}
+	if res.AuditRolledBack, err = s.realignAuditHead(ctx); err != nil {
+		return res, fmt.Errorf("store: restore: %w", err)
+	}
+	details := map[string]any{"file": filepath.Base(o.File), "restored": res.Restored, "reerased": res.Reerased,
+		"journal_applied": res.Journal.Applied}
+	if lost := res.Journal.Lost() + len(res.Journal.Skipped); lost > 0 {
+		details["records_lost"] = lost
+		lostBy := map[string]int{}
+		for t, ks := range res.Journal.Missing {
+			lostBy[t] = len(ks)
+		}
+		details["records_lost_by_table"] = lostBy
+	}
+	if res.AuditRolledBack > 0 {
+		details["audit_rolled_back_from"] = res.AuditRolledBack
+	}
 	if res.KeysFile != "" {
 		details["keys_file"] = filepath.Base(res.KeysFile)
 	}
@@ -1126,6 +1178,181 @@ func latestMigration(dir string) (int, error) {
 		}
 	}
 	return latest, nil
+}
+
+// reapplyJournal brings the staged kelas.db up to date with the compliance
+// journal (records made after the backup) and compares it with the state it
+// will replace. When records would still be lost it refuses, unless
+// o.AcceptLoss, before any live file changes. A damaged journal is refused
+// the same way.
+func reapplyJournal(ctx context.Context, o RestoreOptions, kr *crypt.Keyring, parts []staged, res *RestoreResult) error {
+	var main *staged
+	for i := range parts {
+		if parts[i].dbName == MainDBFile {
+			main = &parts[i]
+		}
+	}
+	if main == nil {
+		return nil // a keys backup alone: no records to re-apply
+	}
+	live := filepath.Join(o.Dir, MainDBFile)
+	liveReadable := false
+	if fileExists(live) {
+		// Opening the live store copies changes still noted in it (a crash
+		// before they reached the journal) to the journal.
+		if ls, err := Open(ctx, Options{Dir: o.Dir, MasterKey: o.MasterKey, Clock: o.Clock}); err == nil {
+			ls.Close()
+			liveReadable = true
+		}
+	}
+	key, err := kr.JournalKey()
+	if err != nil {
+		return err
+	}
+	recs, _, err := readJournal(filepath.Join(o.Dir, JournalFile), key)
+	if err != nil {
+		return fmt.Errorf("store: restore refused, nothing was changed: %w", err)
+	}
+	if len(recs) > 0 {
+		res.Journal.Since = recs[0].Since
+	}
+	backupAt := main.m.CreatedAt
+	res.Journal.Complete = len(recs) > 0 && !res.Journal.Since.After(backupAt)
+	// Records from a little before the backup too: re-applying a record
+	// the backup already holds changes nothing.
+	replay, err := replayJournal(ctx, main.dbPath, recs, backupAt.Add(-5*time.Minute))
+	if err != nil {
+		return fmt.Errorf("store: restore: re-applying the journal: %w (nothing was changed)", err)
+	}
+	replay.Since, replay.Complete = res.Journal.Since, res.Journal.Complete
+	res.Journal = replay
+	why := ""
+	switch {
+	case liveReadable:
+		if res.Journal.Missing, err = missingRecords(ctx, live, main.dbPath); err != nil {
+			return fmt.Errorf("store: restore: comparing with the current state: %w (nothing was changed)", err)
+		}
+		if res.Journal.Lost()+len(res.Journal.Skipped) > 0 {
+			why = "records of the current state are not in the backup and could not be re-applied from the journal"
+		}
+	case fileExists(live) || (len(recs) > 0 && !res.Journal.Complete):
+		// Nothing to compare with, and the journal may not cover the gap.
+		if !res.Journal.Complete {
+			why = "the current database cannot be read and the journal does not reach back to the backup, so records made after it may be lost"
+		}
+	}
+	if why != "" && !o.AcceptLoss {
+		return &LossError{Replay: res.Journal, Why: why}
+	}
+	if _, err := checkDB(ctx, main.dbPath); err != nil {
+		return fmt.Errorf("store: restore: the database fails its check after re-applying the journal: %w (nothing was changed)", err)
+	}
+	return nil
+}
+
+// mergeLiveKeys carries into a staged keys.db what the current keys.db has
+// and the backup lacks: data keys made after the backup (the system key,
+// people who registered since: records sealed with them were re-applied
+// from the journal), newer key-wrapping versions, and the audit anchor when
+// it is newer. Keys of tombstoned people are never carried over; restoring
+// keys.db alone thus cannot resurrect anyone. It does nothing when no keys
+// backup is restored or the current keys.db cannot be read.
+func mergeLiveKeys(ctx context.Context, dir string, parts []staged) (int, error) {
+	var stagedKeys string
+	for _, p := range parts {
+		if p.dbName == KeysDBFile {
+			stagedKeys = p.dbPath
+		}
+	}
+	live := filepath.Join(dir, KeysDBFile)
+	if stagedKeys == "" || !fileExists(live) {
+		return 0, nil
+	}
+	if _, err := checkDB(ctx, live); err != nil {
+		return 0, nil // damaged: the backup's keys are all there is
+	}
+	stones, err := readTombstones(filepath.Join(dir, TombstonesFile))
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range parts {
+		stones = append(stones, p.stones...)
+	}
+	erased := map[string]bool{}
+	for _, t := range stones {
+		erased[t.UserID] = true
+	}
+	db, err := sql.Open("sqlite", "file:"+stagedKeys+"?_pragma=busy_timeout(10000)&_pragma=trusted_schema(0)&_txlock=immediate")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if err := migrate(ctx, db, "migrations/keys"); err != nil {
+		return 0, err
+	}
+	if _, err := db.ExecContext(ctx, "ATTACH DATABASE ? AS live", "file:"+live+"?mode=ro"); err != nil {
+		return 0, err
+	}
+	n := 0
+	err = inTx(ctx, db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO main.kek_versions SELECT version, created_at FROM live.kek_versions"); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT subject, kek_version, wrapped, created_at FROM live.data_keys
+			WHERE subject NOT IN (SELECT subject FROM main.data_keys)`)
+		if err != nil {
+			return err
+		}
+		type key struct {
+			subject string
+			version int
+			wrapped []byte
+			created string
+		}
+		var add []key
+		for rows.Next() {
+			var k key
+			if err := rows.Scan(&k.subject, &k.version, &k.wrapped, &k.created); err != nil {
+				rows.Close()
+				return err
+			}
+			if !erased[k.subject] {
+				add = append(add, k)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, k := range add {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO main.data_keys (subject, kek_version, wrapped, created_at) VALUES (?, ?, ?, ?)",
+				k.subject, k.version, k.wrapped, k.created); err != nil {
+				return err
+			}
+		}
+		n = len(add)
+		if hasTableIn(ctx, tx, "live", "audit_head") {
+			_, err = tx.ExecContext(ctx, `INSERT INTO main.audit_head SELECT * FROM live.audit_head l WHERE true
+				ON CONFLICT (id) DO UPDATE SET mac_from = excluded.mac_from, seq = excluded.seq, hash = excluded.hash,
+				pruned_seq = excluded.pruned_seq, pruned_hash = excluded.pruned_hash, updated_at = excluded.updated_at, mac = excluded.mac
+				WHERE excluded.seq > main.audit_head.seq OR excluded.pruned_seq > main.audit_head.pruned_seq`)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if _, err := db.ExecContext(ctx, "DETACH DATABASE live"); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func hasTableIn(ctx context.Context, tx *sql.Tx, schema, name string) bool {
+	var n int
+	err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+schema+".sqlite_schema WHERE type = 'table' AND name = ?", name).Scan(&n)
+	return err == nil && n == 1
 }
 
 // keepReplaced writes the live databases that parts will replace into

@@ -131,7 +131,7 @@ func (s *Store) CreateBreach(ctx context.Context, actor string, nb NewBreach) (B
 				return err
 			}
 		}
-		return appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: AuditBreachRecord, TargetType: "breach", TargetID: id,
+		return s.appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: AuditBreachRecord, TargetType: "breach", TargetID: id,
 			Details: map[string]any{"scope": nb.Scope, "scope_id": nb.ScopeID, "people": len(nb.People),
 				"categories": strings.Join(nb.Categories, ",")}})
 	})

@@ -124,7 +124,7 @@ func systemTable(db DB, name string, why string, cols ...string) table {
 func DataMap() []Field {
 	var out []Field
 	for _, group := range [][]table{coreTables(), accountTables(), outboxTables(), trainingTables(), consoleTables(), rightsTables(), anonymousTables(),
-		consentTables(), statsTables(), operationsTables(), breachTables(), policyTables(), notifyTables(), exportTables()} {
+		consentTables(), statsTables(), operationsTables(), breachTables(), policyTables(), notifyTables(), exportTables(), journalTablesForMap()} {
 		for _, t := range group {
 			out = append(out, t.fields()...)
 		}
@@ -176,6 +176,8 @@ func coreTables() []table {
 		systemTable(DBKeys, "schema_migrations", "schema bookkeeping", "version", "name", "applied_at"),
 		systemTable(DBKeys, "key_check", "fingerprint of the master key", "id", "check_value", "created_at"),
 		systemTable(DBKeys, "kek_versions", "key-wrapping key versions", "version", "created_at"),
+		systemTable(DBKeys, "audit_head", "the audit log's newest entry and retention anchor, keyed, kept apart from kelas.db",
+			"id", "mac_from", "seq", "hash", "pruned_seq", "pruned_hash", "updated_at", "mac"),
 		{
 			db: DBKeys, name: "data_keys", columns: []string{"subject", "kek_version", "wrapped", "created_at"},
 			base: Field{Category: CatSecurity, Personal: true, Purposes: []string{"encrypt the person's data at rest"},

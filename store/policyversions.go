@@ -86,7 +86,7 @@ func (s *Store) SavePolicyDraft(ctx context.Context, actor string, d PolicyDraft
 		if err := mustAffect(res); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: AuditPolicyDraft, TargetType: "policy_draft",
+		return s.appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: AuditPolicyDraft, TargetType: "policy_draft",
 			TargetID: d.ID, Details: map[string]any{"version": d.Version, "material": d.Material, "new": created}})
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -181,7 +181,7 @@ func (s *Store) PublishPolicy(ctx context.Context, actor, draftID string) (Polic
 		if _, err := tx.ExecContext(ctx, "DELETE FROM policy_drafts WHERE id = ?", draftID); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: AuditPolicyPublish, TargetType: "policy_version",
+		return s.appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: AuditPolicyPublish, TargetType: "policy_version",
 			TargetID: d.Version, Details: map[string]any{"material": d.Material, "effective_at": ts(d.EffectiveAt)}})
 	})
 	switch {

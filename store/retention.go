@@ -226,7 +226,7 @@ func (s *Store) SetRetentionRules(ctx context.Context, actor string, keep map[st
 				c, v, ts(now), actor); err != nil {
 				return err
 			}
-			if err := appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: AuditRetentionRule, TargetType: "retention_rule",
+			if err := s.appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: AuditRetentionRule, TargetType: "retention_rule",
 				TargetID: c, Details: map[string]any{"from": byCat[c].Keep, "to": v, "unit": byCat[c].Unit}}); err != nil {
 				return err
 			}
@@ -333,7 +333,7 @@ func (s *Store) SetLegalHold(ctx context.Context, actor string, nh NewLegalHold)
 		if h.UserID != "" {
 			target, tt = h.UserID, "user"
 		}
-		return appendAudit(ctx, tx, h.SetAt, AuditEntry{ActorID: actor, Action: AuditHoldSet, TargetType: tt, TargetID: target,
+		return s.appendAudit(ctx, tx, h.SetAt, AuditEntry{ActorID: actor, Action: AuditHoldSet, TargetType: tt, TargetID: target,
 			Details: map[string]any{"hold_id": h.ID}})
 	})
 	if err != nil {
@@ -355,7 +355,7 @@ func (s *Store) ReleaseLegalHold(ctx context.Context, actor, id string) error {
 		if err := mustAffect(res); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: AuditHoldRelease, TargetType: "legal_hold", TargetID: id})
+		return s.appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: AuditHoldRelease, TargetType: "legal_hold", TargetID: id})
 	})
 	if errors.Is(err, ErrNotFound) {
 		return ErrNotFound
@@ -516,7 +516,7 @@ func (s *Store) pruneAuditStep(ctx context.Context, tx *sql.Tx, cutoff string, l
 	if err := rows.Close(); err != nil {
 		return 0, err
 	}
-	return pruneAuditBatch(ctx, tx, cutoff, held, limit, ts(s.Now()))
+	return s.pruneAuditBatch(ctx, tx, cutoff, held, limit, ts(s.Now()))
 }
 
 // accessLogKeyPrefix names the per-day keys of the access log.

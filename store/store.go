@@ -20,6 +20,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"kelas/store/crypt"
@@ -63,6 +65,14 @@ type Store struct {
 	kr    *crypt.Keyring
 	keys  *keyCache
 	clock func() time.Time
+
+	auditKey   []byte      // MAC key of the audit chain
+	auditMu    sync.Mutex  // serialises moving the anchor in keys.db
+	auditDirty atomic.Bool // entries were appended since the anchor moved
+
+	journalKey []byte     // MAC key of the compliance journal
+	journalMu  sync.Mutex // serialises copying notes to the journal file
+	journalMAC string     // MAC of the journal's last line (guarded by journalMu)
 }
 
 // Exists reports whether dir already holds a kelas database, so callers know
@@ -98,6 +108,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	if s.auditKey, err = kr.AuditKey(); err != nil {
+		return nil, err
+	}
+	if s.journalKey, err = kr.JournalKey(); err != nil {
+		return nil, err
+	}
 	readConns := o.ReadConns
 	if readConns <= 0 {
 		readConns = max(4, runtime.NumCPU())
@@ -120,6 +136,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	freshAuditHead := !hasTable(ctx, s.kdb, "audit_head")
 	if err := migrate(ctx, s.kdb, "migrations/keys"); err != nil {
 		return nil, fmt.Errorf("store: keys.db: %w", err)
 	}
@@ -131,6 +148,13 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	if err := migrate(ctx, s.db, "migrations"); err != nil {
 		return nil, fmt.Errorf("store: kelas.db: %w", err)
+	}
+	if err := s.initAuditHead(ctx, freshAuditHead); err != nil {
+		return nil, err
+	}
+	// Changes a crash left noted but not yet copied to the journal.
+	if err := s.flushJournal(ctx); err != nil {
+		return nil, err
 	}
 	ok = true
 	return s, nil
@@ -249,9 +273,22 @@ func checkpointTruncate(ctx context.Context, db *sql.DB) error {
 	}
 }
 
-// tx runs fn in one immediate write transaction on kelas.db.
+// tx runs fn in one immediate write transaction on kelas.db. When fn
+// appended to the audit log, the new head is anchored in keys.db after the
+// commit; a failure there leaves the anchor behind (reported by `kelas
+// doctor`, retried after the next write) but does not undo the commit.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return inTx(ctx, s.db, fn)
+	if err := inTx(ctx, s.db, fn); err != nil {
+		return err
+	}
+	// The commit stands whatever happens below: the journal copy is
+	// retried after the next write and at start-up; the anchor likewise.
+	ctx = context.WithoutCancel(ctx)
+	if s.journalPending(ctx) {
+		s.flushJournal(ctx)
+	}
+	s.anchorAudit(ctx)
+	return nil
 }
 
 func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {

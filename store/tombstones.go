@@ -243,7 +243,7 @@ func (s *Store) eraseRows(ctx context.Context, actor, action, userID string) err
 		if _, err := tx.ExecContext(ctx, "DELETE FROM users WHERE id = ?", userID); err != nil {
 			return fmt.Errorf("users: %w", err)
 		}
-		return appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: action, TargetType: "user", TargetID: userID})
+		return s.appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: action, TargetType: "user", TargetID: userID})
 	})
 	if err != nil {
 		return fmt.Errorf("store: erase user: %w", err)

@@ -65,6 +65,13 @@ func (k *Keyring) derive(info string) ([]byte, error) {
 	return key, nil
 }
 
+// AuditKey is the key of the audit log's MACs: without the master key,
+// nobody can write an entry (or recompute a chain) that verifies.
+func (k *Keyring) AuditKey() ([]byte, error) { return k.derive("kelas/audit-mac/v1") }
+
+// JournalKey is the key of the compliance journal's MACs.
+func (k *Keyring) JournalKey() ([]byte, error) { return k.derive("kelas/journal-mac/v1") }
+
 // CheckValue is a public fingerprint of the master key, stored beside the
 // wrapped keys so that a wrong master key is detected before anything is
 // written with it. It reveals nothing about the key itself.
