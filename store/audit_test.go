@@ -150,7 +150,7 @@ func rechainPlain(t *testing.T, s *Store, from int64, change func(seq int64, act
 	rows, err := s.db.Query("SELECT seq, at, actor_id, action, target_type, target_id, details, prev_hash FROM audit_log ORDER BY seq")
 	require.NoError(t, err)
 	type entry struct {
-		seq                                         int64
+		seq                                           int64
 		at, actor, action, tt, tid, details, prevHash string
 	}
 	var all []entry
