@@ -238,8 +238,18 @@ func TestCarryOutNowUnderLegalHold(t *testing.T) {
 	assert.Contains(t, msg, hold.ID[:8])
 	fx.assertUnchanged(t, id, 1)
 
+	// The job, when the grace period ends, waits too and tells her once.
+	fx.ts.clock.Add(8 * 24 * time.Hour)
+	require.NoError(t, fx.ts.app.runErasures(ctx))
+	require.NoError(t, fx.ts.app.runErasures(ctx))
+	fx.assertUnchanged(t, id, 2)
+	fx.ts.deliver(t)
+	mail := mailTo(t, lastMails(fx.smtpd, "Your request: Erasure"), fx.user.Email)
+	assert.Contains(t, mail.Text, "Erasure): On hold.")
+	assert.NotContains(t, mail.Text, "court order", "the hold's reason is for the officer")
+
 	require.NoError(t, fx.ts.store.ReleaseLegalHold(ctx, fx.dpoUser.ID, hold.ID))
-	assert.Equal(t, scheduledFor, erasureState(t, fx.learner, "/rights/cases/"+id))
+	assert.Equal(t, "Scheduled for the next run of the erasure job, within the hour.", erasureState(t, fx.learner, "/rights/cases/"+id))
 	res, _ = fx.dpo.postForm(t, "/console/rights/"+id, carryOut)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	fx.assertErased(t, id)

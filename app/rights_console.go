@@ -158,7 +158,7 @@ func (a *App) handleRightsCaseAction(w http.ResponseWriter, r *http.Request) {
 	}
 	a.auditReq(r, "rights.case."+action, "case", c.ID, map[string]any{"status": status})
 	if status != store.CaseInProgress {
-		a.mailCaseUpdate(r.Context(), c, false, note)
+		a.mailCaseUpdate(r.Context(), c, note)
 	}
 	a.redirect(w, r, "/console/rights/"+c.ID, "The request is updated.")
 }
@@ -198,7 +198,7 @@ func (a *App) handleRightsCaseExtend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.auditReq(r, "rights.case.extend", "case", c.ID, map[string]any{"months": months})
-	a.mailCaseUpdate(r.Context(), c, false, "We need more time to answer your request, until "+c.DueAt.Format("2 January 2006")+". Reason: "+reason)
+	a.mailCaseUpdate(r.Context(), c, "We need more time to answer your request, until "+c.DueAt.Format("2 January 2006")+". Reason: "+reason)
 	a.redirect(w, r, "/console/rights/"+c.ID, "The deadline is extended and the person is told why.")
 }
 
@@ -245,7 +245,7 @@ func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor,
 			return
 		}
 		a.auditReq(r, "rights.case.refuse", "case", c.ID, map[string]any{"status": c.Status})
-		a.mailCaseUpdate(r.Context(), c, false, "We have refused to erase your account, for this reason: "+note)
+		a.mailCaseUpdate(r.Context(), c, "We have refused to erase your account, for this reason: "+note)
 		a.redirect(w, r, "/console/rights/"+c.ID, "The erasure is refused; the person is told why.")
 		return
 	}
@@ -321,11 +321,19 @@ func (a *App) mailErasureScheduled(ctx context.Context, u *store.User, c store.C
 
 // mailCaseUpdate tells the person about their request. A mail the law
 // requires (answers to their own request) goes even under restriction.
-// held says a legal hold blocks the request (an erasure) now.
-func (a *App) mailCaseUpdate(ctx context.Context, c store.Case, held bool, note string) {
+func (a *App) mailCaseUpdate(ctx context.Context, c store.Case, note string) {
 	u, err := a.store.User(ctx, c.UserID)
 	if err != nil {
 		return // erased meanwhile
+	}
+	held := false
+	if c.Kind == store.CaseErasure {
+		holds, err := a.heldPeople(ctx)
+		if err != nil {
+			a.log.Error("case update mail", "case_id", c.ID, "err", err)
+			return
+		}
+		held = len(holds[c.UserID]) > 0
 	}
 	paras := []string{"There is news about your request (" + views.CaseKindLabel(c.Kind) + "): " + views.CaseLabel(c, held) + "."}
 	if note != "" {
@@ -390,7 +398,7 @@ func (a *App) executeErasure(ctx context.Context, c store.Case, actor string) er
 			if err != nil {
 				return err
 			}
-			a.mailCaseUpdate(ctx, c, true, note)
+			a.mailCaseUpdate(ctx, c, note)
 		}
 		return &heldError{holds: holds}
 	}
