@@ -196,16 +196,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.BcryptCost, err = bcryptCost(getenv); err != nil {
 		return err
 	}
-	if v := getenv("KELAS_ERASURE_GRACE"); v != "" {
-		// A Go duration ("168h") or a number of days ("7").
-		d, derr := time.ParseDuration(v)
-		if n, nerr := strconv.Atoi(v); nerr == nil {
-			d, derr = time.Duration(n)*24*time.Hour, nil
-		}
-		if derr != nil || d < 0 || d > 90*24*time.Hour {
-			return fmt.Errorf("KELAS_ERASURE_GRACE must be a number of days (0 to 90) or a duration like 168h")
-		}
-		cfg.ErasureGrace = d
+	if cfg.ErasureGrace, err = erasureGrace(getenv); err != nil {
+		return err
 	}
 	if cfg.TrustedProxies, err = app.ParseTrustedProxies(getenv("KELAS_TRUSTED_PROXIES")); err != nil {
 		return fmt.Errorf("KELAS_TRUSTED_PROXIES: %w", err)
@@ -249,6 +241,24 @@ func staticFS() fs.FS {
 		panic(err) // the embed directive guarantees the directory
 	}
 	return sub
+}
+
+// erasureGrace reads KELAS_ERASURE_GRACE: a Go duration ("168h") or a
+// number of days ("7"). Unset is nil, the default; 0 is no grace period at
+// all (the erasure job's next run), which is why the two are kept apart.
+func erasureGrace(getenv func(string) string) (*time.Duration, error) {
+	v := getenv("KELAS_ERASURE_GRACE")
+	if v == "" {
+		return nil, nil
+	}
+	d, err := time.ParseDuration(v)
+	if n, nerr := strconv.Atoi(v); nerr == nil {
+		d, err = time.Duration(n)*24*time.Hour, nil
+	}
+	if err != nil || d < 0 || d > 90*24*time.Hour {
+		return nil, fmt.Errorf("KELAS_ERASURE_GRACE must be a number of days (0 to 90) or a duration like 168h")
+	}
+	return &d, nil
 }
 
 func bcryptCost(getenv func(string) string) (int, error) {

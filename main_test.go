@@ -425,3 +425,48 @@ func TestServeHoldsTheDataLock(t *testing.T) {
 	require.NoError(t, err, "the lock is released when serve stops")
 	unlock()
 }
+
+// TestErasureGraceSetting: KELAS_ERASURE_GRACE unset keeps the default
+// (nil), while 0 is a grace period of none: the erasure job's next run.
+func TestErasureGraceSetting(t *testing.T) {
+	days := func(n int) *time.Duration {
+		d := time.Duration(n) * 24 * time.Hour
+		return &d
+	}
+	cases := []struct {
+		value string
+		want  *time.Duration
+		err   bool
+	}{
+		{"", nil, false},
+		{"0", days(0), false},
+		{"0h", days(0), false},
+		{"7", days(7), false},
+		{"90", days(90), false},
+		{"36h", func() *time.Duration { d := 36 * time.Hour; return &d }(), false},
+		{"91", nil, true},
+		{"-1", nil, true},
+		{"-1h", nil, true},
+		{"a week", nil, true},
+	}
+	for _, c := range cases {
+		t.Run(c.value, func(t *testing.T) {
+			got, err := erasureGrace(env("KELAS_ERASURE_GRACE", c.value))
+			if c.err {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "KELAS_ERASURE_GRACE")
+				return
+			}
+			require.NoError(t, err)
+			if c.want == nil {
+				assert.Nil(t, got)
+				return
+			}
+			require.NotNil(t, got)
+			assert.Equal(t, *c.want, *got)
+		})
+	}
+	_, stderr, err := runCmd(t, env("KELAS_ERASURE_GRACE", "91", "KELAS_DATA", t.TempDir()), "", "serve")
+	require.Error(t, err, "serve refuses a grace period out of range")
+	assert.Contains(t, err.Error()+stderr, "0 to 90")
+}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,8 +42,9 @@ type Config struct {
 	Version      string
 	Demo         bool // seed sample trainings when there are none
 	// ErasureGrace is how long an erasure request can be cancelled before
-	// it is carried out (KELAS_ERASURE_GRACE); 0 means 7 days.
-	ErasureGrace time.Duration
+	// it is carried out (KELAS_ERASURE_GRACE). Nil means 7 days; 0 means
+	// the erasure job's next run (it runs hourly).
+	ErasureGrace *time.Duration
 	SMTPURL      string // KELAS_SMTP_URL; empty keeps mail in the outbox
 	MailFrom     string // KELAS_MAIL_FROM
 	// BackupRecipients are extra age recipients of every backup
@@ -115,6 +117,10 @@ type App struct {
 	patterns     []string // every route pattern, in registration order (routes.go)
 	// access holds web access-log lines until they are written (accesslog.go).
 	access accessBuffer
+
+	// erasing lets one erasure run at a time, so the hourly job and an
+	// officer's "carry out now" never both act on one case (rights_console.go).
+	erasing sync.Mutex
 
 	// exports runs portability export builds, a few at a time (export.go).
 	exports *exportRunner

@@ -14,14 +14,26 @@ import (
 )
 
 // defaultErasureGrace is how long an erasure request waits, cancellable,
-// before it is carried out (KELAS_ERASURE_GRACE).
+// before it is carried out, when KELAS_ERASURE_GRACE is not set.
 const defaultErasureGrace = 7 * 24 * time.Hour
 
+// erasureGrace is the configured grace period; 0 is a valid setting (the
+// erasure job's next run), not a missing one.
 func (a *App) erasureGrace() time.Duration {
-	if a.cfg.ErasureGrace > 0 {
-		return a.cfg.ErasureGrace
+	if a.cfg.ErasureGrace != nil {
+		return *a.cfg.ErasureGrace
 	}
 	return defaultErasureGrace
+}
+
+// erasureWhen words when an erasure scheduled for at is carried out, for
+// flashes, notes and mail: a date, or the erasure job's next run once that
+// time has come (always so with a grace period of 0).
+func (a *App) erasureWhen(at time.Time) string {
+	if !at.After(a.clock()) {
+		return "at the next run of the erasure job, within the hour"
+	}
+	return "on " + at.UTC().Format("2 January 2006, 15:04") + " UTC"
 }
 
 // GET /privacy
@@ -43,7 +55,7 @@ func (a *App) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := views.PrivacyNotice{Policy: policy, Categories: noticeCategories(store.DataMap()), Retention: rules, Members: members,
-		GraceDays: int(a.erasureGrace().Hours() / 24)}
+		Grace: a.erasureGrace()}
 	a.render(w, r, http.StatusOK, views.Privacy(a.page(r, "Privacy notice"), v))
 }
 
@@ -132,7 +144,7 @@ func (a *App) handleRights(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) rightsView(ctx context.Context, u *store.User) (views.RightsView, error) {
-	v := views.RightsView{Verified: u.Verified(), GraceDays: int(a.erasureGrace().Hours() / 24), Errors: views.Errors{}}
+	v := views.RightsView{Verified: u.Verified(), Grace: a.erasureGrace(), Errors: views.Errors{}}
 	var err error
 	if v.Restricted, err = a.store.Restricted(ctx, u.ID); err != nil {
 		return v, err
@@ -152,6 +164,11 @@ func (a *App) rightsView(ctx context.Context, u *store.User) (views.RightsView, 
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return v, err
 	}
+	held, err := a.heldPeople(ctx)
+	if err != nil {
+		return v, err
+	}
+	v.Held = len(held[u.ID]) > 0
 	if v.Cases, err = a.store.Cases(ctx, store.CaseFilter{UserID: u.ID, Limit: 100}); err != nil {
 		return v, err
 	}
@@ -334,12 +351,13 @@ func (a *App) handleErasure(w http.ResponseWriter, r *http.Request) {
 	}
 	when := a.clock().Add(a.erasureGrace())
 	c, err := a.openCase(r, u, store.NewCase{Kind: store.CaseErasure, ExecuteAfter: when,
-		Note: "Erasure scheduled for " + when.UTC().Format("2 January 2006, 15:04") + " UTC; it can be cancelled until then."})
+		Note: "Erasure scheduled " + a.erasureWhen(when) + "; it can be cancelled until then."})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.redirect(w, r, "/rights/cases/"+c.ID, "Your account will be erased on "+when.UTC().Format("2 January 2006")+". You can cancel until then.")
+	a.mailErasureScheduled(r.Context(), u, c)
+	a.redirect(w, r, "/rights/cases/"+c.ID, "Your account will be erased "+a.erasureWhen(when)+". You can cancel until then.")
 }
 
 // POST /rights/cases/{id}/cancel
@@ -357,7 +375,16 @@ func (a *App) handleCancelCase(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, store.ErrConflict)
 		return
 	}
-	if _, err := a.store.UpdateCase(r.Context(), c.ID, u.ID, store.CaseCancelled, "Cancelled by the person."); err != nil {
+	// Not while the erasure runs (rights_console.go): it would read
+	// "cancelled" for an erased account.
+	a.erasing.Lock()
+	_, err = a.store.UpdateCase(r.Context(), c.ID, u.ID, store.CaseCancelled, "Cancelled by the person.")
+	a.erasing.Unlock()
+	if errors.Is(err, store.ErrCaseClosed) {
+		a.fail(w, r, store.ErrConflict)
+		return
+	}
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -384,7 +411,12 @@ func (a *App) handleCase(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.render(w, r, http.StatusOK, views.CasePage(a.page(r, views.CaseKindLabel(c.Kind)), views.CaseView{Case: c}))
+	held, err := a.heldPeople(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.CasePage(a.page(r, views.CaseKindLabel(c.Kind)), views.CaseView{Case: c, Held: len(held[u.ID]) > 0}))
 }
 
 // POST /rights/restriction

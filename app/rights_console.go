@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"kelas/store"
@@ -53,6 +54,10 @@ func (a *App) handleRightsQueue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Cases = cs
+	if v.Held, err = a.heldPeople(r.Context()); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	a.render(w, r, http.StatusOK, views.ConsoleRightsQueue(a.page(r, "Rights requests"), v))
 }
 
@@ -86,8 +91,22 @@ func (a *App) handleRightsCase(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleRightsCase(a.page(r, views.CaseKindLabel(c.Kind)),
-		views.RightsCaseConsole{Nav: consoleNav(x), Case: c, Errors: views.Errors{}}))
+	a.renderOfficerCase(w, r, http.StatusOK, x, c, views.Errors{}, "")
+}
+
+// renderOfficerCase shows a case to the privacy officer, with the legal
+// holds that block it when it is an erasure.
+func (a *App) renderOfficerCase(w http.ResponseWriter, r *http.Request, status int, x actor, c store.Case, errs views.Errors, note string) {
+	v := views.RightsCaseConsole{Nav: consoleNav(x), Case: c, Errors: errs, Note: note}
+	if c.Kind == store.CaseErasure {
+		held, err := a.heldPeople(r.Context())
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		v.Holds = held[c.UserID]
+	}
+	a.render(w, r, status, views.ConsoleRightsCase(a.page(r, views.CaseKindLabel(c.Kind)), v))
 }
 
 // POST /console/rights/{id}
@@ -101,6 +120,10 @@ func (a *App) handleRightsCaseAction(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	if c.Kind == store.CaseErasure {
+		a.erasureCaseAction(w, r, x, c, f)
+		return
+	}
 	note := f.multiline("note", "Note", 2000)
 	action := f.raw("action")
 	status := map[string]string{"progress": store.CaseInProgress, "complete": store.CaseCompleted, "reject": store.CaseRejected,
@@ -112,8 +135,7 @@ func (a *App) handleRightsCaseAction(w http.ResponseWriter, r *http.Request) {
 		f.fail("note", "Say why the request is declined: the person is told.")
 	}
 	if !f.Valid() {
-		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleRightsCase(a.page(r, views.CaseKindLabel(c.Kind)),
-			views.RightsCaseConsole{Nav: consoleNav(x), Case: c, Errors: f.Errors, Note: note}))
+		a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
 		return
 	}
 	if action == "lift" {
@@ -172,13 +194,129 @@ func (a *App) handleRightsCaseExtend(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !f.Valid() {
-		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleRightsCase(a.page(r, views.CaseKindLabel(c.Kind)),
-			views.RightsCaseConsole{Nav: consoleNav(x), Case: c, Errors: f.Errors}))
+		a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "")
 		return
 	}
 	a.auditReq(r, "rights.case.extend", "case", c.ID, map[string]any{"months": months})
 	a.mailCaseUpdate(r.Context(), c, "We need more time to answer your request, until "+c.DueAt.Format("2 January 2006")+". Reason: "+reason)
 	a.redirect(w, r, "/console/rights/"+c.ID, "The deadline is extended and the person is told why.")
+}
+
+// erasureCaseAction is the officer's answer to an erasure request: carry
+// it out now (a hold on the person, checked at that moment, stops it), or
+// refuse it with the legal reason, which the person is told. Leaving it to
+// the schedule needs no action. Nothing here marks the case done: only the
+// erasure itself does (executeErasure), so a case cannot read "done" while
+// the account lives on.
+func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor, c store.Case, f *form) {
+	action := f.raw("action")
+	if action != "carry_out" && action != "refuse" {
+		f.fail("_form", "An erasure request is not marked done or in progress by hand: carry it out now, refuse it with the legal reason, or leave it to the schedule.")
+		a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, f.raw("note"))
+		return
+	}
+	if !c.Open() {
+		a.fail(w, r, store.ErrConflict)
+		return
+	}
+	note := f.multiline("note", "Legal reason", 2000)
+	if action == "refuse" && note == "" && f.Errors["note"] == "" {
+		f.fail("note", "Give the legal reason for refusing the erasure: the person is told.")
+	}
+	if action == "carry_out" && !f.checkbox("confirm") && f.Errors["confirm"] == "" {
+		f.fail("confirm", "Tick the box to confirm: the erasure cannot be undone.")
+	}
+	if !f.Valid() {
+		a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
+		return
+	}
+	if action == "refuse" {
+		// Not while the erasure runs: the case would read "refused" for an
+		// erased account.
+		a.erasing.Lock()
+		c, err := a.store.UpdateCase(r.Context(), c.ID, x.user.ID, store.CaseRejected, note)
+		a.erasing.Unlock()
+		if errors.Is(err, store.ErrCaseClosed) {
+			a.fail(w, r, store.ErrConflict)
+			return
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.auditReq(r, "rights.case.refuse", "case", c.ID, map[string]any{"status": c.Status})
+		a.mailCaseUpdate(r.Context(), c, "We have refused to erase your account, for this reason: "+note)
+		a.redirect(w, r, "/console/rights/"+c.ID, "The erasure is refused; the person is told why.")
+		return
+	}
+	err := a.executeErasure(r.Context(), c, x.user.ID)
+	var held *heldError
+	switch {
+	case errors.As(err, &held):
+		f.fail("_form", held.describe())
+		a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
+		return
+	case errors.Is(err, store.ErrCaseClosed):
+		a.fail(w, r, store.ErrConflict)
+		return
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	}
+	a.auditReq(r, "rights.case.carry_out", "case", c.ID, nil)
+	a.redirect(w, r, "/console/rights/"+c.ID, "The erasure is carried out.")
+}
+
+// heldError means a legal hold on the person blocks their erasure.
+type heldError struct{ holds []store.LegalHold }
+
+func (e *heldError) Error() string { return "a legal hold blocks the erasure" }
+
+// describe names the holds for the privacy officer by reference, date and
+// reason, as the retention page shows them to operators.
+func (e *heldError) describe() string {
+	var b strings.Builder
+	b.WriteString("A legal hold on this person blocks the erasure: ")
+	for i, h := range e.holds {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString("hold " + h.ID[:8] + " of " + h.SetAt.UTC().Format("2 January 2006") + " (" + h.Reason + ")")
+	}
+	b.WriteString(". The erasure is carried out once the hold is released.")
+	return b.String()
+}
+
+// heldPeople maps each person under an active legal hold to their holds.
+func (a *App) heldPeople(ctx context.Context) (map[string][]store.LegalHold, error) {
+	holds, err := a.store.LegalHolds(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]store.LegalHold{}
+	for _, h := range holds {
+		if h.UserID != "" {
+			out[h.UserID] = append(out[h.UserID], h)
+		}
+	}
+	return out, nil
+}
+
+// mailErasureScheduled tells the person when their account will be erased
+// and how to cancel until then. It goes even under restriction: it answers
+// their own request.
+func (a *App) mailErasureScheduled(ctx context.Context, u *store.User, c store.Case) {
+	err := a.accountMail(ctx, u.ID, u.Email, "erasure_scheduled", "Your account erasure is scheduled", views.MailBody{
+		Greeting: "Hello " + u.FirstName + ",",
+		Paragraphs: []string{
+			"As you asked, your kelas account and the data linked to it will be erased " + a.erasureWhen(c.ExecuteAfter) + ".",
+			"Until then you can change your mind: open your request and cancel the erasure.",
+		},
+		ActionLabel: "See or cancel your request", ActionURL: a.cfg.PublicURL() + "/rights/cases/" + c.ID,
+	})
+	if err != nil {
+		a.log.Error("erasure scheduled mail", "case_id", c.ID, "err", err)
+	}
 }
 
 // mailCaseUpdate tells the person about their request. A mail the law
@@ -188,7 +326,16 @@ func (a *App) mailCaseUpdate(ctx context.Context, c store.Case, note string) {
 	if err != nil {
 		return // erased meanwhile
 	}
-	paras := []string{"There is news about your request (" + views.CaseKindLabel(c.Kind) + "): " + views.CaseStatusLabel(c.Status) + "."}
+	held := false
+	if c.Kind == store.CaseErasure {
+		holds, err := a.heldPeople(ctx)
+		if err != nil {
+			a.log.Error("case update mail", "case_id", c.ID, "err", err)
+			return
+		}
+		held = len(holds[c.UserID]) > 0
+	}
+	paras := []string{"There is news about your request (" + views.CaseKindLabel(c.Kind) + "): " + views.CaseLabel(c, held) + "."}
 	if note != "" {
 		paras = append(paras, note)
 	}
@@ -211,32 +358,49 @@ func (a *App) runErasures(ctx context.Context) error {
 	}
 	var errs []error
 	for _, c := range due {
-		if err := a.executeErasure(ctx, c); err != nil {
+		err := a.executeErasure(ctx, c, store.ActorScheduler)
+		var held *heldError
+		if errors.As(err, &held) || errors.Is(err, store.ErrCaseClosed) {
+			continue // waits for the hold; or closed meanwhile by the person or an officer
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (a *App) executeErasure(ctx context.Context, c store.Case) error {
-	// A legal hold on the person (an investigation, a legal claim) stops
-	// the erasure until it is released; the person is told once.
-	holds, err := a.store.LegalHolds(ctx, false)
+// executeErasure carries out one erasure request on behalf of actor (the
+// scheduler, or the privacy officer carrying it out now). A legal hold on
+// the person (an investigation, a legal claim), checked here at the moment
+// of execution, stops it with a *heldError; the scheduler tells the person
+// once. Only this completes an erasure case, and the store completes it only
+// once the account is gone.
+func (a *App) executeErasure(ctx context.Context, c store.Case, actor string) error {
+	// The scheduler and an officer may reach the same case at once.
+	a.erasing.Lock()
+	defer a.erasing.Unlock()
+	c, err := a.store.Case(ctx, c.ID)
 	if err != nil {
 		return err
 	}
-	for _, h := range holds {
-		if h.UserID == c.UserID {
-			if c.Status == store.CaseOpen {
-				const note = "Your data is under a legal hold; the erasure is carried out once the hold ends."
-				held, err := a.store.UpdateCase(ctx, c.ID, store.ActorScheduler, store.CaseInProgress, note)
-				if err != nil {
-					return err
-				}
-				a.mailCaseUpdate(ctx, held, note)
+	if !c.Open() {
+		return store.ErrCaseClosed
+	}
+	held, err := a.heldPeople(ctx)
+	if err != nil {
+		return err
+	}
+	if holds := held[c.UserID]; len(holds) > 0 {
+		if actor == store.ActorScheduler && c.Status == store.CaseOpen {
+			const note = "Your data is under a legal hold; the erasure is carried out once the hold ends."
+			c, err := a.store.UpdateCase(ctx, c.ID, store.ActorScheduler, store.CaseInProgress, note)
+			if err != nil {
+				return err
 			}
-			return nil
+			a.mailCaseUpdate(ctx, c, note)
 		}
+		return &heldError{holds: holds}
 	}
 	u, err := a.store.User(ctx, c.UserID)
 	switch {
@@ -244,7 +408,7 @@ func (a *App) executeErasure(ctx context.Context, c store.Case) error {
 	case err != nil:
 		return err
 	default:
-		if _, err := a.store.UpdateCase(ctx, c.ID, store.ActorScheduler, store.CaseInProgress, "Erasure started."); err != nil {
+		if _, err := a.store.UpdateCase(ctx, c.ID, actor, store.CaseInProgress, "Erasure started."); err != nil {
 			return err
 		}
 		if err := a.queueMail(ctx, store.NewMail{To: u.Email, Kind: "erasure_done", Subject: "Your kelas account is erased",
@@ -252,7 +416,7 @@ func (a *App) executeErasure(ctx context.Context, c store.Case) error {
 				"Anonymous counts in statistics remain. This is the last message you receive from us.\n\n-- \nkelas\n"}); err != nil {
 			return err
 		}
-		if err := a.store.EraseUser(ctx, store.ActorScheduler, c.UserID); err != nil {
+		if err := a.store.EraseUser(ctx, actor, c.UserID); err != nil {
 			return err
 		}
 		// The export files are unreadable without the key; remove them now
@@ -261,10 +425,10 @@ func (a *App) executeErasure(ctx context.Context, c store.Case) error {
 			return err
 		}
 	}
-	if _, err := a.store.UpdateCase(ctx, c.ID, store.ActorScheduler, store.CaseCompleted, ""); err != nil && !errors.Is(err, store.ErrCaseClosed) {
+	if _, err := a.store.CompleteErasure(ctx, c.ID, actor); err != nil {
 		return err
 	}
-	a.audit(ctx, store.ActorScheduler, "rights.erasure.done", "case", c.ID, nil)
+	a.audit(ctx, actor, "rights.erasure.done", "case", c.ID, nil)
 	a.log.Info("erasure carried out", "case_id", c.ID)
 	return nil
 }

@@ -27,9 +27,9 @@ type rightsFixture struct {
 	dpoUser store.User
 }
 
-func newRightsFixture(t *testing.T) *rightsFixture {
+func newRightsFixture(t *testing.T, mods ...func(*Config)) *rightsFixture {
 	t.Helper()
-	ts, smtpd := newMailTestServer(t)
+	ts, smtpd := newMailTestServer(t, mods...)
 	fx := &rightsFixture{ts: ts, smtpd: smtpd}
 	fx.learner, fx.user = ts.person(t, "siti@example.org", store.RoleLearner, "")
 	fx.dpo, fx.dpoUser = ts.person(t, "dpo@example.org", store.RoleOperator, "")

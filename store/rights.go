@@ -122,6 +122,9 @@ func (s *Store) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 	if nc.Status == "" {
 		nc.Status = CaseOpen
 	}
+	if nc.Kind == CaseErasure && nc.Status == CaseCompleted {
+		return Case{}, ErrErasureNotCarriedOut
+	}
 	id := NewID()
 	now := s.Now()
 	z, err := s.sealerFor(ctx, nc.UserID, "rights_cases", id)
@@ -163,8 +166,13 @@ func (s *Store) addCaseEvent(ctx context.Context, tx *sql.Tx, caseID, subjectID,
 // ErrCaseClosed means the case no longer accepts that change.
 var ErrCaseClosed = errors.New("store: the case is closed")
 
+// ErrErasureNotCarriedOut means an erasure case was to be marked done
+// while the account still exists: only the erasure itself completes it.
+var ErrErasureNotCarriedOut = errors.New("store: the erasure has not been carried out")
+
 // UpdateCase moves a case to status with a note in its history. Closed
-// cases do not reopen.
+// cases do not reopen, and an erasure case is never completed this way
+// (see CompleteErasure).
 func (s *Store) UpdateCase(ctx context.Context, id, actorID, status, note string) (Case, error) {
 	if !ValidCaseStatus(status) {
 		return Case{}, fmt.Errorf("store: update case: unknown status %q", status)
@@ -175,6 +183,9 @@ func (s *Store) UpdateCase(ctx context.Context, id, actorID, status, note string
 	}
 	if !c.Open() {
 		return c, ErrCaseClosed
+	}
+	if c.Kind == CaseErasure && status == CaseCompleted {
+		return c, ErrErasureNotCarriedOut
 	}
 	now := s.Now()
 	err = s.tx(ctx, func(tx *sql.Tx) error {
@@ -197,6 +208,48 @@ func (s *Store) UpdateCase(ctx context.Context, id, actorID, status, note string
 	}
 	if err != nil {
 		return c, fmt.Errorf("store: update case: %w", err)
+	}
+	return s.Case(ctx, id)
+}
+
+// CompleteErasure marks an open erasure case done once the erasure has run:
+// the check that the account is gone is part of the same statement, so no
+// caller can close the case while the person's data lives on. closed_at is
+// the time the erasure was carried out.
+func (s *Store) CompleteErasure(ctx context.Context, id, actorID string) (Case, error) {
+	c, err := s.Case(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	if c.Kind != CaseErasure || !c.Open() {
+		return c, ErrCaseClosed
+	}
+	now := s.Now()
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE rights_cases SET status = 'completed', closed_at = ?
+			WHERE id = ? AND kind = 'erasure' AND status IN ('open', 'in_progress')
+			AND NOT EXISTS (SELECT 1 FROM users WHERE users.id = rights_cases.user_id)`, ts(now), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var open bool
+			if err := tx.QueryRowContext(ctx, "SELECT status IN ('open', 'in_progress') FROM rights_cases WHERE id = ?", id).Scan(&open); err != nil {
+				return err
+			}
+			if !open {
+				return ErrCaseClosed
+			}
+			return ErrErasureNotCarriedOut
+		}
+		// No note: the person's key, which would seal it, is destroyed.
+		return s.addCaseEvent(ctx, tx, id, c.UserID, actorID, CaseCompleted, "", now)
+	})
+	if errors.Is(err, ErrCaseClosed) || errors.Is(err, ErrErasureNotCarriedOut) {
+		return c, err
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: complete erasure: %w", err)
 	}
 	return s.Case(ctx, id)
 }

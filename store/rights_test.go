@@ -108,3 +108,47 @@ func TestExtendCaseOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, got.Extended, "a closed case was extended")
 }
+
+// TestErasureCompletesOnlyWhenCarriedOut: an erasure case is done only
+// because the erasure ran. No status change, by anyone, marks it done while
+// the account lives on; CompleteErasure does so once the account is gone.
+func TestErasureCompletesOnlyWhenCarriedOut(t *testing.T) {
+	clock := newTestClock()
+	s := openTestStore(t, t.TempDir(), newMasterKey(t), clock.Now)
+	ctx := t.Context()
+	u := createUser(t, s, newUser("erase-case"))
+
+	_, err := s.CreateCase(ctx, NewCase{UserID: u.ID, Kind: CaseErasure, Status: CaseCompleted})
+	assert.ErrorIs(t, err, ErrErasureNotCarriedOut, "an erasure case cannot be created done")
+	c, err := s.CreateCase(ctx, NewCase{UserID: u.ID, Kind: CaseErasure, ExecuteAfter: s.Now()})
+	require.NoError(t, err)
+
+	_, err = s.UpdateCase(ctx, c.ID, "officer", CaseCompleted, "done")
+	assert.ErrorIs(t, err, ErrErasureNotCarriedOut)
+	_, err = s.CompleteErasure(ctx, c.ID, "officer")
+	assert.ErrorIs(t, err, ErrErasureNotCarriedOut, "the account still exists")
+	got, err := s.Case(ctx, c.ID)
+	require.NoError(t, err)
+	assert.Equal(t, CaseOpen, got.Status)
+	assert.Len(t, got.Events, 1, "nothing was recorded")
+
+	// Other kinds still complete by hand.
+	other, err := s.CreateCase(ctx, NewCase{UserID: u.ID, Kind: CaseAccess})
+	require.NoError(t, err)
+	_, err = s.UpdateCase(ctx, other.ID, "officer", CaseCompleted, "")
+	require.NoError(t, err)
+
+	clock.Advance(time.Hour)
+	require.NoError(t, s.EraseUser(ctx, "officer", u.ID))
+	done, err := s.CompleteErasure(ctx, c.ID, "officer")
+	require.NoError(t, err)
+	assert.Equal(t, CaseCompleted, done.Status)
+	assert.Equal(t, s.Now(), done.ClosedAt, "the time it was carried out")
+	_, err = s.CompleteErasure(ctx, c.ID, "officer")
+	assert.ErrorIs(t, err, ErrCaseClosed)
+
+	_, err = s.CompleteErasure(ctx, other.ID, "officer")
+	assert.ErrorIs(t, err, ErrCaseClosed, "not an open erasure case")
+	_, err = s.CompleteErasure(ctx, NewID(), "officer")
+	assert.ErrorIs(t, err, ErrNotFound)
+}
