@@ -418,6 +418,7 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
 	keys := f.String("keys", "", "keys backup to restore with a data backup (default: the one of the same run beside FILE)")
 	identity := f.str("identity", "KELAS_BACKUP_IDENTITY", "", "file with the age identity of the offline recovery key")
+	acceptLoss := f.Bool("accept-loss", false, "restore even when compliance records made after the backup would be lost (the loss is audited)")
 	// FILE may come before or after the flags.
 	var file string
 	for rest := args; ; {
@@ -455,7 +456,7 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("KELAS_BACKUP_RECIPIENT: %w", err)
 	}
 	res, err := store.Restore(ctx, store.RestoreOptions{Dir: *dir, MasterKey: mk.Key, Identities: ids, File: file, KeysFile: *keys,
-		Recipients: recipients})
+		Recipients: recipients, AcceptLoss: *acceptLoss})
 	if err != nil {
 		return err
 	}
@@ -467,6 +468,16 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintf(stdout, "the replaced state is kept, encrypted, as %s\n", b)
 	}
 	fmt.Fprintf(stdout, "erasures re-applied: %d people erased again (%d tombstones added from backups)\n", res.Reerased, res.Tombstones)
+	fmt.Fprintf(stdout, "compliance records re-applied from the journal: %d\n", res.Journal.Applied)
+	if res.KeysMerged > 0 {
+		fmt.Fprintf(stdout, "data keys made after the keys backup kept: %d\n", res.KeysMerged)
+	}
+	if lost := res.Journal.Lost() + len(res.Journal.Skipped); lost > 0 {
+		fmt.Fprintf(stdout, "compliance records lost (accepted, recorded in the audit log): %d\n%s", lost, res.Journal.Report())
+	}
+	if res.AuditRolledBack > 0 {
+		fmt.Fprintf(stdout, "the audit log was rolled back from entry %d; the restore's audit entry records it\n", res.AuditRolledBack)
+	}
 	return nil
 }
 

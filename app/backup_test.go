@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"net/http"
 	"os"
@@ -168,4 +169,47 @@ func TestDoctorReport(t *testing.T) {
 			assert.True(t, strings.Contains(c.Detail, "old"), c.Detail)
 		}
 	}
+}
+
+// TestDoctorReportsStrayCopiesAndUnanchoredAudit: a readable database copy
+// in the data directory (whatever its name) and audit entries the anchor in
+// keys.db does not cover are both failures of `kelas doctor`.
+func TestDoctorReportsStrayCopiesAndUnanchoredAudit(t *testing.T) {
+	ts := newTestServer(t)
+	check := func(name string) Check {
+		t.Helper()
+		for _, c := range Doctor(t.Context(), ts.store, DoctorInput{KeySource: "environment"}) {
+			if c.Name == name {
+				return c
+			}
+		}
+		t.Fatalf("no %q check", name)
+		return Check{}
+	}
+	require.NoError(t, ts.store.Audit(t.Context(), store.AuditEntry{ActorID: store.ActorCLI, Action: "test.entry"}))
+	assert.Equal(t, CheckOK, check("stray copies").Status, "control: nothing stray yet")
+	assert.Equal(t, CheckOK, check("audit anchor").Status, "control: the head is anchored")
+	assert.Equal(t, CheckOK, check("journal").Status)
+
+	dir := ts.store.Dir()
+	db, err := os.ReadFile(filepath.Join(dir, store.KeysDBFile))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "keys-copy.bak"), db, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, store.MainDBFile+".before-restore"), []byte("old"), 0o600))
+	c := check("stray copies")
+	assert.Equal(t, CheckFail, c.Status)
+	assert.Contains(t, c.Detail, "keys-copy.bak (unencrypted SQLite database)")
+	assert.Contains(t, c.Detail, "kelas.db.before-restore")
+
+	// An entry written behind the store's back (no anchor update).
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, store.MainDBFile))
+	require.NoError(t, err)
+	defer raw.Close()
+	_, err = raw.Exec(`INSERT INTO audit_log (seq, at, actor_id, action, target_type, target_id, details, prev_hash, hash)
+		SELECT seq + 1, at, actor_id, 'forged', target_type, target_id, details, hash, hash FROM audit_log ORDER BY seq DESC LIMIT 1`)
+	require.NoError(t, err)
+	c = check("audit anchor")
+	assert.Equal(t, CheckFail, c.Status)
+	assert.Contains(t, c.Detail, "not anchored")
+	assert.Equal(t, CheckFail, check("audit log").Status)
 }

@@ -165,6 +165,37 @@ func Doctor(ctx context.Context, st *store.Store, in DoctorInput) []Check {
 	} else {
 		add("audit log", CheckOK, "the hash chain verifies")
 	}
+	if head, anchored, err := st.AuditAnchorStatus(ctx); err != nil {
+		add("audit anchor", CheckFail, "%v", err)
+	} else if head > anchored {
+		add("audit anchor", CheckFail, "audit entries %d to %d are not anchored in %s: they could be removed unnoticed; "+
+			"run `kelas audit verify` to see why they do not verify", anchored+1, head, store.KeysDBFile)
+	} else {
+		add("audit anchor", CheckOK, "the newest entry (%d) is anchored in %s", head, store.KeysDBFile)
+	}
+	if js, err := st.JournalStatus(ctx); err != nil {
+		add("journal", CheckFail, "%v: a restore would refuse it; keep a copy of %s for investigation and take a backup now",
+			err, store.JournalFile)
+	} else if js.Pending > 0 {
+		add("journal", CheckWarn, "%d changes to compliance records wait to be copied to %s (they are, at the next write or start)",
+			js.Pending, store.JournalFile)
+	} else if js.Since.IsZero() {
+		add("journal", CheckOK, "no compliance record changed yet")
+	} else {
+		add("journal", CheckOK, "%d changes to compliance records since %s, kept for restores", js.Records, js.Since.Format(time.DateTime))
+	}
+	if stray, err := store.StrayCopies(st.Dir()); err != nil {
+		add("stray copies", CheckWarn, "%v", err)
+	} else if len(stray) > 0 {
+		var list []string
+		for _, c := range stray {
+			list = append(list, c.Path+" ("+c.Why+")")
+		}
+		add("stray copies", CheckFail, "readable database copies in the data directory escape erasure: %s; "+
+			"delete them, or keep them only encrypted off the server", strings.Join(list, ", "))
+	} else {
+		add("stray copies", CheckOK, "no database copies besides kelas.db and keys.db")
+	}
 	if total, pending, err := st.TombstonesPending(ctx); err != nil {
 		add("erasures", CheckFail, "%v", err)
 	} else if pending > 0 {

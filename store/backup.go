@@ -682,6 +682,20 @@ func (s *Store) pruneBackups(ctx context.Context, protect map[string]bool) ([]st
 			errs = append(errs, err)
 		}
 	}
+	// The journal only needs what a kept data backup lacks.
+	if files, err := listBackupFiles(s.backupsDir()); err == nil {
+		var oldest time.Time
+		for _, f := range files {
+			if f.kind == BackupData && !slices.Contains(removed, f.name) {
+				oldest = f.at
+			}
+		}
+		if !oldest.IsZero() {
+			if err := s.compactJournal(oldest.Add(-time.Hour)); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return removed, fmt.Errorf("store: prune backups: %w", err)
 	}

@@ -642,3 +642,29 @@ func journalTablesForMap() []table {
 		"changes to compliance records waiting to be copied to the journal outside the database (moments at most)",
 		"seq", "tbl", "op", "k1", "k2")}
 }
+
+// JournalStatus summarises the journal for `kelas doctor`.
+type JournalStatus struct {
+	Records int       // change records in the file
+	Since   time.Time // complete from here on; zero when there is no journal yet
+	Pending int       // changes noted in kelas.db, not yet copied
+}
+
+// JournalStatus reads and verifies the journal; a damaged one is an error
+// wrapping ErrJournalDamaged.
+func (s *Store) JournalStatus(ctx context.Context) (JournalStatus, error) {
+	var st JournalStatus
+	if err := s.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM journal_pending").Scan(&st.Pending); err != nil {
+		return st, fmt.Errorf("store: journal: %w", err)
+	}
+	s.journalMu.Lock()
+	recs, _, err := readJournal(filepath.Join(s.dir, JournalFile), s.journalKey)
+	s.journalMu.Unlock()
+	if err != nil {
+		return st, err
+	}
+	if len(recs) > 0 {
+		st.Since, st.Records = recs[0].Since, len(recs)-1
+	}
+	return st, nil
+}

@@ -227,3 +227,28 @@ func durableSums(t *testing.T, dir string) map[string]string {
 	}
 	return sums
 }
+
+// TestJournalIsCompactedToTheOldestBackup: records older than every kept
+// data backup are dropped (no restore needs them); the rest still verify
+// and re-apply.
+func TestJournalIsCompactedToTheOldestBackup(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	dir, key := t.TempDir(), newMasterKey(t)
+	s := openTestStore(t, dir, key, clock.Now)
+	officer := registered(t, s, "officer")
+	audit(t, s, "test.old", officer.ID)
+	js, err := s.JournalStatus(ctx)
+	require.NoError(t, err)
+	require.Positive(t, js.Records)
+	clock.Advance(48 * time.Hour)
+	_, err = s.Backup(ctx, BackupOptions{})
+	require.NoError(t, err)
+	after, err := s.JournalStatus(ctx)
+	require.NoError(t, err)
+	assert.True(t, after.Since.After(js.Since), "the journal now starts near the oldest backup")
+	b, err := os.ReadFile(filepath.Join(dir, JournalFile))
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "test.old", "the record older than every backup is gone")
+	assert.Contains(t, string(b), AuditBackupCreate, "records since the backup stay")
+}
