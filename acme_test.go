@@ -14,11 +14,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/letsencrypt/challtestsrv"
 	"github.com/letsencrypt/pebble/v2/ca"
 	"github.com/letsencrypt/pebble/v2/db"
 	"github.com/letsencrypt/pebble/v2/va"
@@ -39,6 +42,10 @@ type pebbleCA struct {
 	dirURL   string         // ACME directory (KELAS_ACME_DIRECTORY)
 	rootFile string         // the ACME server's own TLS root (KELAS_ACME_CA_ROOT)
 	roots    *x509.CertPool // Pebble's issuing root, trusted by the HTTPS clients
+	mem      *db.MemoryStore
+	ca       *ca.CAImpl
+	log      *log.Logger
+	front    atomic.Pointer[http.Handler] // the ACME API, once the validation authority is set
 
 	mu       sync.Mutex
 	requests int
@@ -46,33 +53,32 @@ type pebbleCA struct {
 }
 
 // startPebble starts Pebble issuing certificates valid for validity (0:
-// Pebble's default of 90 days). Challenge validation is relaxed as Pebble
-// documents for client tests (PEBBLE_VA_ALWAYS_VALID); nonces are never
-// rejected at random and the validation authority does not sleep, so runs
-// are deterministic and quick.
+// Pebble's default of 90 days). Nonces are never rejected at random and
+// the validation authority does not sleep, so runs are quick and
+// repeatable. The API answers once relaxValidation or validateAt has set
+// how challenges are validated.
 func startPebble(t *testing.T, validity time.Duration) *pebbleCA {
 	t.Helper()
-	t.Setenv("PEBBLE_VA_ALWAYS_VALID", "1")
 	t.Setenv("PEBBLE_VA_NOSLEEP", "1")
 	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0")
-	logger := log.New(io.Discard, "", 0)
-	mem := db.NewMemoryStore()
-	authority := ca.New(logger, mem, "", "ecdsa", 0, 1, map[string]ca.Profile{
+	p := &pebbleCA{roots: x509.NewCertPool(), mem: db.NewMemoryStore(), log: log.New(io.Discard, "", 0)}
+	p.ca = ca.New(p.log, p.mem, "", "ecdsa", 0, 1, map[string]ca.Profile{
 		"default": {Description: "test profile", ValidityPeriod: uint64(validity / time.Second)},
 	})
-	validator := va.New(logger, 80, 443, false, "", mem)
-	front := wfe.New(logger, mem, validator, authority, []string{"pebble.letsencrypt.org"}, false, false, 0, 0)
-	p := &pebbleCA{roots: x509.NewCertPool()}
-	p.roots.AddCert(authority.GetRootCert(0).Cert)
-	h := front.Handler()
+	p.roots.AddCert(p.ca.GetRootCert(0).Cert)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := p.front.Load()
+		if h == nil {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
 		p.mu.Lock()
 		p.requests++
 		if r.Method == http.MethodPost && r.URL.Path == "/order-plz" {
 			p.orders++
 		}
 		p.mu.Unlock()
-		h.ServeHTTP(w, r)
+		(*h).ServeHTTP(w, r)
 	}))
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
@@ -80,6 +86,63 @@ func startPebble(t *testing.T, validity time.Duration) *pebbleCA {
 	p.rootFile = filepath.Join(t.TempDir(), "acme-server-root.pem")
 	require.NoError(t, os.WriteFile(p.rootFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
 	return p
+}
+
+func (p *pebbleCA) serveWith(validator *va.VAImpl) {
+	front := wfe.New(p.log, p.mem, validator, p.ca, []string{"pebble.letsencrypt.org"}, false, false, 0, 0)
+	h := front.Handler()
+	p.front.Store(&h)
+}
+
+// relaxValidation accepts every challenge without checking it, as Pebble
+// documents for client tests (PEBBLE_VA_ALWAYS_VALID).
+func (p *pebbleCA) relaxValidation(t *testing.T) {
+	t.Setenv("PEBBLE_VA_ALWAYS_VALID", "1")
+	p.serveWith(va.New(p.log, 80, 443, false, "", p.mem))
+}
+
+// validateAt validates challenges for real: Pebble's own test DNS server
+// (challtestsrv) resolves every name to 127.0.0.1, and the validation
+// authority connects to httpPort for http-01 and to tlsPort for
+// tls-alpn-01, as Let's Encrypt does to ports 80 and 443.
+func (p *pebbleCA) validateAt(t *testing.T, httpPort, tlsPort int) {
+	t.Helper()
+	t.Setenv("PEBBLE_VA_ALWAYS_VALID", "0")
+	dnsAddr := freeLoopbackAddr(t)
+	dns, err := challtestsrv.New(challtestsrv.Config{DNSAddrs: []string{dnsAddr}, Log: p.log})
+	require.NoError(t, err)
+	dns.SetDefaultDNSIPv4("127.0.0.1")
+	dns.SetDefaultDNSIPv6("") // kelas listens on IPv4 loopback only
+	dns.Run()
+	t.Cleanup(dns.Shutdown)
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", dnsAddr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond)
+	p.serveWith(va.New(p.log, httpPort, tlsPort, false, dnsAddr, p.mem))
+}
+
+// freeLoopbackAddr is a loopback address with a port free right now, for a
+// server that cannot be asked which port it bound.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+func port(t *testing.T, addr string) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	require.NoError(t, err)
+	n, err := strconv.Atoi(p)
+	require.NoError(t, err)
+	return n
 }
 
 // counts returns the requests and new orders Pebble has received so far.
@@ -205,6 +268,9 @@ func TestACMEWithPebble(t *testing.T) {
 	p := startPebble(t, 0)
 	dir := t.TempDir()
 	k := startACMEKelas(t, dir, p)
+	// Challenges are validated for real, against kelas's own listeners;
+	// autocert answers tls-alpn-01 on the HTTPS port first.
+	p.validateAt(t, port(t, k.httpAddr), port(t, k.httpsAddr))
 
 	var cert *x509.Certificate
 	t.Run("obtains a certificate and serves HTTPS with it", func(t *testing.T) {
@@ -269,6 +335,14 @@ func TestACMEWithPebble(t *testing.T) {
 			}
 			assert.Error(t, err, "handshake for %q", name)
 		}
+		// Nor does the challenge handler on plain HTTP answer for them.
+		req, err := http.NewRequest(http.MethodGet, "http://"+testDomain+"/.well-known/acme-challenge/some-token", nil)
+		require.NoError(t, err)
+		req.Host = "other.test"
+		res, err := k.client(p).Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, http.StatusForbidden, res.StatusCode)
 		r2, o2 := p.counts()
 		assert.Equal(t, orders, o2, "no order for another name")
 		assert.Equal(t, requests, r2, "the CA was not contacted at all")
@@ -294,11 +368,25 @@ func TestACMEWithPebble(t *testing.T) {
 	})
 }
 
+// TestACMEHTTP01Challenge: when the CA cannot reach the HTTPS port (here
+// it is sent to a closed one), kelas falls back to the http-01 challenge,
+// answered on the plain-HTTP port.
+func TestACMEHTTP01Challenge(t *testing.T) {
+	p := startPebble(t, 0)
+	k := startACMEKelas(t, t.TempDir(), p)
+	p.validateAt(t, port(t, k.httpAddr), port(t, freeLoopbackAddr(t)))
+	cert := k.healthz(t, p)
+	assert.Equal(t, []string{testDomain}, cert.DNSNames)
+	_, orders := p.counts()
+	assert.Equal(t, 2, orders, "a tls-alpn-01 order that failed, then an http-01 one")
+}
+
 // TestACMERenewsNearExpiry: with certificates that live a few seconds,
 // kelas renews before expiry on its own, serves the new certificate and
 // stores it sealed.
 func TestACMERenewsNearExpiry(t *testing.T) {
 	p := startPebble(t, 12*time.Second)
+	p.relaxValidation(t)
 	dir := t.TempDir()
 	k := startACMEKelas(t, dir, p)
 	first := k.healthz(t, p)

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -91,12 +92,21 @@ func (a *App) acmeManager(ctx context.Context) (*autocert.Manager, *store.ACMECa
 	if dir == "" {
 		dir = autocert.DefaultACMEDirectory
 	}
+	// Any other name, whatever a client sends as SNI, is refused before the
+	// CA is asked: no certificate requests for names an attacker chooses,
+	// and no rate limits spent on them. The http-01 handler checks the Host
+	// header, which may carry a port ("learn.example.org:80"); the port
+	// says nothing about the name.
+	allowed := autocert.HostWhitelist(a.cfg.Domain)
+	policy := func(ctx context.Context, host string) error {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		return allowed(ctx, host)
+	}
 	m := &autocert.Manager{
-		Prompt: autocert.AcceptTOS,
-		// Any other name, whatever a client sends as SNI, is refused
-		// before the CA is asked: no certificate requests for names an
-		// attacker chooses, and no rate limits spent on them.
-		HostPolicy: autocert.HostWhitelist(a.cfg.Domain),
+		Prompt:     autocert.AcceptTOS,
+		HostPolicy: policy,
 		Cache:      acmeCache{cache},
 		Email:      a.cfg.ACMEEmail,
 		Client: &acme.Client{
