@@ -54,6 +54,7 @@ const usage = `kelas: a privacy-first online training portal
 
 Usage:
   kelas [serve] [--addr 127.0.0.1:8080] [--data ./kelas-data] [--base-url URL] [--domain NAME] [--demo]
+                [--https-addr :443] [--http-addr :80]
   kelas admin create --email E [--role operator|consultant|backoffice] [--first-name N] [--surname N] [--data DIR]
   kelas keys rotate [--data DIR]
   kelas backup [--data DIR] [--recipient AGE_PUBLIC_KEY]
@@ -65,6 +66,9 @@ Usage:
 Every flag has a KELAS_* environment fallback (KELAS_ADDR, KELAS_DATA, ...).
 The master key comes from KELAS_MASTER_KEY (base64 of 32 bytes) or
 KELAS_MASTER_KEY_FILE; on the very first run kelas creates DATA/master.key.
+With --domain, certificates come from KELAS_ACME_DIRECTORY (default Let's
+Encrypt), trusting KELAS_ACME_CA_ROOT (a PEM file) for a private ACME server;
+KELAS_ACME_EMAIL receives expiry notices.
 `
 
 // run is the whole program behind main, with its surroundings passed in so
@@ -186,12 +190,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
 	baseURL := f.str("base-url", "KELAS_BASE_URL", "", "public URL, e.g. https://learn.example.org")
 	domain := f.str("domain", "KELAS_DOMAIN", "", "public domain name; turns on automatic HTTPS")
+	httpsAddr := f.str("https-addr", "KELAS_HTTPS_ADDR", app.DefaultHTTPSAddr, "HTTPS listen address with --domain")
+	httpAddr := f.str("http-addr", "KELAS_HTTP_ADDR", app.DefaultHTTPAddr, "listen address for ACME challenges and redirects to HTTPS with --domain")
 	demo := f.Bool("demo", f.getenv("KELAS_DEMO") != "", "seed sample trainings when there are none (KELAS_DEMO)")
 	if err := f.parse(args, stderr); err != nil {
 		return err
 	}
 	cfg := app.Config{Addr: *addr, DataDir: *dir, BaseURL: *baseURL, Domain: *domain, Version: versionString(), Demo: *demo,
-		SMTPURL: getenv("KELAS_SMTP_URL"), MailFrom: getenv("KELAS_MAIL_FROM")}
+		SMTPURL: getenv("KELAS_SMTP_URL"), MailFrom: getenv("KELAS_MAIL_FROM"),
+		HTTPSAddr: *httpsAddr, HTTPAddr: *httpAddr, ACMEDirectory: getenv("KELAS_ACME_DIRECTORY"),
+		ACMECARoot: getenv("KELAS_ACME_CA_ROOT"), ACMEEmail: getenv("KELAS_ACME_EMAIL")}
 	var err error
 	if cfg.BcryptCost, err = bcryptCost(getenv); err != nil {
 		return err
@@ -531,7 +539,8 @@ func runDoctor(ctx context.Context, args []string, getenv func(string) string, s
 		return errors.New("doctor found a problem")
 	}
 	defer st.Close()
-	checks := app.Doctor(ctx, st, app.DoctorInput{KeySource: mk.Source, KeyWarnings: mk.Warnings, SMTPURL: getenv("KELAS_SMTP_URL")})
+	checks := app.Doctor(ctx, st, app.DoctorInput{KeySource: mk.Source, KeyWarnings: mk.Warnings, SMTPURL: getenv("KELAS_SMTP_URL"),
+		Domain: getenv("KELAS_DOMAIN")})
 	fails, warns := 0, 0
 	for _, c := range checks {
 		label := "ok"

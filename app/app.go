@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -26,7 +26,6 @@ import (
 	"filippo.io/age"
 	"github.com/alexedwards/scs/v2"
 	"github.com/yuin/goldmark"
-	"golang.org/x/crypto/acme/autocert"
 )
 
 // Config is the runtime configuration, from flags and KELAS_* variables.
@@ -56,6 +55,17 @@ type Config struct {
 	// ReportMinCell is the smallest count the console reports show; 0
 	// means 5.
 	ReportMinCell int
+	// With Domain: the HTTPS listen address (KELAS_HTTPS_ADDR, default
+	// :443) and the plain-HTTP one that answers ACME challenges and
+	// redirects (KELAS_HTTP_ADDR, default :80).
+	HTTPSAddr string
+	HTTPAddr  string
+	// ACMEDirectory is the ACME server's directory URL (default Let's
+	// Encrypt); ACMECARoot a PEM file of roots to trust for it, for a
+	// private or test CA; ACMEEmail the contact for expiry notices.
+	ACMEDirectory string
+	ACMECARoot    string
+	ACMEEmail     string
 }
 
 // Secure reports whether kelas is reached over HTTPS, which switches on
@@ -226,18 +236,26 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	srv := a.server(a.cfg.Addr, a.handler)
 	var redirect *http.Server
 	if a.cfg.Domain != "" {
-		m := &autocert.Manager{
-			Prompt:     autocert.AcceptTOS,
-			HostPolicy: autocert.HostWhitelist(a.cfg.Domain),
-			Cache:      autocert.DirCache(filepath.Join(a.cfg.DataDir, "acme")),
+		m, cache, err := a.acmeManager(ctx)
+		if err != nil {
+			return err
 		}
-		srv.Addr = ":443"
+		// Deferred first, so it runs after both servers have stopped.
+		defer cache.Close()
+		srv.Addr = cmp.Or(a.cfg.HTTPSAddr, DefaultHTTPSAddr)
 		srv.TLSConfig = m.TLSConfig()
-		redirect = a.server(":80", m.HTTPHandler(nil))
+		redirect = a.server(cmp.Or(a.cfg.HTTPAddr, DefaultHTTPAddr), m.HTTPHandler(a.redirectToHTTPS()))
 	}
 	ln, err := net.Listen("tcp", srv.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	var rln net.Listener
+	if redirect != nil {
+		if rln, err = net.Listen("tcp", redirect.Addr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen: %w", err)
+		}
 	}
 	if a.cfg.BaseURL == "" && a.cfg.Domain == "" {
 		// Links printed and mailed must name the port actually bound.
@@ -252,7 +270,8 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		}
 	}()
 	if redirect != nil {
-		go func() { errc <- redirect.ListenAndServe() }()
+		go func() { errc <- redirect.Serve(rln) }()
+		a.log.Info("answering ACME challenges and redirecting plain HTTP", "addr", rln.Addr().String())
 	}
 	// The scheduler (outbox delivery, retention, backups, cleanups) and the
 	// access-log writer; deferred so they stop after the last request.

@@ -86,6 +86,14 @@ func (a *App) handleConsole(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Attention = append(v.Attention, views.Attention{Label: "Mails waiting to be sent", Count: st.Queued, Link: "/console/outbox", Level: level})
 	}
+	if mayRunOperations(x) && a.cfg.Domain != "" {
+		certs, err := a.certAttention(ctx)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		v.Attention = append(v.Attention, certs...)
+	}
 	a.render(w, r, http.StatusOK, views.ConsoleDashboard(a.page(r, "Console"), v))
 }
 

@@ -32,6 +32,7 @@ type DoctorInput struct {
 	KeySource   string // "environment" or the key file's path
 	KeyWarnings []string
 	SMTPURL     string
+	Domain      string // KELAS_DOMAIN: automatic HTTPS for this name
 }
 
 // Limits the doctor measures against.
@@ -45,7 +46,8 @@ const (
 )
 
 // Doctor checks the installation: the master key, backups, mail, retention,
-// the scheduler, the audit chain, erasures and disk space.
+// the scheduler, the audit chain, erasures, HTTPS certificates and disk
+// space.
 func Doctor(ctx context.Context, st *store.Store, in DoctorInput) []Check {
 	now := st.Now()
 	var out []Check
@@ -202,6 +204,17 @@ func Doctor(ctx context.Context, st *store.Store, in DoctorInput) []Check {
 		add("erasures", CheckFail, "%d of %d erased people still have data here: start `kelas serve` (it erases them again) or restore again", pending, total)
 	} else {
 		add("erasures", CheckOK, "%d erased people, none left in the data", total)
+	}
+
+	// HTTPS certificates in DATA/acme.
+	if c, err := st.ACMECache(); err != nil {
+		add("certificate", CheckFail, "%v", err)
+	} else if state, err := c.State(ctx); err != nil {
+		add("certificate", CheckFail, "%v", err)
+	} else {
+		for _, s := range certStatuses(now, in.Domain, state) {
+			add("certificate", s.Status, "%s", s.Detail)
+		}
 	}
 
 	// Disk.
