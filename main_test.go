@@ -332,7 +332,9 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 	out, _, err = runCmd(t, getenv, "", "restore", paths[0], "--data", dir)
 	require.NoError(t, err)
 	assert.Contains(t, out, "restored kelas.db and keys.db")
-	assert.Contains(t, out, "kelas.db.before-restore")
+	assert.Contains(t, out, "the replaced state is kept, encrypted, as "+filepath.Join(dir, store.BackupsDir, "kelas-data-"))
+	assert.Contains(t, out, "compliance records re-applied from the journal:")
+	assert.NoFileExists(t, filepath.Join(dir, store.MainDBFile+".before-restore"))
 
 	// The second operator, created after the backup, is gone; the first is back.
 	st := openCLIStore(t, dir)

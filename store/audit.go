@@ -252,7 +252,9 @@ func (s *Store) advanceAuditHead(ctx context.Context) error {
 		}
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, actor_id, action, target_type, target_id, details, prev_hash, hash
+	// The read pool, not the write connection: a writer inside a
+	// transaction may be waiting for auditMu (pruneAuditBatch).
+	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, at, actor_id, action, target_type, target_id, details, prev_hash, hash
 		FROM audit_log WHERE seq > ? ORDER BY seq`, h.Seq)
 	if err != nil {
 		return fmt.Errorf("store: audit anchor: %w", err)
@@ -306,11 +308,11 @@ func (s *Store) realignAuditHead(ctx context.Context) (rolledBackFrom int64, err
 	if err != nil {
 		return 0, err
 	}
-	seq, hash, err := auditHead(ctx, s.db)
+	seq, hash, err := auditHead(ctx, s.rdb)
 	if err != nil {
 		return 0, err
 	}
-	pseq, phash, err := auditAnchor(ctx, s.db)
+	pseq, phash, err := auditAnchor(ctx, s.rdb)
 	if err != nil {
 		return 0, err
 	}
@@ -464,6 +466,8 @@ func (s *Store) pruneAuditBatch(ctx context.Context, tx *sql.Tx, cutoff string, 
 	if n == 0 {
 		return 0, nil
 	}
+	s.auditMu.Lock()
+	defer s.auditMu.Unlock()
 	h, err := s.readAuditHead(ctx, s.kdb)
 	if err != nil {
 		return 0, err
