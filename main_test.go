@@ -472,3 +472,26 @@ func TestErasureGraceSetting(t *testing.T) {
 	require.Error(t, err, "serve refuses a grace period out of range")
 	assert.Contains(t, err.Error()+stderr, "0 to 90")
 }
+
+// TestServeRefusesWhenErasuresCannotBeReapplied: if the tombstones cannot
+// be read (here the file is a directory), serving could show someone who
+// was erased: serve stops before it listens.
+func TestServeRefusesWhenErasuresCannotBeReapplied(t *testing.T) {
+	dir := t.TempDir()
+	getenv := env("KELAS_DATA", dir)
+	_, _, err := runCmd(t, getenv, "correct horse battery staple\n", "admin", "create", "--email", "op@example.org")
+	require.NoError(t, err)
+	require.NoError(t, os.Mkdir(filepath.Join(dir, store.TombstonesFile), 0o700))
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--data", dir}, getenv, strings.NewReader(""), &stdout, &stderr)
+	}()
+	select {
+	case err := <-done:
+		require.ErrorContains(t, err, "refusing to serve")
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve started although erasures could not be re-applied")
+	}
+	assert.NotContains(t, stderr.String(), "listening")
+}

@@ -233,6 +233,9 @@ func (a *App) SetupLink(ctx context.Context) (string, error) {
 // requests in flight finish. With a domain it serves HTTPS with certificates
 // from ACME and answers plain HTTP only for challenges and redirects.
 func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	if err := a.applyTombstones(ctx); err != nil {
+		return err
+	}
 	srv := a.server(a.cfg.Addr, a.handler)
 	var redirect *http.Server
 	if a.cfg.Domain != "" {

@@ -280,15 +280,24 @@ func (s *scheduler) loop(ctx context.Context, j *job) {
 	}
 }
 
-// startOperations starts the scheduler and the access-log writer and
-// finishes any interrupted erasure. The returned stop waits for them and
-// writes the last access-log lines; Serve calls it after the last request.
-func (a *App) startOperations(ctx context.Context) (stop func()) {
-	if n, err := a.store.ApplyTombstones(ctx, store.ActorScheduler); err != nil {
-		a.log.Error("apply tombstones", "err", err)
-	} else if n > 0 {
+// applyTombstones finishes every interrupted erasure and erases again
+// anyone a restore brought back. Serve runs it before it listens and
+// refuses to serve when it fails: serving first could show an erased person.
+func (a *App) applyTombstones(ctx context.Context) error {
+	n, err := a.store.ApplyTombstones(ctx, store.ActorScheduler)
+	if err != nil {
+		return fmt.Errorf("refusing to serve: erased people could not all be erased again, and serving could show them: %w", err)
+	}
+	if n > 0 {
 		a.log.Warn("erased people found again and erased", "count", n)
 	}
+	return nil
+}
+
+// startOperations starts the scheduler and the access-log writer. The
+// returned stop waits for them and writes the last access-log lines; Serve
+// calls it after the last request.
+func (a *App) startOperations(ctx context.Context) (stop func()) {
 	opsCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Add(2)
