@@ -868,7 +868,13 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreResult, error) {
 		}
 		switch {
 		case keysFile != "":
-			k, err := unpackBackup(ctx, keysFile, stage, ids, kr)
+			// A stage of its own: a data backup named as the keys backup
+			// must be told apart, not collide with the first.
+			keysStage := filepath.Join(stage, "keys")
+			if err := os.Mkdir(keysStage, 0o700); err != nil {
+				return res, fmt.Errorf("store: restore: %w", err)
+			}
+			k, err := unpackBackup(ctx, keysFile, keysStage, ids, kr)
 			if err != nil {
 				return res, err
 			}

@@ -444,6 +444,25 @@ func TestRestoreRefusesBadFiles(t *testing.T) {
 		assert.Contains(t, err.Error(), "stop `kelas serve`")
 	})
 
+	t.Run("keys backup of the wrong kind", func(t *testing.T) {
+		_, err := Restore(ctx, RestoreOptions{Dir: dir, MasterKey: key, File: filepath.Join(dir, BackupsDir, backups[0].File),
+			KeysFile: filepath.Join(dir, BackupsDir, backups[0].File)})
+		require.ErrorIs(t, err, ErrBackupUnreadable)
+		assert.Contains(t, err.Error(), "is not a keys backup")
+		assert.Equal(t, before, fileSums(t, dir))
+	})
+
+	t.Run("damaged keys backup", func(t *testing.T) {
+		keys, err := os.ReadFile(filepath.Join(dir, BackupsDir, backups[1].File))
+		require.NoError(t, err)
+		keys[len(keys)/2] ^= 0x01
+		bad := filepath.Join(t.TempDir(), backups[1].File)
+		require.NoError(t, os.WriteFile(bad, keys, 0o600))
+		_, err = Restore(ctx, RestoreOptions{Dir: dir, MasterKey: key, File: filepath.Join(dir, BackupsDir, backups[0].File), KeysFile: bad})
+		require.ErrorIs(t, err, ErrBackupUnreadable)
+		assert.Equal(t, before, fileSums(t, dir))
+	})
+
 	t.Run("keys missing and no keys backup", func(t *testing.T) {
 		lone := filepath.Join(t.TempDir(), backups[0].File)
 		require.NoError(t, os.WriteFile(lone, good, 0o600))

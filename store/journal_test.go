@@ -252,3 +252,41 @@ func TestJournalIsCompactedToTheOldestBackup(t *testing.T) {
 	assert.NotContains(t, string(b), "test.old", "the record older than every backup is gone")
 	assert.Contains(t, string(b), AuditBackupCreate, "records since the backup stay")
 }
+
+// TestRestoreOverACrashedDirectory: kelas died with committed changes still
+// in kelas.db-wal. The restored database must not pick that WAL up, and the
+// replaced state, WAL included, is kept in the encrypted backup pair.
+func TestRestoreOverACrashedDirectory(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	dir, key := t.TempDir(), newMasterKey(t)
+	s := openTestStore(t, dir, key, clock.Now)
+	registered(t, s, "before")
+	backups, err := s.Backup(ctx, BackupOptions{})
+	require.NoError(t, err)
+	clock.Advance(day)
+	late := registered(t, s, "late")
+	// The crash: a copy of the files as they are while kelas runs.
+	crashed := t.TempDir()
+	copyTree(t, dir, crashed)
+	require.NoError(t, s.Close())
+	wal, err := os.Stat(filepath.Join(crashed, MainDBFile+"-wal"))
+	require.NoError(t, err)
+	require.Positive(t, wal.Size(), "control: the copy has a WAL with the late changes")
+
+	res, err := Restore(ctx, RestoreOptions{Dir: crashed, MasterKey: key, File: filepath.Join(crashed, BackupsDir, backups[0].File), Clock: clock.Now})
+	require.NoError(t, err)
+	r := openTestStore(t, crashed, key, clock.Now)
+	_, err = r.User(ctx, late.ID)
+	assert.ErrorIs(t, err, ErrNotFound, "the old WAL was not applied to the restored database")
+	require.NoError(t, r.Close())
+
+	// Going back to the replaced state brings the late account back.
+	require.Len(t, res.Before, 2)
+	_, err = Restore(ctx, RestoreOptions{Dir: crashed, MasterKey: key, File: res.Before[0], Clock: clock.Now})
+	require.NoError(t, err)
+	r = openTestStore(t, crashed, key, clock.Now)
+	got, err := r.User(ctx, late.ID)
+	require.NoError(t, err, "the replaced state kept what was only in its WAL")
+	assert.Equal(t, late.FirstName, got.FirstName)
+}
