@@ -184,3 +184,66 @@ func TestErasedPersonGetsNoNewRows(t *testing.T) {
 	assert.Zero(t, count(t, s.db, "activity_log", "user_id = ?", u.ID), "activity logged for an erased person")
 	assert.Zero(t, count(t, s.db, "disclosures", "subject_id = ?", u.ID), "disclosure recorded about an erased person")
 }
+
+// TestErasureFailuresLeaveNothingHalfDone injects real failures at each
+// step of an erasure and checks what is left and that a re-run (or the
+// next start, through ApplyTombstones) finishes the job.
+func TestErasureFailuresLeaveNothingHalfDone(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("tombstone cannot be written", func(t *testing.T) {
+		s := newTestStore(t)
+		u := registered(t, s, "stone")
+		path := filepath.Join(s.Dir(), TombstonesFile)
+		require.NoError(t, os.Mkdir(path, 0o700)) // a directory where the file goes
+		require.Error(t, s.EraseUser(ctx, "test", u.ID))
+		_, err := s.User(ctx, u.ID)
+		require.NoError(t, err, "without its tombstone recorded, nothing was erased")
+		require.NoError(t, os.Remove(path))
+		require.NoError(t, s.EraseUser(ctx, "test", u.ID))
+		nothingLeft(t, s, u.ID)
+	})
+
+	t.Run("crash between the rows and the key", func(t *testing.T) {
+		dir, key := t.TempDir(), newMasterKey(t)
+		s := openTestStore(t, dir, key, nil)
+		u := registered(t, s, "halfway")
+		// The state a crash leaves after step 2: tombstone on disk, rows
+		// gone, key still in keys.db.
+		require.NoError(t, appendTombstones(dir, []Tombstone{{UserID: u.ID, ErasedAt: s.Now()}}))
+		_, err := s.db.Exec("DELETE FROM users WHERE id = ?", u.ID)
+		require.NoError(t, err)
+		require.Equal(t, 1, count(t, s.kdb, "data_keys", "subject = ?", u.ID))
+		total, pending, err := s.TombstonesPending(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, total)
+		assert.Equal(t, 1, pending, "the key left behind counts as pending")
+		require.NoError(t, s.Close())
+
+		s = openTestStore(t, dir, key, nil) // the next start
+		n, err := s.ApplyTombstones(ctx, ActorScheduler)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		nothingLeft(t, s, u.ID)
+		_, pending, err = s.TombstonesPending(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, pending)
+	})
+
+	t.Run("export file cannot be removed", func(t *testing.T) {
+		s := newTestStore(t)
+		u := createUser(t, s, newUser("exported"))
+		id := readyExport(t, s, u.ID, payload(1000))
+		path := s.exportPath(id)
+		// Replace the file by a non-empty directory: removing it fails.
+		require.NoError(t, os.Remove(path))
+		require.NoError(t, os.MkdirAll(filepath.Join(path, "x"), 0o700))
+		err := s.EraseUser(ctx, "test", u.ID)
+		require.ErrorContains(t, err, "export file")
+		// The rows and the key are gone all the same: the export is
+		// unreadable, and the retention sweep removes what is left.
+		_, err = s.dataKey(ctx, u.ID)
+		assert.ErrorIs(t, err, ErrNotFound)
+		assert.Zero(t, count(t, s.db, "users", "id = ?", u.ID))
+	})
+}
