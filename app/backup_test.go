@@ -213,3 +213,38 @@ func TestDoctorReportsStrayCopiesAndUnanchoredAudit(t *testing.T) {
 	assert.Contains(t, c.Detail, "not anchored")
 	assert.Equal(t, CheckFail, check("audit log").Status)
 }
+
+// FuzzParseBackupRecipients: accepted recipients are age public keys whose
+// text form parses back to the same key; a pasted secret key is refused
+// without its text in the error.
+func FuzzParseBackupRecipients(f *testing.F) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(id.Recipient().String())
+	f.Add(id.Recipient().String() + ", " + id.Recipient().String())
+	f.Add(id.String())
+	f.Add("age1 nonsense,,")
+	f.Fuzz(func(t *testing.T, v string) {
+		rs, err := ParseBackupRecipients(v)
+		if err != nil {
+			for _, field := range strings.Fields(v) {
+				if len(field) > 20 && strings.Contains(err.Error(), field) {
+					t.Fatalf("the error repeats the input %q", field)
+				}
+			}
+			return
+		}
+		for _, r := range rs {
+			x, ok := r.(*age.X25519Recipient)
+			if !ok {
+				t.Fatalf("unexpected recipient type %T", r)
+			}
+			again, err := age.ParseX25519Recipient(x.String())
+			if err != nil || again.String() != x.String() {
+				t.Fatal("recipient does not round-trip")
+			}
+		}
+	})
+}

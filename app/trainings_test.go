@@ -379,3 +379,30 @@ func TestDemoSeed(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, again, 3)
 }
+
+// FuzzRenderMarkdown: whatever a material's source, the HTML has no
+// script, no event handler attribute and no javascript: or data: link.
+func FuzzRenderMarkdown(f *testing.F) {
+	for _, s := range []string{"**ok**", "<script>alert(1)</script>", "[x](javascript:alert(1))", "<img src=x onerror=alert(1)>",
+		"[x](JaVaScRiPt:alert(1))", "![i](data:text/html;base64,PHNjcmlwdD4=)", "<a href='java\tscript:x'>y</a>", "www.example.org"} {
+		f.Add(s)
+	}
+	md := newMarkdown()
+	f.Fuzz(func(t *testing.T, src string) {
+		var buf bytes.Buffer
+		if err := md.Convert([]byte(src), &buf); err != nil {
+			return
+		}
+		out := strings.ToLower(buf.String())
+		for _, bad := range []string{"<script", "<iframe", "<object", "<embed", "<svg", "<style", "href=\"javascript:", "src=\"javascript:", "href=\"data:", "src=\"data:text"} {
+			if strings.Contains(out, bad) {
+				t.Fatalf("%q in the HTML of %q", bad, src)
+			}
+		}
+		if onAttr.MatchString(out) {
+			t.Fatalf("an event handler attribute in the HTML of %q", src)
+		}
+	})
+}
+
+var onAttr = regexp.MustCompile(`<[a-z][^>]*\son[a-z]+\s*=`)

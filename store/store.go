@@ -424,8 +424,10 @@ func ValidID(v string) bool {
 			return false
 		}
 	}
-	_, err := idEncoding.DecodeString(v)
-	return err == nil
+	// Canonical only: 26 characters carry 130 bits for 128, and a last
+	// character with stray low bits would name the same bytes twice.
+	b, err := idEncoding.DecodeString(v)
+	return err == nil && idEncoding.EncodeToString(b) == v
 }
 
 // isConstraint reports whether err is a UNIQUE or PRIMARY KEY violation.

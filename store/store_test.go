@@ -450,8 +450,10 @@ func TestValidID(t *testing.T) {
 		id   string
 		want bool
 	}{
-		{"abcdefghijklmnopqrstuvwxyz", true},
+		{"abcdefghijklmnopqrstuvwxya", true},
 		{"aaaaaaaaaaaaaaaaaaaaaaaaaa", true},
+		{"abcdefghijklmnopqrstuvwxyz", false}, // z sets bits past the 128: not how NewID spells these bytes
+		{"aaaaaaaaaaaaaaaaaaaaaaaaab", false},
 		{"", false},
 		{"abcdefghijklmnopqrstuvwxy", false},   // 25
 		{"abcdefghijklmnopqrstuvwxyza", false}, // 27

@@ -1,6 +1,7 @@
 package crypt
 
 import (
+	"bytes"
 	"encoding/base64"
 	"os"
 	"path/filepath"
@@ -222,4 +223,26 @@ func TestEncodeKeyRoundTrip(t *testing.T) {
 	got, err := decodeKey(EncodeKey(key))
 	require.NoError(t, err)
 	assert.Equal(t, key, got)
+}
+
+// FuzzDecodeKey: an accepted key is 32 bytes and is what its own text form
+// decodes to.
+func FuzzDecodeKey(f *testing.F) {
+	f.Add(EncodeKey(make([]byte, KeySize)))
+	f.Add(" " + EncodeKey(NewDataKey()) + "\n")
+	f.Add("not base64!")
+	f.Add(EncodeKey(make([]byte, 31)))
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := decodeKey(s)
+		if err != nil {
+			return
+		}
+		if len(k) != KeySize {
+			t.Fatalf("accepted a %d-byte key", len(k))
+		}
+		again, err := decodeKey(EncodeKey(k))
+		if err != nil || !bytes.Equal(again, k) {
+			t.Fatal("the key does not round-trip through its text form")
+		}
+	})
 }
