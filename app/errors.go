@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -21,6 +22,10 @@ var errBadRequest = errors.New("bad request")
 func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var tooBig *http.MaxBytesError
 	switch {
+	case r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		// The client went away: nobody reads an answer, and it is not a
+		// fault of ours. logRequests notes it once, at INFO.
+		return
 	case errors.Is(err, store.ErrNotFound):
 		a.errorPage(w, r, http.StatusNotFound)
 	case errors.Is(err, errForbidden):

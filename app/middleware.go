@@ -200,8 +200,14 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 		if r.Pattern == "GET /static/" || r.Pattern == "GET /healthz" {
 			return
 		}
-		a.log.Info("request", "request_id", requestID(r.Context()), "method", r.Method, "route", r.Pattern,
-			"status", rec.status, "ms", time.Since(start).Milliseconds())
+		attrs := []any{"request_id", requestID(r.Context()), "method", r.Method, "route", r.Pattern,
+			"status", rec.status, "ms", time.Since(start).Milliseconds()}
+		if r.Context().Err() != nil {
+			// Status is what was written before the client went away (0:
+			// nothing); no error is logged for it.
+			attrs = append(attrs, "client_gone", true)
+		}
+		a.log.Info("request", attrs...)
 	})
 }
 

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"kelas/store"
 )
 
 func assertSecurityHeaders(t *testing.T, res *http.Response, tls bool) {
@@ -231,4 +234,30 @@ func TestServerErrorLogHasNoAddresses(t *testing.T) {
 
 	ts.app.server("", nil).ErrorLog.Printf("http2: server connection error from [2001:db8::7]:443: boom")
 	assert.NotContains(t, ts.logs.String(), "2001:db8")
+}
+
+// TestClientDisconnectIsNotAnError: a request whose client went away
+// (its context cancelled) is logged once, at INFO, with what was actually
+// written; no ERROR line, no 500.
+func TestClientDisconnectIsNotAnError(t *testing.T) {
+	ts := newTestServer(t)
+	learner, _ := ts.person(t, "gone@example.org", store.RoleLearner, "")
+	u, err := url.Parse(ts.URL)
+	require.NoError(t, err)
+	for _, path := range []string{"/dashboard", "/trainings", "/rights"} {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		req := httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx)
+		for _, c := range learner.client.Jar.Cookies(u) {
+			req.AddCookie(c)
+		}
+		before := len(ts.logs.String())
+		rec := httptest.NewRecorder()
+		ts.app.Handler().ServeHTTP(rec, req)
+		logged := ts.logs.String()[before:]
+		assert.NotContains(t, logged, "level=ERROR", "%s: %s", path, logged)
+		assert.NotEqual(t, http.StatusInternalServerError, rec.Code, path)
+		assert.Equal(t, 1, strings.Count(logged, "msg=request "), "%s: one request line: %s", path, logged)
+		assert.Contains(t, logged, "client_gone=true", path)
+	}
 }

@@ -15,6 +15,9 @@ import (
 func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
+		if r.Context().Err() != nil {
+			return // the client went away; logRequests notes it
+		}
 		a.log.Error("render failed", "request_id", requestID(r.Context()), "route", r.Pattern, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
