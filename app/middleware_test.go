@@ -163,10 +163,36 @@ func FuzzClientIP(f *testing.F) {
 	f.Add("10.0.0.1:80", "1.2.3.4, 5.6.7.8")
 	f.Add("[::1]:80", "2001:db8::1")
 	f.Add("garbage", ",,,")
+	f.Add("203.0.113.9:443", "1.2.3.4")
 	f.Fuzz(func(t *testing.T, remote, xff string) {
 		ip := clientIP(remote, []string{xff}, trusted)
 		if ip.IsValid() && ip.Zone() != "" {
 			t.Fatalf("zone leaked: %v", ip)
+		}
+		peer := parseAddr(remote)
+		// From a peer that is not a trusted proxy, X-Forwarded-For is
+		// ignored: the answer is the peer itself.
+		if !peer.IsValid() || !isTrusted(peer, trusted) {
+			if ip != peer {
+				t.Fatalf("untrusted peer %q with X-Forwarded-For %q gave %v", remote, xff, ip)
+			}
+			return
+		}
+		// From a trusted proxy the answer is the peer or one of the
+		// addresses in the header, never something made up.
+		hops := strings.Split(xff, ",")
+		inHeader := false
+		for _, h := range hops {
+			inHeader = inHeader || parseAddr(strings.TrimSpace(h)) == ip
+		}
+		if ip != peer && !inHeader {
+			t.Fatalf("trusted peer %q with X-Forwarded-For %q gave %v, found in neither", remote, xff, ip)
+		}
+		if ip != peer && isTrusted(ip, trusted) {
+			// A trusted hop is skipped unless the chain ends in it.
+			if parseAddr(strings.TrimSpace(hops[0])) != ip {
+				t.Fatalf("a trusted hop %v was taken for the client (%q)", ip, xff)
+			}
 		}
 	})
 }

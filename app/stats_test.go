@@ -366,7 +366,19 @@ func FuzzUserAgent(f *testing.F) {
 		if o := osFamily(ua); !systems[o] {
 			t.Fatalf("os %q", o)
 		}
-		isBot(ua)
+		// Deterministic, and a function of the string alone.
+		if browserFamily(ua) != browserFamily(strings.Clone(ua)) || osFamily(ua) != osFamily(ua) || isBot(ua) != isBot(ua) {
+			t.Fatal("not deterministic")
+		}
+		// Families are recognised by tokens, so an unrelated prefix or
+		// suffix without one changes nothing.
+		if !strings.ContainsAny(ua, "()/;") && browserFamily(ua+" plain") != browserFamily(ua) {
+			t.Fatalf("%q: a plain suffix changed the family", ua)
+		}
+		// Nothing without a token is counted as a known browser.
+		if strings.TrimSpace(ua) == "" && browserFamily(ua) != "Other" {
+			t.Fatalf("empty agent counted as %q", browserFamily(ua))
+		}
 	})
 }
 
