@@ -171,6 +171,7 @@ func New(cfg Config, d Deps) (*App, error) {
 	a.sessions.Store = d.Store.Sessions()
 	a.sessions.Lifetime = 24 * time.Hour
 	a.sessions.IdleTimeout = 4 * time.Hour
+	a.sessions.Codec = stableCodec{}
 	a.sessions.Cookie.Name = "kelas_session"
 	a.sessions.Cookie.HttpOnly = true
 	a.sessions.Cookie.SameSite = http.SameSiteLaxMode

@@ -287,3 +287,43 @@ func TestClientDisconnectIsNotAnError(t *testing.T) {
 		assert.Contains(t, logged, "client_gone=true", path)
 	}
 }
+
+// TestAuthenticatedPageViewsWriteNothing: a signed-in person reading pages
+// commits no write transaction (scs would re-commit the session on every
+// request to push its idle deadline); a request that changes something
+// still writes, which shows the count is live.
+func TestAuthenticatedPageViewsWriteNothing(t *testing.T) {
+	ts := newTestServer(t)
+	learner, _ := ts.person(t, "reader@example.org", store.RoleLearner, "")
+	// The login's own writes (its activity event goes through the batching
+	// writer) settle first; the first page pops the login's flash.
+	res, _ := learner.get(t, "/dashboard")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	before := settledWrites(t, ts)
+	for _, path := range []string{"/dashboard", "/trainings", "/rights", "/profile", "/dashboard"} {
+		res, _ := learner.get(t, path)
+		require.Equal(t, http.StatusOK, res.StatusCode, path)
+	}
+	assert.Equal(t, before, settledWrites(t, ts), "page views committed write transactions")
+
+	res, _ = learner.postForm(t, "/cookies", url.Values{"choice": {"reject_all"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Greater(t, ts.store.WriteTransactions(), before, "control: a change is written")
+}
+
+// settledWrites waits until no write transaction has been committed for
+// 200 ms (background batches included), within 5 s, and returns the count.
+func settledWrites(t *testing.T, ts *testServer) int64 {
+	t.Helper()
+	n := ts.store.WriteTransactions()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		m := ts.store.WriteTransactions()
+		if m == n {
+			return n
+		}
+		n = m
+	}
+	t.Fatal("writes did not settle")
+	return n
+}

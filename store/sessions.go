@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -26,33 +27,94 @@ func tokenHash(token string) []byte {
 // not exist or has expired.
 func (ss SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var b []byte
-	err := ss.s.rdb.QueryRowContext(ctx, "SELECT data FROM sessions WHERE token_hash = ? AND expiry > ?",
-		tokenHash(token), ts(ss.s.Now())).Scan(&b)
+	var expiry string
+	th := tokenHash(token)
+	err := ss.s.rdb.QueryRowContext(ctx, "SELECT data, expiry FROM sessions WHERE token_hash = ? AND expiry > ?",
+		th, ts(ss.s.Now())).Scan(&b, &expiry)
 	if errors.Is(err, sql.ErrNoRows) {
+		ss.s.sessions.forget(th)
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("store: find session: %w", err)
 	}
+	exp, _ := parseTS(expiry)
+	ss.s.sessions.saw(th, b, exp)
 	return b, true, nil
 }
 
-// CommitCtx stores or replaces the session data for token.
+// sessionRefresh is how far a session's expiry may lag behind the one scs
+// asks for before an otherwise unchanged session is written again. scs
+// re-commits every session on every request to push its idle deadline;
+// writing that only every few minutes keeps a page view a pure read.
+const sessionRefresh = 5 * time.Minute
+
+// sessionSeen remembers, per session token, the data and expiry last read
+// or written, so that a commit changing neither (beyond sessionRefresh) is
+// skipped. It is bounded; forgetting an entry only costs one write.
+type sessionSeen struct {
+	mu sync.Mutex
+	m  map[string]seenSession
+}
+
+type seenSession struct {
+	sum    [32]byte
+	expiry time.Time
+}
+
+func (c *sessionSeen) saw(th []byte, b []byte, expiry time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]seenSession{}
+	}
+	if len(c.m) >= 100_000 {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[string(th)] = seenSession{sum: sha256.Sum256(b), expiry: expiry}
+}
+
+func (c *sessionSeen) forget(th []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, string(th))
+}
+
+// unchanged reports whether committing b with expiry would change nothing
+// that matters: same data, and an expiry at most sessionRefresh later.
+func (c *sessionSeen) unchanged(th []byte, b []byte, expiry time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[string(th)]
+	return ok && e.sum == sha256.Sum256(b) && !expiry.Before(e.expiry) && expiry.Sub(e.expiry) < sessionRefresh
+}
+
+// CommitCtx stores or replaces the session data for token. A commit that
+// only moves the idle deadline by less than sessionRefresh is skipped.
 func (ss SessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	th := tokenHash(token)
+	if ss.s.sessions.unchanged(th, b, expiry) {
+		return nil
+	}
 	err := ss.s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, data, expiry) VALUES (?, ?, ?)
 			ON CONFLICT (token_hash) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`,
-			tokenHash(token), b, ts(expiry))
+			th, b, ts(expiry))
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: commit session: %w", err)
 	}
+	ss.s.sessions.saw(th, b, expiry)
 	return nil
 }
 
 // DeleteCtx removes a session; a missing one is not an error.
 func (ss SessionStore) DeleteCtx(ctx context.Context, token string) error {
+	ss.s.sessions.forget(tokenHash(token))
 	err := ss.s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE token_hash = ?", tokenHash(token))
 		return err

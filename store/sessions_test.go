@@ -355,3 +355,33 @@ func TestSetupTokenIsNeverStored(t *testing.T) {
 		assert.False(t, bytes.Contains(b, []byte(token)), "%s contains the raw setup token", name)
 	}
 }
+
+// TestSessionCommitSkipsWhatChangesNothing: committing the same data with
+// an idle deadline moved by less than sessionRefresh writes nothing; new
+// data, or a deadline moved further, is written.
+func TestSessionCommitSkipsWhatChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	ss := s.Sessions()
+	exp := s.Now().Add(4 * time.Hour)
+	require.NoError(t, ss.CommitCtx(ctx, "tok", []byte("data"), exp))
+	_, found, err := ss.FindCtx(ctx, "tok")
+	require.NoError(t, err)
+	require.True(t, found)
+	n := s.WriteTransactions()
+	require.NoError(t, ss.CommitCtx(ctx, "tok", []byte("data"), exp.Add(time.Minute)))
+	assert.Equal(t, n, s.WriteTransactions(), "an unchanged session is not written again")
+	require.NoError(t, ss.CommitCtx(ctx, "tok", []byte("data"), exp.Add(sessionRefresh+time.Second)))
+	assert.Equal(t, n+1, s.WriteTransactions(), "the idle deadline is pushed every few minutes")
+	require.NoError(t, ss.CommitCtx(ctx, "tok", []byte("changed"), exp.Add(sessionRefresh+2*time.Second)))
+	assert.Equal(t, n+2, s.WriteTransactions(), "changed data is written")
+	b, found, err := ss.FindCtx(ctx, "tok")
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, "changed", string(b))
+	require.NoError(t, ss.DeleteCtx(ctx, "tok"))
+	require.NoError(t, ss.CommitCtx(ctx, "tok", []byte("changed"), exp.Add(sessionRefresh+2*time.Second)))
+	_, found, err = ss.FindCtx(ctx, "tok")
+	require.NoError(t, err)
+	assert.True(t, found, "after a delete the same commit is written again")
+}

@@ -70,6 +70,9 @@ type Store struct {
 	auditMu    sync.Mutex  // serialises moving the anchor in keys.db
 	auditDirty atomic.Bool // entries were appended since the anchor moved
 
+	sessions sessionSeen  // what each session held when last read or written
+	writes   atomic.Int64 // write transactions committed on kelas.db
+
 	journalKey []byte     // MAC key of the compliance journal
 	journalMu  sync.Mutex // serialises copying notes to the journal file
 	journalMAC string     // MAC of the journal's last line (guarded by journalMu)
@@ -170,6 +173,11 @@ func (s *Store) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// WriteTransactions counts the write transactions committed on kelas.db
+// since Open (for tests and metrics: a page view that changes nothing
+// commits none).
+func (s *Store) WriteTransactions() int64 { return s.writes.Load() }
 
 // Dir is the data directory.
 func (s *Store) Dir() string { return s.dir }
@@ -285,6 +293,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := inTx(ctx, s.db, fn); err != nil {
 		return err
 	}
+	s.writes.Add(1)
 	// The commit stands whatever happens below: the journal copy is
 	// retried after the next write and at start-up; the anchor likewise.
 	ctx = context.WithoutCancel(ctx)
