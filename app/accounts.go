@@ -232,6 +232,29 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.limits.loginAccount.reset(account)
+	if u.TwoFactor {
+		// The password was right; the session becomes a login only with
+		// the second factor. A new token either way: nothing fixed
+		// before this point carries over.
+		ctx := r.Context()
+		if err := a.sessions.RenewToken(ctx); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.sessions.Put(ctx, "mfa_uid", u.ID)
+		a.sessions.Put(ctx, "mfa_epoch", u.SessionEpoch)
+		a.sessions.Put(ctx, "mfa_until", a.clock().Add(loginCodeTTL).Unix())
+		a.sessions.Put(ctx, "mfa_next", safeNext(vm.Next))
+		http.Redirect(w, r, "/login/2fa", http.StatusSeeOther)
+		return
+	}
+	a.finishLogin(w, r, u, safeNext(vm.Next))
+}
+
+// finishLogin starts the session of u, whose password (and second factor,
+// when enrolled) were right, and sends them on: to set up a second factor
+// when their role needs one, to accept a new policy version, or to next.
+func (a *App) finishLogin(w http.ResponseWriter, r *http.Request, u store.User, next string) {
 	if err := a.logIn(r.Context(), u); err != nil {
 		a.fail(w, r, err)
 		return
@@ -241,7 +264,11 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("logged in", "user_id", u.ID)
-	a.redirect(w, r, a.policyCheckpoint(r.Context(), u.ID, safeNext(vm.Next)), "")
+	if needsTwoFactorSetup(&u) {
+		a.redirect(w, r, "/profile/2fa", "Your role lets you see other people's personal data, so your account needs two-factor authentication. Set it up now to continue.")
+		return
+	}
+	a.redirect(w, r, a.policyCheckpoint(r.Context(), u.ID, safeNext(next)), "")
 }
 
 // POST /logout

@@ -628,7 +628,7 @@ func (a *App) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("invitation accepted", "user_id", u.ID)
-	a.redirect(w, r, "/console", "Welcome to kelas: your account is ready.")
+	a.redirect(w, r, "/profile/2fa", "Welcome to kelas: your account is ready. Set up two-factor authentication to continue.")
 }
 
 // relogin renews the signed-in person's session after their own privileges

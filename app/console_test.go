@@ -297,6 +297,10 @@ func TestInvitations(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, memberID, st.MemberID)
 	res, _ = invitee.get(t, "/console/trainings")
+	require.Equal(t, http.StatusSeeOther, res.StatusCode, "a second factor first")
+	assert.Equal(t, "/profile/2fa", res.Header.Get("Location"))
+	enrolOverHTTP(t, invitee)
+	res, _ = invitee.get(t, "/console/trainings")
 	assert.Equal(t, http.StatusOK, res.StatusCode, "the new staff member is in")
 
 	res, body = invitee.get(t, link)
@@ -435,7 +439,7 @@ func TestStaffListsAndCaseReadingAreDisclosed(t *testing.T) {
 
 	dpo, dpoUser := fx.ts.person(t, "dpo@example.org", store.RoleOperator, "")
 	require.NoError(t, fx.ts.store.SetOperatorRole(t.Context(), dpoUser.ID, store.RoleOperator, true))
-	res, _ = dpo.postForm(t, "/login", url.Values{"email": {dpoUser.Email}, "password": {"a long test password"}})
+	res = dpo.signIn(t, dpoUser.Email, "a long test password")
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	c, err := fx.ts.store.CreateCase(t.Context(), store.NewCase{UserID: fx.learners[0].ID, Kind: store.CaseRectification, Details: "fix my name"})
 	require.NoError(t, err)

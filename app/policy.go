@@ -92,6 +92,10 @@ func mayManageStaffOf(x actor, memberID string) bool {
 // mayManageOperators: only the operator role manages operator accounts.
 func mayManageOperators(x actor) bool { return x.user != nil && x.user.Role == store.RoleOperator }
 
+// mayResetTwoFactor: turning off someone else's second factor after a
+// lost device is for the operator role, like managing operators.
+func mayResetTwoFactor(x actor) bool { return mayManageOperators(x) }
+
 // mayViewOperators: every operator role sees who the operators are.
 func mayViewOperators(x actor) bool { return x.isOperator() }
 

@@ -88,6 +88,7 @@ type limiters struct {
 	registerIP   *limiter
 	mailIP       *limiter // forgot-password and verification re-sends per address
 	mailAccount  *limiter // mails per account, so nobody is mail-bombed
+	codeAccount  *limiter // wrong second-factor codes per account
 }
 
 func newLimiters(clock func() time.Time) limiters {
@@ -97,6 +98,7 @@ func newLimiters(clock func() time.Time) limiters {
 		registerIP:   newLimiter(30, time.Hour, clock), // room for a class registering behind one NAT
 		mailIP:       newLimiter(10, time.Hour, clock),
 		mailAccount:  newLimiter(3, time.Hour, clock),
+		codeAccount:  newLimiter(5, 15*time.Minute, clock),
 	}
 }
 

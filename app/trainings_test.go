@@ -42,7 +42,7 @@ func (ts *testServer) person(t *testing.T, email string, role store.Role, member
 	require.NoError(t, err)
 	c := &testServer{Server: ts.Server, app: ts.app, store: ts.store, logs: ts.logs, stdout: ts.stdout, clock: ts.clock,
 		client: &http.Client{Jar: jar, CheckRedirect: ts.client.CheckRedirect}}
-	res, _ := c.postForm(t, "/login", url.Values{"email": {email}, "password": {"a long test password"}})
+	res := c.signIn(t, email, "a long test password")
 	require.Equal(t, http.StatusSeeOther, res.StatusCode, "login of %s", email)
 	u, err = ts.store.User(t.Context(), u.ID)
 	require.NoError(t, err)
