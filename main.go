@@ -288,6 +288,10 @@ func runAdminCreate(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
+	// Every account made here is privileged: the same rules as the web forms.
+	if msg := app.PasswordProblem(password, true, *email, *first, *surname); !generated && msg != "" {
+		return errors.New(msg)
+	}
 	cost, err := bcryptCost(getenv)
 	if err != nil {
 		return err

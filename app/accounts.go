@@ -74,7 +74,7 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
 	vm.Company = f.text("company", "Company name", 1, 200)
 	vm.Industry = f.choice("industry", "industry", store.ValidIndustry, true)
 	vm.Gender = f.choice("gender", "gender", store.ValidGender, false)
-	password := f.password("password")
+	password := f.newPassword("password", false, vm.FirstName, vm.Surname, vm.Email, vm.Company)
 	vm.Adult = f.checkbox("adult")
 	vm.AcceptPolicy = f.checkbox("accept_policy")
 	vm.NotifyNew = f.checkbox("notify_new")
@@ -349,7 +349,16 @@ func (a *App) handleReset(w http.ResponseWriter, r *http.Request) {
 	if !a.resetOpen(w, r, token) {
 		return
 	}
-	password := f.password("password")
+	owner, err := a.store.AccountTokenOwner(r.Context(), token, store.TokenReset)
+	if errors.Is(err, store.ErrTokenInvalid) {
+		a.resetGone(w, r)
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	password := f.newPassword("password", owner.Privileged(), owner.FirstName, owner.Surname, owner.Email, owner.Company)
 	if !f.Valid() {
 		vm := resetForm(token)
 		vm.Errors = f.Errors
@@ -401,15 +410,16 @@ func (a *App) resetGone(w http.ResponseWriter, r *http.Request) {
 
 // GET /profile/password
 func (a *App) handlePasswordForm(w http.ResponseWriter, r *http.Request) {
-	if a.requireUser(w, r) == nil {
+	u := a.requireUser(w, r)
+	if u == nil {
 		return
 	}
-	a.render(w, r, http.StatusOK, views.Password(a.page(r, "Change your password"), changeForm()))
+	a.render(w, r, http.StatusOK, views.Password(a.page(r, "Change your password"), changeForm(u)))
 }
 
-func changeForm() views.PasswordForm {
-	return views.PasswordForm{Action: "/profile/password", Heading: "Change your password", Current: true,
-		Intro: "Every other device where you are logged in is logged out when you save."}
+func changeForm(u *store.User) views.PasswordForm {
+	return views.PasswordForm{Action: "/profile/password", Heading: "Change your password", Current: true, Code: u.TwoFactor,
+		Privileged: u.Privileged(), Intro: "Every other device where you are logged in is logged out when you save."}
 }
 
 // POST /profile/password
@@ -428,7 +438,7 @@ func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	current := f.raw("current_password")
-	password := f.password("password")
+	password := f.newPassword("password", u.Privileged(), u.FirstName, u.Surname, u.Email, u.Company)
 	if current == "" {
 		f.fail("current_password", "Enter your current password.")
 	}
@@ -443,8 +453,14 @@ func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 			f.fail("current_password", "That is not your current password.")
 		}
 	}
+	if f.Valid() {
+		if _, err := a.stepUp(r.Context(), u, f); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	if !f.Valid() {
-		vm := changeForm()
+		vm := changeForm(u)
 		vm.Errors = f.Errors
 		a.render(w, r, http.StatusUnprocessableEntity, views.Password(a.page(r, "Change your password"), vm))
 		return

@@ -598,7 +598,7 @@ func (a *App) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	v.FirstName = f.text("first_name", "First name", 1, 100)
 	v.Surname = f.text("surname", "Surname", 1, 100)
-	password := f.password("password")
+	password := f.newPassword("password", true, v.FirstName, v.Surname, inv.Email)
 	if !f.Valid() {
 		v.Errors = f.Errors
 		a.render(w, r, http.StatusUnprocessableEntity, views.InvitePage(a.page(r, "Invitation"), v))

@@ -3,6 +3,7 @@ package app
 import (
 	"math"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/trustelem/zxcvbn"
@@ -41,10 +42,16 @@ func PasswordProblem(password string, privileged bool, personal ...string) strin
 	}
 	words := personalWords(personal)
 	lower := strings.ToLower(password)
+	// What is left once the person's own words are taken out must still be
+	// a password: "siti2026" or "ops-lead-2026" are not.
+	rest, found := lower, false
 	for _, w := range words {
-		if len(w) >= 4 && strings.Contains(lower, w) && len(lower)-len(w) < 8 {
-			return "Password must not be built from your own name, email address or company."
+		if len(w) >= 3 && strings.Contains(rest, w) {
+			rest, found = strings.ReplaceAll(rest, w, ""), true
 		}
+	}
+	if found && alnumCount(rest) < minPasswordBytes {
+		return "Password must not be built from your own name, email address or company."
 	}
 	// zxcvbn's scores 2 and 3 start at 10^6 and 10^8 guesses.
 	need := 6.0
@@ -117,4 +124,14 @@ func repeatedUnit(password string) string {
 		}
 	}
 	return password
+}
+
+func alnumCount(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			n++
+		}
+	}
+	return n
 }

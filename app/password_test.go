@@ -1,10 +1,15 @@
 package app
 
 import (
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"kelas/store"
 )
 
 func TestPasswordProblem(t *testing.T) {
@@ -56,4 +61,32 @@ func BenchmarkPasswordProblem(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestWeakPasswordsRefusedOverHTTP: "12345678" and the email's local part
+// were accepted for every role; now registration, a change and an operator's
+// change refuse them with the reason at the field, and nothing changes.
+func TestWeakPasswordsRefusedOverHTTP(t *testing.T) {
+	ts := newTestServer(t)
+	for _, pw := range []string{"12345678", "siti.rahmawati"} {
+		v := registration()
+		v.Set("password", pw)
+		res, body := ts.postForm(t, "/register", v)
+		require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode, pw)
+		assert.NotEmpty(t, doc(t, body).Find(`[data-testid="error-password"]`).Text(), pw)
+		assert.Equal(t, 1, doc(t, body).Find(`[data-testid="error-summary"] a[href="#password"]`).Length())
+		_, err := ts.store.UserByEmail(t.Context(), "siti.rahmawati@example.org")
+		require.ErrorIs(t, err, store.ErrNotFound, "no account made")
+	}
+
+	op, opUser := ts.person(t, "ops.lead@example.org", store.RoleOperator, "")
+	for _, pw := range []string{"12345678", "ops-lead-2026", "Kx9#mQ2!vL"} {
+		res, body := op.postForm(t, "/profile/password", url.Values{"current_password": {"a long test password"},
+			"password": {pw}, "code": {totpCode(t, ts, opUser.ID)}})
+		require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode, pw)
+		assert.NotEmpty(t, doc(t, body).Find(`[data-testid="error-password"]`).Text(), pw)
+	}
+	after, err := ts.store.User(t.Context(), opUser.ID)
+	require.NoError(t, err)
+	assert.Equal(t, opUser.PasswordHash, after.PasswordHash, "unchanged")
 }

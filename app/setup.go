@@ -40,7 +40,7 @@ func (a *App) handleSetup(w http.ResponseWriter, r *http.Request) {
 		Surname:   f.text("surname", "Surname", 1, 100),
 		Email:     f.email("email"),
 	}
-	password := f.password("password")
+	password := f.newPassword("password", true, vm.FirstName, vm.Surname, vm.Email)
 	if !f.Valid() {
 		vm.Errors = f.Errors
 		a.render(w, r, http.StatusUnprocessableEntity, views.Setup(a.page(r, "Set up kelas"), vm))

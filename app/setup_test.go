@@ -120,7 +120,7 @@ func TestSetupRejectsBadInput(t *testing.T) {
 		{"email", "not-an-email", "email address like"},
 		{"email", "Ayu <ayu@example.org>", "email address like"},
 		{"email", strings.Repeat("a", 250) + "@example.org", "at most 254"},
-		{"password", "short", "at least 8"},
+		{"password", "short", "at least 12"},
 		{"password", strings.Repeat("p", 73), "at most 72 bytes"},
 	}
 	ts := newTestServer(t)

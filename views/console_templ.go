@@ -1599,7 +1599,7 @@ func InvitePage(p Page, v InviteAccept) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = field(fieldInput{Name: "password", Label: "Password", Type: "password", Required: true, Autocomplete: "new-password", Hint: "8 to 72 characters.", Error: v.Errors["password"]}).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = field(fieldInput{Name: "password", Label: "Password", Type: "password", Required: true, Autocomplete: "new-password", Hint: passwordHint(true), Error: v.Errors["password"]}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
