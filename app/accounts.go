@@ -140,7 +140,12 @@ func (a *App) handleVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.Info("email confirmed", "user_id", u.ID)
 	if cu := currentUser(r.Context()); cu != nil && cu.ID == u.ID {
-		a.redirect(w, r, "/profile", "Your email address is confirmed.")
+		// A changed address ended every session; this one goes on.
+		if err := a.logIn(r.Context(), u); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.redirect(w, r, "/profile", "Your email address is confirmed. Other devices have been logged out.")
 		return
 	}
 	a.redirect(w, r, "/login", "Your email address is confirmed. You can log in now.")
@@ -571,4 +576,64 @@ func genderOptions() []views.OptionGroup {
 		opts = append(opts, views.Option{Value: g.Code, Label: g.Name})
 	}
 	return []views.OptionGroup{{Options: opts}}
+}
+
+// GET /email/revert/{token}
+//
+// The link mailed to the old address. Following it changes nothing: mail
+// scanners open links; the button on the page does it.
+func (a *App) handleEmailRevertForm(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	if !a.revertOpen(w, r, token) {
+		return
+	}
+	a.render(w, r, http.StatusOK, views.EmailRevert(a.page(r, "Keep your email address"), "/email/revert/"+token))
+}
+
+// POST /email/revert/{token}
+func (a *App) handleEmailRevert(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	if !a.revertOpen(w, r, token) {
+		return
+	}
+	u, err := a.store.RevertEmail(r.Context(), token)
+	switch {
+	case errors.Is(err, store.ErrTokenInvalid):
+		a.revertGone(w, r)
+		return
+	case errors.Is(err, store.ErrConflict):
+		a.notice(w, r, http.StatusConflict, views.Notice{Heading: "Your address could not be put back",
+			Message: "Another account uses it now. Please contact the operator of this portal."})
+		return
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("email change undone", "user_id", u.ID)
+	if err := a.sessions.RenewToken(r.Context()); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.sessions.Remove(r.Context(), "uid")
+	a.redirect(w, r, "/password/forgot", "Your email address is back and every device was logged out. Choose a new password now.")
+}
+
+func (a *App) revertOpen(w http.ResponseWriter, r *http.Request, token string) bool {
+	ok := false
+	if validToken(token) {
+		var err error
+		if ok, err = a.store.EmailRevertValid(r.Context(), token); err != nil {
+			a.fail(w, r, err)
+			return false
+		}
+	}
+	if !ok {
+		a.revertGone(w, r)
+	}
+	return ok
+}
+
+func (a *App) revertGone(w http.ResponseWriter, r *http.Request) {
+	a.notice(w, r, http.StatusNotFound, views.Notice{Heading: "This link is not valid",
+		Message: "It has been used already or has expired (links work for 7 days)."})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"kelas/store"
 	"kelas/views"
@@ -106,5 +107,27 @@ func (a *App) mailPasswordChanged(ctx context.Context, u store.User) error {
 			"If you did not do this, reset your password now and tell the operator of this portal."},
 		ActionLabel: "Reset my password",
 		ActionURL:   a.cfg.PublicURL() + "/password/forgot",
+	})
+}
+
+// revertTTL is how long the old address can undo an address change.
+const revertTTL = 7 * 24 * time.Hour
+
+// mailEmailChangeNotice tells the current address that a change to another
+// was asked for, with a link that puts this address back and logs every
+// device out, should it not have been the owner.
+func (a *App) mailEmailChangeNotice(ctx context.Context, u store.User) error {
+	token, err := a.store.CreateEmailRevert(ctx, u.ID, u.Email, revertTTL)
+	if err != nil {
+		return err
+	}
+	return a.accountMail(ctx, u.ID, u.Email, "email_change", "The email address of your kelas account is being changed", views.MailBody{
+		Greeting: "Hello " + u.FirstName + ",",
+		Paragraphs: []string{"Someone logged in to your kelas account asked to change its email address to another one. " +
+			"The change happens when the new address is confirmed."},
+		ActionLabel: "This was not me: keep my address and log everyone out",
+		ActionURL:   a.cfg.PublicURL() + "/email/revert/" + token,
+		After: []string{"The link works for 7 days, also after the change. If it was you, you need not do anything.",
+			"If it was not you, follow the link, then choose a new password."},
 	})
 }

@@ -42,6 +42,8 @@ var matrix = map[string]string{
 	"POST /register":               "AAAAAAAAAA",
 	"GET /verify/{token}":          "GGGGGGGGGG",
 	"POST /verify/resend":          "LAAAAAAAAA",
+	"GET /email/revert/{token}":    "GGGGGGGGGG",
+	"POST /email/revert/{token}":   "GGGGGGGGGG",
 	"GET /login":                   "AAAAAAAAAA",
 	"POST /login":                  "AAAAAAAAAA",
 	"GET /login/2fa":               "LLLLLLLLLL", // no password given in this session: back to the first step

@@ -31,6 +31,8 @@ func (a *App) routes() http.Handler {
 	page("POST /register", a.handleRegister)
 	page("GET /verify/{token}", a.handleVerify)
 	page("POST /verify/resend", a.handleVerifyResend)
+	page("GET /email/revert/{token}", a.handleEmailRevertForm)
+	page("POST /email/revert/{token}", a.handleEmailRevert)
 	page("GET /login", a.handleLoginForm)
 	page("POST /login", a.handleLogin)
 	page("GET /login/2fa", a.handleLoginCodeForm)

@@ -170,7 +170,8 @@ func twoFactorSetupAllowed(path string) bool {
 	case "/profile/2fa", "/logout", "/cookies", "/privacy", "/favicon.ico":
 		return true
 	}
-	return strings.HasPrefix(path, "/privacy/versions") || strings.HasPrefix(path, "/verify/") || strings.HasPrefix(path, "/invite/")
+	return strings.HasPrefix(path, "/privacy/versions") || strings.HasPrefix(path, "/verify/") || strings.HasPrefix(path, "/invite/") ||
+		strings.HasPrefix(path, "/email/revert/")
 }
 
 // otpauthURL is what the QR code holds: the secret with a label the app

@@ -270,8 +270,10 @@ func (s *Store) VerifyEmail(ctx context.Context, token string) (User, error) {
 			if err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, "UPDATE users SET email = ?, email_index = ?, verified_at = ? WHERE id = ?",
-				z.seal("email", addr), newIndex, now, userID)
+			// Every session ends with the change; the one confirming it
+			// may continue (app.handleVerify logs it in again).
+			_, err = tx.ExecContext(ctx, `UPDATE users SET email = ?, email_index = ?, verified_at = ?,
+				session_epoch = session_epoch + 1 WHERE id = ?`, z.seal("email", addr), newIndex, now, userID)
 			if isConstraint(err) {
 				return ErrConflict
 			}
