@@ -31,6 +31,7 @@ type testServer struct {
 	logs   *syncBuffer
 	stdout *syncBuffer
 	clock  *testClock
+	uid    string // who signIn logged in, for their second-factor codes
 }
 
 type testClock struct {

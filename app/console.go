@@ -359,6 +359,9 @@ func (a *App) handleSetStaffRole(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, store.ErrNotFound)
 		return
 	}
+	if !a.stepUpOrRefuse(w, r, x.user, f) {
+		return
+	}
 	if err := a.store.SetStaff(r.Context(), uid, m.ID, store.Role(role)); err != nil {
 		a.fail(w, r, err)
 		return
@@ -372,13 +375,25 @@ func (a *App) handleSetStaffRole(w http.ResponseWriter, r *http.Request) {
 
 // POST /console/members/{id}/staff/{uid}/remove
 func (a *App) handleRemoveStaff(w http.ResponseWriter, r *http.Request) {
-	m, _, ok := a.staffManager(w, r)
+	m, x, ok := a.staffManager(w, r)
 	if !ok {
 		return
 	}
 	uid := r.PathValue("uid")
 	if !store.ValidID(uid) {
 		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	if st, err := a.store.StaffOf(r.Context(), uid); err != nil || st.MemberID != m.ID {
+		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !a.stepUpOrRefuse(w, r, x.user, f) {
 		return
 	}
 	if err := a.store.RemoveStaff(r.Context(), m.ID, uid); err != nil {
@@ -417,7 +432,7 @@ func (a *App) handleOperators(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) operatorsView(r *http.Request, x actor) (views.OperatorsConsole, error) {
 	ops, err := a.store.Operators(r.Context())
-	return views.OperatorsConsole{Nav: consoleNav(x), Operators: ops, CanManage: mayManageOperators(x), Errors: views.Errors{}}, err
+	return views.OperatorsConsole{Nav: consoleNav(x), Operators: ops, CanManage: mayManageOperators(x), CanGrantDPO: x.isPrivacyOfficer(), Errors: views.Errors{}}, err
 }
 
 // POST /console/operators/invitations
@@ -483,6 +498,21 @@ func (a *App) handleSetOperator(w http.ResponseWriter, r *http.Request) {
 	}
 	if uid == x.user.ID && role != store.RoleOperator {
 		a.redirect(w, r, "/console/operators", "You cannot take the operator role from yourself; ask another operator.")
+		return
+	}
+	target, err := a.store.User(r.Context(), uid)
+	if err != nil || !target.Role.IsOperator() {
+		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	// The privacy-officer flag is given only by another privacy officer
+	// (or from the command line): an operator cannot make themselves the
+	// one who checks on operators.
+	if dpo != target.DPO && (!x.isPrivacyOfficer() || (dpo && uid == x.user.ID)) {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	if !a.stepUpOrRefuse(w, r, x.user, f) {
 		return
 	}
 	if err := a.store.SetOperatorRole(r.Context(), uid, role, dpo); err != nil {
@@ -629,6 +659,20 @@ func (a *App) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.Info("invitation accepted", "user_id", u.ID)
 	a.redirect(w, r, "/profile/2fa", "Welcome to kelas: your account is ready. Set up two-factor authentication to continue.")
+}
+
+// stepUpOrRefuse asks for the second factor before a role or grant change;
+// a missing or wrong code is answered (422) and false returned.
+func (a *App) stepUpOrRefuse(w http.ResponseWriter, r *http.Request, u *store.User, f *form) bool {
+	ok, err := a.stepUp(r.Context(), u, f)
+	if err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	if !ok {
+		a.codeRefused(w, r, f)
+	}
+	return ok
 }
 
 // relogin renews the signed-in person's session after their own privileges

@@ -54,7 +54,8 @@ func newGrantFixture(t *testing.T) *grantFixture {
 func (fx *grantFixture) grant(t *testing.T, from, until time.Time) {
 	t.Helper()
 	res, body := fx.operator.postForm(t, "/console/grants", url.Values{"member_id": {fx.memberID}, "trainings": {fx.training},
-		"purpose": {"issue attendance certificates"}, "valid_from": {from.Format(datetimeLocal)}, "valid_until": {until.Format(datetimeLocal)}})
+		"purpose": {"issue attendance certificates"}, "valid_from": {from.Format(datetimeLocal)}, "valid_until": {until.Format(datetimeLocal)},
+		"code": {fx.operator.code(t)}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode, body)
 }
 
@@ -115,7 +116,7 @@ func TestGrantRevokedEndsAccess(t *testing.T) {
 	require.NoError(t, err)
 	res, _ := fx.staff.postForm(t, "/console/grants/"+gs[0].ID+"/revoke", nil)
 	assert.Equal(t, http.StatusForbidden, res.StatusCode, "plain staff cannot revoke")
-	res, _ = fx.admin.postForm(t, "/console/grants/"+gs[0].ID+"/revoke", nil)
+	res, _ = fx.admin.postForm(t, "/console/grants/"+gs[0].ID+"/revoke", url.Values{"code": {fx.admin.code(t)}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode, "the Member's admin may give access up")
 	_, names = learnerNames(t, fx.staff, fx.training)
 	assert.Empty(t, names)

@@ -343,7 +343,8 @@ func TestLiveTrainingCompletesByAttendance(t *testing.T) {
 	operator, _ := ts.person(t, "ops@example.org", store.RoleOperator, "")
 	now := ts.clock.Now()
 	res, _ = operator.postForm(t, "/console/grants", url.Values{"member_id": {member(t, ts, "SMESCO Indonesia")}, "trainings": {id},
-		"purpose": {"attendance for the April session"}, "valid_from": {now.Format(datetimeLocal)}, "valid_until": {now.Add(time.Hour).Format(datetimeLocal)}})
+		"purpose": {"attendance for the April session"}, "valid_from": {now.Format(datetimeLocal)}, "valid_until": {now.Add(time.Hour).Format(datetimeLocal)},
+		"code": {operator.code(t)}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	require.Equal(t, http.StatusSeeOther, mark())
 	e, err := ts.store.Enrolment(t.Context(), lu.ID, id)

@@ -470,12 +470,7 @@ func (a *App) handleTwoFactorReset(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if ok, err := a.stepUp(r.Context(), x.user, f); err != nil || !ok {
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		a.codeRefused(w, r, f)
+	if !a.stepUpOrRefuse(w, r, x.user, f) {
 		return
 	}
 	if err := a.store.RemoveTOTP(r.Context(), x.user.ID, uid); err != nil {

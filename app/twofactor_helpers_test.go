@@ -22,17 +22,23 @@ func enrolTOTP(t testing.TB, ts *testServer, uid string) string {
 	return secret
 }
 
-// totpCode is a code of uid's second factor that has not been used yet:
-// when the current time step was spent, the test clock moves on to the
-// next one, as a person would wait for the next code.
+// totpCode is a code of uid's second factor that has not been used yet: the
+// current step's, else the next one's (accepted as drift); only when both
+// were spent does the test clock move on, as a person would wait.
 func totpCode(t testing.TB, ts *testServer, uid string) string {
 	t.Helper()
 	f, err := ts.store.TOTP(t.Context(), uid)
 	require.NoError(t, err)
-	for f.LastStep >= ts.clock.Now().Unix()/totpPeriod {
+	// The next step is accepted too (clock drift): use it before moving
+	// the clock, so tests keep their times.
+	for f.LastStep > ts.clock.Now().Unix()/totpPeriod {
 		ts.clock.Add(totpPeriod * time.Second)
 	}
-	code, err := totp.GenerateCodeCustom(f.Secret, ts.clock.Now(), totpOpts)
+	at := ts.clock.Now()
+	if f.LastStep == at.Unix()/totpPeriod {
+		at = at.Add(totpPeriod * time.Second)
+	}
+	code, err := totp.GenerateCodeCustom(f.Secret, at, totpOpts)
 	require.NoError(t, err)
 	return code
 }
@@ -59,7 +65,15 @@ func (c *testServer) signIn(t testing.TB, email, password string, extra ...url.V
 	u, err := c.store.UserByEmail(t.Context(), email)
 	require.NoError(t, err)
 	res, _ = c.postForm(t, "/login/2fa", url.Values{"code": {totpCode(t, c, u.ID)}})
+	c.uid = u.ID
 	return res
+}
+
+// code is a fresh second-factor code of whoever signIn logged in on c.
+func (c *testServer) code(t testing.TB) string {
+	t.Helper()
+	require.NotEmpty(t, c.uid, "log in with signIn first")
+	return totpCode(t, c, c.uid)
 }
 
 // enrolOverHTTP sets up the second factor through /profile/2fa as a person
