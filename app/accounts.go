@@ -52,7 +52,7 @@ func (a *App) registerForm(ctx context.Context) (views.RegisterForm, error) {
 // owner of an existing address is mailed a notice instead of a second
 // account. The password is hashed once either way, so timing tells nothing.
 func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
-	ip := ClientIP(r.Context()).String()
+	ip := clientNetwork(ClientIP(r.Context()))
 	if blocked, wait := a.limits.registerIP.blocked(ip); blocked {
 		a.tooMany(w, r, wait)
 		return
@@ -195,12 +195,24 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	vm := views.LoginForm{Email: f.text("email", "Email address", 1, 254), Next: f.raw("next")}
 	password := f.raw("password")
-	ip := "ip:" + ClientIP(r.Context()).String()
+	network := clientNetwork(ClientIP(r.Context()))
+	ip := "ip:" + network
 	account := "acct:" + accountKey(vm.Email)
-	for _, c := range []struct {
+	pair := account + "|" + network
+	// Failures count per account and client network, so guessing from
+	// elsewhere does not lock the owner out; the global ceiling, slower,
+	// holds only networks the account never logged in from.
+	checks := []struct {
 		l   *limiter
 		key string
-	}{{a.limits.loginIP, ip}, {a.limits.loginAccount, account}} {
+	}{{a.limits.loginIP, ip}, {a.limits.loginAccount, pair}}
+	if !a.limits.knownNets.seen(pair) {
+		checks = append(checks, struct {
+			l   *limiter
+			key string
+		}{a.limits.loginGlobal, account})
+	}
+	for _, c := range checks {
 		if blocked, wait := c.l.blocked(c.key); blocked {
 			a.tooMany(w, r, wait)
 			return
@@ -231,12 +243,14 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok || u.Status != "active" {
-		a.limits.loginAccount.hit(account)
+		a.limits.loginAccount.hit(pair)
+		a.limits.loginGlobal.hit(account)
 		vm.Errors = views.Errors{"password": "The email address or the password is not right."}
 		a.render(w, r, http.StatusUnprocessableEntity, views.Login(a.page(r, "Log in"), vm))
 		return
 	}
-	a.limits.loginAccount.reset(account)
+	a.limits.loginAccount.reset(pair)
+	a.limits.knownNets.hit(pair)
 	if u.TwoFactor {
 		// The password was right; the session becomes a login only with
 		// the second factor. A new token either way: nothing fixed
@@ -294,7 +308,7 @@ func (a *App) handleForgotForm(w http.ResponseWriter, r *http.Request) {
 //
 // The answer is the same whether or not the address has an account.
 func (a *App) handleForgot(w http.ResponseWriter, r *http.Request) {
-	ip := ClientIP(r.Context()).String()
+	ip := clientNetwork(ClientIP(r.Context()))
 	if blocked, wait := a.limits.mailIP.blocked(ip); blocked {
 		a.tooMany(w, r, wait)
 		return
