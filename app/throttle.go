@@ -138,10 +138,10 @@ type limiters struct {
 	// (knownNets) are not held by it, so strangers cannot lock them out.
 	loginGlobal *limiter
 	knownNets   *limiter
-	registerIP   *limiter
-	mailIP       *limiter // forgot-password and verification re-sends per address
-	mailAccount  *limiter // mails per account, so nobody is mail-bombed
-	codeAccount  *limiter // wrong second-factor codes per account
+	registerIP  *limiter
+	mailIP      *limiter // forgot-password and verification re-sends per address
+	mailAccount *limiter // mails per account, so nobody is mail-bombed
+	codeAccount *limiter // wrong second-factor codes per account
 }
 
 func newLimiters(clock func() time.Time) limiters {
