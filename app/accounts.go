@@ -92,28 +92,37 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	// Only complete forms count: they are what costs a hash and a mail.
 	a.limits.registerIP.hit(ip)
-	hash, err := a.hasher.hash(r.Context(), password)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	u, err := a.store.CreateUser(r.Context(), store.NewUser{
+	nu := store.NewUser{
 		Email: vm.Email, FirstName: vm.FirstName, Surname: vm.Surname, Company: vm.Company, Gender: vm.Gender,
-		Country: vm.Country, Industry: vm.Industry, PasswordHash: hash, Role: store.RoleLearner,
+		Country: vm.Country, Industry: vm.Industry, Role: store.RoleLearner,
 		AdultConfirmed: true, AcceptedPolicy: vm.PolicyVersion, NotifyNew: vm.NotifyNew, Feedback: vm.Feedback,
+	}
+	a.accountJobs.add(r.Context(), func(ctx context.Context) {
+		if err := a.register(ctx, nu, password); err != nil {
+			a.log.Error("registration", "err", err)
+		}
 	})
+	a.redirect(w, r, "/login", "Thank you for registering. We have sent a confirmation link to your email address: open it within 48 hours, then log in.")
+}
+
+// register hashes the password once, then creates the account and mails
+// its confirmation link, or, for an address already registered, mails
+// its owner a notice instead of a second account.
+func (a *App) register(ctx context.Context, nu store.NewUser, password string) error {
+	hash, err := a.hasher.hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	nu.PasswordHash = hash
+	u, err := a.store.CreateUser(ctx, nu)
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		err = a.mailDuplicateNotice(r.Context(), vm.Email)
-	case err == nil:
-		a.log.Info("account registered", "user_id", u.ID)
-		err = a.mailVerification(r.Context(), u, u.Email)
+		return a.mailDuplicateNotice(ctx, nu.Email)
+	case err != nil:
+		return err
 	}
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.redirect(w, r, "/login", "Thank you for registering. We have sent a confirmation link to your email address: open it within 48 hours, then log in.")
+	a.log.Info("account registered", "user_id", u.ID)
+	return a.mailVerification(ctx, u, u.Email)
 }
 
 // GET /verify/{token}
@@ -325,22 +334,32 @@ func (a *App) handleForgot(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, http.StatusUnprocessableEntity, views.Forgot(a.page(r, "Reset your password"), vm))
 		return
 	}
-	u, err := a.store.UserByEmail(r.Context(), vm.Email)
+	email := vm.Email
+	a.accountJobs.add(r.Context(), func(ctx context.Context) {
+		if err := a.forgot(ctx, email); err != nil {
+			a.log.Error("password reset request", "err", err)
+		}
+	})
+	a.redirect(w, r, "/password/forgot", "If an account uses that address, we have sent it a link to choose a new password. The link works once, for one hour.")
+}
+
+// forgot mails a reset link when email belongs to an active account (at
+// most a few an hour), and does nothing else.
+func (a *App) forgot(ctx context.Context, email string) error {
+	u, err := a.store.UserByEmail(ctx, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		return nil
 	case err != nil:
-		a.fail(w, r, err)
-		return
-	case u.Status == "active":
-		if blocked, _ := a.limits.mailAccount.blocked(u.ID); !blocked {
-			a.limits.mailAccount.hit(u.ID)
-			if err := a.mailReset(r.Context(), u); err != nil {
-				a.fail(w, r, err)
-				return
-			}
-		}
+		return err
+	case u.Status != "active":
+		return nil
 	}
-	a.redirect(w, r, "/password/forgot", "If an account uses that address, we have sent it a link to choose a new password. The link works once, for one hour.")
+	if blocked, _ := a.limits.mailAccount.blocked(u.ID); blocked {
+		return nil
+	}
+	a.limits.mailAccount.hit(u.ID)
+	return a.mailReset(ctx, u)
 }
 
 // GET /password/reset/{token}

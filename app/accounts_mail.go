@@ -70,10 +70,15 @@ func (a *App) printLink(what, link string) {
 }
 
 // mailDuplicateNotice tells the owner of an address that someone tried to
-// register it again, instead of revealing that to whoever tried.
+// register it again, instead of revealing that to whoever tried; at most
+// once a day, so registering their address cannot be used to mail-bomb them.
 func (a *App) mailDuplicateNotice(ctx context.Context, address string) error {
 	u, err := a.store.UserByEmail(ctx, address)
 	if err != nil {
+		return err
+	}
+	// At most one a day, however often the address is tried.
+	if due, err := a.store.DuplicateNoticeDue(ctx, u.ID); err != nil || !due {
 		return err
 	}
 	return a.accountMail(ctx, u.ID, u.Email, "duplicate_notice", "Someone tried to register with your email address", views.MailBody{

@@ -118,6 +118,9 @@ type App struct {
 
 	// exports runs portability export builds, a few at a time (export.go).
 	exports *exportRunner
+	// accountJobs does the address-dependent work of registration and
+	// password reset after the answer (accountjobs.go).
+	accountJobs *accountJobs
 }
 
 // New builds the application.
@@ -133,6 +136,7 @@ func New(cfg Config, d Deps) (*App, error) {
 		pictureSlots: make(chan struct{}, 2)}
 	a.limits = newLimiters(a.clock)
 	a.exports = newExportRunner(exportBuilds)
+	a.accountJobs = newAccountJobs(2)
 	a.consent, a.stats = newConsentKit(a.clock), newStatsCounter()
 	a.md = newMarkdown()
 	a.activity = d.Store.NewActivityWriter(1<<16, func(err error) { a.log.Error("activity writer", "err", err) })
@@ -193,7 +197,7 @@ func New(cfg Config, d Deps) (*App, error) {
 // the store. Serve calls it after the last request has finished; it is safe
 // to call more than once.
 func (a *App) Close(ctx context.Context) error {
-	return errors.Join(a.exports.wait(ctx), a.activity.Close(ctx))
+	return errors.Join(a.accountJobs.close(ctx), a.exports.wait(ctx), a.activity.Close(ctx))
 }
 
 // Handler is the complete HTTP handler with all middleware.

@@ -115,6 +115,11 @@ func (ts *testServer) do(t testing.TB, req *http.Request) (*http.Response, strin
 	res, err := ts.client.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
+	// Registration and reset requests finish their work after answering:
+	// tests see its outcome at once.
+	if ts.app != nil {
+		require.NoError(t, ts.app.accountJobs.wait(t.Context()))
+	}
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
 	return res, string(b)
