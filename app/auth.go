@@ -40,7 +40,9 @@ func (a *App) loadUser(next http.Handler) http.Handler {
 						a.fail(w, r, err)
 						return
 					}
-					if err == nil {
+					// Staff of a deactivated Member keep their own account
+					// and nothing of the Member's.
+					if err == nil && st.MemberActive {
 						ctx = context.WithValue(ctx, ctxStaff, &st)
 					}
 				}

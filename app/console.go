@@ -205,6 +205,11 @@ func (a *App) memberView(r *http.Request, x actor, m store.Member) (views.Member
 	if v.Staff, err = a.store.MemberStaff(r.Context(), m.ID); err != nil {
 		return v, err
 	}
+	for _, s := range v.Staff {
+		if s.Role == store.RoleMemberAdmin {
+			v.Admins++
+		}
+	}
 	v.Pending, err = a.store.PendingInvitations(r.Context(), m.ID)
 	return v, err
 }
@@ -359,6 +364,9 @@ func (a *App) handleSetStaffRole(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, store.ErrNotFound)
 		return
 	}
+	if st.Role == store.RoleMemberAdmin && role != string(store.RoleMemberAdmin) && !a.lastAdminConfirmed(w, r, m, f) {
+		return
+	}
 	if !a.stepUpOrRefuse(w, r, x.user, f) {
 		return
 	}
@@ -384,13 +392,17 @@ func (a *App) handleRemoveStaff(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, store.ErrNotFound)
 		return
 	}
-	if st, err := a.store.StaffOf(r.Context(), uid); err != nil || st.MemberID != m.ID {
+	st, err := a.store.StaffOf(r.Context(), uid)
+	if err != nil || st.MemberID != m.ID {
 		a.fail(w, r, store.ErrNotFound)
 		return
 	}
 	f, err := parseForm(r)
 	if err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	if st.Role == store.RoleMemberAdmin && !a.lastAdminConfirmed(w, r, m, f) {
 		return
 	}
 	if !a.stepUpOrRefuse(w, r, x.user, f) {
@@ -659,6 +671,25 @@ func (a *App) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.Info("invitation accepted", "user_id", u.ID)
 	a.redirect(w, r, "/profile/2fa", "Welcome to kelas: your account is ready. Set up two-factor authentication to continue.")
+}
+
+// lastAdminConfirmed lets a Member lose its last admin only when the form
+// says so (confirm_last_admin): otherwise it answers with the warning and
+// nothing changes.
+func (a *App) lastAdminConfirmed(w http.ResponseWriter, r *http.Request, m store.Member, f *form) bool {
+	n, err := a.store.MemberAdmins(r.Context(), m.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	if n > 1 || f.raw("confirm_last_admin") == "on" {
+		return true
+	}
+	a.notice(w, r, http.StatusConflict, views.Notice{Heading: "This is the Member's last admin",
+		Message: "Without an admin nobody at " + m.Name + " can invite or manage its staff. Nothing was changed. " +
+			"To go ahead anyway, tick \"Leave the Member without an admin\" beside the change and send it again.",
+		LinkURL: "/console/members/" + m.ID, LinkLabel: "Back to the Member"})
+	return false
 }
 
 // stepUpOrRefuse asks for the second factor before a role or grant change;
