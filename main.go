@@ -60,6 +60,7 @@ Usage:
   kelas restore [--data DIR] [--keys KEYS_BACKUP] [--identity FILE] FILE
   kelas audit verify [--data DIR]
   kelas doctor [--data DIR]
+  kelas healthcheck [--addr 127.0.0.1:8080]
   kelas version
 
 Every flag has a KELAS_* environment fallback (KELAS_ADDR, KELAS_DATA, ...).
@@ -104,6 +105,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runAuditVerify(ctx, args[1:], getenv, stdout, stderr)
 	case "doctor":
 		return runDoctor(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

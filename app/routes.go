@@ -150,5 +150,5 @@ func (a *App) routes() http.Handler {
 	page("GET /console/reports/trainings/{id}/csv", a.handleTrainingReportCSV)
 	page("/", a.handleNotFound)
 
-	return a.requestID(a.securityHeaders(a.recoverPanics(a.logRequests(a.accessLog(a.crossOrigin(a.withPolicyBanner(mux)))))))
+	return a.checkHost(a.requestID(a.securityHeaders(a.recoverPanics(a.logRequests(a.accessLog(a.crossOrigin(a.withPolicyBanner(mux))))))))
 }
