@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -92,4 +93,35 @@ func TestLoginCodeThrottledAndSingleUse(t *testing.T) {
 	}
 	res, _ = c.postForm(t, "/login/2fa", url.Values{"code": {totpCode(t, ts, u.ID)}})
 	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode, "even the right code waits")
+}
+
+// TestLearnerMayTurnTwoFactorOnAndOff: offered to learners, not imposed.
+func TestLearnerMayTurnTwoFactorOnAndOff(t *testing.T) {
+	ts := newTestServer(t)
+	learner, u := ts.person(t, "learner@example.org", store.RoleLearner, "")
+	res, body := learner.get(t, "/profile")
+	require.Equal(t, http.StatusOK, res.StatusCode, "no setup imposed on a learner")
+	assert.Equal(t, 1, doc(t, body).Find(`[data-testid="twofactor-link"]`).Length())
+	res, _ = learner.get(t, "/profile/2fa")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	res, body = learner.postForm(t, "/profile/2fa", url.Values{"action": {"enable"}, "code": {"12345"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	assert.NotEmpty(t, doc(t, body).Find(`[data-testid="error-code"]`).Text())
+	codes := enrolOverHTTP(t, learner)
+	learner.uid = u.ID
+	res, _ = learner.get(t, "/profile")
+	require.Equal(t, http.StatusOK, res.StatusCode, "this session goes on")
+
+	c := ts.newClient(t)
+	res, _ = c.postForm(t, "/login", url.Values{"email": {u.Email}, "password": {"a long test password"}})
+	require.Equal(t, "/login/2fa", res.Header.Get("Location"))
+	res, _ = c.postForm(t, "/login/2fa", url.Values{"code": {strings.ToUpper(codes[3])}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.NotEqual(t, "/login", res.Header.Get("Location"))
+
+	res, _ = learner.postForm(t, "/profile/2fa", url.Values{"action": {"disable"}, "code": {learner.code(t)}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	after, err := ts.store.User(t.Context(), u.ID)
+	require.NoError(t, err)
+	assert.False(t, after.TwoFactor)
 }
