@@ -465,6 +465,15 @@ func (a *App) handleInviteOperator(w http.ResponseWriter, r *http.Request) {
 	email := f.email("email")
 	role := f.choice("role", "role", func(v string) bool { rr, ok := store.ParseRole(v); return ok && rr.IsOperator() }, true)
 	dpo := f.checkbox("dpo")
+	if dpo && !x.isPrivacyOfficer() {
+		f.fail("dpo", "Only a privacy officer can make someone a privacy officer.")
+	}
+	if f.Valid() {
+		if _, err := a.stepUp(r.Context(), x.user, f); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	if !f.Valid() {
 		v, err := a.operatorsView(r, x)
 		if err != nil {

@@ -24,11 +24,17 @@ func TestPrivacyOfficerFlagOnlyFromAnotherOfficer(t *testing.T) {
 	u, err := ts.store.User(t.Context(), opUser.ID)
 	require.NoError(t, err)
 	assert.False(t, u.DPO)
+	// Nor by inviting someone as one.
+	res, body := op.postForm(t, "/console/operators/invitations", url.Values{"email": {"new.dpo@example.org"},
+		"role": {"operator"}, "dpo": {"on"}, "code": {op.code(t)}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	assert.NotEmpty(t, doc(t, body).Find(`[data-testid="error-dpo"]`).Text())
+	assert.Empty(t, outboxKinds(t, ts), "no invitation sent")
 
 	dpo, dpoUser := ts.person(t, "dpo@example.org", store.RoleOperator, "")
 	require.NoError(t, ts.store.SetOperatorRole(t.Context(), dpoUser.ID, store.RoleOperator, true))
 	require.Equal(t, http.StatusSeeOther, dpo.signIn(t, dpoUser.Email, "a long test password").StatusCode)
-	res, body := dpo.postForm(t, "/console/operators/"+opUser.ID, url.Values{"role": {"operator"}, "dpo": {"on"}})
+	res, body = dpo.postForm(t, "/console/operators/"+opUser.ID, url.Values{"role": {"operator"}, "dpo": {"on"}})
 	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode, "a role change asks for the code")
 	assert.Contains(t, body, "Nothing was changed")
 	res, _ = dpo.postForm(t, "/console/operators/"+opUser.ID, url.Values{"role": {"operator"}, "dpo": {"on"}, "code": {dpo.code(t)}})
