@@ -102,6 +102,10 @@ func TestAdminCreateAndKeyRotation(t *testing.T) {
 
 	_, _, err = runCmd(t, getenv, "another passphrase\n", "admin", "create", "--email", "ops@example.org")
 	require.ErrorContains(t, err, "already exists")
+	for _, weak := range []string{"12345678\n", "password1234\n", "third.operator\n"} {
+		_, _, err = runCmd(t, getenv, weak, "admin", "create", "--email", "third.operator@example.org")
+		require.Error(t, err, "the web forms' password rules hold here too: %q", weak)
+	}
 
 	out, _, err = runCmd(t, getenv, "", "keys", "rotate")
 	require.NoError(t, err)
