@@ -15,6 +15,6 @@ USER 65532:65532
 ENV KELAS_DATA=/data KELAS_ADDR=0.0.0.0:8080
 VOLUME /data
 EXPOSE 8080
-HEALTHCHECK NONE
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 CMD ["/kelas", "healthcheck"]
 ENTRYPOINT ["/kelas"]
 CMD ["serve"]

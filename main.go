@@ -61,6 +61,7 @@ Usage:
   kelas restore [--data DIR] [--keys KEYS_BACKUP] [--identity FILE] FILE
   kelas audit verify [--data DIR]
   kelas doctor [--data DIR]
+  kelas healthcheck [--addr 127.0.0.1:8080]
   kelas version
 
 Every flag has a KELAS_* environment fallback (KELAS_ADDR, KELAS_DATA, ...).
@@ -108,6 +109,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runAuditVerify(ctx, args[1:], getenv, stdout, stderr)
 	case "doctor":
 		return runDoctor(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -305,6 +308,10 @@ func runAdminCreate(ctx context.Context, args []string, getenv func(string) stri
 	password, generated, err := readPassword(stdin)
 	if err != nil {
 		return err
+	}
+	// Every account made here is privileged: the same rules as the web forms.
+	if msg := app.PasswordProblem(password, true, *email, *first, *surname); !generated && msg != "" {
+		return errors.New(msg)
 	}
 	cost, err := bcryptCost(getenv)
 	if err != nil {

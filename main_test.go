@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -101,6 +102,10 @@ func TestAdminCreateAndKeyRotation(t *testing.T) {
 
 	_, _, err = runCmd(t, getenv, "another passphrase\n", "admin", "create", "--email", "ops@example.org")
 	require.ErrorContains(t, err, "already exists")
+	for _, weak := range []string{"12345678\n", "password1234\n", "third.operator\n"} {
+		_, _, err = runCmd(t, getenv, weak, "admin", "create", "--email", "third.operator@example.org")
+		require.Error(t, err, "the web forms' password rules hold here too: %q", weak)
+	}
 
 	out, _, err = runCmd(t, getenv, "", "keys", "rotate")
 	require.NoError(t, err)
@@ -203,6 +208,11 @@ func TestServePrintsSetupLinkAndShutsDown(t *testing.T) {
 	res.Body.Close()
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Contains(t, string(body), "<main")
+
+	// The container health check asks the running server.
+	var hc bytes.Buffer
+	require.NoError(t, run(t.Context(), []string{"healthcheck", "--addr", u.Host}, env(), nil, &hc, io.Discard))
+	assert.Equal(t, "ok\n", hc.String())
 
 	res, err = client.PostForm(link, url.Values{"first_name": {"Ayu"}, "surname": {"Lestari"},
 		"email": {"ayu@example.org"}, "password": {"correct horse battery"}})
@@ -494,4 +504,28 @@ func TestServeRefusesWhenErasuresCannotBeReapplied(t *testing.T) {
 		t.Fatal("serve started although erasures could not be re-applied")
 	}
 	assert.NotContains(t, stderr.String(), "listening")
+}
+
+func TestHealthcheckFailsWithoutServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	err = run(t.Context(), []string{"healthcheck", "--addr", addr}, env(), nil, io.Discard, io.Discard)
+	require.Error(t, err)
+	u, err := healthURL("0.0.0.0:8080")
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:8080/healthz", u)
+}
+
+func TestDockerignoreKeepsDataAndHistoryOut(t *testing.T) {
+	b, err := os.ReadFile(".dockerignore")
+	require.NoError(t, err)
+	lines := strings.Split(string(b), "\n")
+	assert.Contains(t, lines, "kelas-data/")
+	assert.Contains(t, lines, ".git")
+	df, err := os.ReadFile("Dockerfile")
+	require.NoError(t, err)
+	assert.Contains(t, string(df), `HEALTHCHECK`)
+	assert.Contains(t, string(df), `"/kelas", "healthcheck"`)
 }

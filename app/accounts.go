@@ -52,7 +52,7 @@ func (a *App) registerForm(ctx context.Context) (views.RegisterForm, error) {
 // owner of an existing address is mailed a notice instead of a second
 // account. The password is hashed once either way, so timing tells nothing.
 func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
-	ip := ClientIP(r.Context()).String()
+	ip := clientNetwork(ClientIP(r.Context()))
 	if blocked, wait := a.limits.registerIP.blocked(ip); blocked {
 		a.tooMany(w, r, wait)
 		return
@@ -74,7 +74,7 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
 	vm.Company = f.text("company", "Company name", 1, 200)
 	vm.Industry = f.choice("industry", "industry", store.ValidIndustry, true)
 	vm.Gender = f.choice("gender", "gender", store.ValidGender, false)
-	password := f.password("password")
+	password := f.newPassword("password", false, vm.FirstName, vm.Surname, vm.Email, vm.Company)
 	vm.Adult = f.checkbox("adult")
 	vm.AcceptPolicy = f.checkbox("accept_policy")
 	vm.NotifyNew = f.checkbox("notify_new")
@@ -92,28 +92,37 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	// Only complete forms count: they are what costs a hash and a mail.
 	a.limits.registerIP.hit(ip)
-	hash, err := a.hasher.hash(r.Context(), password)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	u, err := a.store.CreateUser(r.Context(), store.NewUser{
+	nu := store.NewUser{
 		Email: vm.Email, FirstName: vm.FirstName, Surname: vm.Surname, Company: vm.Company, Gender: vm.Gender,
-		Country: vm.Country, Industry: vm.Industry, PasswordHash: hash, Role: store.RoleLearner,
+		Country: vm.Country, Industry: vm.Industry, Role: store.RoleLearner,
 		AdultConfirmed: true, AcceptedPolicy: vm.PolicyVersion, NotifyNew: vm.NotifyNew, Feedback: vm.Feedback,
+	}
+	a.accountJobs.add(r.Context(), func(ctx context.Context) {
+		if err := a.register(ctx, nu, password); err != nil {
+			a.log.Error("registration", "err", err)
+		}
 	})
+	a.redirect(w, r, "/login", "Thank you for registering. We have sent a confirmation link to your email address: open it within 48 hours, then log in.")
+}
+
+// register hashes the password once, then creates the account and mails
+// its confirmation link, or, for an address already registered, mails
+// its owner a notice instead of a second account.
+func (a *App) register(ctx context.Context, nu store.NewUser, password string) error {
+	hash, err := a.hasher.hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	nu.PasswordHash = hash
+	u, err := a.store.CreateUser(ctx, nu)
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		err = a.mailDuplicateNotice(r.Context(), vm.Email)
-	case err == nil:
-		a.log.Info("account registered", "user_id", u.ID)
-		err = a.mailVerification(r.Context(), u, u.Email)
+		return a.mailDuplicateNotice(ctx, nu.Email)
+	case err != nil:
+		return err
 	}
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.redirect(w, r, "/login", "Thank you for registering. We have sent a confirmation link to your email address: open it within 48 hours, then log in.")
+	a.log.Info("account registered", "user_id", u.ID)
+	return a.mailVerification(ctx, u, u.Email)
 }
 
 // GET /verify/{token}
@@ -140,7 +149,12 @@ func (a *App) handleVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.Info("email confirmed", "user_id", u.ID)
 	if cu := currentUser(r.Context()); cu != nil && cu.ID == u.ID {
-		a.redirect(w, r, "/profile", "Your email address is confirmed.")
+		// A changed address ended every session; this one goes on.
+		if err := a.logIn(r.Context(), u); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.redirect(w, r, "/profile", "Your email address is confirmed. Other devices have been logged out.")
 		return
 	}
 	a.redirect(w, r, "/login", "Your email address is confirmed. You can log in now.")
@@ -190,12 +204,24 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	vm := views.LoginForm{Email: f.text("email", "Email address", 1, 254), Next: f.raw("next")}
 	password := f.raw("password")
-	ip := "ip:" + ClientIP(r.Context()).String()
+	network := clientNetwork(ClientIP(r.Context()))
+	ip := "ip:" + network
 	account := "acct:" + accountKey(vm.Email)
-	for _, c := range []struct {
+	pair := account + "|" + network
+	// Failures count per account and client network, so guessing from
+	// elsewhere does not lock the owner out; the global ceiling, slower,
+	// holds only networks the account never logged in from.
+	checks := []struct {
 		l   *limiter
 		key string
-	}{{a.limits.loginIP, ip}, {a.limits.loginAccount, account}} {
+	}{{a.limits.loginIP, ip}, {a.limits.loginAccount, pair}}
+	if !a.limits.knownNets.seen(pair) {
+		checks = append(checks, struct {
+			l   *limiter
+			key string
+		}{a.limits.loginGlobal, account})
+	}
+	for _, c := range checks {
 		if blocked, wait := c.l.blocked(c.key); blocked {
 			a.tooMany(w, r, wait)
 			return
@@ -226,12 +252,37 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok || u.Status != "active" {
-		a.limits.loginAccount.hit(account)
+		a.limits.loginAccount.hit(pair)
+		a.limits.loginGlobal.hit(account)
 		vm.Errors = views.Errors{"password": "The email address or the password is not right."}
 		a.render(w, r, http.StatusUnprocessableEntity, views.Login(a.page(r, "Log in"), vm))
 		return
 	}
-	a.limits.loginAccount.reset(account)
+	a.limits.loginAccount.reset(pair)
+	a.limits.knownNets.hit(pair)
+	if u.TwoFactor {
+		// The password was right; the session becomes a login only with
+		// the second factor. A new token either way: nothing fixed
+		// before this point carries over.
+		ctx := r.Context()
+		if err := a.sessions.RenewToken(ctx); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.sessions.Put(ctx, "mfa_uid", u.ID)
+		a.sessions.Put(ctx, "mfa_epoch", u.SessionEpoch)
+		a.sessions.Put(ctx, "mfa_until", a.clock().Add(loginCodeTTL).Unix())
+		a.sessions.Put(ctx, "mfa_next", safeNext(vm.Next))
+		http.Redirect(w, r, "/login/2fa", http.StatusSeeOther)
+		return
+	}
+	a.finishLogin(w, r, u, safeNext(vm.Next))
+}
+
+// finishLogin starts the session of u, whose password (and second factor,
+// when enrolled) were right, and sends them on: to set up a second factor
+// when their role needs one, to accept a new policy version, or to next.
+func (a *App) finishLogin(w http.ResponseWriter, r *http.Request, u store.User, next string) {
 	if err := a.logIn(r.Context(), u); err != nil {
 		a.fail(w, r, err)
 		return
@@ -241,7 +292,11 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("logged in", "user_id", u.ID)
-	a.redirect(w, r, a.policyCheckpoint(r.Context(), u.ID, safeNext(vm.Next)), "")
+	if needsTwoFactorSetup(&u) {
+		a.redirect(w, r, "/profile/2fa", "Your role lets you see other people's personal data, so your account needs two-factor authentication. Set it up now to continue.")
+		return
+	}
+	a.redirect(w, r, a.policyCheckpoint(r.Context(), u.ID, safeNext(next)), "")
 }
 
 // POST /logout
@@ -262,7 +317,7 @@ func (a *App) handleForgotForm(w http.ResponseWriter, r *http.Request) {
 //
 // The answer is the same whether or not the address has an account.
 func (a *App) handleForgot(w http.ResponseWriter, r *http.Request) {
-	ip := ClientIP(r.Context()).String()
+	ip := clientNetwork(ClientIP(r.Context()))
 	if blocked, wait := a.limits.mailIP.blocked(ip); blocked {
 		a.tooMany(w, r, wait)
 		return
@@ -279,22 +334,32 @@ func (a *App) handleForgot(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, http.StatusUnprocessableEntity, views.Forgot(a.page(r, "Reset your password"), vm))
 		return
 	}
-	u, err := a.store.UserByEmail(r.Context(), vm.Email)
+	email := vm.Email
+	a.accountJobs.add(r.Context(), func(ctx context.Context) {
+		if err := a.forgot(ctx, email); err != nil {
+			a.log.Error("password reset request", "err", err)
+		}
+	})
+	a.redirect(w, r, "/password/forgot", "If an account uses that address, we have sent it a link to choose a new password. The link works once, for one hour.")
+}
+
+// forgot mails a reset link when email belongs to an active account (at
+// most a few an hour), and does nothing else.
+func (a *App) forgot(ctx context.Context, email string) error {
+	u, err := a.store.UserByEmail(ctx, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		return nil
 	case err != nil:
-		a.fail(w, r, err)
-		return
-	case u.Status == "active":
-		if blocked, _ := a.limits.mailAccount.blocked(u.ID); !blocked {
-			a.limits.mailAccount.hit(u.ID)
-			if err := a.mailReset(r.Context(), u); err != nil {
-				a.fail(w, r, err)
-				return
-			}
-		}
+		return err
+	case u.Status != "active":
+		return nil
 	}
-	a.redirect(w, r, "/password/forgot", "If an account uses that address, we have sent it a link to choose a new password. The link works once, for one hour.")
+	if blocked, _ := a.limits.mailAccount.blocked(u.ID); blocked {
+		return nil
+	}
+	a.limits.mailAccount.hit(u.ID)
+	return a.mailReset(ctx, u)
 }
 
 // GET /password/reset/{token}
@@ -322,7 +387,16 @@ func (a *App) handleReset(w http.ResponseWriter, r *http.Request) {
 	if !a.resetOpen(w, r, token) {
 		return
 	}
-	password := f.password("password")
+	owner, err := a.store.AccountTokenOwner(r.Context(), token, store.TokenReset)
+	if errors.Is(err, store.ErrTokenInvalid) {
+		a.resetGone(w, r)
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	password := f.newPassword("password", owner.Privileged(), owner.FirstName, owner.Surname, owner.Email, owner.Company)
 	if !f.Valid() {
 		vm := resetForm(token)
 		vm.Errors = f.Errors
@@ -374,15 +448,16 @@ func (a *App) resetGone(w http.ResponseWriter, r *http.Request) {
 
 // GET /profile/password
 func (a *App) handlePasswordForm(w http.ResponseWriter, r *http.Request) {
-	if a.requireUser(w, r) == nil {
+	u := a.requireUser(w, r)
+	if u == nil {
 		return
 	}
-	a.render(w, r, http.StatusOK, views.Password(a.page(r, "Change your password"), changeForm()))
+	a.render(w, r, http.StatusOK, views.Password(a.page(r, "Change your password"), changeForm(u)))
 }
 
-func changeForm() views.PasswordForm {
-	return views.PasswordForm{Action: "/profile/password", Heading: "Change your password", Current: true,
-		Intro: "Every other device where you are logged in is logged out when you save."}
+func changeForm(u *store.User) views.PasswordForm {
+	return views.PasswordForm{Action: "/profile/password", Heading: "Change your password", Current: true, Code: u.TwoFactor,
+		Privileged: u.Privileged(), Intro: "Every other device where you are logged in is logged out when you save."}
 }
 
 // POST /profile/password
@@ -401,7 +476,7 @@ func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	current := f.raw("current_password")
-	password := f.password("password")
+	password := f.newPassword("password", u.Privileged(), u.FirstName, u.Surname, u.Email, u.Company)
 	if current == "" {
 		f.fail("current_password", "Enter your current password.")
 	}
@@ -416,8 +491,14 @@ func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 			f.fail("current_password", "That is not your current password.")
 		}
 	}
+	if f.Valid() {
+		if _, err := a.stepUp(r.Context(), u, f); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	if !f.Valid() {
-		vm := changeForm()
+		vm := changeForm(u)
 		vm.Errors = f.Errors
 		a.render(w, r, http.StatusUnprocessableEntity, views.Password(a.page(r, "Change your password"), vm))
 		return
@@ -528,4 +609,64 @@ func genderOptions() []views.OptionGroup {
 		opts = append(opts, views.Option{Value: g.Code, Label: g.Name})
 	}
 	return []views.OptionGroup{{Options: opts}}
+}
+
+// GET /email/revert/{token}
+//
+// The link mailed to the old address. Following it changes nothing: mail
+// scanners open links; the button on the page does it.
+func (a *App) handleEmailRevertForm(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	if !a.revertOpen(w, r, token) {
+		return
+	}
+	a.render(w, r, http.StatusOK, views.EmailRevert(a.page(r, "Keep your email address"), "/email/revert/"+token))
+}
+
+// POST /email/revert/{token}
+func (a *App) handleEmailRevert(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	if !a.revertOpen(w, r, token) {
+		return
+	}
+	u, err := a.store.RevertEmail(r.Context(), token)
+	switch {
+	case errors.Is(err, store.ErrTokenInvalid):
+		a.revertGone(w, r)
+		return
+	case errors.Is(err, store.ErrConflict):
+		a.notice(w, r, http.StatusConflict, views.Notice{Heading: "Your address could not be put back",
+			Message: "Another account uses it now. Please contact the operator of this portal."})
+		return
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("email change undone", "user_id", u.ID)
+	if err := a.sessions.RenewToken(r.Context()); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.sessions.Remove(r.Context(), "uid")
+	a.redirect(w, r, "/password/forgot", "Your email address is back and every device was logged out. Choose a new password now.")
+}
+
+func (a *App) revertOpen(w http.ResponseWriter, r *http.Request, token string) bool {
+	ok := false
+	if validToken(token) {
+		var err error
+		if ok, err = a.store.EmailRevertValid(r.Context(), token); err != nil {
+			a.fail(w, r, err)
+			return false
+		}
+	}
+	if !ok {
+		a.revertGone(w, r)
+	}
+	return ok
+}
+
+func (a *App) revertGone(w http.ResponseWriter, r *http.Request) {
+	a.notice(w, r, http.StatusNotFound, views.Notice{Heading: "This link is not valid",
+		Message: "It has been used already or has expired (links work for 7 days)."})
 }

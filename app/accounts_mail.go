@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"kelas/store"
 	"kelas/views"
@@ -69,10 +70,15 @@ func (a *App) printLink(what, link string) {
 }
 
 // mailDuplicateNotice tells the owner of an address that someone tried to
-// register it again, instead of revealing that to whoever tried.
+// register it again, instead of revealing that to whoever tried; at most
+// once a day, so registering their address cannot be used to mail-bomb them.
 func (a *App) mailDuplicateNotice(ctx context.Context, address string) error {
 	u, err := a.store.UserByEmail(ctx, address)
 	if err != nil {
+		return err
+	}
+	// At most one a day, however often the address is tried.
+	if due, err := a.store.DuplicateNoticeDue(ctx, u.ID); err != nil || !due {
 		return err
 	}
 	return a.accountMail(ctx, u.ID, u.Email, "duplicate_notice", "Someone tried to register with your email address", views.MailBody{
@@ -106,5 +112,27 @@ func (a *App) mailPasswordChanged(ctx context.Context, u store.User) error {
 			"If you did not do this, reset your password now and tell the operator of this portal."},
 		ActionLabel: "Reset my password",
 		ActionURL:   a.cfg.PublicURL() + "/password/forgot",
+	})
+}
+
+// revertTTL is how long the old address can undo an address change.
+const revertTTL = 7 * 24 * time.Hour
+
+// mailEmailChangeNotice tells the current address that a change to another
+// was asked for, with a link that puts this address back and logs every
+// device out, should it not have been the owner.
+func (a *App) mailEmailChangeNotice(ctx context.Context, u store.User) error {
+	token, err := a.store.CreateEmailRevert(ctx, u.ID, u.Email, revertTTL)
+	if err != nil {
+		return err
+	}
+	return a.accountMail(ctx, u.ID, u.Email, "email_change", "The email address of your kelas account is being changed", views.MailBody{
+		Greeting: "Hello " + u.FirstName + ",",
+		Paragraphs: []string{"Someone logged in to your kelas account asked to change its email address to another one. " +
+			"The change happens when the new address is confirmed."},
+		ActionLabel: "This was not me: keep my address and log everyone out",
+		ActionURL:   a.cfg.PublicURL() + "/email/revert/" + token,
+		After: []string{"The link works for 7 days, also after the change. If it was you, you need not do anything.",
+			"If it was not you, follow the link, then choose a new password."},
 	})
 }

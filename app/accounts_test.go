@@ -466,13 +466,14 @@ func TestEmailChangeNeedsConfirmation(t *testing.T) {
 
 	v := profileValues()
 	v.Set("email", "siti.new@example.org")
+	v.Set("current_password", "kain batik tulis 2026")
 	res, _ = ts.postMultipart(t, "/profile", v, "", "", nil)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	u, err := ts.store.UserByEmail(t.Context(), "siti.rahmawati@example.org")
 	require.NoError(t, err, "the old address stays until the new one is confirmed")
 
 	ts.deliver(t)
-	change := mailTo(t, smtpd.WaitFor(t, 2), "siti.new@example.org")
+	change := mailTo(t, smtpd.WaitFor(t, 3), "siti.new@example.org")
 	res, _ = ts.get(t, linkIn(t, change, "/verify/"))
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	nu, err := ts.store.UserByEmail(t.Context(), "SITI.NEW@example.org")
@@ -674,6 +675,7 @@ func TestEmailChangeMailsThrottled(t *testing.T) {
 	for i := range 6 {
 		v := profileValues()
 		v.Set("email", "victim"+strconv.Itoa(i)+"@example.net")
+		v.Set("current_password", "kain batik tulis 2026")
 		res, body = ts.postMultipart(t, "/profile", v, "", "", nil)
 		last = res.StatusCode
 	}
@@ -684,6 +686,7 @@ func TestEmailChangeMailsThrottled(t *testing.T) {
 	ts.clock.Add(time.Hour)
 	v := profileValues()
 	v.Set("email", "siti.new@example.org")
+	v.Set("current_password", "kain batik tulis 2026")
 	res, _ = ts.postMultipart(t, "/profile", v, "", "", nil)
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode, "allowed again after the window")
 }

@@ -38,8 +38,11 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// MaxFormBytes bounds ordinary form bodies; upload routes set their own.
 	MaxFormBytes int64
-	Version      string
-	Demo         bool // seed sample trainings when there are none
+	// BodyTimeout is how long a form body may take to arrive; uploads get
+	// more, by size (middleware.go). 0 means 10 seconds.
+	BodyTimeout time.Duration
+	Version     string
+	Demo        bool // seed sample trainings when there are none
 	// ErasureGrace is how long an erasure request can be cancelled before
 	// it is carried out (KELAS_ERASURE_GRACE). Nil means 7 days; 0 means
 	// the erasure job's next run (it runs hourly).
@@ -134,6 +137,9 @@ type App struct {
 
 	// exports runs portability export builds, a few at a time (export.go).
 	exports *exportRunner
+	// accountJobs does the address-dependent work of registration and
+	// password reset after the answer (accountjobs.go).
+	accountJobs *accountJobs
 }
 
 // New builds the application.
@@ -144,11 +150,15 @@ func New(cfg Config, d Deps) (*App, error) {
 	if cfg.MaxFormBytes == 0 {
 		cfg.MaxFormBytes = 64 << 10
 	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = 10 * time.Second
+	}
 	a := &App{cfg: cfg, log: d.Log, store: d.Store, clock: d.Store.Now, static: d.Static, stdout: d.Stdout,
 		mailer: d.Mailer, mailWake: make(chan struct{}, 1), hasher: newHasher(cfg.BcryptCost),
 		pictureSlots: make(chan struct{}, 2)}
 	a.limits = newLimiters(a.clock)
 	a.exports = newExportRunner(exportBuilds)
+	a.accountJobs = newAccountJobs(2)
 	a.consent, a.stats = newConsentKit(a.clock), newStatsCounter()
 	a.md = newMarkdown()
 	a.activity = d.Store.NewActivityWriter(1<<16, func(err error) { a.log.Error("activity writer", "err", err) })
@@ -210,7 +220,7 @@ func New(cfg Config, d Deps) (*App, error) {
 // the store. Serve calls it after the last request has finished; it is safe
 // to call more than once.
 func (a *App) Close(ctx context.Context) error {
-	return errors.Join(a.exports.wait(ctx), a.activity.Close(ctx))
+	return errors.Join(a.accountJobs.close(ctx), a.exports.wait(ctx), a.activity.Close(ctx))
 }
 
 // Handler is the complete HTTP handler with all middleware.
@@ -305,12 +315,15 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 
 func (a *App) server(addr string, h http.Handler) *http.Server {
 	return &http.Server{
-		Addr:              addr,
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
+		Addr:    addr,
+		Handler: h,
+		// Headers must come quickly; each body gets its own deadline by
+		// size (limitBody), and ReadTimeout is only the outer bound: the
+		// largest upload at the slowest accepted pace.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       a.bodyDeadline(maxMaterialFileBytes + (256 << 10)),
 		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       time.Minute,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(redactAddrs{a.log.Handler()}, slog.LevelWarn),
 	}

@@ -31,6 +31,7 @@ type testServer struct {
 	logs   *syncBuffer
 	stdout *syncBuffer
 	clock  *testClock
+	uid    string // who signIn logged in, for their second-factor codes
 }
 
 type testClock struct {
@@ -114,6 +115,11 @@ func (ts *testServer) do(t testing.TB, req *http.Request) (*http.Response, strin
 	res, err := ts.client.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
+	// Registration and reset requests finish their work after answering:
+	// tests see its outcome at once.
+	if ts.app != nil {
+		require.NoError(t, ts.app.accountJobs.wait(t.Context()))
+	}
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
 	return res, string(b)

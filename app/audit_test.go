@@ -22,8 +22,10 @@ func loginAs(t *testing.T, ts *testServer, name string, role store.Role) store.U
 	u, err := ts.store.CreateUser(t.Context(), store.NewUser{Email: name + "@example.test", FirstName: name, Surname: "Tester",
 		PasswordHash: string(hash), Role: role, Verified: true})
 	require.NoError(t, err)
-	res, _ := ts.postForm(t, "/login", url.Values{"email": {u.Email}, "password": {password}})
+	res := ts.signIn(t, u.Email, password)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	u, err = ts.store.User(t.Context(), u.ID)
+	require.NoError(t, err)
 	return u
 }
 

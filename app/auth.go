@@ -27,6 +27,12 @@ func (a *App) loadUser(next http.Handler) http.Handler {
 			u, err := a.store.User(ctx, uid)
 			switch {
 			case err == nil && u.Status == "active" && u.SessionEpoch == a.sessions.GetInt64(ctx, "epoch"):
+				if needsTwoFactorSetup(&u) && !twoFactorSetupAllowed(r.URL.Path) {
+					// Nothing with other people's data until the second
+					// factor is set up.
+					http.Redirect(w, r, "/profile/2fa", http.StatusSeeOther)
+					return
+				}
 				ctx = context.WithValue(ctx, ctxUser, &u)
 				if u.Role == store.RoleMemberStaff || u.Role == store.RoleMemberAdmin {
 					st, err := a.store.StaffOf(ctx, u.ID)
@@ -34,7 +40,9 @@ func (a *App) loadUser(next http.Handler) http.Handler {
 						a.fail(w, r, err)
 						return
 					}
-					if err == nil {
+					// Staff of a deactivated Member keep their own account
+					// and nothing of the Member's.
+					if err == nil && st.MemberActive {
 						ctx = context.WithValue(ctx, ctxStaff, &st)
 					}
 				}
@@ -79,6 +87,7 @@ func (a *App) logIn(ctx context.Context, u store.User) error {
 	// A password confirmed by whoever used this browser before does not
 	// carry over to a new login.
 	a.sessions.Remove(ctx, "reauth_at")
+	a.sessions.Remove(ctx, "mfa_uid")
 	return nil
 }
 

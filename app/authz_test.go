@@ -42,8 +42,12 @@ var matrix = map[string]string{
 	"POST /register":               "AAAAAAAAAA",
 	"GET /verify/{token}":          "GGGGGGGGGG",
 	"POST /verify/resend":          "LAAAAAAAAA",
+	"GET /email/revert/{token}":    "GGGGGGGGGG",
+	"POST /email/revert/{token}":   "GGGGGGGGGG",
 	"GET /login":                   "AAAAAAAAAA",
 	"POST /login":                  "AAAAAAAAAA",
+	"GET /login/2fa":               "LLLLLLLLLL", // no password given in this session: back to the first step
+	"POST /login/2fa":              "LLLLLLLLLL",
 	"POST /logout":                 "AAAAAAAAAA",
 	"GET /password/forgot":         "AAAAAAAAAA",
 	"POST /password/forgot":        "AAAAAAAAAA",
@@ -54,6 +58,8 @@ var matrix = map[string]string{
 	"GET /profile/picture":         "LNNNNNNNNN", // nobody here has a picture; only one's own is ever served
 	"GET /profile/password":        "LAAAAAAAAA",
 	"POST /profile/password":       "LAAAAAAAAA",
+	"GET /profile/2fa":             "LAAAAAAAAA",
+	"POST /profile/2fa":            "LAAAAAAAAA",
 	"GET /cookies":                 "AAAAAAAAAA",
 	"POST /cookies":                "AAAAAAAAAA",
 	"GET /stats":                   "AAAAAAAAAA",
@@ -92,6 +98,7 @@ var matrix = map[string]string{
 	"GET /console/operators":                        "LFFFFFAAAA",
 	"POST /console/operators/invitations":           "LFFFFFAFFA",
 	"POST /console/operators/{uid}":                 "LFFFFFAFFA",
+	"POST /console/accounts/{uid}/2fa/reset":        "LFFFFFAFFA",
 	"GET /console/outbox":                           "LFFFFFAAAA",
 	"GET /console/grants":                           "LFFAAAAAAA",
 	"GET /console/grants/new":                       "LFFFFFAFAA",
@@ -295,7 +302,7 @@ func (fx *matrixFixture) client(t *testing.T, role string) *testServer {
 	if role == "visitor" {
 		return c
 	}
-	res, _ := c.postForm(t, "/login", url.Values{"email": {fx.emails[role]}, "password": {fx.password}})
+	res := c.signIn(t, fx.emails[role], fx.password)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode, "login as %s", role)
 	return c
 }

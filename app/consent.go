@@ -388,7 +388,7 @@ func (a *App) handleCookiesSave(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, http.StatusUnprocessableEntity, views.Cookies(a.page(r, "Cookie choices"), vm))
 		return
 	}
-	key := ClientIP(r.Context()).String()
+	key := clientNetwork(ClientIP(r.Context()))
 	if blocked, wait := a.consent.records.blocked(key); blocked {
 		a.tooMany(w, r, wait)
 		return

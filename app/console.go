@@ -213,6 +213,11 @@ func (a *App) memberView(r *http.Request, x actor, m store.Member) (views.Member
 	if v.Staff, err = a.store.MemberStaff(r.Context(), m.ID); err != nil {
 		return v, err
 	}
+	for _, s := range v.Staff {
+		if s.Role == store.RoleMemberAdmin {
+			v.Admins++
+		}
+	}
 	v.Pending, err = a.store.PendingInvitations(r.Context(), m.ID)
 	return v, err
 }
@@ -367,6 +372,12 @@ func (a *App) handleSetStaffRole(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, store.ErrNotFound)
 		return
 	}
+	if st.Role == store.RoleMemberAdmin && role != string(store.RoleMemberAdmin) && !a.lastAdminConfirmed(w, r, m, f) {
+		return
+	}
+	if !a.stepUpOrRefuse(w, r, x.user, f) {
+		return
+	}
 	if err := a.store.SetStaff(r.Context(), uid, m.ID, store.Role(role)); err != nil {
 		a.fail(w, r, err)
 		return
@@ -380,13 +391,29 @@ func (a *App) handleSetStaffRole(w http.ResponseWriter, r *http.Request) {
 
 // POST /console/members/{id}/staff/{uid}/remove
 func (a *App) handleRemoveStaff(w http.ResponseWriter, r *http.Request) {
-	m, _, ok := a.staffManager(w, r)
+	m, x, ok := a.staffManager(w, r)
 	if !ok {
 		return
 	}
 	uid := r.PathValue("uid")
 	if !store.ValidID(uid) {
 		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	st, err := a.store.StaffOf(r.Context(), uid)
+	if err != nil || st.MemberID != m.ID {
+		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if st.Role == store.RoleMemberAdmin && !a.lastAdminConfirmed(w, r, m, f) {
+		return
+	}
+	if !a.stepUpOrRefuse(w, r, x.user, f) {
 		return
 	}
 	if err := a.store.RemoveStaff(r.Context(), m.ID, uid); err != nil {
@@ -425,7 +452,7 @@ func (a *App) handleOperators(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) operatorsView(r *http.Request, x actor) (views.OperatorsConsole, error) {
 	ops, err := a.store.Operators(r.Context())
-	return views.OperatorsConsole{Nav: consoleNav(x), Operators: ops, CanManage: mayManageOperators(x), Errors: views.Errors{}}, err
+	return views.OperatorsConsole{Nav: consoleNav(x), Operators: ops, CanManage: mayManageOperators(x), CanGrantDPO: x.isPrivacyOfficer(), Errors: views.Errors{}}, err
 }
 
 // POST /console/operators/invitations
@@ -446,6 +473,15 @@ func (a *App) handleInviteOperator(w http.ResponseWriter, r *http.Request) {
 	email := f.email("email")
 	role := f.choice("role", "role", func(v string) bool { rr, ok := store.ParseRole(v); return ok && rr.IsOperator() }, true)
 	dpo := f.checkbox("dpo")
+	if dpo && !x.isPrivacyOfficer() {
+		f.fail("dpo", "Only a privacy officer can make someone a privacy officer.")
+	}
+	if f.Valid() {
+		if _, err := a.stepUp(r.Context(), x.user, f); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	if !f.Valid() {
 		v, err := a.operatorsView(r, x)
 		if err != nil {
@@ -491,6 +527,21 @@ func (a *App) handleSetOperator(w http.ResponseWriter, r *http.Request) {
 	}
 	if uid == x.user.ID && role != store.RoleOperator {
 		a.redirect(w, r, "/console/operators", "You cannot take the operator role from yourself; ask another operator.")
+		return
+	}
+	target, err := a.store.User(r.Context(), uid)
+	if err != nil || !target.Role.IsOperator() {
+		a.fail(w, r, store.ErrNotFound)
+		return
+	}
+	// The privacy-officer flag is given only by another privacy officer
+	// (or from the command line): an operator cannot make themselves the
+	// one who checks on operators.
+	if dpo != target.DPO && (!x.isPrivacyOfficer() || (dpo && uid == x.user.ID)) {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	if !a.stepUpOrRefuse(w, r, x.user, f) {
 		return
 	}
 	if err := a.store.SetOperatorRole(r.Context(), uid, role, dpo); err != nil {
@@ -606,7 +657,7 @@ func (a *App) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	v.FirstName = f.text("first_name", "First name", 1, 100)
 	v.Surname = f.text("surname", "Surname", 1, 100)
-	password := f.password("password")
+	password := f.newPassword("password", true, v.FirstName, v.Surname, inv.Email)
 	if !f.Valid() {
 		v.Errors = f.Errors
 		a.render(w, r, http.StatusUnprocessableEntity, views.InvitePage(a.page(r, "Invitation"), v))
@@ -636,7 +687,40 @@ func (a *App) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("invitation accepted", "user_id", u.ID)
-	a.redirect(w, r, "/console", "Welcome to kelas: your account is ready.")
+	a.redirect(w, r, "/profile/2fa", "Welcome to kelas: your account is ready. Set up two-factor authentication to continue.")
+}
+
+// lastAdminConfirmed lets a Member lose its last admin only when the form
+// says so (confirm_last_admin): otherwise it answers with the warning and
+// nothing changes.
+func (a *App) lastAdminConfirmed(w http.ResponseWriter, r *http.Request, m store.Member, f *form) bool {
+	n, err := a.store.MemberAdmins(r.Context(), m.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	if n > 1 || f.raw("confirm_last_admin") == "on" {
+		return true
+	}
+	a.notice(w, r, http.StatusConflict, views.Notice{Heading: "This is the Member's last admin",
+		Message: "Without an admin nobody at " + m.Name + " can invite or manage its staff. Nothing was changed. " +
+			"To go ahead anyway, tick \"Leave the Member without an admin\" beside the change and send it again.",
+		LinkURL: "/console/members/" + m.ID, LinkLabel: "Back to the Member"})
+	return false
+}
+
+// stepUpOrRefuse asks for the second factor before a role or grant change;
+// a missing or wrong code is answered (422) and false returned.
+func (a *App) stepUpOrRefuse(w http.ResponseWriter, r *http.Request, u *store.User, f *form) bool {
+	ok, err := a.stepUp(r.Context(), u, f)
+	if err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	if !ok {
+		a.codeRefused(w, r, f)
+	}
+	return ok
 }
 
 // relogin renews the signed-in person's session after their own privileges

@@ -54,7 +54,8 @@ func newGrantFixture(t *testing.T) *grantFixture {
 func (fx *grantFixture) grant(t *testing.T, from, until time.Time) {
 	t.Helper()
 	res, body := fx.operator.postForm(t, "/console/grants", url.Values{"member_id": {fx.memberID}, "trainings": {fx.training},
-		"purpose": {"issue attendance certificates"}, "valid_from": {from.Format(datetimeLocal)}, "valid_until": {until.Format(datetimeLocal)}})
+		"purpose": {"issue attendance certificates"}, "valid_from": {from.Format(datetimeLocal)}, "valid_until": {until.Format(datetimeLocal)},
+		"code": {fx.operator.code(t)}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode, body)
 }
 
@@ -115,7 +116,7 @@ func TestGrantRevokedEndsAccess(t *testing.T) {
 	require.NoError(t, err)
 	res, _ := fx.staff.postForm(t, "/console/grants/"+gs[0].ID+"/revoke", nil)
 	assert.Equal(t, http.StatusForbidden, res.StatusCode, "plain staff cannot revoke")
-	res, _ = fx.admin.postForm(t, "/console/grants/"+gs[0].ID+"/revoke", nil)
+	res, _ = fx.admin.postForm(t, "/console/grants/"+gs[0].ID+"/revoke", url.Values{"code": {fx.admin.code(t)}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode, "the Member's admin may give access up")
 	_, names = learnerNames(t, fx.staff, fx.training)
 	assert.Empty(t, names)
@@ -297,6 +298,10 @@ func TestInvitations(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, memberID, st.MemberID)
 	res, _ = invitee.get(t, "/console/trainings")
+	require.Equal(t, http.StatusSeeOther, res.StatusCode, "a second factor first")
+	assert.Equal(t, "/profile/2fa", res.Header.Get("Location"))
+	enrolOverHTTP(t, invitee)
+	res, _ = invitee.get(t, "/console/trainings")
 	assert.Equal(t, http.StatusOK, res.StatusCode, "the new staff member is in")
 
 	res, body = invitee.get(t, link)
@@ -435,7 +440,7 @@ func TestStaffListsAndCaseReadingAreDisclosed(t *testing.T) {
 
 	dpo, dpoUser := fx.ts.person(t, "dpo@example.org", store.RoleOperator, "")
 	require.NoError(t, fx.ts.store.SetOperatorRole(t.Context(), dpoUser.ID, store.RoleOperator, true))
-	res, _ = dpo.postForm(t, "/login", url.Values{"email": {dpoUser.Email}, "password": {"a long test password"}})
+	res = dpo.signIn(t, dpoUser.Email, "a long test password")
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	c, err := fx.ts.store.CreateCase(t.Context(), store.NewCase{UserID: fx.learners[0].ID, Kind: store.CaseRectification, Details: "fix my name"})
 	require.NoError(t, err)

@@ -121,6 +121,16 @@ func (f *form) password(name string) string {
 	return v
 }
 
+// newPassword reads a password being chosen: the length for the role and
+// the strength check of PasswordProblem, with the reason at the field.
+func (f *form) newPassword(name string, privileged bool, personal ...string) string {
+	v := f.raw(name)
+	if msg := PasswordProblem(v, privileged, personal...); msg != "" {
+		f.fail(name, msg)
+	}
+	return v
+}
+
 // checkbox reads a checkbox posted as "on"; anything else present is invalid.
 func (f *form) checkbox(name string) bool {
 	switch f.raw(name) {

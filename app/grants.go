@@ -147,6 +147,12 @@ func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) {
 	if err1 == nil && err2 == nil && !until.After(from) {
 		f.fail("valid_until", "The end must be after the start.")
 	}
+	if f.Valid() {
+		if _, err := a.stepUp(r.Context(), x.user, f); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	var g store.Grant
 	if f.Valid() {
 		g, err = a.store.CreateGrant(r.Context(), store.NewGrant{MemberID: vm.MemberID, TrainingIDs: trainings, Purpose: vm.Purpose,
@@ -194,6 +200,14 @@ func (a *App) handleRevokeGrant(w http.ResponseWriter, r *http.Request) {
 	}
 	if !mayRevokeGrant(x, g) {
 		a.fail(w, r, errForbidden)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !a.stepUpOrRefuse(w, r, x.user, f) {
 		return
 	}
 	if err := a.store.RevokeGrant(r.Context(), g.ID, x.user.ID); err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -228,13 +230,77 @@ func (a *App) crossOrigin(next http.Handler) http.Handler {
 // limitBody bounds what a route reads. A declared length over the limit is
 // refused at once with 413; an undeclared one fails when reading passes it.
 func (a *App) limitBody(n int64, next http.Handler) http.Handler {
+	deadline := a.bodyDeadline(n)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > n {
 			w.Header().Set("Connection", "close")
 			a.errorPage(w, r, http.StatusRequestEntityTooLarge)
 			return
 		}
+		// A body must arrive at a modest pace: a form within seconds, an
+		// upload within the time its size needs. A client that trickles
+		// bytes no longer holds the connection for minutes.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(deadline))
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// minUploadRate is the slowest upload kelas waits for (about a poor mobile
+// connection).
+const minUploadRate = 32 << 10 // bytes per second
+
+// bodyDeadline is how long a body of at most n bytes may take to arrive:
+// the form time (Config.BodyTimeout) plus n at minUploadRate.
+func (a *App) bodyDeadline(n int64) time.Duration {
+	return a.cfg.BodyTimeout + time.Duration(n/minUploadRate)*time.Second
+}
+
+// allowedHost reports whether a request's Host names this kelas: the host
+// of the base URL or the domain, or a loopback name or address. Any other
+// name is refused, so a page on a hostile domain that resolves to a kelas
+// on a private address (DNS rebinding) cannot use it.
+func (a *App) allowedHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "" {
+		return false
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().IsLoopback() {
+		return true
+	}
+	if a.cfg.Domain != "" && strings.EqualFold(host, a.cfg.Domain) {
+		return true
+	}
+	if u, err := url.Parse(a.cfg.BaseURL); err == nil && a.cfg.BaseURL != "" && strings.EqualFold(host, u.Hostname()) {
+		return true
+	}
+	if h, _, err := net.SplitHostPort(a.cfg.Addr); err == nil && h != "" {
+		if ip, err := netip.ParseAddr(h); err != nil || !ip.IsUnspecified() {
+			return strings.EqualFold(host, strings.Trim(h, "[]"))
+		}
+	}
+	return false
+}
+
+// checkHost refuses requests for any host name kelas is not configured for
+// with 421 Misdirected Request, before anything else runs.
+func (a *App) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.allowedHost(r.Host) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusMisdirectedRequest)
+			io.WriteString(w, "This server does not answer for that host name.\n")
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -273,7 +273,7 @@ func TestClientDisconnectIsNotAnError(t *testing.T) {
 	for _, path := range []string{"/dashboard", "/trainings", "/rights"} {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		req := httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx)
+		req := httptest.NewRequest(http.MethodGet, ts.URL+path, nil).WithContext(ctx)
 		for _, c := range learner.client.Jar.Cookies(u) {
 			req.AddCookie(c)
 		}

@@ -62,7 +62,7 @@ func (ts *testServer) newClient(t *testing.T) *testServer {
 // logIn logs email in on c and returns the response.
 func (c *testServer) logIn(t *testing.T, email, next string) *http.Response {
 	t.Helper()
-	res, _ := c.postForm(t, "/login", url.Values{"email": {email}, "password": {fixturePassword}, "next": {next}})
+	res := c.signIn(t, email, fixturePassword, url.Values{"next": {next}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode, "login of %s", email)
 	return res
 }

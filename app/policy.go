@@ -50,16 +50,17 @@ func mayCreateTrainingFor(x actor, memberID string) bool {
 	return x.canEditContent() || x.isStaffOf(memberID)
 }
 
-// mayViewTraining: published trainings are public; drafts only to those who
-// may edit them or monitor (operators).
+// mayViewTraining: published trainings of active Members are public; drafts
+// and a deactivated Member's trainings only to those who may edit them or
+// monitor (operators).
 func mayViewTraining(x actor, t store.Training) bool {
-	return t.Published || x.isOperator() || x.isStaffOf(t.MemberID)
+	return (t.Published && t.MemberActive) || x.isOperator() || x.isStaffOf(t.MemberID)
 }
 
 // mayEnrol: verified learners (any signed-in, verified person) in published
 // trainings.
 func mayEnrol(x actor, t store.Training) bool {
-	return x.user != nil && x.user.Verified() && t.Published
+	return x.user != nil && x.user.Verified() && t.Published && t.MemberActive
 }
 
 // mayStudy: the training's materials and quiz are for enrolled people and
@@ -91,6 +92,10 @@ func mayManageStaffOf(x actor, memberID string) bool {
 
 // mayManageOperators: only the operator role manages operator accounts.
 func mayManageOperators(x actor) bool { return x.user != nil && x.user.Role == store.RoleOperator }
+
+// mayResetTwoFactor: turning off someone else's second factor after a
+// lost device is for the operator role, like managing operators.
+func mayResetTwoFactor(x actor) bool { return mayManageOperators(x) }
 
 // mayViewOperators: every operator role sees who the operators are.
 func mayViewOperators(x actor) bool { return x.isOperator() }

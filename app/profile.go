@@ -50,6 +50,7 @@ func (a *App) profileExtras(r *http.Request, u *store.User, vm *views.ProfileFor
 		return err
 	}
 	vm.PendingEmail = pending
+	vm.TwoFactor = u.TwoFactor
 	vm.HasPicture = hasPicture
 	vm.PictureURL = "/profile/picture"
 	vm.Countries, vm.Industries, vm.Genders = countryOptions(), industryOptions(), genderOptions()
@@ -111,6 +112,31 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) {
 	if blocked, _ := a.limits.mailAccount.blocked(u.ID); emailChange && blocked {
 		f.fail("email", "We have sent several confirmation links in the last hour. Please wait before changing your address again.")
 	}
+	// A changed address is how an account is taken over (change it, then
+	// reset the password): it needs the current password and the second
+	// factor, whoever holds the session.
+	if emailChange && f.Errors["email"] == "" {
+		if blocked, wait := a.limits.loginAccount.blocked("user:" + u.ID); blocked {
+			a.tooMany(w, r, wait)
+			return
+		}
+		current := f.raw("current_password")
+		switch ok, err := a.hasher.compare(r.Context(), u.PasswordHash, current); {
+		case err != nil:
+			a.fail(w, r, err)
+			return
+		case current == "":
+			f.fail("current_password", "Enter your current password to change your email address.")
+		case !ok:
+			a.limits.loginAccount.hit("user:" + u.ID)
+			f.fail("current_password", "That is not your current password.")
+		default:
+			if _, err := a.stepUp(r.Context(), u, f); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+		}
+	}
 	if !f.Valid() {
 		current, err := a.store.Profile(r.Context(), u.ID)
 		if err != nil {
@@ -139,6 +165,10 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) {
 	if emailChange {
 		a.limits.mailAccount.hit(u.ID)
 		if err := a.mailVerification(r.Context(), *u, vm.Email); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.mailEmailChangeNotice(r.Context(), *u); err != nil {
 			a.fail(w, r, err)
 			return
 		}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 
 	"github.com/a-h/templ"
@@ -14,10 +15,10 @@ import (
 // a failing component never leaves a half-written page with a 200.
 func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	var buf bytes.Buffer
-	if err := c.Render(r.Context(), &buf); err != nil {
-		if r.Context().Err() != nil {
-			return // the client went away; logRequests notes it
-		}
+	// Components do no I/O, so rendering finishes even when the request's
+	// context ended (a client gone, a body that stopped arriving): the
+	// answer is written if anyone still reads it.
+	if err := c.Render(context.WithoutCancel(r.Context()), &buf); err != nil {
 		a.log.Error("render failed", "request_id", requestID(r.Context()), "route", r.Pattern, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)

@@ -72,11 +72,11 @@ func (a *App) exportJob(w http.ResponseWriter, r *http.Request) (*store.User, st
 
 // GET /rights/export/{id}
 func (a *App) handleExportStatus(w http.ResponseWriter, r *http.Request) {
-	_, job, ok := a.exportJob(w, r)
+	u, job, ok := a.exportJob(w, r)
 	if !ok {
 		return
 	}
-	v := views.ExportStatus{Job: job, Expired: job.Expired(a.clock()), Confirmed: a.recentlyConfirmed(r), Errors: views.Errors{}}
+	v := views.ExportStatus{Job: job, Expired: job.Expired(a.clock()), Confirmed: a.recentlyConfirmed(r), TwoFactor: u.TwoFactor, Errors: views.Errors{}}
 	if job.Active() {
 		// Progress without JavaScript: the browser reloads the page.
 		w.Header().Set("Refresh", "3")
@@ -112,12 +112,18 @@ func (a *App) handleExportConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	confirmed, err := a.confirmPassword(r, u, f, "password")
+	if err == nil && confirmed {
+		// The export holds everything: the second factor too.
+		if confirmed, err = a.stepUp(r.Context(), u, f); !confirmed {
+			a.sessions.Remove(r.Context(), "reauth_at")
+		}
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	if !confirmed {
-		v := views.ExportStatus{Job: job, Expired: job.Expired(a.clock()), Errors: f.Errors}
+		v := views.ExportStatus{Job: job, Expired: job.Expired(a.clock()), TwoFactor: u.TwoFactor, Errors: f.Errors}
 		a.render(w, r, http.StatusUnprocessableEntity, views.ExportStatusPage(a.page(r, "Your export"), v))
 		return
 	}

@@ -59,8 +59,19 @@ func TestPortabilityThroughThePortal(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	res, _ = fx.learner.postForm(t, status+"/download", url.Values{"password": {"a long test password"}})
 	require.Equal(t, http.StatusOK, res.StatusCode)
-	fx.ts.clock.Add(8 * 24 * time.Hour)
+
+	// With a second factor, the download asks for a code as well.
+	enrolTOTP(t, fx.ts, fx.user.ID)
+	require.Equal(t, http.StatusSeeOther, fx.learner.signIn(t, fx.user.Email, "a long test password").StatusCode)
 	res, body = fx.learner.postForm(t, status+"/download", url.Values{"password": {"a long test password"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	assert.NotEmpty(t, doc(t, body).Find(`[data-testid="error-code"]`).Text())
+	res, _ = fx.learner.get(t, status+"/download")
+	require.Equal(t, http.StatusSeeOther, res.StatusCode, "a right password alone confirms nothing")
+	res, _ = fx.learner.postForm(t, status+"/download", url.Values{"password": {"a long test password"}, "code": {fx.learner.code(t)}})
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	fx.ts.clock.Add(8 * 24 * time.Hour)
+	res, body = fx.learner.postForm(t, status+"/download", url.Values{"password": {"a long test password"}, "code": {fx.learner.code(t)}})
 	assert.Equal(t, http.StatusGone, res.StatusCode)
 	assert.Contains(t, body, "expired")
 

@@ -34,7 +34,7 @@ func newRightsFixture(t *testing.T, mods ...func(*Config)) *rightsFixture {
 	fx.learner, fx.user = ts.person(t, "siti@example.org", store.RoleLearner, "")
 	fx.dpo, fx.dpoUser = ts.person(t, "dpo@example.org", store.RoleOperator, "")
 	require.NoError(t, ts.store.SetOperatorRole(t.Context(), fx.dpoUser.ID, store.RoleOperator, true))
-	res, _ := fx.dpo.postForm(t, "/login", url.Values{"email": {fx.dpoUser.Email}, "password": {"a long test password"}})
+	res := fx.dpo.signIn(t, fx.dpoUser.Email, "a long test password")
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	return fx
 }

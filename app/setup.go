@@ -40,7 +40,7 @@ func (a *App) handleSetup(w http.ResponseWriter, r *http.Request) {
 		Surname:   f.text("surname", "Surname", 1, 100),
 		Email:     f.email("email"),
 	}
-	password := f.password("password")
+	password := f.newPassword("password", true, vm.FirstName, vm.Surname, vm.Email)
 	if !f.Valid() {
 		vm.Errors = f.Errors
 		a.render(w, r, http.StatusUnprocessableEntity, views.Setup(a.page(r, "Set up kelas"), vm))
@@ -69,7 +69,8 @@ func (a *App) handleSetup(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.redirect(w, r, "/", "Your operator account is ready. This setup link no longer works.")
+	a.redirect(w, r, "/profile/2fa", "Your operator account is ready and this setup link no longer works. "+
+		"Set up two-factor authentication now: it protects everyone whose data this account can see.")
 }
 
 // setupOpen answers with a clear page unless token is a live setup link.

@@ -40,7 +40,7 @@ func TestSetupCreatesFirstOperatorOnce(t *testing.T) {
 
 	res, _ = ts.postForm(t, path, setupValues())
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
-	assert.Equal(t, "/", res.Header.Get("Location"))
+	assert.Equal(t, "/profile/2fa", res.Header.Get("Location"), "a second factor before anything else")
 
 	u, err := ts.store.UserByEmail(t.Context(), "AYU.operator@example.org")
 	require.NoError(t, err)
@@ -48,11 +48,14 @@ func TestSetupCreatesFirstOperatorOnce(t *testing.T) {
 	assert.True(t, u.DPO)
 	assert.True(t, u.Verified())
 
-	// Logged in, with the flash shown once.
+	// Logged in, with the flash shown once, on the second-factor setup.
+	res, body = ts.get(t, "/profile/2fa")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, doc(t, body).Find(`[data-testid="flash"]`).Text(), "operator account is ready")
+	enrolOverHTTP(t, ts)
 	res, body = ts.get(t, "/")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	d := doc(t, body)
-	assert.Contains(t, d.Find(`[data-testid="flash"]`).Text(), "operator account is ready")
 	assert.Equal(t, 1, d.Find(`a[href="/console"]`).Length())
 
 	// Single use: the link is dead now, and no new link is issued.
@@ -117,7 +120,7 @@ func TestSetupRejectsBadInput(t *testing.T) {
 		{"email", "not-an-email", "email address like"},
 		{"email", "Ayu <ayu@example.org>", "email address like"},
 		{"email", strings.Repeat("a", 250) + "@example.org", "at most 254"},
-		{"password", "short", "at least 8"},
+		{"password", "short", "at least 12"},
 		{"password", strings.Repeat("p", 73), "at most 72 bytes"},
 	}
 	ts := newTestServer(t)

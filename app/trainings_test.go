@@ -42,7 +42,7 @@ func (ts *testServer) person(t *testing.T, email string, role store.Role, member
 	require.NoError(t, err)
 	c := &testServer{Server: ts.Server, app: ts.app, store: ts.store, logs: ts.logs, stdout: ts.stdout, clock: ts.clock,
 		client: &http.Client{Jar: jar, CheckRedirect: ts.client.CheckRedirect}}
-	res, _ := c.postForm(t, "/login", url.Values{"email": {email}, "password": {"a long test password"}})
+	res := c.signIn(t, email, "a long test password")
 	require.Equal(t, http.StatusSeeOther, res.StatusCode, "login of %s", email)
 	u, err = ts.store.User(t.Context(), u.ID)
 	require.NoError(t, err)
@@ -343,7 +343,8 @@ func TestLiveTrainingCompletesByAttendance(t *testing.T) {
 	operator, _ := ts.person(t, "ops@example.org", store.RoleOperator, "")
 	now := ts.clock.Now()
 	res, _ = operator.postForm(t, "/console/grants", url.Values{"member_id": {member(t, ts, "SMESCO Indonesia")}, "trainings": {id},
-		"purpose": {"attendance for the April session"}, "valid_from": {now.Format(datetimeLocal)}, "valid_until": {now.Add(time.Hour).Format(datetimeLocal)}})
+		"purpose": {"attendance for the April session"}, "valid_from": {now.Format(datetimeLocal)}, "valid_until": {now.Add(time.Hour).Format(datetimeLocal)},
+		"code": {operator.code(t)}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	require.Equal(t, http.StatusSeeOther, mark())
 	e, err := ts.store.Enrolment(t.Context(), lu.ID, id)

@@ -232,6 +232,21 @@ func (s *Store) AccountTokenValid(ctx context.Context, token, purpose string) (b
 	return n == 1, nil
 }
 
+// AccountTokenOwner returns the account a live token belongs to, without
+// spending it; a dead token is ErrTokenInvalid.
+func (s *Store) AccountTokenOwner(ctx context.Context, token, purpose string) (User, error) {
+	var userID string
+	err := s.rdb.QueryRowContext(ctx, `SELECT user_id FROM account_tokens
+		WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?`, tokenHash(token), purpose, ts(s.Now())).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrTokenInvalid
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("store: account token owner: %w", err)
+	}
+	return s.User(ctx, userID)
+}
+
 // VerifyEmail spends a verification token: the account's address counts as
 // confirmed, and a pending changed address replaces the old one. A changed
 // address that another account took meanwhile is ErrConflict.
@@ -255,8 +270,10 @@ func (s *Store) VerifyEmail(ctx context.Context, token string) (User, error) {
 			if err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, "UPDATE users SET email = ?, email_index = ?, verified_at = ? WHERE id = ?",
-				z.seal("email", addr), newIndex, now, userID)
+			// Every session ends with the change; the one confirming it
+			// may continue (app.handleVerify logs it in again).
+			_, err = tx.ExecContext(ctx, `UPDATE users SET email = ?, email_index = ?, verified_at = ?,
+				session_epoch = session_epoch + 1 WHERE id = ?`, z.seal("email", addr), newIndex, now, userID)
 			if isConstraint(err) {
 				return ErrConflict
 			}

@@ -124,7 +124,8 @@ func systemTable(db DB, name string, why string, cols ...string) table {
 func DataMap() []Field {
 	var out []Field
 	for _, group := range [][]table{coreTables(), accountTables(), outboxTables(), trainingTables(), consoleTables(), rightsTables(), anonymousTables(),
-		consentTables(), statsTables(), operationsTables(), breachTables(), policyTables(), notifyTables(), exportTables(), journalTablesForMap()} {
+		consentTables(), statsTables(), operationsTables(), breachTables(), policyTables(), notifyTables(), exportTables(),
+		journalTablesForMap(), twoFactorTables()} {
 		for _, t := range group {
 			out = append(out, t.fields()...)
 		}
@@ -139,7 +140,7 @@ func coreTables() []table {
 			db: DBMain, name: "users",
 			columns: []string{"id", "email_index", "email", "first_name", "surname", "company", "gender", "country", "industry",
 				"password_hash", "role", "dpo", "status", "session_epoch", "language", "created_at", "verified_at", "last_login_at",
-				"adult_confirmed_at"},
+				"adult_confirmed_at", "duplicate_notice_at"},
 			sealed: []string{"email", "first_name", "surname", "company", "gender"},
 			base: Field{Category: CatRegistration, Personal: true, Purposes: purposeAccount, Basis: BasisContract,
 				Retention: "while the account exists", Export: ExportInclude, Erasure: EraseDelete},
@@ -160,6 +161,9 @@ func coreTables() []table {
 				"created_at":    accountField(),
 				"verified_at":   accountField(),
 				"last_login_at": accountField(),
+				"duplicate_notice_at": {Category: CatSecurity, Personal: true, Purposes: purposeSecurity, Basis: BasisLegitimate,
+					Retention: "while the account exists", Export: ExportOmit, Erasure: EraseDelete,
+					Why: "when the owner was last told of a registration attempt with their address, to tell them at most daily"},
 				"adult_confirmed_at": {Category: CatConsents, Personal: true, Purposes: []string{"show the person confirmed being 18 or older"},
 					Basis: BasisLegal, Retention: "while the account exists", Export: ExportInclude, Erasure: EraseDelete},
 			},

@@ -171,6 +171,7 @@ func (s *Store) ActiveGrantFor(ctx context.Context, memberID, trainingID string)
 	now := ts(s.Now())
 	err := s.rdb.QueryRowContext(ctx, `SELECT g.id FROM access_grants g JOIN grant_trainings gt ON gt.grant_id = g.id
 		WHERE g.member_id = ? AND gt.training_id = ? AND g.revoked_at IS NULL AND g.valid_from <= ? AND g.valid_until > ?
+		AND EXISTS (SELECT 1 FROM members m WHERE m.id = g.member_id AND m.active = 1)
 		ORDER BY g.valid_until DESC LIMIT 1`, memberID, trainingID, now, now).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
@@ -189,6 +190,7 @@ func (s *Store) GrantedLearner(ctx context.Context, memberID, userID string) (gr
 		JOIN grant_trainings gt ON gt.grant_id = g.id
 		JOIN enrolments e ON e.training_id = gt.training_id AND e.user_id = ?
 		WHERE g.member_id = ? AND g.revoked_at IS NULL AND g.valid_from <= ? AND g.valid_until > ?
+		AND EXISTS (SELECT 1 FROM members m WHERE m.id = g.member_id AND m.active = 1)
 		AND NOT EXISTS (SELECT 1 FROM user_restrictions r WHERE r.user_id = e.user_id)
 		ORDER BY g.valid_until DESC`, userID, memberID, now, now)
 	if err != nil {

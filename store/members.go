@@ -120,6 +120,9 @@ type Staff struct {
 	UserID   string
 	MemberID string
 	Role     Role // RoleMemberStaff or RoleMemberAdmin
+	// MemberActive is false when the Member is deactivated: its staff then
+	// lose the console and their grants.
+	MemberActive bool
 }
 
 // SetStaff makes userID staff (or admin) of memberID. The account's role
@@ -152,8 +155,9 @@ func (s *Store) SetStaff(ctx context.Context, userID, memberID string, role Role
 func (s *Store) StaffOf(ctx context.Context, userID string) (Staff, error) {
 	var st Staff
 	var role string
-	err := s.rdb.QueryRowContext(ctx, "SELECT user_id, member_id, role FROM member_staff WHERE user_id = ?", userID).
-		Scan(&st.UserID, &st.MemberID, &role)
+	err := s.rdb.QueryRowContext(ctx, `SELECT s.user_id, s.member_id, s.role, m.active
+		FROM member_staff s JOIN members m ON m.id = s.member_id WHERE s.user_id = ?`, userID).
+		Scan(&st.UserID, &st.MemberID, &role, &st.MemberActive)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, ErrNotFound
 	}
@@ -162,4 +166,14 @@ func (s *Store) StaffOf(ctx context.Context, userID string) (Staff, error) {
 	}
 	st.Role = Role(role)
 	return st, nil
+}
+
+// MemberAdmins counts memberID's admins.
+func (s *Store) MemberAdmins(ctx context.Context, memberID string) (int, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM member_staff WHERE member_id = ? AND role = 'member_admin'", memberID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: member admins: %w", err)
+	}
+	return n, nil
 }

@@ -75,6 +75,9 @@ type Training struct {
 	PassMark                 int
 	Published                bool
 	CreatedAt, UpdatedAt     time.Time
+	// MemberActive is false once the owning Member is deactivated: the
+	// training leaves the catalogue.
+	MemberActive bool
 }
 
 // Live reports whether the training is held as live sessions.
@@ -88,13 +91,13 @@ type TrainingInput struct {
 }
 
 const trainingColumns = `t.id, t.member_id, m.name, t.title, t.summary, t.language, COALESCE(t.country, ''), t.kind,
-	COALESCE(t.place, ''), COALESCE(t.join_url, ''), t.pass_mark, t.published, t.created_at, t.updated_at`
+	COALESCE(t.place, ''), COALESCE(t.join_url, ''), t.pass_mark, t.published, t.created_at, t.updated_at, m.active`
 
 func scanTraining(sc interface{ Scan(...any) error }) (Training, error) {
 	var t Training
 	var created, updated string
 	err := sc.Scan(&t.ID, &t.MemberID, &t.MemberName, &t.Title, &t.Summary, &t.Language, &t.Country, &t.Kind,
-		&t.Place, &t.JoinURL, &t.PassMark, &t.Published, &created, &updated)
+		&t.Place, &t.JoinURL, &t.PassMark, &t.Published, &created, &updated, &t.MemberActive)
 	t.CreatedAt, _ = parseTS(created)
 	t.UpdatedAt, _ = parseTS(updated)
 	return t, err
@@ -169,7 +172,9 @@ func (s *Store) Trainings(ctx context.Context, f CatalogueFilter) ([]Training, e
 	var where []string
 	var args []any
 	if !f.IncludeUnpublished {
-		where = append(where, "t.published = 1")
+		// An inactive Member's trainings leave the catalogue; their
+		// learners keep their records.
+		where = append(where, "t.published = 1", "m.active = 1")
 	}
 	if f.Country != "" {
 		where = append(where, "(t.country = ? OR t.country IS NULL)")
@@ -477,7 +482,7 @@ func (s *Store) enrolments(ctx context.Context, where string, args ...any) ([]En
 		var created, updated, enrolled, completed string
 		t := &e.Training
 		if err := rows.Scan(&t.ID, &t.MemberID, &t.MemberName, &t.Title, &t.Summary, &t.Language, &t.Country, &t.Kind,
-			&t.Place, &t.JoinURL, &t.PassMark, &t.Published, &created, &updated, &enrolled, &completed,
+			&t.Place, &t.JoinURL, &t.PassMark, &t.Published, &created, &updated, &t.MemberActive, &enrolled, &completed,
 			&e.MaterialsViewed, &e.MaterialsNeeded, &e.BestScore, &e.Passed, &e.Attended, &e.CertificateCode); err != nil {
 			return nil, fmt.Errorf("store: enrolments: %w", err)
 		}

@@ -65,7 +65,14 @@ type User struct {
 	CreatedAt    time.Time
 	VerifiedAt   time.Time
 	LastLoginAt  time.Time
+	// TwoFactor is set once a TOTP second factor is confirmed.
+	TwoFactor bool
 }
+
+// Privileged reports whether the account sees other people's personal data
+// (operators, privacy officers, Member staff and admins): such accounts
+// must use a second factor.
+func (u User) Privileged() bool { return u.Role != RoleLearner || u.DPO }
 
 // Verified reports whether the email address has been confirmed.
 func (u User) Verified() bool { return !u.VerifiedAt.IsZero() }
@@ -167,7 +174,8 @@ func (s *Store) createUser(ctx context.Context, nu NewUser, check func(*sql.Tx) 
 }
 
 const userColumns = `id, email, first_name, surname, company, gender, country, industry, password_hash,
-	role, dpo, status, session_epoch, language, created_at, verified_at, last_login_at`
+	role, dpo, status, session_epoch, language, created_at, verified_at, last_login_at,
+	EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = users.id AND t.confirmed_at IS NOT NULL)`
 
 // User returns the account with id, or ErrNotFound.
 func (s *Store) User(ctx context.Context, id string) (User, error) {
@@ -187,7 +195,7 @@ func (s *Store) scanUser(ctx context.Context, row *sql.Row) (User, error) {
 	var verified, lastLogin sql.NullString
 	var role string
 	err := row.Scan(&u.ID, &email, &first, &surname, &company, &gender, &country, &industry, &u.PasswordHash,
-		&role, &u.DPO, &u.Status, &u.SessionEpoch, &u.Language, &created, &verified, &lastLogin)
+		&role, &u.DPO, &u.Status, &u.SessionEpoch, &u.Language, &created, &verified, &lastLogin, &u.TwoFactor)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}

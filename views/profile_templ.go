@@ -19,10 +19,12 @@ type ProfileForm struct {
 	PictureURL                                                    string
 	NotifyNew, Feedback                                           bool
 	Countries, Industries, Genders                                []OptionGroup
-	Errors                                                        Errors
+	// TwoFactor: a change of address asks for a code as well.
+	TwoFactor bool
+	Errors    Errors
 }
 
-var profileFields = []string{"first_name", "surname", "email", "country", "company", "industry", "gender",
+var profileFields = []string{"first_name", "surname", "email", "current_password", "code", "country", "company", "industry", "gender",
 	"picture", "remove_picture", "description", "additional_names", "interests", "id_number", "institution", "department",
 	"phone", "mobile", "address", "notify_new", "feedback"}
 
@@ -79,6 +81,16 @@ func Profile(p Page, f ProfileForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
+			templ_7745c5c3_Err = field(fieldInput{Name: "current_password", Label: "Current password, to change your email address", Type: "password", Autocomplete: "current-password", Filter: true, Hint: "Needed only when you change the address above. Your old address is told, with a link to undo the change.", Error: f.Errors["current_password"]}).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if f.TwoFactor {
+				templ_7745c5c3_Err = field(fieldInput{Name: "code", Label: "Code from your authenticator app, to change your email address", Type: "text", Autocomplete: "one-time-code", Filter: true, Hint: "Needed only when you change your address.", Error: f.Errors["code"]}).Render(ctx, templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
 			templ_7745c5c3_Err = selectField(fieldSelect{Name: "country", Label: "Country of residence", Value: f.Country, Groups: f.Countries, Required: true, Blank: "Choose a country", Error: f.Errors["country"]}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -107,7 +119,7 @@ func Profile(p Page, f ProfileForm) templ.Component {
 				var templ_7745c5c3_Var3 string
 				templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(f.PictureURL).ResolveURL(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/profile.templ`, Line: 43, Col: 47}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/profile.templ`, Line: 49, Col: 47}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var3)
 				if templ_7745c5c3_Err != nil {
@@ -170,7 +182,7 @@ func Profile(p Page, f ProfileForm) templ.Component {
 				var templ_7745c5c3_Var6 string
 				templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(f.Errors["picture"])
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/profile.templ`, Line: 50, Col: 100}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/profile.templ`, Line: 56, Col: 100}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 				if templ_7745c5c3_Err != nil {
@@ -188,7 +200,7 @@ func Profile(p Page, f ProfileForm) templ.Component {
 			var templ_7745c5c3_Var7 string
 			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(describedBy("picture", "x", f.Errors["picture"])).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/profile.templ`, Line: 52, Col: 150}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/profile.templ`, Line: 58, Col: 150}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
 			if templ_7745c5c3_Err != nil {
@@ -246,7 +258,22 @@ func Profile(p Page, f ProfileForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</fieldset><button type=\"submit\" class=\"button\">Save profile</button></form><p><a href=\"/profile/password\">Change your password</a></p></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</fieldset><button type=\"submit\" class=\"button\">Save profile</button></form><p><a href=\"/profile/password\">Change your password</a></p><p><a href=\"/profile/2fa\" data-testid=\"twofactor-link\">Two-factor authentication</a> ")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if f.TwoFactor {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "(on)")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			} else {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "(off: add a code from your phone to every login)")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "</p></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -87,7 +87,7 @@ func Setup(p Page, f SetupForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = field(fieldInput{Name: "password", Label: "Password", Type: "password", Hint: "8 to 72 characters. A passphrase of several words is easiest to remember.", Autocomplete: "new-password", Required: true, Error: f.Errors["password"]}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = field(fieldInput{Name: "password", Label: "Password", Type: "password", Hint: passwordHint(true), Autocomplete: "new-password", Required: true, Error: f.Errors["password"]}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

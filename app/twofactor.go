@@ -1,0 +1,523 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+	qrcode "github.com/skip2/go-qrcode"
+
+	"kelas/store"
+	"kelas/views"
+)
+
+// TOTP parameters: the defaults every authenticator app understands.
+const (
+	totpPeriod        = 30
+	totpDigits        = otp.DigitsSix
+	recoveryCodeCount = 10
+	// loginCodeTTL is how long the second step of a login waits for its
+	// code after the password was right.
+	loginCodeTTL = 5 * time.Minute
+)
+
+var totpOpts = totp.ValidateOpts{Period: totpPeriod, Digits: totpDigits, Algorithm: otp.AlgorithmSHA1}
+
+// newTOTPSecret is 160 random bits in base32, as RFC 4226 recommends.
+func newTOTPSecret() string {
+	b := make([]byte, 20)
+	rand.Read(b)
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
+}
+
+// newRecoveryCodes makes single-use codes of 50 random bits each, written
+// in two groups of five for reading aloud or copying by hand.
+func newRecoveryCodes() []string {
+	enc := base32.NewEncoding("abcdefghijkmnpqrstuvwxyz23456789").WithPadding(base32.NoPadding)
+	out := make([]string, recoveryCodeCount)
+	for i := range out {
+		b := make([]byte, 7)
+		rand.Read(b)
+		c := enc.EncodeToString(b)[:10]
+		out[i] = c[:5] + "-" + c[5:]
+	}
+	return out
+}
+
+// matchTOTP finds the time step whose code is code, allowing one step of
+// clock drift either way. ok is false when none matches.
+func matchTOTP(secret, code string, now time.Time) (step int64, ok bool) {
+	for _, d := range []int64{0, -1, 1} {
+		at := now.Add(time.Duration(d*totpPeriod) * time.Second)
+		want, err := totp.GenerateCodeCustom(secret, at, totpOpts)
+		if err != nil {
+			return 0, false
+		}
+		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return at.Unix() / totpPeriod, true
+		}
+	}
+	return 0, false
+}
+
+// isTOTPCode reports whether v looks like a six-digit code (spaces aside).
+func isTOTPCode(v string) (string, bool) {
+	v = strings.ReplaceAll(v, " ", "")
+	if len(v) != 6 {
+		return v, false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return v, false
+		}
+	}
+	return v, true
+}
+
+// checkSecondFactor accepts a current TOTP code or an unused recovery code
+// of userID, spending it: the same code never works twice. Failures are
+// counted per account, so codes cannot be guessed at leisure.
+func (a *App) checkSecondFactor(ctx context.Context, userID, code string) (bool, error) {
+	key := "code:" + userID
+	if blocked, _ := a.limits.codeAccount.blocked(key); blocked {
+		return false, nil
+	}
+	ok, err := a.spendSecondFactor(ctx, userID, code)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		a.limits.codeAccount.hit(key)
+		return false, nil
+	}
+	return true, nil
+}
+
+func (a *App) spendSecondFactor(ctx context.Context, userID, code string) (bool, error) {
+	code = strings.TrimSpace(code)
+	if digits, ok := isTOTPCode(code); ok {
+		t, err := a.store.TOTP(ctx, userID)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		step, ok := matchTOTP(t.Secret, digits, a.clock())
+		if !t.Confirmed || !ok {
+			return false, nil
+		}
+		err = a.store.UseTOTPStep(ctx, userID, step)
+		if errors.Is(err, store.ErrCodeUsed) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	if n := len(store.NormaliseRecoveryCode(code)); n < 8 || n > 16 {
+		return false, nil
+	}
+	err := a.store.UseRecoveryCode(ctx, userID, code)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err == nil {
+		a.log.Info("recovery code used", "user_id", userID)
+	}
+	return err == nil, err
+}
+
+// stepUp asks a person with a second factor for a code again before a
+// sensitive change (password, email address, export download, roles and
+// grants). It records a field error on f and returns false when the code
+// is missing or wrong; people without a second factor pass.
+func (a *App) stepUp(ctx context.Context, u *store.User, f *form) (bool, error) {
+	if !u.TwoFactor {
+		return true, nil
+	}
+	code := f.raw("code")
+	if strings.TrimSpace(code) == "" {
+		f.fail("code", "Enter the 6-digit code from your authenticator app, or one of your recovery codes.")
+		return false, nil
+	}
+	ok, err := a.checkSecondFactor(ctx, u.ID, code)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		f.fail("code", "That code is not right, or it was used already. Wait for the next code and try again.")
+	}
+	return ok, nil
+}
+
+// needsTwoFactorSetup: accounts that see other people's personal data
+// must set up a second factor before anything else.
+func needsTwoFactorSetup(u *store.User) bool { return u != nil && u.Privileged() && !u.TwoFactor }
+
+// twoFactorSetupAllowed lists what a person who must still set up the
+// second factor may reach meanwhile: the setup itself, logging out, and
+// public pages that show no one's data.
+func twoFactorSetupAllowed(path string) bool {
+	switch path {
+	case "/profile/2fa", "/logout", "/cookies", "/privacy", "/favicon.ico":
+		return true
+	}
+	return strings.HasPrefix(path, "/privacy/versions") || strings.HasPrefix(path, "/verify/") || strings.HasPrefix(path, "/invite/") ||
+		strings.HasPrefix(path, "/email/revert/")
+}
+
+// otpauthURL is what the QR code holds: the secret with a label the app
+// shows. The address is in it only for the person's own app.
+func (a *App) otpauthURL(u *store.User, secret string) string {
+	issuer := "kelas"
+	v := url.Values{"secret": {secret}, "issuer": {issuer}, "algorithm": {"SHA1"}, "digits": {"6"}, "period": {"30"}}
+	return "otpauth://totp/" + url.PathEscape(issuer+":"+u.Email) + "?" + v.Encode()
+}
+
+// qrSVG draws content as an SVG QR code, server-side, one path of unit
+// squares, so it shows without JavaScript and without an image request.
+func qrSVG(content string) (string, error) {
+	q, err := qrcode.New(content, qrcode.Medium)
+	if err != nil {
+		return "", err
+	}
+	bits := q.Bitmap()
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="240" height="240" role="img" aria-labelledby="qr-title" shape-rendering="crispEdges" data-testid="totp-qr"><title id="qr-title">QR code for your authenticator app</title><rect width="100%%" height="100%%" fill="#fff"/><path fill="#000" d="`, len(bits), len(bits))
+	for y, row := range bits {
+		for x, on := range row {
+			if on {
+				fmt.Fprintf(&b, "M%d %dh1v1h-1z", x, y)
+			}
+		}
+	}
+	b.WriteString(`"/></svg>`)
+	return b.String(), nil
+}
+
+// GET /profile/2fa
+func (a *App) handleTwoFactor(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	vm, err := a.twoFactorForm(r.Context(), u)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.TwoFactor(a.page(r, "Two-factor authentication"), vm))
+}
+
+// twoFactorForm shows the status of the second factor, or sets up a new
+// secret (kept until confirmed, so reloading shows the same QR code).
+func (a *App) twoFactorForm(ctx context.Context, u *store.User) (views.TwoFactorForm, error) {
+	vm := views.TwoFactorForm{Enabled: u.TwoFactor, Required: u.Privileged()}
+	if u.TwoFactor {
+		n, err := a.store.RecoveryCodesLeft(ctx, u.ID)
+		vm.CodesLeft = n
+		return vm, err
+	}
+	t, err := a.store.TOTP(ctx, u.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		t.Secret = newTOTPSecret()
+		if err := a.store.StartTOTP(ctx, u.ID, t.Secret); err != nil {
+			return vm, err
+		}
+	case err != nil:
+		return vm, err
+	}
+	vm.Secret = groupSecret(t.Secret)
+	vm.QR, err = qrSVG(a.otpauthURL(u, t.Secret))
+	return vm, err
+}
+
+// groupSecret writes the secret in groups of four for typing by hand.
+func groupSecret(s string) string {
+	var parts []string
+	for len(s) > 4 {
+		parts = append(parts, s[:4])
+		s = s[4:]
+	}
+	return strings.Join(append(parts, s), " ")
+}
+
+// POST /profile/2fa
+//
+// action=enable confirms the secret with a first code and shows the
+// recovery codes once; action=codes replaces the recovery codes;
+// action=disable removes the second factor (learners only: everyone who
+// sees other people's data keeps it).
+func (a *App) handleTwoFactorSave(w http.ResponseWriter, r *http.Request) {
+	u := a.requireUser(w, r)
+	if u == nil {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	action := f.raw("action")
+	if blocked, wait := a.limits.codeAccount.blocked("code:" + u.ID); blocked {
+		a.tooMany(w, r, wait)
+		return
+	}
+	rerender := func() {
+		vm, err := a.twoFactorForm(ctx, u)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		vm.Errors = f.Errors
+		a.render(w, r, http.StatusUnprocessableEntity, views.TwoFactor(a.page(r, "Two-factor authentication"), vm))
+	}
+	switch {
+	case action == "enable" && !u.TwoFactor:
+		t, err := a.store.TOTP(ctx, u.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			http.Redirect(w, r, "/profile/2fa", http.StatusSeeOther)
+			return
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		code, isCode := isTOTPCode(f.raw("code"))
+		step, ok := matchTOTP(t.Secret, code, a.clock())
+		switch {
+		case strings.TrimSpace(f.raw("code")) == "":
+			f.fail("code", "Enter the 6-digit code your authenticator app shows for kelas.")
+		case !isCode:
+			f.fail("code", "The code is 6 digits.")
+		case !ok:
+			a.limits.codeAccount.hit("code:" + u.ID)
+			f.fail("code", "That code is not right. Check that the app was set up with this QR code or key, and that the device's clock is right.")
+		}
+		if !f.Valid() {
+			rerender()
+			return
+		}
+		codes := newRecoveryCodes()
+		if err := a.store.ConfirmTOTP(ctx, u.ID, step, codes); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		nu, err := a.store.User(ctx, u.ID)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		// Other sessions ended; this one goes on, on a new token.
+		if err := a.logIn(ctx, nu); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.log.Info("second factor on", "user_id", u.ID)
+		if err := a.mailTwoFactorChanged(ctx, nu, true, false); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.render(w, r, http.StatusOK, views.RecoveryCodes(a.page(r, "Your recovery codes"),
+			views.RecoveryCodesView{Codes: codes, Next: a.policyCheckpoint(ctx, u.ID, "/")}))
+	case action == "codes" && u.TwoFactor:
+		if ok, err := a.stepUp(ctx, u, f); err != nil || !ok {
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			rerender()
+			return
+		}
+		codes := newRecoveryCodes()
+		if err := a.store.ReplaceRecoveryCodes(ctx, u.ID, codes); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.render(w, r, http.StatusOK, views.RecoveryCodes(a.page(r, "Your recovery codes"),
+			views.RecoveryCodesView{Codes: codes, Next: "/profile/2fa"}))
+	case action == "disable" && u.TwoFactor:
+		if u.Privileged() {
+			a.fail(w, r, errForbidden)
+			return
+		}
+		if ok, err := a.stepUp(ctx, u, f); err != nil || !ok {
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			rerender()
+			return
+		}
+		if err := a.store.RemoveTOTP(ctx, u.ID, u.ID); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		nu, err := a.store.User(ctx, u.ID)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.logIn(ctx, nu); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.mailTwoFactorChanged(ctx, nu, false, false); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.redirect(w, r, "/profile/2fa", "Two-factor authentication is off.")
+	default:
+		a.fail(w, r, errBadRequest)
+	}
+}
+
+// GET /login/2fa
+func (a *App) handleLoginCodeForm(w http.ResponseWriter, r *http.Request) {
+	if _, ok := a.pendingLogin(r.Context()); !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.LoginCode(a.page(r, "Enter your code"), views.LoginCodeForm{}))
+}
+
+// pendingLogin is the account whose password was right in this session
+// and which now owes its second factor.
+func (a *App) pendingLogin(ctx context.Context) (string, bool) {
+	uid := a.sessions.GetString(ctx, "mfa_uid")
+	until := a.sessions.GetInt64(ctx, "mfa_until")
+	if uid == "" || a.clock().Unix() > until {
+		return "", false
+	}
+	return uid, true
+}
+
+// POST /login/2fa
+func (a *App) handleLoginCode(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	uid, ok := a.pendingLogin(ctx)
+	if !ok {
+		a.redirect(w, r, "/login", "Please log in again: the time for entering the code ran out.")
+		return
+	}
+	if blocked, wait := a.limits.codeAccount.blocked("code:" + uid); blocked {
+		a.tooMany(w, r, wait)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	u, err := a.store.User(ctx, uid)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if u.SessionEpoch != a.sessions.GetInt64(ctx, "mfa_epoch") || u.Status != "active" {
+		a.sessions.Remove(ctx, "mfa_uid")
+		a.redirect(w, r, "/login", "Please log in again.")
+		return
+	}
+	if ok, err := a.stepUp(ctx, &u, f); err != nil || !ok {
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.render(w, r, http.StatusUnprocessableEntity, views.LoginCode(a.page(r, "Enter your code"), views.LoginCodeForm{Errors: f.Errors}))
+		return
+	}
+	next := a.sessions.GetString(ctx, "mfa_next")
+	for _, k := range []string{"mfa_uid", "mfa_epoch", "mfa_until", "mfa_next"} {
+		a.sessions.Remove(ctx, k)
+	}
+	a.limits.codeAccount.reset("code:" + uid)
+	a.finishLogin(w, r, u, next)
+}
+
+// POST /console/accounts/{uid}/2fa/reset
+//
+// An operator turns off the second factor of someone who lost both their
+// device and their recovery codes, after checking who they are outside
+// kelas. It needs the operator's own code, is audited, and the person is
+// mailed; a privileged person is asked to set up a new one at next login.
+func (a *App) handleTwoFactorReset(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.consoleActor(w, r)
+	if !ok {
+		return
+	}
+	if !mayResetTwoFactor(x) {
+		a.fail(w, r, errForbidden)
+		return
+	}
+	uid := r.PathValue("uid")
+	if !store.ValidID(uid) || uid == x.user.ID {
+		a.fail(w, r, errBadRequest)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !a.stepUpOrRefuse(w, r, x.user, f) {
+		return
+	}
+	if err := a.store.RemoveTOTP(r.Context(), x.user.ID, uid); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	u, err := a.store.User(r.Context(), uid)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.mailTwoFactorChanged(r.Context(), u, false, true); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("second factor reset", "user_id", uid, "by", x.user.ID)
+	a.redirect(w, r, "/console/operators", "Their two-factor authentication is off and they have been told by email.")
+}
+
+// codeRefused answers a console action whose form has no room for a
+// per-field message: the same 422, with the reason and the way back.
+func (a *App) codeRefused(w http.ResponseWriter, r *http.Request, f *form) {
+	back := r.Header.Get("Referer")
+	if u, err := url.Parse(back); err != nil || u.Host != r.Host {
+		back = "/console"
+	} else {
+		back = safeNext(u.RequestURI())
+	}
+	a.notice(w, r, http.StatusUnprocessableEntity, views.Notice{Heading: "Your code is needed",
+		Message: f.Errors["code"] + " Nothing was changed.", LinkURL: back, LinkLabel: "Go back"})
+}
+
+func (a *App) mailTwoFactorChanged(ctx context.Context, u store.User, on, byOperator bool) error {
+	subject, para := "Two-factor authentication is on for your kelas account",
+		"Two-factor authentication was turned on for your kelas account. From now on, logging in asks for a code from your authenticator app."
+	if !on {
+		subject, para = "Two-factor authentication is off for your kelas account",
+			"Two-factor authentication was turned off for your kelas account, and every device where you were logged in was logged out."
+		if byOperator {
+			para = "An operator of this portal turned off two-factor authentication for your kelas account, as a recovery after a lost device. " +
+				"Every device where you were logged in was logged out. Set it up again at your next login."
+		}
+	}
+	return a.accountMail(ctx, u.ID, u.Email, "twofactor", subject, views.MailBody{
+		Greeting:    "Hello " + u.FirstName + ",",
+		Paragraphs:  []string{para, "If you did not expect this, reset your password now and tell the operator of this portal."},
+		ActionLabel: "Reset my password",
+		ActionURL:   a.cfg.PublicURL() + "/password/forgot",
+	})
+}
