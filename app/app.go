@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"kelas/store"
+	"kelas/store/offsite"
 
 	"filippo.io/age"
 	"github.com/alexedwards/scs/v2"
@@ -49,6 +50,13 @@ type Config struct {
 	// BackupRecipients are extra age recipients of every backup
 	// (KELAS_BACKUP_RECIPIENT), e.g. an offline recovery key.
 	BackupRecipients []age.Recipient
+	// BackupTarget is the off-site target URL (KELAS_BACKUP_TARGET, s3://…
+	// or sftp://…); a target set on /console/backups takes its place.
+	// BackupCredentials are its secrets, from their own variables only.
+	BackupTarget      string
+	BackupCredentials offsite.Credentials
+	// OffsiteRetry tunes upload retries; zero values mean the defaults.
+	OffsiteRetry store.OffsiteOptions
 	// StatsMinCell is the smallest count /stats publishes; smaller cells
 	// show as "fewer than N". 0 means 10.
 	StatsMinCell int

@@ -304,10 +304,8 @@ func (s *Store) OffsiteStatus(ctx context.Context, target string) (OffsiteStatus
 	if err != nil {
 		return st, err
 	}
-	files, err := listBackupFiles(s.backupsDir())
-	if err != nil {
-		return st, fmt.Errorf("store: off-site status: %w", err)
-	}
+	// An unreadable backups directory is the backups check's to report.
+	files, _ := listBackupFiles(s.backupsDir())
 	for _, f := range files {
 		o, ok := known[f.name]
 		if !ok {
@@ -349,7 +347,7 @@ func (s *Store) OffsiteStatus(ctx context.Context, target string) (OffsiteStatus
 }
 
 // OffsiteTarget returns the target URL set on the console, and whether one
-// is set (an empty URL set there turns off-site copies off).
+// is set; without one KELAS_BACKUP_TARGET applies.
 func (s *Store) OffsiteTarget(ctx context.Context) (string, bool, error) {
 	var u string
 	err := s.rdb.QueryRowContext(ctx, "SELECT url FROM offsite_target WHERE id = 1").Scan(&u)
@@ -363,7 +361,8 @@ func (s *Store) OffsiteTarget(ctx context.Context) (string, bool, error) {
 }
 
 // SetOffsiteTarget records the target URL chosen on the console (already
-// checked, holding no secret), audited with the redacted URLs.
+// checked, holding no secret); an empty url clears it. Audited with the
+// redacted URLs.
 func (s *Store) SetOffsiteTarget(ctx context.Context, url, actor string) error {
 	old, _, err := s.OffsiteTarget(ctx)
 	if err != nil {
@@ -377,9 +376,15 @@ func (s *Store) SetOffsiteTarget(ctx context.Context, url, actor string) error {
 		details["to"] = offsite.Redact(url)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO offsite_target (id, url, updated_at, updated_by) VALUES (1, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-			url, ts(s.Now()), actor); err != nil {
+		var err error
+		if url == "" {
+			_, err = tx.ExecContext(ctx, "DELETE FROM offsite_target WHERE id = 1")
+		} else {
+			_, err = tx.ExecContext(ctx, `INSERT INTO offsite_target (id, url, updated_at, updated_by) VALUES (1, ?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+				url, ts(s.Now()), actor)
+		}
+		if err != nil {
 			return err
 		}
 		return s.appendAudit(ctx, tx, s.Now(), AuditEntry{ActorID: actor, Action: AuditBackupTarget, TargetType: "backup", Details: details})

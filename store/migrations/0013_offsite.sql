@@ -19,8 +19,8 @@ CREATE TABLE offsite_files (
 	PRIMARY KEY (target, file)
 ) STRICT;
 
--- The target chosen on /console/backups; it overrides KELAS_BACKUP_TARGET.
--- An empty url turns off-site copies off.
+-- The target chosen on /console/backups; it overrides KELAS_BACKUP_TARGET
+-- while the row exists.
 CREATE TABLE offsite_target (
 	id         INTEGER PRIMARY KEY CHECK (id = 1),
 	url        TEXT NOT NULL,
