@@ -14,8 +14,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/ssh"
 
 	"kelas/store/offsite"
+	"kelas/store/offsite/offsitetest"
 )
 
 var fastRetry = OffsiteOptions{Attempts: 2, Backoff: 10 * time.Millisecond}
@@ -104,13 +106,13 @@ func offsiteRoundTrip(t *testing.T, tg offsite.Target) {
 }
 
 func TestOffsiteS3RoundTrip(t *testing.T) {
-	srv := startS3(t)
-	offsiteRoundTrip(t, openTarget(t, srv.URL, s3Creds()))
+	srv := offsitetest.StartS3(t)
+	offsiteRoundTrip(t, offsitetest.OpenTarget(t, srv.URL, offsitetest.S3Creds()))
 }
 
 func TestOffsiteSFTPRoundTrip(t *testing.T) {
-	srv := startSSHD(t)
-	tg := openTarget(t, srv.URL, srv.Creds)
+	srv := offsitetest.StartSSHD(t)
+	tg := offsitetest.OpenTarget(t, srv.URL, srv.Creds)
 	offsiteRoundTrip(t, tg)
 	// The files really are in the server's directory, under final names.
 	entries, err := os.ReadDir(srv.Dir)
@@ -124,12 +126,12 @@ func TestOffsiteSFTPRoundTrip(t *testing.T) {
 // byte of a backup is sent; the local backup stays and the failure is
 // recorded with a clear reason.
 func TestOffsiteSFTPRefusesChangedHostKey(t *testing.T) {
-	srv := startSSHD(t)
-	_, other := writeSSHKey(t, filepath.Join(t.TempDir(), "other"))
+	srv := offsitetest.StartSSHD(t)
+	_, other := offsitetest.WriteSSHKey(t, filepath.Join(t.TempDir(), "other"))
 	_, port, _ := strings.Cut(srv.Addr, ":")
 	require.NoError(t, os.WriteFile(srv.Creds.SFTPKnownHosts,
-		fmt.Appendf(nil, "[127.0.0.1]:%s %s", port, bytes.TrimSpace(sshAuthorized(other))), 0o600))
-	tg := openTarget(t, srv.URL, srv.Creds)
+		fmt.Appendf(nil, "[127.0.0.1]:%s %s", port, bytes.TrimSpace(ssh.MarshalAuthorizedKey(other))), 0o600))
+	tg := offsitetest.OpenTarget(t, srv.URL, srv.Creds)
 
 	ctx := context.Background()
 	s := newTestStore(t)
@@ -154,16 +156,16 @@ func TestOffsiteSFTPRefusesChangedHostKey(t *testing.T) {
 // with a sentence naming the cause (and never the secret); the local backup
 // stays and is tried again at the next run.
 func TestOffsiteBadInput(t *testing.T) {
-	srv := startS3(t)
+	srv := offsitetest.StartS3(t)
 	down := "127.0.0.1:1" // nothing listens there
 	cases := []struct {
 		name, url string
 		creds     offsite.Credentials
 		want      string
 	}{
-		{"wrong credentials", srv.URL, offsite.Credentials{S3AccessKey: "AKIAWRONG", S3SecretKey: testS3Secret, S3MaxRetries: 1}, "refused the credentials"},
-		{"missing bucket", strings.Replace(srv.URL, testS3Bucket, "no-such-bucket", 1), s3Creds(), `the bucket "no-such-bucket" does not exist`},
-		{"unreachable", "s3://" + testS3Bucket + "?endpoint=http://" + down, s3Creds(), "cannot reach " + down},
+		{"wrong credentials", srv.URL, offsite.Credentials{S3AccessKey: "AKIAWRONG", S3SecretKey: offsitetest.S3SecretKey, S3MaxRetries: 1}, "refused the credentials"},
+		{"missing bucket", strings.Replace(srv.URL, offsitetest.S3Bucket, "no-such-bucket", 1), offsitetest.S3Creds(), `the bucket "no-such-bucket" does not exist`},
+		{"unreachable", "s3://" + offsitetest.S3Bucket + "?endpoint=http://" + down, offsitetest.S3Creds(), "cannot reach " + down},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -171,10 +173,10 @@ func TestOffsiteBadInput(t *testing.T) {
 			s := newTestStore(t)
 			bs, err := s.Backup(ctx, BackupOptions{})
 			require.NoError(t, err)
-			tg := openTarget(t, c.url, c.creds)
+			tg := offsitetest.OpenTarget(t, c.url, c.creds)
 			_, err = s.UploadOffsite(ctx, tg, fastRetry)
 			require.ErrorContains(t, err, c.want)
-			assert.NotContains(t, err.Error(), testS3Secret)
+			assert.NotContains(t, err.Error(), offsitetest.S3SecretKey)
 			st, err := s.OffsiteStatus(ctx, tg.String())
 			require.NoError(t, err)
 			require.Len(t, st.Failing, 2)
@@ -196,8 +198,8 @@ func TestOffsiteBadInput(t *testing.T) {
 // stays in the data directory.
 func TestRestoreDrillCatchesCorruptedRemoteCopy(t *testing.T) {
 	ctx := context.Background()
-	srv := startS3(t)
-	tg := openTarget(t, srv.URL, s3Creds())
+	srv := offsitetest.StartS3(t)
+	tg := offsitetest.OpenTarget(t, srv.URL, offsitetest.S3Creds())
 	clock := newTestClock()
 	dir, key := t.TempDir(), newMasterKey(t)
 	s := openTestStore(t, dir, key, clock.Now)
@@ -222,7 +224,7 @@ func TestRestoreDrillCatchesCorruptedRemoteCopy(t *testing.T) {
 	for i := len(b) / 2; i < len(b)/2+64; i++ {
 		b[i] ^= 0xff
 	}
-	_, err = srv.Backend.PutObject(testS3Bucket, "nightly/"+bs[0].File, map[string]string{}, bytes.NewReader(b), int64(len(b)), nil)
+	_, err = srv.Backend.PutObject(offsitetest.S3Bucket, "nightly/"+bs[0].File, map[string]string{}, bytes.NewReader(b), int64(len(b)), nil)
 	require.NoError(t, err)
 
 	clock.Advance(time.Hour)
@@ -246,8 +248,8 @@ func TestRestoreDrillCatchesCorruptedRemoteCopy(t *testing.T) {
 // can bring their data back: restoring any remote pair leaves them gone.
 func TestOffsiteErasedPersonUnreadableAfterKeysWindow(t *testing.T) {
 	ctx := context.Background()
-	srv := startS3(t)
-	tg := openTarget(t, srv.URL, s3Creds())
+	srv := offsitetest.StartS3(t)
+	tg := offsitetest.OpenTarget(t, srv.URL, offsitetest.S3Creds())
 	clock := newTestClock()
 	dir, key := t.TempDir(), newMasterKey(t)
 	s := openTestStore(t, dir, key, clock.Now)

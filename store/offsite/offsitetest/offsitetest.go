@@ -1,4 +1,7 @@
-package store
+// Package offsitetest runs off-site targets for tests: an S3 protocol
+// server (gofakes3, in memory) and a real OpenSSH sshd, both on 127.0.0.1
+// and stopped when the test ends. Only tests import it.
+package offsitetest
 
 import (
 	"context"
@@ -24,18 +27,15 @@ import (
 	"kelas/store/offsite"
 )
 
-// Test servers for off-site targets. Both listen on 127.0.0.1 only and are
-// stopped when the test ends.
-
 const (
-	testS3Bucket = "kelas-backups"
-	testS3Access = "AKIATESTKELAS"
-	testS3Secret = "test-secret-that-must-not-leak"
+	S3Bucket    = "kelas-backups"
+	S3AccessKey = "AKIATESTKELAS"
+	S3SecretKey = "test-secret-that-must-not-leak"
 )
 
-// s3Server is an S3 protocol server (gofakes3, in memory) that also checks
+// S3Server is an S3 protocol server (gofakes3, in memory) that also checks
 // the access key id, as a real store would.
-type s3Server struct {
+type S3Server struct {
 	URL     string // s3://kelas-backups/nightly?endpoint=http://127.0.0.1:PORT
 	Addr    string
 	Backend *s3mem.Backend
@@ -43,15 +43,16 @@ type s3Server struct {
 
 var credentialRe = regexp.MustCompile(`Credential=([^/]+)/`)
 
-func startS3(t *testing.T) *s3Server {
+// StartS3 starts an S3 server with the bucket S3Bucket.
+func StartS3(t testing.TB) *S3Server {
 	t.Helper()
 	backend := s3mem.New()
 	faker := gofakes3.New(backend, gofakes3.WithoutVersioning())
-	require.NoError(t, backend.CreateBucket(testS3Bucket))
+	require.NoError(t, backend.CreateBucket(S3Bucket))
 	api := faker.Server()
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := credentialRe.FindStringSubmatch(r.Header.Get("Authorization"))
-		if m == nil || m[1] != testS3Access {
+		if m == nil || m[1] != S3AccessKey {
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(http.StatusForbidden)
 			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidAccessKeyId</Code>`+
@@ -66,14 +67,16 @@ func startS3(t *testing.T) *s3Server {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	addr := ln.Addr().String()
-	return &s3Server{URL: "s3://" + testS3Bucket + "/nightly?endpoint=http://" + addr + "&region=us-east-1", Addr: addr, Backend: backend}
+	return &S3Server{URL: "s3://" + S3Bucket + "/nightly?endpoint=http://" + addr + "&region=us-east-1", Addr: addr, Backend: backend}
 }
 
-func s3Creds() offsite.Credentials {
-	return offsite.Credentials{S3AccessKey: testS3Access, S3SecretKey: testS3Secret, S3MaxRetries: 1, DialTimeoutSecs: 2}
+// S3Creds are credentials the server accepts, with short retries.
+func S3Creds() offsite.Credentials {
+	return offsite.Credentials{S3AccessKey: S3AccessKey, S3SecretKey: S3SecretKey, S3MaxRetries: 1, DialTimeoutSecs: 2}
 }
 
-func openTarget(t *testing.T, url string, c offsite.Credentials) offsite.Target {
+// OpenTarget opens url, closed when the test ends.
+func OpenTarget(t testing.TB, url string, c offsite.Credentials) offsite.Target {
 	t.Helper()
 	tg, err := offsite.Open(url, c)
 	require.NoError(t, err)
@@ -81,20 +84,19 @@ func openTarget(t *testing.T, url string, c offsite.Credentials) offsite.Target 
 	return tg
 }
 
-// sshServer is a real OpenSSH sshd on a free loopback port with a host key
+// SSHServer is a real OpenSSH sshd on a free loopback port with a host key
 // and a client key of its own.
-type sshServer struct {
-	URL        string // sftp://USER@127.0.0.1:PORT/DIR
-	Dir        string // the remote directory (a local path)
-	Creds      offsite.Credentials
-	Addr       string
-	HostKey    ssh.PublicKey
-	knownHosts string
+type SSHServer struct {
+	URL     string // sftp://USER@127.0.0.1:PORT/DIR
+	Dir     string // the remote directory (a local path)
+	Creds   offsite.Credentials
+	Addr    string
+	HostKey ssh.PublicKey
 }
 
-// startSSHD starts /usr/sbin/sshd -D for the test. Without sshd the test is
+// StartSSHD starts /usr/sbin/sshd -D for the test. Without sshd the test is
 // skipped, except under CI=true where .ci/run installs it.
-func startSSHD(t *testing.T) *sshServer {
+func StartSSHD(t testing.TB) *SSHServer {
 	t.Helper()
 	sshd := "/usr/sbin/sshd"
 	if _, err := os.Stat(sshd); err != nil {
@@ -106,8 +108,8 @@ func startSSHD(t *testing.T) *sshServer {
 	dir := t.TempDir()
 	// sshd refuses keys and configs in directories others may write.
 	require.NoError(t, os.Chmod(dir, 0o700))
-	hostKey, hostPub := writeSSHKey(t, filepath.Join(dir, "host_key"))
-	_, clientPub := writeSSHKey(t, filepath.Join(dir, "client_key"))
+	hostKey, hostPub := WriteSSHKey(t, filepath.Join(dir, "host_key"))
+	_, clientPub := WriteSSHKey(t, filepath.Join(dir, "client_key"))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(clientPub), 0o600))
 	remote := filepath.Join(dir, "remote")
 	require.NoError(t, os.Mkdir(remote, 0o700))
@@ -170,17 +172,17 @@ func startSSHD(t *testing.T) *sshServer {
 	if out, err := exec.Command("id", "-un").Output(); err == nil {
 		user = strings.TrimSpace(string(out))
 	}
-	return &sshServer{
+	return &SSHServer{
 		URL:     "sftp://" + user + "@" + addr + remote,
 		Dir:     remote,
 		Addr:    addr,
 		Creds:   offsite.Credentials{SFTPKeyFile: filepath.Join(dir, "client_key"), SFTPKnownHosts: known, DialTimeoutSecs: 5},
-		HostKey: hostPub, knownHosts: known,
+		HostKey: hostPub,
 	}
 }
 
-// writeSSHKey writes a new ed25519 private key in OpenSSH format to path.
-func writeSSHKey(t *testing.T, path string) (ed25519.PrivateKey, ssh.PublicKey) {
+// WriteSSHKey writes a new ed25519 private key in OpenSSH format to path.
+func WriteSSHKey(t testing.TB, path string) (ed25519.PrivateKey, ssh.PublicKey) {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
@@ -191,5 +193,3 @@ func writeSSHKey(t *testing.T, path string) (ed25519.PrivateKey, ssh.PublicKey) 
 	require.NoError(t, err)
 	return priv, sp
 }
-
-func sshAuthorized(k ssh.PublicKey) []byte { return ssh.MarshalAuthorizedKey(k) }
