@@ -66,15 +66,15 @@ func Redact(raw string) string {
 	if u.User != nil {
 		u.User = url.User(u.User.Username())
 	}
-	q := u.Query()
-	for k := range q {
-		switch strings.ToLower(k) {
-		case "endpoint", "region":
-		default:
-			q.Del(k)
+	// Keep the known parameters as written; drop anything else.
+	var keep []string
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		if k, err := url.QueryUnescape(k); err == nil && (k == "endpoint" || k == "region") {
+			keep = append(keep, kv)
 		}
 	}
-	u.RawQuery = q.Encode()
+	u.RawQuery = strings.Join(keep, "&")
 	return u.String()
 }
 
