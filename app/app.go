@@ -119,6 +119,9 @@ type App struct {
 	stdout   io.Writer
 	mailer   Mailer
 	mailWake chan struct{}
+	// offsiteWake runs the off-site job at once (a backup taken on the
+	// console is copied without making the operator wait for it).
+	offsiteWake chan struct{}
 	limits   limiters
 	hasher   *hasher
 	// pictureSlots bounds concurrent picture re-encoding.
@@ -153,7 +156,7 @@ func New(cfg Config, d Deps) (*App, error) {
 		cfg.MaxFormBytes = 64 << 10
 	}
 	a := &App{cfg: cfg, log: d.Log, store: d.Store, clock: d.Store.Now, static: d.Static, stdout: d.Stdout,
-		mailer: d.Mailer, mailWake: make(chan struct{}, 1), hasher: newHasher(cfg.BcryptCost),
+		mailer: d.Mailer, mailWake: make(chan struct{}, 1), offsiteWake: make(chan struct{}, 1), hasher: newHasher(cfg.BcryptCost),
 		pictureSlots: make(chan struct{}, 2)}
 	a.limits = newLimiters(a.clock)
 	a.exports = newExportRunner(exportBuilds)

@@ -47,9 +47,18 @@ func (a *App) runBackup(ctx context.Context, origin, actor string) ([]store.Back
 		a.log.Error("backup failed", "origin", origin, "err", err)
 		return bs, err
 	}
-	// The copy off the server follows at once. Its failure does not fail
-	// the backup: the local files stay, the state shows on the console and
-	// in `kelas doctor`, and the hourly off-site job tries again.
+	// The copy off the server follows at once: inside the scheduled job,
+	// or, for a backup asked for on the console, by waking the off-site
+	// job so nobody waits on a slow or unreachable target. Its failure
+	// does not fail the backup: the local files stay, the state shows on
+	// the console and in `kelas doctor`, and the hourly job tries again.
+	if origin != store.OriginSchedule {
+		select {
+		case a.offsiteWake <- struct{}{}:
+		default:
+		}
+		return bs, nil
+	}
 	if oerr := a.runOffsite(ctx); oerr != nil {
 		a.log.Error("off-site copy failed", "err", oerr)
 	}

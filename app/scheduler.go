@@ -105,7 +105,7 @@ func (a *App) jobs() []*job {
 		}},
 		// Off-site: uploads that failed are retried and remote copies pruned
 		// by the same rules, hourly like the local keys backups.
-		{name: "offsite", sched: hourlyAt(40), lease: time.Hour, run: a.runOffsite},
+		{name: "offsite", sched: hourlyAt(40), lease: time.Hour, run: a.runOffsite, wake: a.offsiteWake},
 		{name: "restore_drill", sched: weeklyAt(4, 0), lease: time.Hour, retry: 6 * time.Hour, run: a.runDrill},
 	}
 	if a.mailer != nil {

@@ -558,6 +558,11 @@ func (s *Store) drill(ctx context.Context, t offsite.Target, d *Drill) error {
 		if bad, err := c.VerifyAudit(ctx); err != nil {
 			return fmt.Errorf("the restored audit log does not verify (first bad entry %d): %w", bad, err)
 		}
+		if head, anchored, err := c.AuditAnchorStatus(ctx); err != nil {
+			return err
+		} else if head > anchored {
+			return fmt.Errorf("the restored audit head (entry %d) is not anchored in %s (anchor at %d)", head, KeysDBFile, anchored)
+		}
 		if _, pending, err := c.TombstonesPending(ctx); err != nil {
 			return err
 		} else if pending > 0 {
