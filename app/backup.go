@@ -108,6 +108,11 @@ func (a *App) backupsView(r *http.Request) (views.BackupsView, error) {
 	v.Offsite.FromConsole = fromConsole
 	if target != "" {
 		v.Offsite.Target = offsite.Redact(target)
+		if t, err := offsite.Open(target, a.cfg.BackupCredentials); err != nil {
+			v.Offsite.Unusable = err.Error()
+		} else {
+			t.Close()
+		}
 	}
 	if v.Offsite.Status, err = a.store.OffsiteStatus(ctx, v.Offsite.Target); err != nil {
 		return v, err

@@ -160,3 +160,19 @@ func TestOffsiteFailureKeepsBackup(t *testing.T) {
 	c = doctorCheck(t, ts, "off-site")
 	assert.Equal(t, CheckOK, c.Status, c.Detail)
 }
+
+// TestOffsiteUnusableTargetIsShown: a KELAS_BACKUP_TARGET whose credentials
+// are missing is named on the console and failed by doctor; backups go on
+// locally.
+func TestOffsiteUnusableTargetIsShown(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.BackupTarget = "sftp://backup@192.0.2.1/srv/kelas" })
+	loginAs(t, ts, "offsite", store.RoleOperator)
+	bs, err := ts.app.runBackup(t.Context(), store.OriginSchedule, store.ActorScheduler)
+	require.NoError(t, err)
+	require.Len(t, bs, 2)
+	_, body := ts.get(t, "/console/backups")
+	assert.Contains(t, doc(t, body).Find(`[data-testid="offsite-status"]`).Text(), "set KELAS_BACKUP_SFTP_KEY")
+	c := doctorCheck(t, ts, "off-site")
+	assert.Equal(t, CheckFail, c.Status)
+	assert.Contains(t, c.Detail, "KELAS_BACKUP_SFTP_KEY")
+}
