@@ -122,8 +122,8 @@ type App struct {
 	// offsiteWake runs the off-site job at once (a backup taken on the
 	// console is copied without making the operator wait for it).
 	offsiteWake chan struct{}
-	limits   limiters
-	hasher   *hasher
+	limits      limiters
+	hasher      *hasher
 	// pictureSlots bounds concurrent picture re-encoding.
 	pictureSlots chan struct{}
 	consent      *consentKit   // cookie consent (consent.go)
