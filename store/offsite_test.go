@@ -341,3 +341,91 @@ func remoteHoldsPlaintext(t *testing.T, tg offsite.Target, s string) bool {
 	}
 	return false
 }
+
+// A removal the target refuses is recorded and reported (the keys backup
+// is overdue there), and done at the next run once allowed.
+func TestOffsitePruneFailureIsReportedAndRetried(t *testing.T) {
+	ctx := context.Background()
+	srv := offsitetest.StartS3(t)
+	tg := offsitetest.OpenTarget(t, srv.URL, offsitetest.S3Creds())
+	clock := newTestClock()
+	s := openTestStore(t, t.TempDir(), newMasterKey(t), clock.Now)
+	first, err := s.Backup(ctx, BackupOptions{Origin: OriginSchedule})
+	require.NoError(t, err)
+	_, err = s.UploadOffsite(ctx, tg, fastRetry)
+	require.NoError(t, err)
+
+	clock.Advance(8 * day)
+	_, err = s.Backup(ctx, BackupOptions{Origin: OriginSchedule})
+	require.NoError(t, err)
+	srv.FailDeletes.Store(true)
+	_, err = s.PruneOffsite(ctx, tg)
+	require.ErrorContains(t, err, first[1].File)
+	assert.Contains(t, remoteNames(t, tg), first[1].File)
+	st, err := s.OffsiteStatus(ctx, tg.String())
+	require.NoError(t, err)
+	require.Len(t, st.DeleteFailing, 1)
+	assert.Equal(t, first[1].File, st.DeleteFailing[0].File)
+	assert.Contains(t, st.DeleteFailing[0].DeleteError, "refused")
+	require.Len(t, st.Overdue, 1)
+
+	srv.FailDeletes.Store(false)
+	removed, err := s.PruneOffsite(ctx, tg)
+	require.NoError(t, err)
+	assert.Equal(t, []string{first[1].File}, removed)
+	st, err = s.OffsiteStatus(ctx, tg.String())
+	require.NoError(t, err)
+	assert.Empty(t, st.DeleteFailing)
+	assert.Empty(t, st.Overdue)
+}
+
+// failingReader fails after n bytes, like a connection that drops.
+type failingReader struct{ n int }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, fmt.Errorf("connection dropped")
+	}
+	n := min(len(p), r.n)
+	for i := range n {
+		p[i] = 'x'
+	}
+	r.n -= n
+	return n, nil
+}
+
+// An upload cut off half-way never leaves a file under the backup's name,
+// on either kind of target; a leftover partial is pruned after a day.
+func TestOffsiteInterruptedUploadLeavesNoBackup(t *testing.T) {
+	targets := map[string]func(t *testing.T) offsite.Target{
+		"s3": func(t *testing.T) offsite.Target {
+			return offsitetest.OpenTarget(t, offsitetest.StartS3(t).URL, offsitetest.S3Creds())
+		},
+		"sftp": func(t *testing.T) offsite.Target {
+			srv := offsitetest.StartSSHD(t)
+			return offsitetest.OpenTarget(t, srv.URL, srv.Creds)
+		},
+	}
+	for name, open := range targets {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			tg := open(t)
+			clock := newTestClock()
+			s := openTestStore(t, t.TempDir(), newMasterKey(t), clock.Now)
+			file := "kelas-data-" + clock.Now().Format(stampLayout) + "-abcdef.age"
+			err := tg.Put(ctx, file, &failingReader{n: 100 << 10}, 1<<20)
+			require.Error(t, err)
+			assert.NotContains(t, remoteNames(t, tg), file)
+
+			// A partial left by a crash is not a backup, and goes after a day.
+			require.NoError(t, tg.Put(ctx, offsite.PartialName(file), strings.NewReader("half"), 4))
+			require.Contains(t, remoteNames(t, tg), offsite.PartialName(file))
+			_, err = FetchOffsite(ctx, tg, "", t.TempDir())
+			require.ErrorContains(t, err, "holds no data backup")
+			clock.Advance(25 * time.Hour)
+			_, err = s.PruneOffsite(ctx, tg)
+			require.NoError(t, err)
+			assert.Empty(t, remoteNames(t, tg))
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +40,9 @@ type S3Server struct {
 	URL     string // s3://kelas-backups/nightly?endpoint=http://127.0.0.1:PORT
 	Addr    string
 	Backend *s3mem.Backend
+	// FailDeletes makes every DELETE fail with AccessDenied, like a key
+	// without the delete permission.
+	FailDeletes atomic.Bool
 }
 
 var credentialRe = regexp.MustCompile(`Credential=([^/]+)/`)
@@ -50,6 +54,7 @@ func StartS3(t testing.TB) *S3Server {
 	faker := gofakes3.New(backend, gofakes3.WithoutVersioning())
 	require.NoError(t, backend.CreateBucket(S3Bucket))
 	api := faker.Server()
+	srv := &S3Server{Backend: backend}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := credentialRe.FindStringSubmatch(r.Header.Get("Authorization"))
 		if m == nil || m[1] != S3AccessKey {
@@ -59,15 +64,22 @@ func StartS3(t testing.TB) *S3Server {
 				`<Message>The AWS Access Key Id you provided does not exist in our records.</Message></Error>`)
 			return
 		}
+		if r.Method == http.MethodDelete && srv.FailDeletes.Load() {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
+			return
+		}
 		api.ServeHTTP(w, r)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	addr := ln.Addr().String()
-	return &S3Server{URL: "s3://" + S3Bucket + "/nightly?endpoint=http://" + addr + "&region=us-east-1", Addr: addr, Backend: backend}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	srv.Addr = ln.Addr().String()
+	srv.URL = "s3://" + S3Bucket + "/nightly?endpoint=http://" + srv.Addr + "&region=us-east-1"
+	return srv
 }
 
 // S3Creds are credentials the server accepts, with short retries.
