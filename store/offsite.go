@@ -623,8 +623,9 @@ func offsiteTables() []table {
 	return []table{
 		systemTable(DBMain, "offsite_files", "off-site copies of backup files: names, states, checksums, errors",
 			"target", "file", "kind", "state", "sha256", "attempts", "error", "stamp", "updated_at", "deleted_at", "delete_error"),
-		systemTable(DBMain, "offsite_target", "the off-site backup target chosen on the console (no secrets)",
-			"id", "url", "updated_at", "updated_by"),
+		{db: DBMain, name: "offsite_target", columns: []string{"id", "url", "updated_at", "updated_by"},
+			base:     Field{Category: CatSystem, Export: ExportOmit, Erasure: EraseNone, Why: "the off-site backup target chosen on the console (no secrets)"},
+			override: map[string]Field{"updated_by": actorField("know who changed where backups are sent")}},
 		systemTable(DBMain, "restore_drills", "outcomes of restore drills: counts and errors",
 			"id", "target", "started_at", "finished_at", "ok", "file", "people", "live_people", "error"),
 	}
