@@ -523,6 +523,13 @@ func (s *Store) RestoreDrill(ctx context.Context, t offsite.Target) (Drill, erro
 }
 
 func (s *Store) drill(ctx context.Context, t offsite.Target, d *Drill) error {
+	// A drill cut off by a crash left its copy: remove it first (the job's
+	// lease means no other drill runs now).
+	if stale, err := filepath.Glob(filepath.Join(s.dir, ".drill-*")); err == nil {
+		for _, dir := range stale {
+			os.RemoveAll(dir)
+		}
+	}
 	root, err := os.MkdirTemp(s.dir, ".drill-")
 	if err != nil {
 		return err

@@ -205,6 +205,15 @@ func TestRestoreDrillCatchesCorruptedRemoteCopy(t *testing.T) {
 	s := openTestStore(t, dir, key, clock.Now)
 	registered(t, s, "one")
 	registered(t, s, "two")
+	// What a drill cut off by a crash would leave: doctor names it, the
+	// next drill removes it.
+	stale := filepath.Join(dir, ".drill-crashed", "data")
+	require.NoError(t, os.MkdirAll(stale, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(stale, MainDBFile), sqliteMagic, 0o600))
+	stray, err := StrayCopies(dir)
+	require.NoError(t, err)
+	require.Len(t, stray, 1)
+	assert.Contains(t, stray[0].Why, "interrupted restore drill")
 	bs, err := s.Backup(ctx, BackupOptions{Origin: OriginSchedule})
 	require.NoError(t, err)
 	_, err = s.UploadOffsite(ctx, tg, fastRetry)
@@ -213,6 +222,7 @@ func TestRestoreDrillCatchesCorruptedRemoteCopy(t *testing.T) {
 	d, err := s.RestoreDrill(ctx, tg)
 	require.NoError(t, err)
 	assert.True(t, d.OK)
+	assert.NoDirExists(t, filepath.Join(dir, ".drill-crashed"))
 	assert.Equal(t, bs[0].File, d.File)
 	assert.Equal(t, 2, d.People)
 	assert.Equal(t, 2, d.LivePeople)
