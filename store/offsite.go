@@ -55,7 +55,8 @@ type OffsiteOptions struct {
 // then downloaded again and its sha256 compared with the local file's. A
 // failed attempt is retried with back-off; a file that still fails is
 // recorded as failed with the reason (the local file stays) and tried again
-// at the next run. It returns the states written.
+// at the next run. A refusal (credentials, host key, missing bucket) is
+// not retried within the run. It returns the states written.
 func (s *Store) UploadOffsite(ctx context.Context, t offsite.Target, o OffsiteOptions) ([]OffsiteFile, error) {
 	if o.Attempts <= 0 {
 		o.Attempts = 4
@@ -103,6 +104,9 @@ func (s *Store) UploadOffsite(ctx context.Context, t offsite.Target, o OffsiteOp
 			lastErr = err
 			if uploaded {
 				st.State = OffsiteUploaded
+			}
+			if errors.Is(err, offsite.ErrRefused) {
+				break // waiting will not change the answer
 			}
 		}
 		if lastErr != nil {

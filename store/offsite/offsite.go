@@ -55,6 +55,21 @@ func PartialName(name string) string { return name + partialSuffix }
 // ErrConfig means the target URL or its credentials are unusable as given.
 var ErrConfig = errors.New("off-site target")
 
+// ErrRefused marks errors that trying again will not mend: the target
+// refused the credentials or the host key, or the bucket or directory does
+// not exist. Callers skip their retries on it.
+var ErrRefused = errors.New("refused by the target")
+
+// refusedError keeps its message as written and matches ErrRefused.
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string        { return e.msg }
+func (e *refusedError) Is(target error) bool { return target == ErrRefused }
+
+func refused(format string, args ...any) error {
+	return &refusedError{msg: fmt.Sprintf(format, args...)}
+}
+
 // Redact returns raw without a password in its user part or query
 // parameters that could hold secrets, for display. An unparsable URL is
 // shown by its scheme only.

@@ -147,9 +147,9 @@ func (t *s3Target) explain(op string, err error) error {
 	resp := minio.ToErrorResponse(err)
 	switch resp.Code {
 	case "NoSuchBucket":
-		return fmt.Errorf("s3 %s: the bucket %q does not exist at %s; create it first", op, t.bucket, t.host)
+		return refused("s3 %s: the bucket %q does not exist at %s; create it first", op, t.bucket, t.host)
 	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidSecretKey":
-		return fmt.Errorf("s3 %s: %s refused the credentials (%s): check KELAS_BACKUP_S3_ACCESS_KEY, KELAS_BACKUP_S3_SECRET_KEY and the bucket's permissions",
+		return refused("s3 %s: %s refused the credentials (%s): check KELAS_BACKUP_S3_ACCESS_KEY, KELAS_BACKUP_S3_SECRET_KEY and the bucket's permissions",
 			op, t.host, resp.Code)
 	case "NoSuchKey":
 		return fmt.Errorf("s3 %s: no such object: %w", op, ErrNotFound)
@@ -160,7 +160,7 @@ func (t *s3Target) explain(op string, err error) error {
 		return fmt.Errorf("s3 %s: cannot reach %s: %v", op, t.host, err)
 	}
 	if resp.StatusCode == http.StatusForbidden {
-		return fmt.Errorf("s3 %s: %s refused access: check the credentials and the bucket's permissions", op, t.host)
+		return refused("s3 %s: %s refused access: check the credentials and the bucket's permissions", op, t.host)
 	}
 	return fmt.Errorf("s3 %s: %v", op, err)
 }

@@ -94,13 +94,13 @@ func (t *sftpTarget) session(ctx context.Context) (*sftp.Client, error) {
 		var keyErr *knownhosts.KeyError
 		if errors.As(err, &keyErr) {
 			if len(keyErr.Want) > 0 {
-				return nil, fmt.Errorf("sftp: the host key of %s does not match KELAS_BACKUP_SFTP_KNOWN_HOSTS: refusing to connect "+
+				return nil, refused("sftp: the host key of %s does not match KELAS_BACKUP_SFTP_KNOWN_HOSTS: refusing to connect "+
 					"(if the server's key really changed, update the file)", t.addr)
 			}
-			return nil, fmt.Errorf("sftp: the host key of %s is not in KELAS_BACKUP_SFTP_KNOWN_HOSTS: add it (ssh-keyscan) after checking it", t.addr)
+			return nil, refused("sftp: the host key of %s is not in KELAS_BACKUP_SFTP_KNOWN_HOSTS: add it (ssh-keyscan) after checking it", t.addr)
 		}
 		if strings.Contains(err.Error(), "unable to authenticate") {
-			return nil, fmt.Errorf("sftp: %s refused the key in KELAS_BACKUP_SFTP_KEY for user %s", t.addr, t.config.User)
+			return nil, refused("sftp: %s refused the key in KELAS_BACKUP_SFTP_KEY for user %s", t.addr, t.config.User)
 		}
 		return nil, fmt.Errorf("sftp: %s: %v", t.addr, err)
 	}
@@ -113,7 +113,7 @@ func (t *sftpTarget) session(ctx context.Context) (*sftp.Client, error) {
 	if st, err := client.Stat(t.dir); err != nil || !st.IsDir() {
 		client.Close()
 		conn.Close()
-		return nil, fmt.Errorf("sftp: the directory %s does not exist on %s; create it first", t.dir, t.addr)
+		return nil, refused("sftp: the directory %s does not exist on %s; create it first", t.dir, t.addr)
 	}
 	t.conn, t.client = conn, client
 	return client, nil
