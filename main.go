@@ -28,6 +28,7 @@ import (
 	"kelas/app"
 	"kelas/store"
 	"kelas/store/crypt"
+	"kelas/store/offsite"
 )
 
 func main() {
@@ -59,6 +60,7 @@ Usage:
   kelas keys rotate [--data DIR]
   kelas backup [--data DIR] [--recipient AGE_PUBLIC_KEY]
   kelas restore [--data DIR] [--keys KEYS_BACKUP] [--identity FILE] FILE
+  kelas restore [--data DIR] [--identity FILE] --from TARGET_URL [--at STAMP]
   kelas audit verify [--data DIR]
   kelas doctor [--data DIR]
   kelas healthcheck [--addr 127.0.0.1:8080]
@@ -216,7 +218,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.BackupRecipients, err = app.ParseBackupRecipients(getenv("KELAS_BACKUP_RECIPIENT")); err != nil {
 		return fmt.Errorf("KELAS_BACKUP_RECIPIENT: %w", err)
 	}
+	cfg.BackupTarget, cfg.BackupCredentials = getenv("KELAS_BACKUP_TARGET"), offsiteCredentials(getenv)
 	log := newLogger(stderr)
+	if cfg.BackupTarget != "" {
+		// A bad target does not stop kelas: backups stay local and the
+		// problem shows on /console/backups and in `kelas doctor`.
+		if t, err := offsite.Open(cfg.BackupTarget, cfg.BackupCredentials); err != nil {
+			log.Error("off-site backups are off", "err", err)
+		} else {
+			t.Close()
+		}
+	}
 	st, err := openStore(ctx, cfg.DataDir, getenv, log)
 	if err != nil {
 		return err
@@ -423,7 +435,42 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 			fmt.Fprintln(stdout, st.BackupPath(b))
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return copyOffsite(ctx, st, getenv, stdout)
+}
+
+// offsiteCredentials reads the off-site target's secrets.
+func offsiteCredentials(getenv func(string) string) offsite.Credentials {
+	return offsite.Credentials{S3AccessKey: getenv("KELAS_BACKUP_S3_ACCESS_KEY"), S3SecretKey: getenv("KELAS_BACKUP_S3_SECRET_KEY"),
+		SFTPKeyFile: getenv("KELAS_BACKUP_SFTP_KEY"), SFTPKnownHosts: getenv("KELAS_BACKUP_SFTP_KNOWN_HOSTS")}
+}
+
+// copyOffsite uploads the backups not yet at the off-site target in force
+// (set on the console, else KELAS_BACKUP_TARGET) and prunes it; it prints
+// each file's state. Without a target it does nothing.
+func copyOffsite(ctx context.Context, st *store.Store, getenv func(string) string, stdout io.Writer) error {
+	raw := getenv("KELAS_BACKUP_TARGET")
+	if u, set, err := st.OffsiteTarget(ctx); err != nil {
+		return err
+	} else if set {
+		raw = u
+	}
+	if raw == "" {
+		return nil
+	}
+	t, err := offsite.Open(raw, offsiteCredentials(getenv))
+	if err != nil {
+		return fmt.Errorf("the backup is written here but not copied off-site: %w", err)
+	}
+	defer t.Close()
+	up, uerr := st.UploadOffsite(ctx, t, store.OffsiteOptions{})
+	for _, f := range up {
+		fmt.Fprintf(stdout, "%s: %s at %s\n", f.File, f.State, t)
+	}
+	_, perr := st.PruneOffsite(ctx, t)
+	return errors.Join(uerr, perr)
 }
 
 // runRestore replaces the data with a backup (kelas stopped), then
@@ -434,6 +481,8 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 	keys := f.String("keys", "", "keys backup to restore with a data backup (default: the one of the same run beside FILE)")
 	identity := f.str("identity", "KELAS_BACKUP_IDENTITY", "", "file with the age identity of the offline recovery key")
 	acceptLoss := f.Bool("accept-loss", false, "restore even when compliance records made after the backup would be lost (the loss is audited)")
+	from := f.String("from", "", "off-site target URL (s3://… or sftp://…) to fetch the backup pair from, instead of FILE")
+	at := f.String("at", "", "with --from: the stamp (20060102T150405Z) of the pair to restore; default the newest")
 	// FILE may come before or after the flags.
 	var file string
 	for rest := args; ; {
@@ -448,8 +497,15 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		file, rest = f.Arg(0), f.Args()[1:]
 	}
-	if file == "" {
-		return badUsage(stderr, "restore needs the backup FILE to restore")
+	switch {
+	case *from != "" && file != "":
+		return badUsage(stderr, "restore takes either a backup FILE or --from TARGET_URL, not both")
+	case *at != "" && *from == "":
+		return badUsage(stderr, "--at needs --from TARGET_URL")
+	case *from != "" && *keys != "":
+		return badUsage(stderr, "--keys is for a backup FILE; --from fetches the keys backup of the same run")
+	case file == "" && *from == "":
+		return badUsage(stderr, "restore needs the backup FILE to restore, or --from TARGET_URL")
 	}
 	var ids []age.Identity
 	if *identity != "" {
@@ -470,9 +526,24 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return fmt.Errorf("KELAS_BACKUP_RECIPIENT: %w", err)
 	}
-	res, err := store.Restore(ctx, store.RestoreOptions{Dir: *dir, MasterKey: mk.Key, Identities: ids, File: file, KeysFile: *keys,
-		Recipients: recipients, AcceptLoss: *acceptLoss})
-	if err != nil {
+	opts := store.RestoreOptions{Dir: *dir, MasterKey: mk.Key, Identities: ids, File: file, KeysFile: *keys,
+		Recipients: recipients, AcceptLoss: *acceptLoss}
+	var res store.RestoreResult
+	if *from != "" {
+		t, err := offsite.Open(*from, offsiteCredentials(getenv))
+		if err != nil {
+			return err
+		}
+		defer t.Close()
+		file = t.String()
+		res, err = store.RestoreFrom(ctx, opts, t, *at)
+		if err != nil {
+			return err
+		}
+		if res.KeysFile != "" {
+			res.KeysFile = filepath.Base(res.KeysFile)
+		}
+	} else if res, err = store.Restore(ctx, opts); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "restored %s from %s\n", strings.Join(res.Restored, " and "), file)
@@ -547,7 +618,7 @@ func runDoctor(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer st.Close()
 	checks := app.Doctor(ctx, st, app.DoctorInput{KeySource: mk.Source, KeyWarnings: mk.Warnings, SMTPURL: getenv("KELAS_SMTP_URL"),
-		Domain: getenv("KELAS_DOMAIN")})
+		Domain: getenv("KELAS_DOMAIN"), BackupTarget: getenv("KELAS_BACKUP_TARGET"), BackupCredentials: offsiteCredentials(getenv)})
 	fails, warns := 0, 0
 	for _, c := range checks {
 		label := "ok"

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"kelas/store"
+	"kelas/store/offsite"
 
 	"filippo.io/age"
 	"github.com/alexedwards/scs/v2"
@@ -52,6 +53,13 @@ type Config struct {
 	// BackupRecipients are extra age recipients of every backup
 	// (KELAS_BACKUP_RECIPIENT), e.g. an offline recovery key.
 	BackupRecipients []age.Recipient
+	// BackupTarget is the off-site target URL (KELAS_BACKUP_TARGET, s3://…
+	// or sftp://…); a target set on /console/backups takes its place.
+	// BackupCredentials are its secrets, from their own variables only.
+	BackupTarget      string
+	BackupCredentials offsite.Credentials
+	// OffsiteRetry tunes upload retries; zero values mean the defaults.
+	OffsiteRetry store.OffsiteOptions
 	// StatsMinCell is the smallest count /stats publishes; smaller cells
 	// show as "fewer than N". 0 means 10.
 	StatsMinCell int
@@ -114,8 +122,11 @@ type App struct {
 	stdout   io.Writer
 	mailer   Mailer
 	mailWake chan struct{}
-	limits   limiters
-	hasher   *hasher
+	// offsiteWake runs the off-site job at once (a backup taken on the
+	// console is copied without making the operator wait for it).
+	offsiteWake chan struct{}
+	limits      limiters
+	hasher      *hasher
 	// pictureSlots bounds concurrent picture re-encoding.
 	pictureSlots chan struct{}
 	consent      *consentKit   // cookie consent (consent.go)
@@ -154,7 +165,7 @@ func New(cfg Config, d Deps) (*App, error) {
 		cfg.BodyTimeout = 10 * time.Second
 	}
 	a := &App{cfg: cfg, log: d.Log, store: d.Store, clock: d.Store.Now, static: d.Static, stdout: d.Stdout,
-		mailer: d.Mailer, mailWake: make(chan struct{}, 1), hasher: newHasher(cfg.BcryptCost),
+		mailer: d.Mailer, mailWake: make(chan struct{}, 1), offsiteWake: make(chan struct{}, 1), hasher: newHasher(cfg.BcryptCost),
 		pictureSlots: make(chan struct{}, 2)}
 	a.limits = newLimiters(a.clock)
 	a.exports = newExportRunner(exportBuilds)

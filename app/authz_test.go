@@ -132,6 +132,7 @@ var matrix = map[string]string{
 	"POST /console/retention/holds/{id}/release": "LFFFFFNFFN", // an unknown hold: allowed roles reach the lookup
 	"GET /console/backups":                       "LFFFFFAFFA",
 	"POST /console/backups/run":                  "LFFFFFAFFA",
+	"POST /console/backups/target":               "LFFFFFAFFA",
 	"GET /console/backups/{id}/download":         "LFFFFFNFFN",
 	"GET /console/audit":                         "LFFFFFAFFA",
 

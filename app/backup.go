@@ -13,6 +13,7 @@ import (
 	"filippo.io/age"
 
 	"kelas/store"
+	"kelas/store/offsite"
 	"kelas/views"
 )
 
@@ -44,8 +45,24 @@ func (a *App) runBackup(ctx context.Context, origin, actor string) ([]store.Back
 	}
 	if err != nil {
 		a.log.Error("backup failed", "origin", origin, "err", err)
+		return bs, err
 	}
-	return bs, err
+	// The copy off the server follows at once: inside the scheduled job,
+	// or, for a backup asked for on the console, by waking the off-site
+	// job so nobody waits on a slow or unreachable target. Its failure
+	// does not fail the backup: the local files stay, the state shows on
+	// the console and in `kelas doctor`, and the hourly job tries again.
+	if origin != store.OriginSchedule {
+		select {
+		case a.offsiteWake <- struct{}{}:
+		default:
+		}
+		return bs, nil
+	}
+	if oerr := a.runOffsite(ctx); oerr != nil {
+		a.log.Error("off-site copy failed", "err", oerr)
+	}
+	return bs, nil
 }
 
 // backupsPageSize is how many records the console lists.
@@ -56,22 +73,58 @@ func (a *App) handleBackups(w http.ResponseWriter, r *http.Request) {
 	if a.requireOperator(w, r) == nil {
 		return
 	}
+	v, err := a.backupsView(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.Backups(a.page(r, "Backups"), v))
+}
+
+// backupsView gathers the backups page: records, status, the off-site
+// target with each file's state there, and the last restore drill.
+func (a *App) backupsView(r *http.Request) (views.BackupsView, error) {
 	ctx := r.Context()
 	v := views.BackupsView{Nav: consoleNav(actorFrom(ctx))}
 	var err error
 	if v.Backups, err = a.store.Backups(ctx, backupsPageSize); err != nil {
-		a.fail(w, r, err)
-		return
+		return v, err
 	}
 	if v.Status, err = a.store.BackupStatus(ctx); err != nil {
-		a.fail(w, r, err)
-		return
+		return v, err
 	}
 	if j, err := a.store.Job(ctx, "backup"); err == nil {
 		v.Job = &j
 	}
 	v.Offline = len(a.cfg.BackupRecipients) > 0
-	a.render(w, r, http.StatusOK, views.Backups(a.page(r, "Backups"), v))
+	set, fromConsole, err := a.store.OffsiteTarget(ctx)
+	if err != nil {
+		return v, err
+	}
+	target := a.cfg.BackupTarget
+	if fromConsole {
+		target, v.Offsite.Field = set, set
+	}
+	v.Offsite.FromConsole = fromConsole
+	if target != "" {
+		v.Offsite.Target = offsite.Redact(target)
+		if t, err := offsite.Open(target, a.cfg.BackupCredentials); err != nil {
+			v.Offsite.Unusable = err.Error()
+		} else {
+			t.Close()
+		}
+	}
+	if v.Offsite.Status, err = a.store.OffsiteStatus(ctx, v.Offsite.Target); err != nil {
+		return v, err
+	}
+	v.Offsite.States = map[string]store.OffsiteFile{}
+	for _, f := range v.Offsite.Status.Files {
+		v.Offsite.States[f.File] = f
+	}
+	if j, err := a.store.Job(ctx, "restore_drill"); err == nil {
+		v.Offsite.DrillJob = &j
+	}
+	return v, nil
 }
 
 // POST /console/backups/run

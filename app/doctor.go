@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kelas/store"
+	"kelas/store/offsite"
 )
 
 // Check outcomes of `kelas doctor`.
@@ -33,6 +34,10 @@ type DoctorInput struct {
 	KeyWarnings []string
 	SMTPURL     string
 	Domain      string // KELAS_DOMAIN: automatic HTTPS for this name
+	// BackupTarget is KELAS_BACKUP_TARGET (a target set on the console
+	// takes its place); BackupCredentials its secrets, never printed.
+	BackupTarget      string
+	BackupCredentials offsite.Credentials
 }
 
 // Limits the doctor measures against.
@@ -43,6 +48,8 @@ const (
 	diskWarnFree     = 1 << 30
 	diskFailFree     = 100 << 20
 	diskWarnFraction = 0.05
+	drillMaxAge      = 8 * 24 * time.Hour // weekly plus slack
+	offsiteMaxWait   = 2 * time.Hour      // a backup not verified off-site after this is late
 )
 
 // Doctor checks the installation: the master key, backups, mail, retention,
@@ -90,6 +97,8 @@ func Doctor(ctx context.Context, st *store.Store, in DoctorInput) []Check {
 			add("backup files", CheckWarn, "%d recorded backups are missing from %s", bs.MissingOnDisk, filepath.Join(st.Dir(), store.BackupsDir))
 		}
 	}
+
+	out = append(out, offsiteChecks(ctx, st, in)...)
 
 	// Mail.
 	if in.SMTPURL == "" {
@@ -268,4 +277,78 @@ func byteSize(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// offsiteChecks report the off-site copies from the records (doctor does
+// not contact the target): files failing to upload, remote copies the
+// retention rules could not remove, and the last restore drill.
+func offsiteChecks(ctx context.Context, st *store.Store, in DoctorInput) []Check {
+	var out []Check
+	add := func(name, status, format string, args ...any) {
+		out = append(out, Check{Name: name, Status: status, Detail: fmt.Sprintf(format, args...)})
+	}
+	now := st.Now()
+	raw := in.BackupTarget
+	if u, set, err := st.OffsiteTarget(ctx); err != nil {
+		add("off-site", CheckFail, "%v", err)
+		return out
+	} else if set {
+		raw = u
+	}
+	if raw == "" {
+		add("off-site", CheckWarn, "no off-site target: the backups exist only on this server; set KELAS_BACKUP_TARGET (s3://… or sftp://…)")
+		return out
+	}
+	t, err := offsite.Open(raw, in.BackupCredentials)
+	if err != nil {
+		add("off-site", CheckFail, "%v", err)
+		return out
+	}
+	t.Close()
+	ofs, err := st.OffsiteStatus(ctx, t.String())
+	if err != nil {
+		add("off-site", CheckFail, "%v", err)
+		return out
+	}
+	verified, late := 0, 0
+	for _, f := range ofs.Files {
+		switch {
+		case f.State == store.OffsiteVerified:
+			verified++
+		case f.State != store.OffsiteFailed && now.Sub(f.Stamp) > offsiteMaxWait:
+			late++
+		}
+	}
+	switch {
+	case len(ofs.Failing) > 0:
+		add("off-site", CheckFail, "%d backup files could not be copied to %s (kept here, retried hourly); %s: %s",
+			len(ofs.Failing), t, ofs.Failing[0].File, ofs.Failing[0].Error)
+	case late > 0:
+		add("off-site", CheckWarn, "%d backup files are not yet verified at %s", late, t)
+	default:
+		add("off-site", CheckOK, "%d backup files verified at %s", verified, t)
+	}
+	switch {
+	case len(ofs.Overdue) > 0:
+		add("off-site pruning", CheckFail, "%d keys backups at %s are past the keys window and not removed (%s): "+
+			"erased people's keys outlive the documented window there", len(ofs.Overdue), t, ofs.Overdue[0].File)
+	case len(ofs.DeleteFailing) > 0:
+		add("off-site pruning", CheckFail, "%d copies at %s could not be removed by retention (retried hourly); %s: %s",
+			len(ofs.DeleteFailing), t, ofs.DeleteFailing[0].File, ofs.DeleteFailing[0].DeleteError)
+	default:
+		add("off-site pruning", CheckOK, "the retention rules are applied at %s", t)
+	}
+	d := ofs.LastDrill
+	switch {
+	case d.ID == "":
+		add("restore drill", CheckWarn, "no restore drill has run yet (weekly on Monday at 04:00 UTC under `kelas serve`)")
+	case !d.OK:
+		add("restore drill", CheckFail, "the restore drill of %s failed: %s", d.FinishedAt.Format(time.RFC3339), d.Error)
+	case now.Sub(d.FinishedAt) > drillMaxAge:
+		add("restore drill", CheckWarn, "the last restore drill passed %s ago; it is due weekly", ago(now, d.FinishedAt))
+	default:
+		add("restore drill", CheckOK, "passed %s ago: %s restored and checked, %d people in the copy, %d live",
+			ago(now, d.FinishedAt), d.File, d.People, d.LivePeople)
+	}
+	return out
 }

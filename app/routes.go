@@ -76,6 +76,7 @@ func (a *App) routes() http.Handler {
 	page("POST /console/retention/holds/{id}/release", a.handleHoldRelease)
 	page("GET /console/backups", a.handleBackups)
 	page("POST /console/backups/run", a.handleBackupRun)
+	page("POST /console/backups/target", a.handleBackupTarget)
 	page("GET /console/backups/{id}/download", a.handleBackupDownload)
 	page("GET /console/audit", a.handleAuditLog)
 	page("GET /console", a.handleConsole)

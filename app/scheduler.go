@@ -27,6 +27,10 @@ func hourlyAt(m int) schedule {
 func dailyAt(h, m int) schedule {
 	return schedule{every: 24 * time.Hour, offset: time.Duration(h)*time.Hour + time.Duration(m)*time.Minute}
 }
+func weeklyAt(h, m int) schedule {
+	// Weeks count from the zero time, a Monday: this is Monday at h:m UTC.
+	return schedule{every: 7 * 24 * time.Hour, offset: time.Duration(h)*time.Hour + time.Duration(m)*time.Minute}
+}
 func (s schedule) String() string { return fmt.Sprintf("every %s at +%s UTC", s.every, s.offset) }
 
 // next is the first due time strictly after t. time.Truncate counts from the
@@ -99,6 +103,10 @@ func (a *App) jobs() []*job {
 			_, err := a.store.PruneBackups(ctx)
 			return err
 		}},
+		// Off-site: uploads that failed are retried and remote copies pruned
+		// by the same rules, hourly like the local keys backups.
+		{name: "offsite", sched: hourlyAt(40), lease: time.Hour, run: a.runOffsite, wake: a.offsiteWake},
+		{name: "restore_drill", sched: weeklyAt(4, 0), lease: time.Hour, retry: 6 * time.Hour, run: a.runDrill},
 	}
 	if a.mailer != nil {
 		js = append(js, &job{name: "outbox", sched: everyMinute(), lease: 5 * time.Minute, run: a.drainOutbox, wake: a.mailWake})

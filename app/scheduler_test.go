@@ -36,6 +36,9 @@ func TestScheduleNext(t *testing.T) {
 		{"hourly at :30", hourlyAt(30), "2026-03-01T10:45:00Z", "2026-03-01T11:30:00Z"},
 		{"every minute", everyMinute(), "2026-03-01T10:45:10Z", "2026-03-01T10:46:00Z"},
 		{"month end", dailyAt(3, 0), "2026-02-28T04:00:00Z", "2026-03-01T03:00:00Z"},
+		{"weekly from a Wednesday", weeklyAt(4, 0), "2026-03-04T12:00:00Z", "2026-03-09T04:00:00Z"},
+		{"weekly on the Monday before the slot", weeklyAt(4, 0), "2026-03-09T03:59:00Z", "2026-03-09T04:00:00Z"},
+		{"weekly at the slot", weeklyAt(4, 0), "2026-03-09T04:00:00Z", "2026-03-16T04:00:00Z"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := tc.sched.next(at(tc.from))

@@ -30,6 +30,8 @@ const (
 	AuditBackupFail       = "backup.fail"
 	AuditBackupDownload   = "backup.download"
 	AuditBackupRestore    = "backup.restore"
+	AuditBackupTarget     = "backup.target" // the off-site target changed on the console
+	AuditBackupDrill      = "backup.drill"  // a restore drill ran
 	AuditRetentionRule    = "retention.rule"
 	AuditRetentionPurge   = "retention.purge"
 	AuditHoldSet          = "hold.set"

@@ -561,17 +561,28 @@ func listBackupFiles(dir string) ([]backupFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []backupFile
+	var names []string
 	for _, e := range entries {
-		m := backupName.FindStringSubmatch(e.Name())
-		if m == nil || !e.Type().IsRegular() {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	return parseBackupNames(names), nil
+}
+
+// parseBackupNames keeps the backup files among names, newest first.
+func parseBackupNames(names []string) []backupFile {
+	var out []backupFile
+	for _, n := range names {
+		m := backupName.FindStringSubmatch(n)
+		if m == nil {
 			continue
 		}
 		at, err := time.Parse(stampLayout, m[2])
 		if err != nil {
 			continue
 		}
-		out = append(out, backupFile{name: e.Name(), kind: m[1], at: at})
+		out = append(out, backupFile{name: n, kind: m[1], at: at})
 	}
 	// Newest first.
 	slices.SortFunc(out, func(a, b backupFile) int {
@@ -580,7 +591,7 @@ func listBackupFiles(dir string) ([]backupFile, error) {
 		}
 		return strings.Compare(b.name, a.name)
 	})
-	return out, nil
+	return out
 }
 
 // PruneBackups deletes backup files the retention rules no longer keep:
@@ -609,32 +620,7 @@ func (s *Store) pruneBackups(ctx context.Context, protect map[string]bool) ([]st
 		return nil, fmt.Errorf("store: prune backups: %w", err)
 	}
 	now := s.Now()
-	var remove []string
-	days, weeks := map[string]bool{}, map[string]bool{}
-	newestData := true
-	for _, f := range files {
-		switch f.kind {
-		case BackupKeys:
-			if !f.at.After(now.Add(-time.Duration(keep[RetKeysBackups])*24*time.Hour)) && !protect[f.name] {
-				remove = append(remove, f.name)
-			}
-		case BackupData:
-			kept := newestData || protect[f.name]
-			newestData = false
-			day := f.at.Format(time.DateOnly)
-			if !days[day] && len(days) < keep[RetDailyBackups] {
-				days[day], kept = true, true
-			}
-			y, w := f.at.ISOWeek()
-			week := fmt.Sprintf("%d-W%02d", y, w)
-			if !weeks[week] && len(weeks) < keep[RetWeeklyBackups] {
-				weeks[week], kept = true, true
-			}
-			if !kept {
-				remove = append(remove, f.name)
-			}
-		}
-	}
+	remove := selectPrune(files, keep, now, protect)
 	if entries, err := os.ReadDir(s.backupsDir()); err == nil {
 		for _, e := range entries {
 			m := replacedName.FindStringSubmatch(e.Name())
@@ -700,6 +686,41 @@ func (s *Store) pruneBackups(ctx context.Context, protect map[string]bool) ([]st
 		return removed, fmt.Errorf("store: prune backups: %w", err)
 	}
 	return removed, nil
+}
+
+// selectPrune returns the names of files (newest first) the retention rules
+// no longer keep: keys backups older than the keys window, and data backups
+// other than the newest of each of the last N days and M weeks (the newest
+// is always kept). Local pruning and off-site pruning share it, so a copy
+// off the server lives no longer than the one on it.
+func selectPrune(files []backupFile, keep map[string]int, now time.Time, protect map[string]bool) []string {
+	var remove []string
+	days, weeks := map[string]bool{}, map[string]bool{}
+	newestData := true
+	for _, f := range files {
+		switch f.kind {
+		case BackupKeys:
+			if !f.at.After(now.Add(-time.Duration(keep[RetKeysBackups])*24*time.Hour)) && !protect[f.name] {
+				remove = append(remove, f.name)
+			}
+		case BackupData:
+			kept := newestData || protect[f.name]
+			newestData = false
+			day := f.at.Format(time.DateOnly)
+			if !days[day] && len(days) < keep[RetDailyBackups] {
+				days[day], kept = true, true
+			}
+			y, w := f.at.ISOWeek()
+			week := fmt.Sprintf("%d-W%02d", y, w)
+			if !weeks[week] && len(weeks) < keep[RetWeeklyBackups] {
+				weeks[week], kept = true, true
+			}
+			if !kept {
+				remove = append(remove, f.name)
+			}
+		}
+	}
+	return remove
 }
 
 // reconcileBackups makes the records match the files on disk after a

@@ -59,6 +59,10 @@ func StrayCopies(dir string) ([]StrayCopy, error) {
 				out = append(out, StrayCopy{Path: rel, Why: "staging directory of an interrupted restore"})
 				return fs.SkipDir
 			}
+			if strings.HasPrefix(name, ".drill-") {
+				out = append(out, StrayCopy{Path: rel, Why: "copy restored by an interrupted restore drill (the next drill removes it)"})
+				return fs.SkipDir
+			}
 			return nil
 		}
 		if !d.Type().IsRegular() || (filepath.Dir(rel) == "." && liveFiles[name]) {

@@ -814,7 +814,7 @@ func retentionTables() []table {
 // operationsTables lists the tables of migration 0006 for the data map.
 func operationsTables() []table {
 	var out []table
-	for _, group := range [][]table{schedulerTables(), auditTables(), retentionTables(), accessLogTables(), backupTables()} {
+	for _, group := range [][]table{schedulerTables(), auditTables(), retentionTables(), accessLogTables(), backupTables(), offsiteTables()} {
 		out = append(out, group...)
 	}
 	return out

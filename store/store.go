@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,6 +66,9 @@ type Store struct {
 	kr    *crypt.Keyring
 	keys  *keyCache
 	clock func() time.Time
+	// masterKey lets the restore drill open a restored copy like `kelas
+	// restore` would; the keyring holds the same secret already.
+	masterKey []byte
 
 	auditKey   []byte      // MAC key of the audit chain
 	auditMu    sync.Mutex  // serialises moving the anchor in keys.db
@@ -107,7 +111,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if mainErr == nil && errors.Is(keysErr, fs.ErrNotExist) {
 		return nil, fmt.Errorf("store: %s exists but %s is missing: the wrapped data keys are gone; restore %s from a backup", mainPath, KeysDBFile, KeysDBFile)
 	}
-	s := &Store{dir: o.Dir, kr: kr, keys: newKeyCache(4096), clock: o.Clock}
+	s := &Store{dir: o.Dir, kr: kr, keys: newKeyCache(4096), clock: o.Clock, masterKey: slices.Clone(o.MasterKey)}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
