@@ -169,13 +169,21 @@ type hasher struct {
 	ops   sync.Mutex
 	n     int64
 	dummy []byte // a hash of the same cost, compared for unknown accounts
+	// dummyReady is closed once dummy is made.
+	dummyReady chan struct{}
 }
 
 func newHasher(cost int) *hasher {
-	// The dummy hash is made now, not at the first unknown address: made
-	// then, that first answer would take twice as long and give it away.
-	dummy, _ := bcrypt.GenerateFromPassword([]byte("kelas dummy password"), cost)
-	return &hasher{cost: cost, slots: make(chan struct{}, runtime.NumCPU()), dummy: dummy}
+	h := &hasher{cost: cost, slots: make(chan struct{}, runtime.NumCPU()), dummyReady: make(chan struct{})}
+	// The dummy hash is made at start, not at the first unknown address
+	// (that first answer would take twice as long and give it away), but in
+	// the background: kelas listens at once, and a login that arrives
+	// before it is ready waits for it.
+	go func() {
+		h.dummy, _ = bcrypt.GenerateFromPassword([]byte("kelas dummy password"), cost)
+		close(h.dummyReady)
+	}()
+	return h
 }
 
 func (h *hasher) acquire(ctx context.Context) error {
@@ -217,6 +225,11 @@ func (h *hasher) hash(ctx context.Context, password string) (string, error) {
 func (h *hasher) compare(ctx context.Context, hash, password string) (bool, error) {
 	known := hash != ""
 	if !known {
+		select {
+		case <-h.dummyReady:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
 		hash = string(h.dummy)
 	}
 	if err := h.acquire(ctx); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // postFrom posts a form as if from client address ip (through the trusted
@@ -108,4 +109,28 @@ func TestLimiterEvictsOldestWhenFull(t *testing.T) {
 func TestClientNetwork(t *testing.T) {
 	assert.Equal(t, "203.0.113.9", clientNetwork(netip.MustParseAddr("203.0.113.9")))
 	assert.Equal(t, "2001:db8:1:2::/64", clientNetwork(netip.MustParseAddr("2001:db8:1:2:aaaa::1")))
+}
+
+// TestDummyHashIsMadeInTheBackground: newHasher returns before the dummy
+// hash exists (kelas listens at once), and an unknown account's login waits
+// for it rather than answering faster.
+func TestDummyHashIsMadeInTheBackground(t *testing.T) {
+	h := newHasher(14) // about a second or more: long enough to look before it is done
+	select {
+	case <-h.dummyReady:
+		t.Fatal("the dummy hash was made before newHasher returned")
+	default:
+	}
+	ok, err := h.compare(t.Context(), "", "any password")
+	require.NoError(t, err)
+	assert.False(t, ok)
+	select {
+	case <-h.dummyReady:
+	default:
+		t.Fatal("an unknown account was answered without the dummy comparison")
+	}
+	assert.NoError(t, bcrypt.CompareHashAndPassword(h.dummy, []byte("kelas dummy password")), "a real hash of the dummy password")
+	cost, err := bcrypt.Cost(h.dummy)
+	require.NoError(t, err)
+	assert.Equal(t, 14, cost, "the same cost as real hashes")
 }
