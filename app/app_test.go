@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"kelas/store"
@@ -76,7 +77,7 @@ func newTestServer(t testing.TB, mods ...func(*Config)) *testServer {
 	dir := t.TempDir()
 	st, err := store.Open(context.Background(), store.Options{Dir: dir, MasterKey: key, Clock: clock.Now})
 	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { assert.NoError(t, st.Close(), "closing the store") })
 	cfg := Config{Addr: "127.0.0.1:0", DataDir: dir, BcryptCost: 4}
 	for _, m := range mods {
 		m(&cfg)
@@ -87,7 +88,7 @@ func newTestServer(t testing.TB, mods ...func(*Config)) *testServer {
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {
 		srv.Close()
-		a.Close(context.Background())
+		assert.NoError(t, a.Close(context.Background()), "closing the app")
 	})
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)

@@ -30,7 +30,7 @@ func openTestStore(tb testing.TB, dir string, key []byte, clock func() time.Time
 	tb.Helper()
 	s, err := Open(context.Background(), Options{Dir: dir, MasterKey: key, Clock: clock})
 	require.NoError(tb, err)
-	tb.Cleanup(func() { s.Close() })
+	tb.Cleanup(func() { assert.NoError(tb, s.Close(), "closing the store") })
 	return s
 }
 
