@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
@@ -70,5 +71,25 @@ func BenchmarkTrainingPage(b *testing.B) {
 		ts.app.activityOff.Store(true)
 		defer ts.app.activityOff.Store(false)
 		run(b)
+	})
+}
+
+// BenchmarkCatalogueAnonymous serves GET /trainings to a visitor with no
+// cookies, through every middleware, straight into the handler (no TCP), for
+// profiling the page itself.
+func BenchmarkCatalogueAnonymous(b *testing.B) {
+	ts := newTestServer(b, func(c *Config) { c.Demo = true })
+	h := ts.app.Handler()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodGet, ts.URL+"/trainings", nil)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Errorf("status %d", rec.Code)
+				return
+			}
+		}
 	})
 }
