@@ -106,8 +106,9 @@ func TestBreachNoticeReachesEveryAffectedPersonOnce(t *testing.T) {
 	d = doc(t, body)
 	assert.Equal(t, "3", d.Find(`[data-testid="count-sent"]`).Text())
 	assert.Equal(t, 3, d.Find(`[data-testid="notice"][data-status="sent"]`).Length())
-	assert.Equal(t, "notified", d.Find(`[data-testid="countdown"]`).AttrOr("data-state", ""))
-	assert.Contains(t, d.Find(`[data-testid="countdown"]`).Text(), "3 hours after detection (within 72 hours)")
+	// Telling the people does not stop the clock: notifying the authority does.
+	assert.Equal(t, "running", d.Find(`[data-testid="countdown"]`).AttrOr("data-state", ""))
+	assert.Contains(t, d.Find(`[data-testid="countdown"]`).Text(), "People were told 3 hours after detection.")
 	assert.NotContains(t, body, ana.Email, "the delivery list shows account ids, not addresses")
 
 	// The register as CSV: facts and counts, nothing about anyone.
