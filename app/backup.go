@@ -57,7 +57,7 @@ func (a *App) handleBackups(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	v := views.BackupsView{Nav: consoleNav(actorFrom(ctx))}
+	v := views.BackupsView{Nav: a.consoleNav(ctx, actorFrom(ctx))}
 	var err error
 	if v.Backups, err = a.store.Backups(ctx, backupsPageSize); err != nil {
 		a.fail(w, r, err)

@@ -50,7 +50,7 @@ func (a *App) handleBreaches(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	v := views.BreachesView{Nav: consoleNav(x), Now: a.clock()}
+	v := views.BreachesView{Nav: a.consoleNav(r.Context(), x), Now: a.clock()}
 	for _, b := range bs {
 		_, counts, err := a.store.BreachNotices(r.Context(), b.ID, 0)
 		if err != nil {
@@ -95,7 +95,7 @@ func (a *App) handleNewBreach(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: consoleNav(x), Form: f}))
+	a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: f}))
 }
 
 // when reads a required <input type="datetime-local"> value, in UTC.
@@ -283,7 +283,7 @@ func (a *App) handleCreateBreach(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, err)
 			return
 		}
-		a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: consoleNav(x), Form: vm}))
+		a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 		return
 	}
 	b, err := a.store.CreateBreach(r.Context(), x.user.ID, nb)
@@ -326,7 +326,7 @@ func (a *App) handleBreach(w http.ResponseWriter, r *http.Request) {
 // renderBreach shows the incident page; status and lc carry a failed form.
 func (a *App) renderBreach(w http.ResponseWriter, r *http.Request, status int, x actor, b store.Breach, lc views.BreachLifecycleForm) {
 	ctx := r.Context()
-	v := views.BreachView{Nav: consoleNav(x), Now: a.clock(), Breach: b, Countdown: a.countdown(b), Lifecycle: lc}
+	v := views.BreachView{Nav: a.consoleNav(r.Context(), x), Now: a.clock(), Breach: b, Countdown: a.countdown(b), Lifecycle: lc}
 	switch b.Scope {
 	case store.BreachMember:
 		if m, err := a.store.Member(ctx, b.ScopeID); err == nil {
@@ -378,7 +378,7 @@ func (a *App) handleEditBreachForm(w http.ResponseWriter, r *http.Request) {
 	vm := views.BreachForm{EditID: b.ID, Title: b.Title, Description: b.Description, Measures: b.Measures, Advice: b.Advice,
 		Contact: b.Contact, Categories: b.Categories, OccurredAt: b.OccurredAt.UTC().Format(datetimeLocal),
 		DetectedAt: b.DetectedAt.UTC().Format(datetimeLocal)}
-	a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, "Correct the incident"), views.NewBreachView{Nav: consoleNav(x), Form: vm}))
+	a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, "Correct the incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 }
 
 // POST /console/breaches/{id}/edit
@@ -400,7 +400,7 @@ func (a *App) handleEditBreach(w http.ResponseWriter, r *http.Request) {
 	nb := a.readBreachFacts(f, &vm)
 	if !f.Valid() {
 		vm.Errors = f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, "Correct the incident"), views.NewBreachView{Nav: consoleNav(x), Form: vm}))
+		a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, "Correct the incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 		return
 	}
 	if a.breachStepFailed(w, r, a.store.UpdateBreach(r.Context(), x.user.ID, b.ID, nb)) {

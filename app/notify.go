@@ -131,7 +131,7 @@ func (a *App) sendSuppressed(ctx context.Context, m store.OutboxMail) (string, e
 // notifyView assembles the announcement page of a training.
 func (a *App) notifyView(r *http.Request, x actor, t store.Training, f views.NotifyForm) (views.NotifyTrainingView, error) {
 	ctx := r.Context()
-	v := views.NotifyTrainingView{Nav: consoleNav(x), Training: t, CanAnnounce: mayAnnounce(x, t), Form: f,
+	v := views.NotifyTrainingView{Nav: a.consoleNav(r.Context(), x), Training: t, CanAnnounce: mayAnnounce(x, t), Form: f,
 		CountryOptions: countryOptions(), IndustryOptions: industryOptions()}
 	var err error
 	if v.Announced, err = a.store.NotificationCount(ctx, store.MailAnnouncement, t.ID); err != nil {

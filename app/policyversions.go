@@ -123,7 +123,7 @@ func (a *App) renderPolicies(w http.ResponseWriter, r *http.Request, x actor, st
 		return
 	}
 	a.render(w, r, status, views.ConsolePolicies(a.page(r, "Privacy-policy versions"),
-		views.PoliciesConsole{Nav: consoleNav(x), Versions: vs, Drafts: ds, Form: f}))
+		views.PoliciesConsole{Nav: a.consoleNav(r.Context(), x), Versions: vs, Drafts: ds, Form: f}))
 }
 
 // readPolicyForm validates a draft. The checks that depend on the versions
@@ -249,7 +249,7 @@ func (a *App) renderDraft(w http.ResponseWriter, r *http.Request, x actor, statu
 		a.fail(w, r, err)
 		return
 	}
-	v := views.PolicyDraftConsole{Nav: consoleNav(x), Draft: d, Form: vf, PreviewHTML: html, PublishErr: publishErr,
+	v := views.PolicyDraftConsole{Nav: a.consoleNav(r.Context(), x), Draft: d, Form: vf, PreviewHTML: html, PublishErr: publishErr,
 		Diff: policyDiff(cur.Version, cur.BodyMD, d.Version+" (draft)", d.BodyMD)}
 	a.render(w, r, status, views.ConsolePolicyDraft(a.page(r, "Draft "+d.Version), v))
 }

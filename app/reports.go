@@ -341,7 +341,7 @@ func (a *App) handleReports(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := views.ReportsView{Nav: consoleNav(x), Heading: req.heading, Filter: req.filter, MinCell: int(a.reportMinCell()),
+	v := views.ReportsView{Nav: a.consoleNav(r.Context(), x), Heading: req.heading, Filter: req.filter, MinCell: int(a.reportMinCell()),
 		Intro: "Registrations, training access and completion, and use over time. Learners are counted by their country and industry codes only."}
 	if len(req.filter.Errors) > 0 {
 		a.render(w, r, http.StatusUnprocessableEntity, views.Reports(a.page(r, "Reports"), v))
@@ -445,7 +445,7 @@ func (a *App) handleTrainingReport(w http.ResponseWriter, r *http.Request) {
 	}
 	p, from, to, errs := parseReportPeriod(r.URL.Query(), a.clock())
 	base := "/console/reports/trainings/" + t.ID
-	v := views.ReportsView{Nav: consoleNav(x), Heading: "Report: " + t.Title, Back: "/console/reports?from=" + from + "&to=" + to,
+	v := views.ReportsView{Nav: a.consoleNav(r.Context(), x), Heading: "Report: " + t.Title, Back: "/console/reports?from=" + from + "&to=" + to,
 		Intro:  "Use of this training over time, and its learners by country and industry (counted when they enrolled).",
 		Filter: views.ReportFilter{Action: base, From: from, To: to, Errors: errs}, MinCell: int(a.reportMinCell())}
 	if mayRequestFeedback(x, t) {

@@ -32,7 +32,7 @@ func (a *App) handleRightsQueue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	v := views.RightsQueue{Nav: consoleNav(x), Kind: q.Get("kind"), Status: q.Get("status"), Overdue: q.Get("overdue") == "on", Now: a.clock()}
+	v := views.RightsQueue{Nav: a.consoleNav(r.Context(), x), Kind: q.Get("kind"), Status: q.Get("status"), Overdue: q.Get("overdue") == "on", Now: a.clock()}
 	if !store.ValidCaseKind(v.Kind) {
 		v.Kind = ""
 	}
@@ -103,7 +103,7 @@ func (a *App) renderOfficerCase(w http.ResponseWriter, r *http.Request, status i
 
 func (a *App) renderOfficerCaseForm(w http.ResponseWriter, r *http.Request, status int, x actor, c store.Case, errs views.Errors, note string, form views.CaseActionForm) {
 	ctx := r.Context()
-	v := views.RightsCaseConsole{Nav: consoleNav(x), Case: c, Errors: errs, Note: note, Form: form}
+	v := views.RightsCaseConsole{Nav: a.consoleNav(r.Context(), x), Case: c, Errors: errs, Note: note, Form: form}
 	u, err := a.store.User(ctx, c.UserID)
 	switch {
 	case errors.Is(err, store.ErrNotFound): // erased
@@ -730,7 +730,7 @@ func (a *App) handleNewRightsRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := views.RightsRequestForm{ReceivedOn: a.clock().UTC().Format(time.DateOnly), Kinds: rightsRequestKinds()}
-	a.render(w, r, http.StatusOK, views.ConsoleNewRightsRequest(a.page(r, "Record a request"), views.NewRightsRequestConsole{Nav: consoleNav(x), Form: form}))
+	a.render(w, r, http.StatusOK, views.ConsoleNewRightsRequest(a.page(r, "Record a request"), views.NewRightsRequestConsole{Nav: a.consoleNav(r.Context(), x), Form: form}))
 }
 
 // oldestReceipt bounds how far back a received date may lie: a request
@@ -787,7 +787,7 @@ func (a *App) handleCreateRightsRequest(w http.ResponseWriter, r *http.Request) 
 	}
 	if !f.Valid() {
 		form.Errors = f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewRightsRequest(a.page(r, "Record a request"), views.NewRightsRequestConsole{Nav: consoleNav(x), Form: form}))
+		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewRightsRequest(a.page(r, "Record a request"), views.NewRightsRequestConsole{Nav: a.consoleNav(r.Context(), x), Form: form}))
 		return
 	}
 	nc := store.NewCase{UserID: u.ID, Kind: form.Kind, Details: form.Details, ReceivedAt: received, Channel: form.Channel,

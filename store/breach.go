@@ -618,3 +618,32 @@ func (s *Store) CloseBreach(ctx context.Context, actor, id, summary string) erro
 		return nil, err
 	})
 }
+
+// RunningBreaches lists the incidents whose 72-hour clock still runs (the
+// authority not notified, not closed), the nearest deadline first.
+func (s *Store) RunningBreaches(ctx context.Context) ([]Breach, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT "+breachColumns+` FROM breaches
+		WHERE authority_notified_at IS NULL AND closed_at IS NULL ORDER BY detected_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: running breaches: %w", err)
+	}
+	defer rows.Close()
+	var out []Breach
+	for rows.Next() {
+		b, err := s.scanBreach(ctx, rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: running breaches: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// RunningBreachCount counts the incidents whose clock still runs.
+func (s *Store) RunningBreachCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM breaches WHERE authority_notified_at IS NULL AND closed_at IS NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: running breaches: %w", err)
+	}
+	return n, nil
+}

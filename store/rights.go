@@ -736,3 +736,36 @@ func (s *Store) ReviewGrade(ctx context.Context, id, actorID string, d GradeDeci
 		return fmt.Sprintf("Grade in %q reviewed by a person and changed from %d%% to %d%% (%s). Reason: %s", title, before, d.Score, result, d.Reason), nil
 	})
 }
+
+// CaseCounts counts the open cases, those due within `within` (not yet
+// overdue) and those overdue, for the console's navigation and home.
+func (s *Store) CaseCounts(ctx context.Context, within time.Duration) (open, dueSoon, overdue int, err error) {
+	now := s.Now()
+	err = s.rdb.QueryRowContext(ctx, `SELECT COUNT(*),
+		COALESCE(SUM(due_at >= ? AND due_at <= ?), 0), COALESCE(SUM(due_at < ?), 0)
+		FROM rights_cases WHERE status IN ('open', 'in_progress')`, ts(now), ts(now.Add(within)), ts(now)).Scan(&open, &dueSoon, &overdue)
+	if err != nil {
+		err = fmt.Errorf("store: case counts: %w", err)
+	}
+	return
+}
+
+// CasesDueBy lists the open cases due by t (overdue ones included), the
+// soonest first.
+func (s *Store) CasesDueBy(ctx context.Context, t time.Time) ([]Case, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT "+caseColumns+` FROM rights_cases
+		WHERE status IN ('open', 'in_progress') AND due_at <= ? ORDER BY due_at, id`, ts(t))
+	if err != nil {
+		return nil, fmt.Errorf("store: cases due: %w", err)
+	}
+	defer rows.Close()
+	var out []Case
+	for rows.Next() {
+		c, err := s.scanCase(ctx, rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: cases due: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
