@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -445,4 +446,40 @@ func TestStaffListsAndCaseReadingAreDisclosed(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, ds)
 	assert.Equal(t, store.ViewRightsCase, ds[0].View)
+}
+
+// TestStaffViewsSayWhyLearnersAreHidden: without an active grant the
+// attendance list says the names are hidden rather than that nobody
+// enrolled; the count leaves out people who restricted processing, as the
+// list of names does, so the two agree.
+func TestStaffViewsSayWhyLearnersAreHidden(t *testing.T) {
+	fx := newGrantFixture(t)
+	ctx := t.Context()
+	for i := range 8 {
+		c, u := fx.ts.person(t, "more"+strconv.Itoa(i)+"@example.org", store.RoleLearner, "")
+		res, _ := c.postForm(t, "/trainings/"+fx.training+"/enrol", nil)
+		require.Equal(t, http.StatusSeeOther, res.StatusCode)
+		fx.learners = append(fx.learners, u)
+	}
+	require.Len(t, fx.learners, 10)
+
+	res, body := fx.staff.get(t, "/console/trainings/"+fx.training)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	assert.NotContains(t, body, "Nobody enrolled yet")
+	assert.Contains(t, d.Find(`[data-testid="attendance-hidden"]`).Text(), "Hidden: no active grant")
+
+	require.NoError(t, fx.ts.store.SetRestricted(ctx, fx.learners[3].ID, true))
+	now := fx.ts.clock.Now()
+	fx.grant(t, now.Add(-time.Minute), now.Add(time.Hour))
+	res, body = fx.staff.get(t, "/console/trainings/"+fx.training+"/learners")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d = doc(t, body)
+	names := d.Find(`[data-testid="learners"] tbody tr`).Length()
+	assert.Equal(t, 9, names, "the restricted person is not listed")
+	assert.Equal(t, "9 enrolled.", strings.TrimSpace(d.Find(`[data-testid="learner-count"]`).Text()), "and not counted either")
+	res, body = fx.staff.get(t, "/console/trainings/"+fx.training)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, body, "9 enrolled")
+	assert.Zero(t, doc(t, body).Find(`[data-testid="attendance-hidden"]`).Length(), "inside the grant the names are shown")
 }
