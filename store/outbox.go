@@ -427,6 +427,8 @@ func outboxTables() []table {
 		base:   base,
 		override: map[string]Field{
 			"headers":         omit("transport headers, including one-click unsubscribe links that act as secrets"),
+			"body_text":       omit("mail bodies carry links that act as secrets (confirmation, password reset, downloads); the export lists each mail sent by subject and date"),
+			"body_html":       omit("mail bodies carry links that act as secrets (confirmation, password reset, downloads); the export lists each mail sent by subject and date"),
 			"next_attempt_at": omit("internal delivery scheduling"),
 		},
 	}}
