@@ -347,7 +347,7 @@ func (a *App) invite(r *http.Request, inv store.Invitation, memberName string) e
 		ActionLabel: "Accept the invitation",
 		ActionURL:   link,
 		After:       []string{"If you did not expect this, ignore this message."},
-	})
+	}, mailLink{expires: a.clock().Add(invitationTTL)})
 }
 
 func roleLabel(r store.Role) string {
@@ -541,7 +541,7 @@ func (a *App) handleOutbox(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleOutbox(a.page(r, "Mail outbox"), views.OutboxConsole{Nav: a.consoleNav(r.Context(), x), Stats: st, Mails: mails}))
+	a.render(w, r, http.StatusOK, views.ConsoleOutbox(a.page(r, "Mail outbox"), views.OutboxConsole{Nav: a.consoleNav(r.Context(), x), Stats: st, Mails: mails, NoSMTP: a.mailer == nil}))
 }
 
 // GET /invite/{token}

@@ -706,7 +706,7 @@ func (a *App) handleRightsCaseExport(w http.ResponseWriter, r *http.Request) {
 		Paragraphs: []string{"As you asked, we have prepared an export of all the data kelas holds about you.",
 			"Sign in and download it within " + strconv.Itoa(days) + " days; you are asked for your password before the download starts."},
 		ActionLabel: "Download your export", ActionURL: a.cfg.PublicURL() + "/rights/export/" + exportID,
-	}); err != nil {
+	}, mailLink{expires: a.clock().AddDate(0, 0, days)}); err != nil {
 		a.log.Error("export on behalf mail", "case_id", c.ID, "err", err)
 	}
 	a.redirect(w, r, "/console/rights/"+c.ID, "The export is being built; the person gets the link by mail.")

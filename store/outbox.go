@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,7 +48,17 @@ type NewMail struct {
 	Text    string
 	HTML    string
 	Headers map[string]string // extra headers, e.g. List-Unsubscribe
+
+	// LinkExpires is when the link in the mail stops working; LinkToken the
+	// account token it carries, if any. Once the link is dead (expired,
+	// used, or replaced by a newer one) the mail is dropped unsent.
+	LinkExpires time.Time
+	LinkToken   string
 }
+
+// MailLinkDead is the recorded reason for mail dropped because its link
+// no longer works.
+const MailLinkDead = "dropped unsent: the link in it had expired or was used or replaced"
 
 // OutboxMail is an outbox row with its sealed fields opened. For a row
 // whose key is gone (the person was erased) the sealed fields are empty.
@@ -91,11 +102,16 @@ func (s *Store) EnqueueMail(ctx context.Context, m NewMail) (string, error) {
 		headers = z.seal("headers", string(b))
 	}
 	now := ts(s.Now())
+	var linkHash any
+	if m.LinkToken != "" {
+		linkHash = hex.EncodeToString(tokenHash(m.LinkToken))
+	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, user_id, recipient, subject, body_text, body_html, headers,
-			kind, status, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)`,
+			kind, status, attempts, next_attempt_at, created_at, link_expires_at, link_token_hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)`,
 			id, nullStr(m.UserID), z.seal("recipient", m.To), z.sealOpt("subject", m.Subject), z.sealOpt("body_text", m.Text),
-			z.sealOpt("body_html", m.HTML), headers, m.Kind, now, now)
+			z.sealOpt("body_html", m.HTML), headers, m.Kind, now, now, tsOrNull(m.LinkExpires), linkHash)
 		return err
 	})
 	if err != nil {
@@ -216,9 +232,15 @@ func (s *Store) DueMail(ctx context.Context, limit int) ([]OutboxMail, error) {
 			return err
 		}
 		for _, r := range raw {
+			dead, err := linkDead(ctx, tx, r.m.ID, now)
+			if err != nil {
+				return err
+			}
 			m, err := s.openOutbox(ctx, r)
 			var reason string
 			switch {
+			case dead:
+				reason = MailLinkDead
 			case err == nil:
 				m.NextAttemptAt = now.Add(mailLease)
 				if _, err := tx.ExecContext(ctx, "UPDATE outbox SET next_attempt_at = ? WHERE id = ?", ts(m.NextAttemptAt), m.ID); err != nil {
@@ -247,6 +269,29 @@ func (s *Store) DueMail(ctx context.Context, limit int) ([]OutboxMail, error) {
 		return nil, fmt.Errorf("store: due mail: %w", err)
 	}
 	return out, nil
+}
+
+// linkDead reports whether the link in a queued mail no longer works: it
+// expired, or its account token was used or replaced by a newer one.
+func linkDead(ctx context.Context, tx *sql.Tx, id string, now time.Time) (bool, error) {
+	var expires, hash sql.NullString
+	if err := tx.QueryRowContext(ctx, "SELECT link_expires_at, link_token_hash FROM outbox WHERE id = ?", id).Scan(&expires, &hash); err != nil {
+		return false, err
+	}
+	if expires.Valid && expires.String <= ts(now) {
+		return true, nil
+	}
+	if !hash.Valid {
+		return false, nil
+	}
+	h, err := hex.DecodeString(hash.String)
+	if err != nil {
+		return true, nil
+	}
+	var live int
+	err = tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM account_tokens WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+		h, ts(now)).Scan(&live)
+	return live == 0, err
 }
 
 // MarkMailSent records a delivery. Only queued mail can be marked; anything
@@ -422,13 +467,15 @@ func outboxTables() []table {
 	return []table{{
 		db: DBMain, name: "outbox",
 		columns: []string{"id", "user_id", "recipient", "subject", "body_text", "body_html", "headers", "kind", "status",
-			"attempts", "next_attempt_at", "last_error", "created_at", "sent_at"},
+			"attempts", "next_attempt_at", "last_error", "created_at", "sent_at", "link_expires_at", "link_token_hash"},
 		sealed: []string{"recipient", "subject", "body_text", "body_html", "headers"},
 		base:   base,
 		override: map[string]Field{
 			"headers":         omit("transport headers, including one-click unsubscribe links that act as secrets"),
 			"body_text":       omit("mail bodies carry links that act as secrets (confirmation, password reset, downloads); the export lists each mail sent by subject and date"),
 			"body_html":       omit("mail bodies carry links that act as secrets (confirmation, password reset, downloads); the export lists each mail sent by subject and date"),
+			"link_expires_at": omit("internal delivery scheduling: when the link in the mail stops working"),
+			"link_token_hash": omit("the hash of the one-time link in the mail, to drop it once the link is dead"),
 			"next_attempt_at": omit("internal delivery scheduling"),
 		},
 	}}
