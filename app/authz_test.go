@@ -114,6 +114,7 @@ var matrix = map[string]string{
 	"GET /rights/cases/{id}":             "LNANNNNNNN", // the learner's own case
 	"POST /rights/cases/{id}/cancel":     "LNANNNNNNN",
 	"GET /console/rights":                "LFFFFFFFFA",
+	"GET /console/disclosures":           "LFFFFFFFFA",
 	"GET /console/rights/new":            "LFFFFFFFFA",
 	"POST /console/rights/new":           "LFFFFFFFFA",
 	"GET /console/rights/{id}":           "LFFFFFFFFA",

@@ -33,7 +33,20 @@ func (a *App) disclose(r *http.Request, x actor, view, grantID, reason string, s
 	if x.staff != nil {
 		d.MemberID = x.staff.MemberID
 	}
-	return a.store.RecordDisclosures(r.Context(), d, subjects...)
+	if err := a.store.RecordDisclosures(r.Context(), d, subjects...); err != nil {
+		return err
+	}
+	// Operators see everything: their views are in the audit log too, where
+	// the chain makes them tamper-evident. Ids and counts only; the reason
+	// stays sealed in the disclosure.
+	if x.isOperator() {
+		target := ""
+		if len(subjects) == 1 {
+			target = subjects[0]
+		}
+		a.auditReq(r, "personal_data.view", "user", target, map[string]any{"view": view, "people": len(subjects), "grant_id": grantID})
+	}
+	return nil
 }
 
 // GET /console/grants

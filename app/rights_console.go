@@ -814,3 +814,72 @@ func (a *App) handleCreateRightsRequest(w http.ResponseWriter, r *http.Request) 
 	}
 	a.redirect(w, r, "/console/rights/"+c.ID, "The request is recorded; the answer is due by "+c.DueAt.Format("2 January 2006")+".")
 }
+
+// disclosureReviewLimit bounds the review page; filters narrow it.
+const disclosureReviewLimit = 500
+
+// GET /console/disclosures
+func (a *App) handleDisclosureReview(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.officer(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	q := r.URL.Query()
+	v := views.DisclosureReview{Nav: a.consoleNav(ctx, x), Viewer: strings.TrimSpace(q.Get("viewer")), Member: q.Get("member"),
+		Grant: strings.TrimSpace(q.Get("grant")), Person: strings.TrimSpace(q.Get("person")), From: q.Get("from"), Until: q.Get("until"),
+		Errors: views.Errors{}, Limit: disclosureReviewLimit}
+	f := store.DisclosureFilter{ViewerID: v.Viewer, MemberID: v.Member, GrantID: v.Grant, Limit: disclosureReviewLimit}
+	for _, c := range []struct{ name, val, msg string }{{"viewer", v.Viewer, "Enter an account id, as listed below."},
+		{"member", v.Member, "Choose a Member from the list."}, {"grant", v.Grant, "Enter a grant id, as listed below."}} {
+		if c.val != "" && !store.ValidID(c.val) {
+			v.Errors[c.name] = c.msg
+		}
+	}
+	for _, d := range []struct {
+		name, val string
+		dst       *time.Time
+		days      int
+	}{{"from", v.From, &f.From, 0}, {"until", v.Until, &f.Until, 1}} {
+		if d.val == "" {
+			continue
+		}
+		t, err := time.Parse(time.DateOnly, d.val)
+		if err != nil {
+			v.Errors[d.name] = "Enter a date like 2026-03-01."
+			continue
+		}
+		*d.dst = t.AddDate(0, 0, d.days)
+	}
+	if v.Person != "" {
+		// Found through the blind index; the address is not kept.
+		u, err := a.store.UserByEmail(ctx, v.Person)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			v.Errors["person"] = "No account has this address."
+		case err != nil:
+			a.fail(w, r, err)
+			return
+		default:
+			f.SubjectID = u.ID
+		}
+	}
+	ms, err := a.store.Members(ctx)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var opts []views.Option
+	for _, m := range ms {
+		opts = append(opts, views.Option{Value: m.ID, Label: m.Name})
+	}
+	v.Members = []views.OptionGroup{{Options: opts}}
+	status := http.StatusOK
+	if len(v.Errors) > 0 {
+		status = http.StatusUnprocessableEntity
+	} else if v.Disclosures, err = a.store.AllDisclosures(ctx, f); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, status, views.ConsoleDisclosures(a.page(r, "Disclosures"), v))
+}

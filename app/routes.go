@@ -111,6 +111,7 @@ func (a *App) routes() http.Handler {
 	page("GET /rights/cases/{id}", a.handleCase)
 	page("POST /rights/cases/{id}/cancel", a.handleCancelCase)
 	page("GET /console/rights", a.handleRightsQueue)
+	page("GET /console/disclosures", a.handleDisclosureReview)
 	page("GET /console/rights/new", a.handleNewRightsRequest)
 	page("POST /console/rights/new", a.handleCreateRightsRequest)
 	page("GET /console/rights/{id}", a.handleRightsCase)
