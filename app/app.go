@@ -134,6 +134,8 @@ type App struct {
 
 	// exports runs portability export builds, a few at a time (export.go).
 	exports *exportRunner
+	// mass runs mass mailings in the background (massmail.go).
+	mass *massRunner
 }
 
 // New builds the application.
@@ -149,6 +151,7 @@ func New(cfg Config, d Deps) (*App, error) {
 		pictureSlots: make(chan struct{}, 2)}
 	a.limits = newLimiters(a.clock)
 	a.exports = newExportRunner(exportBuilds)
+	a.mass = newMassRunner()
 	a.consent, a.stats = newConsentKit(a.clock), newStatsCounter()
 	a.md = newMarkdown()
 	a.activity = d.Store.NewActivityWriter(1<<16, func(err error) { a.log.Error("activity writer", "err", err) })
@@ -209,6 +212,7 @@ func New(cfg Config, d Deps) (*App, error) {
 // the store. Serve calls it after the last request has finished; it is safe
 // to call more than once.
 func (a *App) Close(ctx context.Context) error {
+	a.mass.close() // a mailing cut short resumes at the next start
 	return errors.Join(a.exports.wait(ctx), a.activity.Close(ctx))
 }
 

@@ -348,6 +348,10 @@ func (a *App) renderBreach(w http.ResponseWriter, r *http.Request, status int, x
 		return
 	}
 	v.MoreHidden = v.Counts.Total() - len(v.Notices)
+	if v.Mailing, err = a.massProgress(ctx, store.MassBreachNotice, b.ID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	a.render(w, r, status, views.BreachPage(a.page(r, "Incident: "+b.Title), v))
 }
 
@@ -543,42 +547,14 @@ func (a *App) handleNotifyBreach(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := context.WithoutCancel(r.Context())
-	ids, err := a.store.BreachAffected(ctx, b)
+	m, err := a.startMassMailing(r.Context(), store.MassBreachNotice, b.ID, x.user.ID, nil)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	claimed, err := a.store.ClaimBreachNotices(ctx, b.ID, ids)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	queued := 0
-	for _, id := range claimed {
-		var mailID string
-		mailID, err = a.buildAndQueue(ctx, id, func(u store.User) (store.NewMail, error) { return a.breachMail(ctx, b, u) })
-		if err != nil || mailID == "" {
-			err = errors.Join(err, a.store.ReleaseBreachNotice(ctx, b.ID, id))
-			if err != nil {
-				break
-			}
-			continue
-		}
-		if err = a.store.LinkBreachNotice(ctx, b.ID, id, mailID); err != nil {
-			break
-		}
-		queued++
-	}
-	a.auditStep(r, x, store.AuditBreachNotify, "breach", b.ID, map[string]any{"affected": len(ids), "queued": queued,
-		"already_told": len(ids) - len(claimed)})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.log.Info("breach notices queued", "breach_id", b.ID, "queued", queued)
-	a.redirect(w, r, "/console/breaches/"+b.ID, strconv.Itoa(queued)+" notices queued; "+
-		strconv.Itoa(len(ids)-len(claimed))+" people had been told already.")
+	a.auditStep(r, x, store.AuditBreachNotify, "breach", b.ID, map[string]any{"mailing_id": m.ID})
+	a.log.Info("breach notices started", "breach_id", b.ID, "mailing_id", m.ID)
+	a.redirect(w, r, "/console/breaches/"+b.ID, "The notices are being queued in the background; people told already are not mailed again.")
 }
 
 // csvCell keeps a cell from being read as a formula by spreadsheets.

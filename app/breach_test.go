@@ -81,8 +81,11 @@ func TestBreachNoticeReachesEveryAffectedPersonOnce(t *testing.T) {
 	ts.clock.Add(time.Hour)
 	res, _ = dpo.postForm(t, "/console/breaches/"+id+"/notify", nil)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
-	assert.Contains(t, flashOf(t, dpo, "/console/breaches/"+id), "3 notices queued")
+	assert.Contains(t, flashOf(t, dpo, "/console/breaches/"+id), "being queued in the background")
 	ts.deliverAll(t)
+	_, body = dpo.get(t, "/console/breaches/"+id)
+	assert.Equal(t, "done", doc(t, body).Find(`[data-testid="mass-mailing"]`).AttrOr("data-state", ""))
+	assert.Equal(t, "3", doc(t, body).Find(`[data-testid="mass-processed"]`).Text())
 	msgs := smtpd.Messages()
 	assert.Equal(t, []string{ana.Email, budi.Email, citra.Email}, recipients(msgs), "one mail each, the restricted person too")
 	for _, m := range msgs {

@@ -82,22 +82,41 @@ type OutboxMail struct {
 // EnqueueMail seals m and queues it for immediate delivery. It returns the
 // outbox id, which is what logs may mention instead of the address.
 func (s *Store) EnqueueMail(ctx context.Context, m NewMail) (string, error) {
+	p, err := s.prepareMail(ctx, m)
+	if err != nil {
+		return "", err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error { return p.insert(ctx, tx) })
+	if err != nil {
+		return "", fmt.Errorf("store: enqueue mail: %w", err)
+	}
+	return p.id, nil
+}
+
+// preparedMail is a mail sealed and ready to insert, so that sealing (key
+// lookups in keys.db) happens outside the write transaction.
+type preparedMail struct {
+	id   string
+	args []any
+}
+
+func (s *Store) prepareMail(ctx context.Context, m NewMail) (preparedMail, error) {
 	if strings.TrimSpace(m.To) == "" {
-		return "", errors.New("store: enqueue mail: no recipient")
+		return preparedMail{}, errors.New("store: enqueue mail: no recipient")
 	}
 	if m.Kind == "" {
-		return "", errors.New("store: enqueue mail: no kind")
+		return preparedMail{}, errors.New("store: enqueue mail: no kind")
 	}
 	id := NewID()
 	z, err := s.outboxSealer(ctx, m.UserID, id)
 	if err != nil {
-		return "", fmt.Errorf("store: enqueue mail: %w", err)
+		return preparedMail{}, fmt.Errorf("store: enqueue mail: %w", err)
 	}
 	var headers any
 	if len(m.Headers) > 0 {
 		b, err := json.Marshal(m.Headers)
 		if err != nil {
-			return "", fmt.Errorf("store: enqueue mail: %w", err)
+			return preparedMail{}, fmt.Errorf("store: enqueue mail: %w", err)
 		}
 		headers = z.seal("headers", string(b))
 	}
@@ -106,18 +125,15 @@ func (s *Store) EnqueueMail(ctx context.Context, m NewMail) (string, error) {
 	if m.LinkToken != "" {
 		linkHash = hex.EncodeToString(tokenHash(m.LinkToken))
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, user_id, recipient, subject, body_text, body_html, headers,
-			kind, status, attempts, next_attempt_at, created_at, link_expires_at, link_token_hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)`,
-			id, nullStr(m.UserID), z.seal("recipient", m.To), z.sealOpt("subject", m.Subject), z.sealOpt("body_text", m.Text),
-			z.sealOpt("body_html", m.HTML), headers, m.Kind, now, now, tsOrNull(m.LinkExpires), linkHash)
-		return err
-	})
-	if err != nil {
-		return "", fmt.Errorf("store: enqueue mail: %w", err)
-	}
-	return id, nil
+	return preparedMail{id: id, args: []any{id, nullStr(m.UserID), z.seal("recipient", m.To), z.sealOpt("subject", m.Subject),
+		z.sealOpt("body_text", m.Text), z.sealOpt("body_html", m.HTML), headers, m.Kind, now, now, tsOrNull(m.LinkExpires), linkHash}}, nil
+}
+
+func (p preparedMail) insert(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, user_id, recipient, subject, body_text, body_html, headers,
+		kind, status, attempts, next_attempt_at, created_at, link_expires_at, link_token_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)`, p.args...)
+	return err
 }
 
 // outboxSealer picks the key of a mail: the recipient's own, or the shared
