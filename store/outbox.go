@@ -50,15 +50,15 @@ type NewMail struct {
 	Headers map[string]string // extra headers, e.g. List-Unsubscribe
 
 	// LinkExpires is when the link in the mail stops working; LinkToken the
-	// account token it carries, if any. Once the link is dead (expired,
-	// used, or replaced by a newer one) the mail is dropped unsent.
+	// account token it carries, if any. Once the link is dead (expired or
+	// used) the mail is dropped unsent.
 	LinkExpires time.Time
 	LinkToken   string
 }
 
 // MailLinkDead is the recorded reason for mail dropped because its link
 // no longer works.
-const MailLinkDead = "dropped unsent: the link in it had expired or was used or replaced"
+const MailLinkDead = "dropped unsent: the link in it had expired or was used"
 
 // OutboxMail is an outbox row with its sealed fields opened. For a row
 // whose key is gone (the person was erased) the sealed fields are empty.
@@ -288,7 +288,9 @@ func (s *Store) DueMail(ctx context.Context, limit int) ([]OutboxMail, error) {
 }
 
 // linkDead reports whether the link in a queued mail no longer works: it
-// expired, or its account token was used or replaced by a newer one.
+// expired, or its one-time account token was used. (A token replaced by a
+// newer one before it was used is not counted: its mail still goes, as
+// before, and says nothing the newer one does not.)
 func linkDead(ctx context.Context, tx *sql.Tx, id string, now time.Time) (bool, error) {
 	var expires, hash sql.NullString
 	if err := tx.QueryRowContext(ctx, "SELECT link_expires_at, link_token_hash FROM outbox WHERE id = ?", id).Scan(&expires, &hash); err != nil {
@@ -304,10 +306,9 @@ func linkDead(ctx context.Context, tx *sql.Tx, id string, now time.Time) (bool, 
 	if err != nil {
 		return true, nil
 	}
-	var live int
-	err = tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM account_tokens WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
-		h, ts(now)).Scan(&live)
-	return live == 0, err
+	var used int
+	err = tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM account_tokens WHERE token_hash = ? AND used_at IS NOT NULL", h).Scan(&used)
+	return used > 0, err
 }
 
 // MarkMailSent records a delivery. Only queued mail can be marked; anything
