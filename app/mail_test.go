@@ -601,4 +601,8 @@ func TestWithoutSMTPAResetIsNoDeadEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, mails, 1)
 	assert.Equal(t, store.MailLinkDead, mails[0].LastError)
+	st, err := ts.store.OutboxStats(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, st.Failed, "a dropped mail is no delivery failure to act on")
+	assert.Equal(t, 1, st.Dropped)
 }

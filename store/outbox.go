@@ -389,6 +389,9 @@ func sanitiseMailError(reason string) string {
 // OutboxStats summarises the outbox for the console and `kelas doctor`.
 type OutboxStats struct {
 	Queued, Sent, Failed int
+	// Dropped counts mail dropped unsent because its link was dead: not a
+	// delivery failure anyone must act on, so not in Failed.
+	Dropped int
 	// OldestQueued is when the oldest mail still waiting was queued; zero
 	// when nothing waits.
 	OldestQueued time.Time
@@ -401,9 +404,10 @@ func (s *Store) OutboxStats(ctx context.Context) (OutboxStats, error) {
 	err := s.rdb.QueryRowContext(ctx, `SELECT
 		COUNT(*) FILTER (WHERE status = 'queued'),
 		COUNT(*) FILTER (WHERE status = 'sent'),
-		COUNT(*) FILTER (WHERE status = 'failed'),
+		COUNT(*) FILTER (WHERE status = 'failed' AND last_error IS NOT ?1),
+		COUNT(*) FILTER (WHERE status = 'failed' AND last_error IS ?1),
 		MIN(created_at) FILTER (WHERE status = 'queued')
-		FROM outbox`).Scan(&st.Queued, &st.Sent, &st.Failed, &oldest)
+		FROM outbox`, MailLinkDead).Scan(&st.Queued, &st.Sent, &st.Failed, &st.Dropped, &oldest)
 	if err != nil {
 		return st, fmt.Errorf("store: outbox stats: %w", err)
 	}
