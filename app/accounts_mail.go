@@ -11,14 +11,24 @@ import (
 	"kelas/views"
 )
 
+// mailLink describes the link a mail carries when it stops working: the
+// mail is dropped rather than sent after that (see store.NewMail).
+type mailLink struct {
+	expires time.Time
+	token   string // the account token, when the link spends one
+}
+
 // accountMail renders body into text and HTML and queues it for one person.
-func (a *App) accountMail(ctx context.Context, userID, to, kind, subject string, body views.MailBody) error {
+func (a *App) accountMail(ctx context.Context, userID, to, kind, subject string, body views.MailBody, link ...mailLink) error {
 	var html bytes.Buffer
 	if err := views.MailHTML(body).Render(ctx, &html); err != nil {
 		return fmt.Errorf("render %s mail: %w", kind, err)
 	}
-	return a.queueMail(ctx, store.NewMail{UserID: userID, To: to, Kind: kind, Subject: subject,
-		Text: mailText(body), HTML: html.String()})
+	m := store.NewMail{UserID: userID, To: to, Kind: kind, Subject: subject, Text: mailText(body), HTML: html.String()}
+	for _, l := range link {
+		m.LinkExpires, m.LinkToken = l.expires, l.token
+	}
+	return a.queueMail(ctx, m)
 }
 
 // mailText is the plain-text part, saying the same as MailHTML.
@@ -60,7 +70,7 @@ func (a *App) mailVerification(ctx context.Context, u store.User, address string
 		ActionLabel: "Confirm my email address",
 		ActionURL:   link,
 		After:       []string{"If you did not ask for this, ignore this message: nothing changes without the link."},
-	})
+	}, mailLink{expires: a.clock().Add(verifyTTL), token: token})
 }
 
 // printLink shows an operator a link that would otherwise only be mailed,
@@ -96,13 +106,19 @@ func (a *App) mailReset(ctx context.Context, u store.User) error {
 	if err != nil {
 		return err
 	}
+	link := a.cfg.PublicURL() + "/password/reset/" + token
+	if a.mailer == nil {
+		// Without mail delivery the reset would be a dead end: the
+		// operator, who runs the server, can pass the link on.
+		a.printLink("password reset link for account "+u.ID, link)
+	}
 	return a.accountMail(ctx, u.ID, u.Email, "reset", "Choose a new kelas password", views.MailBody{
 		Greeting:    "Hello " + u.FirstName + ",",
 		Paragraphs:  []string{"Someone asked to reset the password of your kelas account. The link works once, for one hour."},
 		ActionLabel: "Choose a new password",
-		ActionURL:   a.cfg.PublicURL() + "/password/reset/" + token,
+		ActionURL:   link,
 		After:       []string{"If it was not you, ignore this message: your password stays as it is."},
-	})
+	}, mailLink{expires: a.clock().Add(resetTTL), token: token})
 }
 
 func (a *App) mailPasswordChanged(ctx context.Context, u store.User) error {

@@ -151,6 +151,8 @@ type App struct {
 	// accountJobs does the address-dependent work of registration and
 	// password reset after the answer (accountjobs.go).
 	accountJobs *accountJobs
+	// mass runs mass mailings in the background (massmail.go).
+	mass *massRunner
 }
 
 // New builds the application.
@@ -170,6 +172,7 @@ func New(cfg Config, d Deps) (*App, error) {
 	a.limits = newLimiters(a.clock)
 	a.exports = newExportRunner(exportBuilds)
 	a.accountJobs = newAccountJobs(2)
+	a.mass = newMassRunner()
 	a.consent, a.stats = newConsentKit(a.clock), newStatsCounter()
 	a.md = newMarkdown()
 	a.activity = d.Store.NewActivityWriter(1<<16, func(err error) { a.log.Error("activity writer", "err", err) })
@@ -231,6 +234,7 @@ func New(cfg Config, d Deps) (*App, error) {
 // the store. Serve calls it after the last request has finished; it is safe
 // to call more than once.
 func (a *App) Close(ctx context.Context) error {
+	a.mass.close() // a mailing cut short resumes at the next start
 	return errors.Join(a.accountJobs.close(ctx), a.exports.wait(ctx), a.activity.Close(ctx))
 }
 

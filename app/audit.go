@@ -46,7 +46,7 @@ func (a *App) handleAuditLog(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	v := views.AuditView{Nav: consoleNav(actorFrom(r.Context())), Entries: entries}
+	v := views.AuditView{Nav: a.consoleNav(r.Context(), actorFrom(r.Context())), Entries: entries}
 	if v.BadSeq, err = a.store.VerifyAudit(r.Context()); err != nil {
 		v.Problem = err.Error()
 	}

@@ -85,7 +85,7 @@ func (a *App) handleBackups(w http.ResponseWriter, r *http.Request) {
 // target with each file's state there, and the last restore drill.
 func (a *App) backupsView(r *http.Request) (views.BackupsView, error) {
 	ctx := r.Context()
-	v := views.BackupsView{Nav: consoleNav(actorFrom(ctx))}
+	v := views.BackupsView{Nav: a.consoleNav(ctx, actorFrom(ctx))}
 	var err error
 	if v.Backups, err = a.store.Backups(ctx, backupsPageSize); err != nil {
 		return v, err

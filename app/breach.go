@@ -35,7 +35,8 @@ func (a *App) breachOfficer(w http.ResponseWriter, r *http.Request) (actor, bool
 }
 
 func (a *App) countdown(b store.Breach) views.Countdown {
-	return views.Countdown{Deadline: b.Deadline(), Remaining: b.Deadline().Sub(a.clock()), NotifiedAt: b.NotifiedAt, Detected: b.DetectedAt}
+	return views.Countdown{Deadline: b.Deadline(), Remaining: b.Deadline().Sub(a.clock()), NotifiedAt: b.NotifiedAt, Detected: b.DetectedAt,
+		AuthorityAt: b.AuthorityNotifiedAt, ClosedAt: b.ClosedAt}
 }
 
 // GET /console/breaches
@@ -49,7 +50,7 @@ func (a *App) handleBreaches(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	v := views.BreachesView{Nav: consoleNav(x), Now: a.clock()}
+	v := views.BreachesView{Nav: a.consoleNav(r.Context(), x), Now: a.clock()}
 	for _, b := range bs {
 		_, counts, err := a.store.BreachNotices(r.Context(), b.ID, 0)
 		if err != nil {
@@ -94,7 +95,7 @@ func (a *App) handleNewBreach(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: consoleNav(x), Form: f}))
+	a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: f}))
 }
 
 // when reads a required <input type="datetime-local"> value, in UTC.
@@ -187,6 +188,12 @@ func (a *App) resolvePeople(ctx context.Context, entries []peopleEntry) ([]strin
 
 // readBreachForm validates the form into a NewBreach.
 func (a *App) readBreachForm(ctx context.Context, f *form, vm *views.BreachForm) (store.NewBreach, error) {
+	nb := a.readBreachFacts(f, vm)
+	return a.readBreachScope(ctx, f, vm, nb)
+}
+
+// readBreachFacts validates what an incident is: texts, times, data.
+func (a *App) readBreachFacts(f *form, vm *views.BreachForm) store.NewBreach {
 	vm.Title = f.text("title", "Title", 3, 200)
 	vm.Description = f.multiline("description", "What happened", 10000)
 	vm.Measures = f.multiline("measures", "What we have done", 5000)
@@ -212,8 +219,12 @@ func (a *App) readBreachForm(ctx context.Context, f *form, vm *views.BreachForm)
 	if len(vm.Categories) == 0 && f.Errors["categories"] == "" {
 		f.fail("categories", "Choose the data involved.")
 	}
-	nb := store.NewBreach{Title: vm.Title, Description: vm.Description, Measures: vm.Measures, Advice: vm.Advice, Contact: vm.Contact,
+	return store.NewBreach{Title: vm.Title, Description: vm.Description, Measures: vm.Measures, Advice: vm.Advice, Contact: vm.Contact,
 		Categories: vm.Categories, OccurredAt: occurred, DetectedAt: detected}
+}
+
+// readBreachScope validates who an incident affects.
+func (a *App) readBreachScope(ctx context.Context, f *form, vm *views.BreachForm, nb store.NewBreach) (store.NewBreach, error) {
 	vm.Scope = f.choice("scope", "who is affected", func(v string) bool {
 		return v == store.BreachAll || v == store.BreachMember || v == store.BreachTraining || v == store.BreachList
 	}, true)
@@ -272,7 +283,7 @@ func (a *App) handleCreateBreach(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, err)
 			return
 		}
-		a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: consoleNav(x), Form: vm}))
+		a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 		return
 	}
 	b, err := a.store.CreateBreach(r.Context(), x.user.ID, nb)
@@ -309,8 +320,13 @@ func (a *App) handleBreach(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	a.renderBreach(w, r, http.StatusOK, x, b, views.BreachLifecycleForm{})
+}
+
+// renderBreach shows the incident page; status and lc carry a failed form.
+func (a *App) renderBreach(w http.ResponseWriter, r *http.Request, status int, x actor, b store.Breach, lc views.BreachLifecycleForm) {
 	ctx := r.Context()
-	v := views.BreachView{Nav: consoleNav(x), Now: a.clock(), Breach: b, Countdown: a.countdown(b)}
+	v := views.BreachView{Nav: a.consoleNav(r.Context(), x), Now: a.clock(), Breach: b, Countdown: a.countdown(b), Lifecycle: lc}
 	switch b.Scope {
 	case store.BreachMember:
 		if m, err := a.store.Member(ctx, b.ScopeID); err == nil {
@@ -332,7 +348,165 @@ func (a *App) handleBreach(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.MoreHidden = v.Counts.Total() - len(v.Notices)
-	a.render(w, r, http.StatusOK, views.BreachPage(a.page(r, "Incident: "+b.Title), v))
+	if v.Mailing, err = a.massProgress(ctx, store.MassBreachNotice, b.ID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, status, views.BreachPage(a.page(r, "Incident: "+b.Title), v))
+}
+
+// breachStepFailed maps the store's answers to a lifecycle step: a closed
+// incident does not change (409).
+func (a *App) breachStepFailed(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrBreachClosed), errors.Is(err, store.ErrAuthorityNotified):
+		a.fail(w, r, store.ErrConflict)
+	default:
+		a.fail(w, r, err)
+	}
+	return true
+}
+
+// GET /console/breaches/{id}/edit
+func (a *App) handleEditBreachForm(w http.ResponseWriter, r *http.Request) {
+	b, x, ok := a.breachIn(w, r)
+	if !ok {
+		return
+	}
+	if b.Closed() {
+		a.fail(w, r, store.ErrConflict)
+		return
+	}
+	vm := views.BreachForm{EditID: b.ID, Title: b.Title, Description: b.Description, Measures: b.Measures, Advice: b.Advice,
+		Contact: b.Contact, Categories: b.Categories, OccurredAt: b.OccurredAt.UTC().Format(datetimeLocal),
+		DetectedAt: b.DetectedAt.UTC().Format(datetimeLocal)}
+	a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, "Correct the incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
+}
+
+// POST /console/breaches/{id}/edit
+func (a *App) handleEditBreach(w http.ResponseWriter, r *http.Request) {
+	b, x, ok := a.breachIn(w, r)
+	if !ok {
+		return
+	}
+	if b.Closed() {
+		a.fail(w, r, store.ErrConflict)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vm := views.BreachForm{EditID: b.ID}
+	nb := a.readBreachFacts(f, &vm)
+	if !f.Valid() {
+		vm.Errors = f.Errors
+		a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, "Correct the incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
+		return
+	}
+	if a.breachStepFailed(w, r, a.store.UpdateBreach(r.Context(), x.user.ID, b.ID, nb)) {
+		return
+	}
+	a.redirect(w, r, "/console/breaches/"+b.ID, "The corrections are saved.")
+}
+
+// POST /console/breaches/{id}/timeline
+func (a *App) handleBreachNote(w http.ResponseWriter, r *http.Request) {
+	b, x, ok := a.breachIn(w, r)
+	if !ok {
+		return
+	}
+	if b.Closed() {
+		a.fail(w, r, store.ErrConflict)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	lc := views.BreachLifecycleForm{Note: f.multiline("note", "The entry", 5000)}
+	if lc.Note == "" && f.Errors["note"] == "" {
+		f.fail("note", "Write what was learnt or done.")
+	}
+	if !f.Valid() {
+		lc.Errors = f.Errors
+		a.renderBreach(w, r, http.StatusUnprocessableEntity, x, b, lc)
+		return
+	}
+	if a.breachStepFailed(w, r, a.store.AddBreachNote(r.Context(), x.user.ID, b.ID, lc.Note)) {
+		return
+	}
+	a.redirect(w, r, "/console/breaches/"+b.ID, "The entry is added to the timeline.")
+}
+
+// POST /console/breaches/{id}/authority
+func (a *App) handleBreachAuthority(w http.ResponseWriter, r *http.Request) {
+	b, x, ok := a.breachIn(w, r)
+	if !ok {
+		return
+	}
+	if b.Closed() {
+		a.fail(w, r, store.ErrConflict)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	lc := views.BreachLifecycleForm{AuthorityAt: f.raw("authority_at"), Reference: f.text("reference", "Reference", 1, 100)}
+	at := f.when("authority_at", "When the authority was notified")
+	switch {
+	case f.Errors["authority_at"] != "":
+	case at.Before(b.DetectedAt):
+		f.fail("authority_at", "The notification cannot be before the detection.")
+	case at.After(a.clock().Add(breachClockSkew)):
+		f.fail("authority_at", "The notification cannot be in the future.")
+	}
+	if !f.Valid() {
+		lc.Errors = f.Errors
+		a.renderBreach(w, r, http.StatusUnprocessableEntity, x, b, lc)
+		return
+	}
+	if a.breachStepFailed(w, r, a.store.RecordAuthorityNotification(r.Context(), x.user.ID, b.ID, at, lc.Reference)) {
+		return
+	}
+	a.log.Info("breach authority notified", "breach_id", b.ID)
+	a.redirect(w, r, "/console/breaches/"+b.ID, "The authority notification is recorded; the 72-hour clock stops.")
+}
+
+// POST /console/breaches/{id}/close
+func (a *App) handleCloseBreach(w http.ResponseWriter, r *http.Request) {
+	b, x, ok := a.breachIn(w, r)
+	if !ok {
+		return
+	}
+	if b.Closed() {
+		a.fail(w, r, store.ErrConflict)
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	lc := views.BreachLifecycleForm{Summary: f.multiline("summary", "The summary", 10000)}
+	if lc.Summary == "" && f.Errors["summary"] == "" {
+		f.fail("summary", "Write what the incident came to.")
+	}
+	if !f.Valid() {
+		lc.Errors = f.Errors
+		a.renderBreach(w, r, http.StatusUnprocessableEntity, x, b, lc)
+		return
+	}
+	if a.breachStepFailed(w, r, a.store.CloseBreach(r.Context(), x.user.ID, b.ID, lc.Summary)) {
+		return
+	}
+	a.redirect(w, r, "/console/breaches/"+b.ID, "The incident is closed; its record is kept.")
 }
 
 // breachMail is the notice to one affected person, in plain words.
@@ -373,42 +547,14 @@ func (a *App) handleNotifyBreach(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := context.WithoutCancel(r.Context())
-	ids, err := a.store.BreachAffected(ctx, b)
+	m, err := a.startMassMailing(r.Context(), store.MassBreachNotice, b.ID, x.user.ID, nil)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	claimed, err := a.store.ClaimBreachNotices(ctx, b.ID, ids)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	queued := 0
-	for _, id := range claimed {
-		var mailID string
-		mailID, err = a.buildAndQueue(ctx, id, func(u store.User) (store.NewMail, error) { return a.breachMail(ctx, b, u) })
-		if err != nil || mailID == "" {
-			err = errors.Join(err, a.store.ReleaseBreachNotice(ctx, b.ID, id))
-			if err != nil {
-				break
-			}
-			continue
-		}
-		if err = a.store.LinkBreachNotice(ctx, b.ID, id, mailID); err != nil {
-			break
-		}
-		queued++
-	}
-	a.auditStep(r, x, store.AuditBreachNotify, "breach", b.ID, map[string]any{"affected": len(ids), "queued": queued,
-		"already_told": len(ids) - len(claimed)})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.log.Info("breach notices queued", "breach_id", b.ID, "queued", queued)
-	a.redirect(w, r, "/console/breaches/"+b.ID, strconv.Itoa(queued)+" notices queued; "+
-		strconv.Itoa(len(ids)-len(claimed))+" people had been told already.")
+	a.auditStep(r, x, store.AuditBreachNotify, "breach", b.ID, map[string]any{"mailing_id": m.ID})
+	a.log.Info("breach notices started", "breach_id", b.ID, "mailing_id", m.ID)
+	a.redirect(w, r, "/console/breaches/"+b.ID, "The notices are being queued in the background; people told already are not mailed again.")
 }
 
 // csvCell keeps a cell from being read as a formula by spreadsheets.
@@ -425,9 +571,12 @@ func csvCell(v string) string {
 // holds one row per incident with its facts and counts: the title (a label
 // the form asks to keep free of names and addresses), times, categories,
 // scope (a Member or training id, not a person) and how many notices were
-// sent. It holds no per-person rows and none of the free texts sent to
-// people (what happened, measures, advice, contact): a file that leaves
-// kelas is beyond the reach of erasure, so it carries nothing about anyone.
+// sent, the authority notification (time, reference, hours taken), the
+// size of the timeline and when it was closed. It holds no per-person rows
+// and none of the free texts (what happened, measures, advice, contact,
+// timeline notes, closing summary), which may name people: a file that
+// leaves kelas is beyond the reach of erasure, so it carries nothing about
+// anyone. Those texts are read on the incident's page.
 func (a *App) handleBreachesCSV(w http.ResponseWriter, r *http.Request) {
 	x, ok := a.breachOfficer(w, r)
 	if !ok {
@@ -439,7 +588,9 @@ func (a *App) handleBreachesCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rows := [][]string{{"id", "title", "occurred_at", "detected_at", "deadline_at", "notified_at", "within_72_hours",
-		"categories", "scope", "scope_id", "notices", "sent", "waiting", "failed", "recorded_at"}}
+		"categories", "scope", "scope_id", "notices", "sent", "waiting", "failed", "recorded_at",
+		"authority_notified_at", "authority_reference", "authority_within_72_hours", "hours_to_authority",
+		"timeline_entries", "closed", "closed_at", "updated_at", "recorded_by"}}
 	stamp := func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -456,9 +607,21 @@ func (a *App) handleBreachesCSV(w http.ResponseWriter, r *http.Request) {
 		if !b.NotifiedAt.IsZero() {
 			within = strconv.FormatBool(!b.NotifiedAt.After(b.Deadline()))
 		}
+		authWithin, authHours := "", ""
+		if !b.AuthorityNotifiedAt.IsZero() {
+			authWithin = strconv.FormatBool(!b.AuthorityNotifiedAt.After(b.Deadline()))
+			authHours = strconv.Itoa(int(b.AuthorityNotifiedAt.Sub(b.DetectedAt) / time.Hour))
+		}
+		full, err := a.store.Breach(r.Context(), b.ID) // with its timeline
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		rows = append(rows, []string{b.ID, csvCell(b.Title), stamp(b.OccurredAt), stamp(b.DetectedAt), stamp(b.Deadline()),
 			stamp(b.NotifiedAt), within, strings.Join(b.Categories, " "), b.Scope, b.ScopeID, strconv.Itoa(c.Total()),
-			strconv.Itoa(c.Sent), strconv.Itoa(c.Queued + c.Claimed), strconv.Itoa(c.Failed), stamp(b.RecordedAt)})
+			strconv.Itoa(c.Sent), strconv.Itoa(c.Queued + c.Claimed), strconv.Itoa(c.Failed), stamp(b.RecordedAt),
+			stamp(b.AuthorityNotifiedAt), csvCell(b.AuthorityReference), authWithin, authHours,
+			strconv.Itoa(len(full.Events)), strconv.FormatBool(b.Closed()), stamp(b.ClosedAt), stamp(b.UpdatedAt), b.RecordedBy})
 	}
 	a.auditStep(r, x, store.AuditBreachExport, "breach_register", "", map[string]any{"incidents": len(bs)})
 	a.writeCSV(w, r, "kelas-breach-register-"+a.clock().UTC().Format("2006-01-02")+".csv", rows)

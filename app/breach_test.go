@@ -81,8 +81,11 @@ func TestBreachNoticeReachesEveryAffectedPersonOnce(t *testing.T) {
 	ts.clock.Add(time.Hour)
 	res, _ = dpo.postForm(t, "/console/breaches/"+id+"/notify", nil)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
-	assert.Contains(t, flashOf(t, dpo, "/console/breaches/"+id), "3 notices queued")
+	assert.Contains(t, flashOf(t, dpo, "/console/breaches/"+id), "being queued in the background")
 	ts.deliverAll(t)
+	_, body = dpo.get(t, "/console/breaches/"+id)
+	assert.Equal(t, "done", doc(t, body).Find(`[data-testid="mass-mailing"]`).AttrOr("data-state", ""))
+	assert.Equal(t, "3", doc(t, body).Find(`[data-testid="mass-processed"]`).Text())
 	msgs := smtpd.Messages()
 	assert.Equal(t, []string{ana.Email, budi.Email, citra.Email}, recipients(msgs), "one mail each, the restricted person too")
 	for _, m := range msgs {
@@ -106,8 +109,9 @@ func TestBreachNoticeReachesEveryAffectedPersonOnce(t *testing.T) {
 	d = doc(t, body)
 	assert.Equal(t, "3", d.Find(`[data-testid="count-sent"]`).Text())
 	assert.Equal(t, 3, d.Find(`[data-testid="notice"][data-status="sent"]`).Length())
-	assert.Equal(t, "notified", d.Find(`[data-testid="countdown"]`).AttrOr("data-state", ""))
-	assert.Contains(t, d.Find(`[data-testid="countdown"]`).Text(), "3 hours after detection (within 72 hours)")
+	// Telling the people does not stop the clock: notifying the authority does.
+	assert.Equal(t, "running", d.Find(`[data-testid="countdown"]`).AttrOr("data-state", ""))
+	assert.Contains(t, d.Find(`[data-testid="countdown"]`).Text(), "People were told 3 hours after detection.")
 	assert.NotContains(t, body, ana.Email, "the delivery list shows account ids, not addresses")
 
 	// The register as CSV: facts and counts, nothing about anyone.

@@ -26,7 +26,8 @@ func (a *App) consoleActor(w http.ResponseWriter, r *http.Request) (actor, bool)
 	return x, true
 }
 
-func consoleNav(x actor) views.ConsoleNav {
+// navFor is the console navigation an actor may use, without counts.
+func navFor(x actor) views.ConsoleNav {
 	n := views.ConsoleNav{Operator: x.isOperator(), ManageMembers: mayManageMembers(x), ManageOps: mayManageOperators(x),
 		Operations: mayRunOperations(x)}
 	if x.user != nil {
@@ -45,7 +46,7 @@ func (a *App) handleConsole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	v := views.DashboardConsole{Nav: consoleNav(x)}
+	v := views.DashboardConsole{Nav: a.consoleNav(r.Context(), x)}
 	memberID := ""
 	if !x.isOperator() {
 		memberID = x.staff.MemberID
@@ -86,6 +87,22 @@ func (a *App) handleConsole(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Attention = append(v.Attention, views.Attention{Label: "Mails waiting to be sent", Count: st.Queued, Link: "/console/outbox", Level: level})
 	}
+	if mayRunOperations(x) {
+		ops, err := a.operationsAttention(ctx)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		v.Attention = append(v.Attention, ops...)
+	}
+	if mayHandleRights(x) {
+		p, err := a.privacyAttention(ctx)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		v.Privacy = &p
+	}
 	if mayRunOperations(x) && a.cfg.Domain != "" {
 		certs, err := a.certAttention(ctx)
 		if err != nil {
@@ -112,7 +129,7 @@ func (a *App) handleMembers(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleMembers(a.page(r, "Members"), views.MembersConsole{Nav: consoleNav(x), Members: ms}))
+	a.render(w, r, http.StatusOK, views.ConsoleMembers(a.page(r, "Members"), views.MembersConsole{Nav: a.consoleNav(r.Context(), x), Members: ms}))
 }
 
 func readMemberForm(f *form) (views.MemberForm, store.MemberInput) {
@@ -135,7 +152,7 @@ func (a *App) handleNewMember(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, errForbidden)
 		return
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleNewMember(a.page(r, "New Member"), views.NewMemberConsole{Nav: consoleNav(x),
+	a.render(w, r, http.StatusOK, views.ConsoleNewMember(a.page(r, "New Member"), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x),
 		Form: views.MemberForm{Action: "/console/members", Active: true, Countries: countryOptions()}}))
 }
 
@@ -167,7 +184,7 @@ func (a *App) handleCreateMember(w http.ResponseWriter, r *http.Request) {
 	}
 	if !f.Valid() {
 		vm.Action, vm.Countries, vm.Errors = "/console/members", countryOptions(), f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewMember(a.page(r, "New Member"), views.NewMemberConsole{Nav: consoleNav(x), Form: vm}))
+		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewMember(a.page(r, "New Member"), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 		return
 	}
 	a.auditReq(r, "member.create", "member", m.ID, nil)
@@ -206,7 +223,7 @@ func (a *App) staffManager(w http.ResponseWriter, r *http.Request) (store.Member
 }
 
 func (a *App) memberView(r *http.Request, x actor, m store.Member) (views.MemberConsole, error) {
-	v := views.MemberConsole{Nav: consoleNav(x), Member: m, CanEdit: mayManageMembers(x), CanStaff: mayManageStaffOf(x, m.ID),
+	v := views.MemberConsole{Nav: a.consoleNav(r.Context(), x), Member: m, CanEdit: mayManageMembers(x), CanStaff: mayManageStaffOf(x, m.ID),
 		Form: views.MemberForm{Action: "/console/members/" + m.ID, Name: m.Name, Country: m.Country, Kind: m.Kind, Active: m.Active,
 			Countries: countryOptions()}, Errors: views.Errors{}}
 	var err error
@@ -335,7 +352,7 @@ func (a *App) invite(r *http.Request, inv store.Invitation, memberName string) e
 		ActionLabel: "Accept the invitation",
 		ActionURL:   link,
 		After:       []string{"If you did not expect this, ignore this message."},
-	})
+	}, mailLink{expires: a.clock().Add(invitationTTL)})
 }
 
 func roleLabel(r store.Role) string {
@@ -452,7 +469,7 @@ func (a *App) handleOperators(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) operatorsView(r *http.Request, x actor) (views.OperatorsConsole, error) {
 	ops, err := a.store.Operators(r.Context())
-	return views.OperatorsConsole{Nav: consoleNav(x), Operators: ops, CanManage: mayManageOperators(x), CanGrantDPO: x.isPrivacyOfficer(), Errors: views.Errors{}}, err
+	return views.OperatorsConsole{Nav: a.consoleNav(r.Context(), x), Operators: ops, CanManage: mayManageOperators(x), CanGrantDPO: x.isPrivacyOfficer(), Errors: views.Errors{}}, err
 }
 
 // POST /console/operators/invitations
@@ -575,7 +592,7 @@ func (a *App) handleOutbox(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleOutbox(a.page(r, "Mail outbox"), views.OutboxConsole{Nav: consoleNav(x), Stats: st, Mails: mails}))
+	a.render(w, r, http.StatusOK, views.ConsoleOutbox(a.page(r, "Mail outbox"), views.OutboxConsole{Nav: a.consoleNav(r.Context(), x), Stats: st, Mails: mails, NoSMTP: a.mailer == nil}))
 }
 
 // GET /invite/{token}

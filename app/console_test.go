@@ -1,9 +1,11 @@
 package app
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -450,4 +452,111 @@ func TestStaffListsAndCaseReadingAreDisclosed(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, ds)
 	assert.Equal(t, store.ViewRightsCase, ds[0].View)
+}
+
+// TestStaffViewsSayWhyLearnersAreHidden: without an active grant the
+// attendance list says the names are hidden rather than that nobody
+// enrolled; the count leaves out people who restricted processing, as the
+// list of names does, so the two agree.
+func TestStaffViewsSayWhyLearnersAreHidden(t *testing.T) {
+	fx := newGrantFixture(t)
+	ctx := t.Context()
+	for i := range 8 {
+		c, u := fx.ts.person(t, "more"+strconv.Itoa(i)+"@example.org", store.RoleLearner, "")
+		res, _ := c.postForm(t, "/trainings/"+fx.training+"/enrol", nil)
+		require.Equal(t, http.StatusSeeOther, res.StatusCode)
+		fx.learners = append(fx.learners, u)
+	}
+	require.Len(t, fx.learners, 10)
+
+	res, body := fx.staff.get(t, "/console/trainings/"+fx.training)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	assert.NotContains(t, body, "Nobody enrolled yet")
+	assert.Contains(t, d.Find(`[data-testid="attendance-hidden"]`).Text(), "Hidden: no active grant")
+
+	require.NoError(t, fx.ts.store.SetRestricted(ctx, fx.learners[3].ID, true))
+	now := fx.ts.clock.Now()
+	fx.grant(t, now.Add(-time.Minute), now.Add(time.Hour))
+	res, body = fx.staff.get(t, "/console/trainings/"+fx.training+"/learners")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d = doc(t, body)
+	names := d.Find(`[data-testid="learners"] tbody tr`).Length()
+	assert.Equal(t, 9, names, "the restricted person is not listed")
+	assert.Equal(t, "9 enrolled.", strings.TrimSpace(d.Find(`[data-testid="learner-count"]`).Text()), "and not counted either")
+	res, body = fx.staff.get(t, "/console/trainings/"+fx.training)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, body, "9 enrolled")
+	assert.Zero(t, doc(t, body).Find(`[data-testid="attendance-hidden"]`).Length(), "inside the grant the names are shown")
+}
+
+// TestDisclosureReview: the privacy officer sees every disclosure with its
+// grant or reason and filters it; the learner's own list names the grant
+// and training; an operator's view is in the audit log too.
+func TestDisclosureReview(t *testing.T) {
+	fx := newGrantFixture(t)
+	ctx := t.Context()
+	now := fx.ts.clock.Now()
+	fx.grant(t, now.Add(-time.Minute), now.Add(time.Hour))
+	ayu := fx.learners[0]
+	res, _ := fx.staff.get(t, "/console/learners/"+ayu.ID)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	res, _ = fx.operator.postForm(t, "/console/learners/"+ayu.ID, url.Values{"reason": {"checking a duplicate account report"}})
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	dpo, dpoUser := fx.ts.person(t, "dpo@example.org", store.RoleOperator, "")
+	require.NoError(t, fx.ts.store.SetOperatorRole(ctx, dpoUser.ID, store.RoleOperator, true))
+	res = dpo.signIn(t, dpoUser.Email, "a long test password")
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+
+	rows := func(query string) (int, string) {
+		t.Helper()
+		res, body := dpo.get(t, "/console/disclosures"+query)
+		require.Equal(t, http.StatusOK, res.StatusCode, query)
+		table := doc(t, body).Find(`[data-testid="disclosures"]`)
+		return table.Find(`[data-testid="disclosure"]`).Length(), table.Text()
+	}
+	n, all := rows("")
+	assert.GreaterOrEqual(t, n, 2)
+	assert.Contains(t, all, "checking a duplicate account report", "the operator's stated reason")
+	assert.Contains(t, all, `access grant "issue attendance certificates"`)
+	n, text := rows("?person=" + url.QueryEscape(ayu.Email))
+	assert.Equal(t, 2, n, "ayu's two")
+	assert.NotContains(t, text, fx.learners[1].ID)
+	n, _ = rows("?viewer=" + fx.staffUser.ID)
+	assert.Equal(t, 1, n, "the staff member's view of ayu's record")
+	n, _ = rows("?member=" + fx.memberID)
+	assert.Equal(t, 1, n)
+	n, _ = rows("?from=2026-03-02")
+	assert.Zero(t, n, "none from tomorrow")
+	n, _ = rows("?until=2026-03-01")
+	assert.GreaterOrEqual(t, n, 2, "until includes the day")
+	for _, q := range []string{"?from=yesterday", "?viewer=x", "?person=nobody@example.org"} {
+		res, body := dpo.get(t, "/console/disclosures"+q)
+		assert.Equal(t, http.StatusUnprocessableEntity, res.StatusCode, q)
+		assert.Equal(t, 1, doc(t, body).Find(`[data-testid="error-summary"]`).Length(), q)
+	}
+	res, _ = fx.operator.get(t, "/console/disclosures")
+	assert.Equal(t, http.StatusForbidden, res.StatusCode, "the privacy officer's")
+
+	ayuClient := fx.ts.newClient(t)
+	res, _ = ayuClient.postForm(t, "/login", url.Values{"email": {ayu.Email}, "password": {"a long test password"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	res, body := ayuClient.get(t, "/rights/access")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	under := doc(t, body).Find(`[data-testid="disclosure-under"]`).Text()
+	assert.Contains(t, under, `issue attendance certificates`)
+	tr, err := fx.ts.store.Training(ctx, fx.training)
+	require.NoError(t, err)
+	assert.Contains(t, under, tr.Title, "the training the grant covers")
+
+	entries, err := fx.ts.store.AuditLog(ctx, 100)
+	require.NoError(t, err)
+	found := false
+	for _, e := range entries {
+		if e.Action == "personal_data.view" && e.TargetID == ayu.ID && e.ActorID == fx.opUser.ID {
+			found = true
+			assert.NotContains(t, fmt.Sprint(e.Details), "duplicate", "the reason stays sealed")
+		}
+	}
+	assert.True(t, found, "the operator's view is audited")
 }

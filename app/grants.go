@@ -33,7 +33,20 @@ func (a *App) disclose(r *http.Request, x actor, view, grantID, reason string, s
 	if x.staff != nil {
 		d.MemberID = x.staff.MemberID
 	}
-	return a.store.RecordDisclosures(r.Context(), d, subjects...)
+	if err := a.store.RecordDisclosures(r.Context(), d, subjects...); err != nil {
+		return err
+	}
+	// Operators see everything: their views are in the audit log too, where
+	// the chain makes them tamper-evident. Ids and counts only; the reason
+	// stays sealed in the disclosure.
+	if x.isOperator() {
+		target := ""
+		if len(subjects) == 1 {
+			target = subjects[0]
+		}
+		a.auditReq(r, "personal_data.view", "user", target, map[string]any{"view": view, "people": len(subjects), "grant_id": grantID})
+	}
+	return nil
 }
 
 // GET /console/grants
@@ -55,7 +68,7 @@ func (a *App) handleGrants(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	v := views.GrantsConsole{Nav: consoleNav(x), Grants: gs, Now: a.clock(), CanCreate: mayCreateGrant(x), CanRevoke: map[string]bool{}}
+	v := views.GrantsConsole{Nav: a.consoleNav(r.Context(), x), Grants: gs, Now: a.clock(), CanCreate: mayCreateGrant(x), CanRevoke: map[string]bool{}}
 	for _, g := range gs {
 		v.CanRevoke[g.ID] = mayRevokeGrant(x, g)
 	}
@@ -63,7 +76,7 @@ func (a *App) handleGrants(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) grantForm(r *http.Request, x actor, f views.GrantForm) (views.GrantForm, error) {
-	f.Nav = consoleNav(x)
+	f.Nav = a.consoleNav(r.Context(), x)
 	ms, err := a.store.Members(r.Context())
 	if err != nil {
 		return f, err
@@ -244,7 +257,7 @@ func (a *App) handleTrainingLearners(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, store.ErrNotFound)
 		return
 	}
-	v := views.LearnersView{Nav: consoleNav(x), Training: t}
+	v := views.LearnersView{Nav: a.consoleNav(r.Context(), x), Training: t}
 	if v.Count, err = a.store.EnrolmentCount(r.Context(), t.ID); err != nil {
 		a.fail(w, r, err)
 		return
@@ -281,7 +294,7 @@ func (a *App) handleLearnerSearch(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, errForbidden)
 		return
 	}
-	v := views.LearnerSearch{Nav: consoleNav(x), Query: boundedQuery(r.URL.Query().Get("q"), 100)}
+	v := views.LearnerSearch{Nav: a.consoleNav(r.Context(), x), Query: boundedQuery(r.URL.Query().Get("q"), 100)}
 	if v.Query != "" {
 		v.Searched = true
 		ls, err := a.store.SearchLearners(r.Context(), v.Query, 50)
@@ -346,7 +359,7 @@ func (a *App) handleLearner(w http.ResponseWriter, r *http.Request) {
 	if grantID == "" {
 		// Operators outside any grant first say why.
 		a.render(w, r, http.StatusOK, views.ConsoleLearnerReason(a.page(r, "Open a learner record"),
-			views.LearnerReason{Nav: consoleNav(x), UserID: u.ID, Errors: views.Errors{}}))
+			views.LearnerReason{Nav: a.consoleNav(r.Context(), x), UserID: u.ID, Errors: views.Errors{}}))
 		return
 	}
 	a.showLearner(w, r, x, u, grantID, "")
@@ -366,7 +379,7 @@ func (a *App) handleLearnerWithReason(w http.ResponseWriter, r *http.Request) {
 	reason := f.text("reason", "Reason", 10, 500)
 	if !f.Valid() {
 		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleLearnerReason(a.page(r, "Open a learner record"),
-			views.LearnerReason{Nav: consoleNav(x), UserID: u.ID, Reason: reason, Errors: f.Errors}))
+			views.LearnerReason{Nav: a.consoleNav(r.Context(), x), UserID: u.ID, Reason: reason, Errors: f.Errors}))
 		return
 	}
 	a.showLearner(w, r, x, u, grantID, reason)
@@ -407,5 +420,5 @@ func (a *App) showLearner(w http.ResponseWriter, r *http.Request, x actor, u sto
 		return
 	}
 	a.render(w, r, http.StatusOK, views.ConsoleLearnerRecord(a.page(r, "Learner record"),
-		views.LearnerRecord{Nav: consoleNav(x), User: u, Profile: p, Enrolments: es}))
+		views.LearnerRecord{Nav: a.consoleNav(r.Context(), x), User: u, Profile: p, Enrolments: es}))
 }

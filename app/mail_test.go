@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -566,4 +568,41 @@ func FuzzParseSMTPURL(f *testing.F) {
 			t.Fatalf("error echoes the password: %v", err)
 		}
 	})
+}
+
+// TestWithoutSMTPAResetIsNoDeadEnd: without a relay the reset link is
+// printed for the operator, as confirmation links are, and the outbox page
+// says how to reach the person; once the link has expired the mail is
+// dropped, never sent late when a relay is configured.
+func TestWithoutSMTPAResetIsNoDeadEnd(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := t.Context()
+	_, u := ts.person(t, "ayu@example.org", store.RoleLearner, "")
+	op, _ := ts.person(t, "ops@example.org", store.RoleOperator, "")
+	visitor := ts.newClient(t)
+	res, _ := visitor.postForm(t, "/password/forgot", url.Values{"email": {u.Email}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Contains(t, ts.stdout.String(), "password reset link for account "+u.ID)
+	assert.Contains(t, ts.stdout.String(), "/password/reset/")
+	assert.NotContains(t, ts.stdout.String(), u.Email, "ids, never addresses")
+
+	res, body := op.get(t, "/console/outbox")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	assert.Contains(t, d.Find(`[data-testid="no-smtp"]`).Text(), "standard output")
+	assert.Equal(t, "/console/learners/"+u.ID, d.Find(`[data-testid="reach-person"]`).AttrOr("href", ""))
+
+	// A relay configured two hours later never sends the dead link.
+	ts.clock.Add(2 * time.Hour)
+	due, err := ts.store.DueMail(ctx, 10)
+	require.NoError(t, err)
+	assert.Empty(t, due)
+	mails, err := ts.store.OutboxMails(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, mails, 1)
+	assert.Equal(t, store.MailLinkDead, mails[0].LastError)
+	st, err := ts.store.OutboxStats(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, st.Failed, "a dropped mail is no delivery failure to act on")
+	assert.Equal(t, 1, st.Dropped)
 }

@@ -67,40 +67,6 @@ func (a *App) optionalMail(ctx context.Context, u store.User, kind, subject stri
 		Headers: map[string]string{"List-Unsubscribe": "<" + link + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}, nil
 }
 
-// massMail sends one mail of kind about refID to each of ids who has not
-// had it yet, and returns how many were queued. The claim in the
-// notifications table comes first, so a repeated action (or two at once)
-// never mails anyone twice. It runs to the end even if the browser that
-// asked goes away: a half-sent mailing would be worse.
-func (a *App) massMail(ctx context.Context, kind, refID string, ids []string, build func(store.User) (store.NewMail, error)) (int, error) {
-	ctx = context.WithoutCancel(ctx)
-	queued := 0
-	for _, id := range ids {
-		ok, err := a.store.ClaimNotification(ctx, kind, refID, id)
-		if err != nil {
-			return queued, err
-		}
-		if !ok {
-			continue
-		}
-		mailID, err := a.buildAndQueue(ctx, id, build)
-		if err != nil || mailID == "" {
-			if lerr := a.store.LinkNotification(ctx, kind, refID, id, ""); lerr != nil {
-				return queued, errors.Join(err, lerr)
-			}
-			if err != nil {
-				return queued, err
-			}
-			continue
-		}
-		if err := a.store.LinkNotification(ctx, kind, refID, id, mailID); err != nil {
-			return queued, err
-		}
-		queued++
-	}
-	return queued, nil
-}
-
 // buildAndQueue queues the mail build makes for account id; an account
 // erased meanwhile gets nothing ("" and no error).
 func (a *App) buildAndQueue(ctx context.Context, id string, build func(store.User) (store.NewMail, error)) (string, error) {
@@ -131,7 +97,7 @@ func (a *App) sendSuppressed(ctx context.Context, m store.OutboxMail) (string, e
 // notifyView assembles the announcement page of a training.
 func (a *App) notifyView(r *http.Request, x actor, t store.Training, f views.NotifyForm) (views.NotifyTrainingView, error) {
 	ctx := r.Context()
-	v := views.NotifyTrainingView{Nav: consoleNav(x), Training: t, CanAnnounce: mayAnnounce(x, t), Form: f,
+	v := views.NotifyTrainingView{Nav: a.consoleNav(r.Context(), x), Training: t, CanAnnounce: mayAnnounce(x, t), Form: f,
 		CountryOptions: countryOptions(), IndustryOptions: industryOptions()}
 	var err error
 	if v.Announced, err = a.store.NotificationCount(ctx, store.MailAnnouncement, t.ID); err != nil {
@@ -145,6 +111,12 @@ func (a *App) notifyView(r *http.Request, x actor, t store.Training, f views.Not
 		return v, err
 	}
 	v.FeedbackReachable = len(ids)
+	if v.Announcing, err = a.massProgress(ctx, store.MassAnnouncement, t.ID); err != nil {
+		return v, err
+	}
+	if v.Feedbacking, err = a.massProgress(ctx, store.MassFeedback, t.ID); err != nil {
+		return v, err
+	}
 	return v, nil
 }
 
@@ -213,29 +185,29 @@ func (a *App) handleAnnounce(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, http.StatusUnprocessableEntity, views.NotifyTraining(a.page(r, "Tell learners: "+t.Title), v))
 		return
 	}
-	ids, err := a.store.AnnouncementRecipients(r.Context(), store.AnnouncementFilter{Countries: vf.Countries, Industries: vf.Industries})
+	// The mailing runs in the background (massmail.go): the request only
+	// records it, however many people it reaches.
+	m, err := a.startMassMailing(r.Context(), store.MassAnnouncement, t.ID, x.user.ID,
+		map[string][]string{"countries": vf.Countries, "industries": vf.Industries})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	link := a.cfg.PublicURL() + "/trainings/" + t.ID
-	n, err := a.massMail(r.Context(), store.MailAnnouncement, t.ID, ids, func(u store.User) (store.NewMail, error) {
-		return a.optionalMail(r.Context(), u, store.MailAnnouncement, "New training on kelas: "+t.Title, views.MailBody{
-			Greeting:    "Hello " + u.FirstName + ",",
-			Paragraphs:  []string{t.MemberName + " has published a new training: " + t.Title + ".", t.Summary},
-			ActionLabel: "See the training",
-			ActionURL:   link,
-			After:       []string{"You receive this because you asked to hear about new trainings. You can stop at any time with the link below or in your profile."},
-		})
-	})
-	a.auditStep(r, x, store.AuditNotifyAnnounce, "training", t.ID, map[string]any{"queued": n, "targeted": len(ids),
+	a.auditStep(r, x, store.AuditNotifyAnnounce, "training", t.ID, map[string]any{"mailing_id": m.ID,
 		"countries": len(vf.Countries), "industries": len(vf.Industries)})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.log.Info("training announced", "training_id", t.ID, "queued", n)
-	a.redirect(w, r, "/console/trainings/"+t.ID+"/notify", "The announcement is queued for "+strconv.Itoa(n)+" people.")
+	a.log.Info("training announced", "training_id", t.ID, "mailing_id", m.ID)
+	a.redirect(w, r, "/console/trainings/"+t.ID+"/notify", "The announcement is being queued; its progress is shown below.")
+}
+
+// announcementMail is the announcement of t to one person who opted in.
+func (a *App) announcementMail(ctx context.Context, t store.Training, u store.User) (store.NewMail, error) {
+	return a.optionalMail(ctx, u, store.MailAnnouncement, "New training on kelas: "+t.Title, views.MailBody{
+		Greeting:    "Hello " + u.FirstName + ",",
+		Paragraphs:  []string{t.MemberName + " has published a new training: " + t.Title + ".", t.Summary},
+		ActionLabel: "See the training",
+		ActionURL:   a.cfg.PublicURL() + "/trainings/" + t.ID,
+		After:       []string{"You receive this because you asked to hear about new trainings. You can stop at any time with the link below or in your profile."},
+	})
 }
 
 // POST /console/trainings/{id}/feedback-request
@@ -248,30 +220,27 @@ func (a *App) handleFeedbackRequest(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, errForbidden)
 		return
 	}
-	ids, err := a.store.FeedbackRecipients(r.Context(), t.ID)
+	m, err := a.startMassMailing(r.Context(), store.MassFeedback, t.ID, x.user.ID, nil)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	link := a.cfg.PublicURL() + "/trainings/" + t.ID
-	n, err := a.massMail(r.Context(), store.MailFeedbackRequest, t.ID, ids, func(u store.User) (store.NewMail, error) {
-		return a.optionalMail(r.Context(), u, store.MailFeedbackRequest, "How was "+t.Title+"?", views.MailBody{
-			Greeting: "Hello " + u.FirstName + ",",
-			Paragraphs: []string{"You took part in " + t.Title + ", offered by " + t.MemberName + ".",
-				"What worked for you, and what did not? Reply to this message with a few lines: " +
-					"the organisers read every answer and use it to improve their trainings."},
-			ActionLabel: "Open the training",
-			ActionURL:   link,
-			After:       []string{"You receive this because you did not opt out of feedback requests. One click on the link below stops them."},
-		})
+	a.auditStep(r, x, store.AuditNotifyFeedback, "training", t.ID, map[string]any{"mailing_id": m.ID})
+	a.log.Info("feedback requested", "training_id", t.ID, "mailing_id", m.ID)
+	a.redirect(w, r, "/console/trainings/"+t.ID+"/notify", "Feedback requests are being queued; their progress is shown below.")
+}
+
+// feedbackMail asks one learner of t for feedback.
+func (a *App) feedbackMail(ctx context.Context, t store.Training, u store.User) (store.NewMail, error) {
+	return a.optionalMail(ctx, u, store.MailFeedbackRequest, "How was "+t.Title+"?", views.MailBody{
+		Greeting: "Hello " + u.FirstName + ",",
+		Paragraphs: []string{"You took part in " + t.Title + ", offered by " + t.MemberName + ".",
+			"What worked for you, and what did not? Reply to this message with a few lines: " +
+				"the organisers read every answer and use it to improve their trainings."},
+		ActionLabel: "Open the training",
+		ActionURL:   a.cfg.PublicURL() + "/trainings/" + t.ID,
+		After:       []string{"You receive this because you did not opt out of feedback requests. One click on the link below stops them."},
 	})
-	a.auditStep(r, x, store.AuditNotifyFeedback, "training", t.ID, map[string]any{"queued": n, "reachable": len(ids)})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.log.Info("feedback requested", "training_id", t.ID, "queued", n)
-	a.redirect(w, r, "/console/trainings/"+t.ID+"/notify", "Feedback requests are queued for "+strconv.Itoa(n)+" people.")
 }
 
 // auditStep appends an audit entry for an action that already happened. A

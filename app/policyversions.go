@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -123,7 +122,7 @@ func (a *App) renderPolicies(w http.ResponseWriter, r *http.Request, x actor, st
 		return
 	}
 	a.render(w, r, status, views.ConsolePolicies(a.page(r, "Privacy-policy versions"),
-		views.PoliciesConsole{Nav: consoleNav(x), Versions: vs, Drafts: ds, Form: f}))
+		views.PoliciesConsole{Nav: a.consoleNav(r.Context(), x), Versions: vs, Drafts: ds, Form: f}))
 }
 
 // readPolicyForm validates a draft. The checks that depend on the versions
@@ -249,7 +248,7 @@ func (a *App) renderDraft(w http.ResponseWriter, r *http.Request, x actor, statu
 		a.fail(w, r, err)
 		return
 	}
-	v := views.PolicyDraftConsole{Nav: consoleNav(x), Draft: d, Form: vf, PreviewHTML: html, PublishErr: publishErr,
+	v := views.PolicyDraftConsole{Nav: a.consoleNav(r.Context(), x), Draft: d, Form: vf, PreviewHTML: html, PublishErr: publishErr,
 		Diff: policyDiff(cur.Version, cur.BodyMD, d.Version+" (draft)", d.BodyMD)}
 	a.render(w, r, status, views.ConsolePolicyDraft(a.page(r, "Draft "+d.Version), v))
 }
@@ -345,48 +344,35 @@ func (a *App) handlePublishPolicy(w http.ResponseWriter, r *http.Request) {
 		a.redirect(w, r, "/console/policies", "Version "+v.Version+" is published as a minor change: no email, no new acceptance.")
 		return
 	}
-	n, err := a.mailPolicyUpdate(r.Context(), v)
-	a.auditStep(r, x, store.AuditPolicyNotify, "policy_version", v.Version, map[string]any{"queued": n})
+	m, err := a.startMassMailing(r.Context(), store.MassPolicyUpdate, v.Version, x.user.ID, nil)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.redirect(w, r, "/console/policies", "Version "+v.Version+" is published. "+strconv.Itoa(n)+
-		" people are being emailed, and each will be asked to accept it at their next login.")
+	a.auditStep(r, x, store.AuditPolicyNotify, "policy_version", v.Version, map[string]any{"mailing_id": m.ID})
+	a.redirect(w, r, "/console/policies", "Version "+v.Version+" is published. Everyone is being emailed in the background,"+
+		" and each will be asked to accept it at their next login.")
 }
 
-// mailPolicyUpdate tells every active account of a material version.
-func (a *App) mailPolicyUpdate(ctx context.Context, v store.PolicyVersion) (int, error) {
-	ids, err := a.store.ActiveAccountIDs(ctx)
+// policyMail tells one person of a material policy version; link shows
+// what changed.
+func (a *App) policyMail(ctx context.Context, v store.PolicyVersion, link string, u store.User) (store.NewMail, error) {
+	body := views.MailBody{
+		Greeting: "Hello " + u.FirstName + ",",
+		Paragraphs: []string{"We have published a new version of our privacy policy (version " + v.Version + "). It applies from " +
+			v.EffectiveAt.UTC().Format("2 January 2006") + ".", "In short: " + v.Summary},
+		ActionLabel: "Read the new version and what changed",
+		ActionURL:   link,
+		After: []string{"The next time you log in, we will ask you to confirm that you have read it.",
+			"If you do not agree, you can object to processing, restrict it or close your account in your rights portal: " +
+				a.cfg.PublicURL() + "/rights"},
+	}
+	text, html, err := renderMail(ctx, body, "")
 	if err != nil {
-		return 0, err
+		return store.NewMail{}, err
 	}
-	_, prev, _, err := a.store.PolicyNotice(ctx)
-	if err != nil {
-		return 0, err
-	}
-	link := a.cfg.PublicURL() + "/privacy/versions/" + v.Version
-	if prev != "" {
-		link = a.cfg.PublicURL() + "/privacy/versions?from=" + url.QueryEscape(prev) + "&to=" + url.QueryEscape(v.Version) + "#compare"
-	}
-	return a.massMail(ctx, store.MailPolicyUpdate, v.Version, ids, func(u store.User) (store.NewMail, error) {
-		body := views.MailBody{
-			Greeting: "Hello " + u.FirstName + ",",
-			Paragraphs: []string{"We have published a new version of our privacy policy (version " + v.Version + "). It applies from " +
-				v.EffectiveAt.UTC().Format("2 January 2006") + ".", "In short: " + v.Summary},
-			ActionLabel: "Read the new version and what changed",
-			ActionURL:   link,
-			After: []string{"The next time you log in, we will ask you to confirm that you have read it.",
-				"If you do not agree, you can object to processing, restrict it or close your account in your rights portal: " +
-					a.cfg.PublicURL() + "/rights"},
-		}
-		text, html, err := renderMail(ctx, body, "")
-		if err != nil {
-			return store.NewMail{}, err
-		}
-		return store.NewMail{UserID: u.ID, To: u.Email, Kind: store.MailPolicyUpdate,
-			Subject: "Our privacy policy has changed", Text: text, HTML: html}, nil
-	})
+	return store.NewMail{UserID: u.ID, To: u.Email, Kind: store.MailPolicyUpdate,
+		Subject: "Our privacy policy has changed", Text: text, HTML: html}, nil
 }
 
 // GET /privacy/versions

@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -91,14 +93,15 @@ func parseReportPeriod(q url.Values, now time.Time) (reportPeriod, string, strin
 }
 
 // publish turns raw counts (rows × columns) into published cells. A count
-// from 1 to min-1 is suppressed; and in a column where exactly one count
-// was, the smallest other non-zero count is suppressed too, because the
-// column's total is published (here or in another table) and would give
-// the hidden count away by subtraction. Both read the same, so a reader
-// cannot tell the small one from the other. This is the usual primary and
-// secondary cell suppression; it narrows what can be inferred across
-// tables and periods but does not audit every combination.
-func publish(raw [][]int64, min int64) [][]views.ReportCell {
+// from 1 to min-1 is suppressed. When totals is set, the column's total is
+// published (here or in another table) and would give a lone hidden count
+// away by subtraction: in a column where exactly one count was hidden, the
+// smallest other non-zero count is suppressed too. Both read the same, so
+// a reader cannot tell the small one from the other. Without a published
+// total nothing can be recovered, and nothing more is hidden. This is the
+// usual primary and secondary cell suppression; it narrows what can be
+// inferred across tables and periods but does not audit every combination.
+func publish(raw [][]int64, min int64, totals bool) [][]views.ReportCell {
 	out := make([][]views.ReportCell, len(raw))
 	for i, row := range raw {
 		out[i] = make([]views.ReportCell, len(row))
@@ -110,7 +113,7 @@ func publish(raw [][]int64, min int64) [][]views.ReportCell {
 			}
 		}
 	}
-	if len(raw) == 0 {
+	if len(raw) == 0 || !totals {
 		return out
 	}
 	for j := range raw[0] {
@@ -135,7 +138,7 @@ func publish(raw [][]int64, min int64) [][]views.ReportCell {
 func (a *App) reportTable(t views.ReportTable, labels, links []string, raw [][]int64, withTotal bool) views.ReportTable {
 	min := a.reportMinCell()
 	t.MinCell = int(min)
-	cells := publish(raw, min)
+	cells := publish(raw, min, withTotal)
 	for i, l := range labels {
 		row := views.ReportRow{Label: l, Cells: cells[i]}
 		if links != nil {
@@ -150,28 +153,68 @@ func (a *App) reportTable(t views.ReportTable, labels, links []string, raw [][]i
 				sums[j] += n
 			}
 		}
-		t.Total = &views.ReportRow{Label: "Total", Cells: publish([][]int64{sums}, min)[0]}
+		t.Total = &views.ReportRow{Label: "Total", Cells: publish([][]int64{sums}, min, false)[0]}
 	}
 	return t
 }
 
 // groupSmall folds the values counted fewer than min times into one
 // "All others together" row, so small groups are never listed by name.
+// When that row would itself be under min, the smallest named groups join
+// it until it is not: it is then published instead of being hidden along
+// with a whole group to keep the total from giving it away (one objection
+// must not hide a country).
 func groupSmall(counts []store.ReportCount, min int64, label func(string) string) ([]string, [][]int64) {
-	var labels []string
-	var raw [][]int64
+	var named []store.ReportCount
 	var others int64
 	for _, c := range counts {
 		if c.N < min {
 			others += c.N
 			continue
 		}
+		named = append(named, c)
+	}
+	for others > 0 && others < min && len(named) > 0 {
+		smallest := 0
+		for i, c := range named {
+			if c.N < named[smallest].N || c.N == named[smallest].N && c.Key > named[smallest].Key {
+				smallest = i
+			}
+		}
+		others += named[smallest].N
+		named = append(named[:smallest], named[smallest+1:]...)
+	}
+	var labels []string
+	var raw [][]int64
+	for _, c := range named {
 		labels, raw = append(labels, label(c.Key)), append(raw, []int64{c.N})
 	}
 	if others > 0 {
 		labels, raw = append(labels, reportOthers), append(raw, []int64{others})
 	}
 	return labels, raw
+}
+
+// reportSmallTrainings labels the row of trainings too small to name.
+const reportSmallTrainings = "Trainings with fewer learners, together"
+
+// gradeFigures are the published grade figures of one group of learners:
+// how many, mean and median of their best scores, and the pass rate, in
+// whole percent.
+func gradeFigures(scores []int, passed int) []int64 {
+	sorted := append([]int(nil), scores...)
+	sort.Ints(sorted)
+	sum := 0
+	for _, s := range sorted {
+		sum += s
+	}
+	n := len(sorted)
+	median := float64(sorted[n/2])
+	if n%2 == 0 {
+		median = float64(sorted[n/2-1]+sorted[n/2]) / 2
+	}
+	return []int64{int64(n), int64(math.Round(float64(sum) / float64(n))), int64(math.Round(median)),
+		int64(math.Round(100 * float64(passed) / float64(n)))}
 }
 
 func countryLabel(code string) string {
@@ -245,15 +288,48 @@ func (a *App) reportTables(ctx context.Context, sc store.ReportScope, p reportPe
 		}
 		var labels, links []string
 		var raw [][]int64
+		small := make([]int64, 4)
+		smallCount := 0
 		for _, u := range use {
+			// Trainings are named with their figures once they have at
+			// least min learners (enrolled or active in the period); the
+			// others are counted together.
+			if max(u.Enrolled, u.Learners) < min {
+				for j, n := range []int64{u.Enrolled, u.Completed, u.Learners, u.Accesses} {
+					small[j] += n
+				}
+				smallCount++
+				continue
+			}
 			labels = append(labels, u.Title)
 			links = append(links, "/console/reports/trainings/"+u.TrainingID+"?from="+months[0]+"&to="+months[len(months)-1])
 			raw = append(raw, []int64{u.Enrolled, u.Completed, u.Learners, u.Accesses})
+		}
+		if smallCount > 0 {
+			labels, links, raw = append(labels, reportSmallTrainings), append(links, ""), append(raw, small)
 		}
 		tables = append(tables, a.reportTable(views.ReportTable{ID: "trainings", Title: "Training access and completion",
 			RowHeader: "Training", Columns: []string{"Enrolments", "Completions", "Learners who opened it", "Accesses"},
 			Chart: views.ChartBars, CSV: csvURL("trainings")}, labels, links, raw, false))
 	}
+	grades, err := a.store.ReportGrades(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	var glabels []string
+	var graw [][]int64
+	for _, g := range grades {
+		// Figures of fewer than min learners would describe them: such
+		// trainings are left out of this table.
+		if int64(len(g.Scores)) < min {
+			continue
+		}
+		glabels, graw = append(glabels, g.Title), append(graw, gradeFigures(g.Scores, g.Passed))
+	}
+	tables = append(tables, views.ReportTable{ID: "grades", Title: "Grades per training (best attempt of each learner; trainings with at least " +
+		strconv.FormatInt(min, 10) + " graded learners)", RowHeader: "Training",
+		Columns: []string{"Learners graded", "Mean grade %", "Median grade %", "Pass rate %"}, Chart: views.ChartBars,
+		CSV: csvURL("grades"), MinCell: int(min), Rows: gradeRows(glabels, graw)})
 	usage, err := a.store.ReportUsageByMonth(ctx, sc)
 	if err != nil {
 		return nil, err
@@ -271,6 +347,20 @@ func (a *App) reportTables(ctx context.Context, sc store.ReportScope, p reportPe
 		Columns: []string{"Accesses", "Active learners", "Enrolments", "Completions"}, Chart: views.ChartColumns,
 		CSV: csvURL("usage_month")}, months, nil, raw, false))
 	return tables, nil
+}
+
+// gradeRows publishes grade figures as they are: each row describes at
+// least min learners.
+func gradeRows(labels []string, raw [][]int64) []views.ReportRow {
+	var out []views.ReportRow
+	for i, l := range labels {
+		row := views.ReportRow{Label: l}
+		for _, n := range raw[i] {
+			row.Cells = append(row.Cells, views.ReportCell{N: n})
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // reportRequest is a parsed overview request.
@@ -341,7 +431,7 @@ func (a *App) handleReports(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := views.ReportsView{Nav: consoleNav(x), Heading: req.heading, Filter: req.filter, MinCell: int(a.reportMinCell()),
+	v := views.ReportsView{Nav: a.consoleNav(r.Context(), x), Heading: req.heading, Filter: req.filter, MinCell: int(a.reportMinCell()),
 		Intro: "Registrations, training access and completion, and use over time. Learners are counted by their country and industry codes only."}
 	if len(req.filter.Errors) > 0 {
 		a.render(w, r, http.StatusUnprocessableEntity, views.Reports(a.page(r, "Reports"), v))
@@ -445,7 +535,7 @@ func (a *App) handleTrainingReport(w http.ResponseWriter, r *http.Request) {
 	}
 	p, from, to, errs := parseReportPeriod(r.URL.Query(), a.clock())
 	base := "/console/reports/trainings/" + t.ID
-	v := views.ReportsView{Nav: consoleNav(x), Heading: "Report: " + t.Title, Back: "/console/reports?from=" + from + "&to=" + to,
+	v := views.ReportsView{Nav: a.consoleNav(r.Context(), x), Heading: "Report: " + t.Title, Back: "/console/reports?from=" + from + "&to=" + to,
 		Intro:  "Use of this training over time, and its learners by country and industry (counted when they enrolled).",
 		Filter: views.ReportFilter{Action: base, From: from, To: to, Errors: errs}, MinCell: int(a.reportMinCell())}
 	if mayRequestFeedback(x, t) {

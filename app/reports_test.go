@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,14 +87,13 @@ func TestReportsSuppressExcludeAndScope(t *testing.T) {
 
 	// Malaysia counts 6, not 8: the restricted and the objecting learner
 	// are left out. Indonesia (2) is too small to show and is folded into
-	// "All others together", suppressed; Thailand (5), the smallest other
-	// row, is suppressed too, or the total would give the 2 away.
+	// "All others together"; 2 alone would be hidden and the total would
+	// give it away, so Thailand (5), the smallest named row, joins it and
+	// the row of 7 is published instead of hiding two rows.
 	country := reportTableText(t, body, "joined_country")
-	assert.Equal(t, [][]string{{"Country", "People"}, {"Malaysia", "6"}, {"Thailand", "suppressed"},
-		{"All others together", "suppressed"}, {"Total", "13"}}, country)
+	assert.Equal(t, [][]string{{"Country", "People"}, {"Malaysia", "6"}, {"All others together", "7"}, {"Total", "13"}}, country)
 	industry := reportTableText(t, body, "joined_industry")
-	assert.Equal(t, [][]string{{"Industry", "People"}, {"Manufacturing", "suppressed"}, {"All others together", "suppressed"},
-		{"Total", "13"}}, industry)
+	assert.Equal(t, [][]string{{"Industry", "People"}, {"All others together", "13"}, {"Total", "13"}}, industry)
 	month := reportTableText(t, body, "joined_month")
 	assert.Equal(t, []string{"2026-03", "13"}, month[len(month)-2])
 	assert.Equal(t, []string{"2025-04", "0"}, month[1], "a year of months, zeros shown")
@@ -109,10 +109,10 @@ func TestReportsSuppressExcludeAndScope(t *testing.T) {
 		assert.Equal(t, reportTableText(t, body, id), reportCSV(t, staff, body, id), id)
 	}
 
-	// The SVG chart draws the suppressed rows as stubs, not as numbers.
+	// The SVG chart draws every published row as a bar.
 	chart := doc(t, body).Find(`[data-testid="report-joined_country"] svg`)
-	assert.Equal(t, 2, chart.Find(`rect.report-bar-suppressed`).Length())
-	assert.Equal(t, 1, chart.Find(`rect.report-bar`).Length())
+	assert.Zero(t, chart.Find(`rect.report-bar-suppressed`).Length())
+	assert.Equal(t, 2, chart.Find(`rect.report-bar`).Length())
 
 	// Another Member's training, report or CSV: 404 or 403, never figures.
 	for _, path := range []string{"/console/reports/trainings/" + theirs, "/console/reports/trainings/" + theirs + "/csv?table=usage_month"} {
@@ -175,7 +175,7 @@ func TestReportParametersOutOfRange(t *testing.T) {
 }
 
 func TestPublishSuppression(t *testing.T) {
-	cells := publish([][]int64{{6, 0}, {5, 3}, {2, 9}, {0, 12}}, 5)
+	cells := publish([][]int64{{6, 0}, {5, 3}, {2, 9}, {0, 12}}, 5, true)
 	assert.False(t, cells[0][0].Suppressed)
 	assert.True(t, cells[1][0].Suppressed, "secondary: the smallest other count")
 	assert.True(t, cells[2][0].Suppressed, "primary")
@@ -184,9 +184,12 @@ func TestPublishSuppression(t *testing.T) {
 	assert.True(t, cells[1][1].Suppressed)
 	assert.True(t, cells[2][1].Suppressed, "secondary in the second column")
 	assert.False(t, cells[3][1].Suppressed)
-	two := publish([][]int64{{2}, {3}, {9}}, 5)
+	two := publish([][]int64{{2}, {3}, {9}}, 5, true)
 	assert.False(t, two[2][0].Suppressed, "two small counts already hide each other")
-	for _, row := range publish([][]int64{{1}, {4}, {7}, {100}}, 5) {
+	lone := publish([][]int64{{3}, {10}, {12}}, 5, false)
+	assert.True(t, lone[0][0].Suppressed)
+	assert.False(t, lone[1][0].Suppressed, "no total published: nothing to recover the 3 from, nothing more hidden")
+	for _, row := range publish([][]int64{{1}, {4}, {7}, {100}}, 5, true) {
 		if row[0].Suppressed {
 			assert.Zero(t, row[0].N, "a suppressed cell carries no number")
 		}
@@ -219,4 +222,103 @@ func FuzzParseReportPeriod(f *testing.F) {
 		require.Equal(t, months[0], from)
 		require.Equal(t, months[len(months)-1], to)
 	})
+}
+
+// TestReportRulesServeMembers: a training with 10 learners shows its
+// figures, grades included; a country of 3 is hidden and cannot be
+// recomputed from the totals shown; small trainings are counted together;
+// a restricted learner is left out without a trace.
+func TestReportRulesServeMembers(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := t.Context()
+	sme := member(t, ts, "SME Corporation Malaysia")
+	mk := func(title string) (store.Training, store.Question) {
+		tr, err := ts.store.CreateTraining(ctx, sme, "", store.TrainingInput{Title: title, Summary: "s", Language: "en",
+			Kind: store.KindSelfStudy, PassMark: 60, Published: true})
+		require.NoError(t, err)
+		q, err := ts.store.AddQuestion(ctx, tr.ID, "Which?", []store.Choice{{Label: "a", Correct: true}, {Label: "b"}})
+		require.NoError(t, err)
+		return tr, q
+	}
+	big, bq := mk("Bookkeeping")
+	small, sq := mk("Niche topic")
+	n := 0
+	learner := func(country string, tr store.Training, q store.Question, right bool) store.User {
+		n++
+		u := learnerAccount(t, ts, fmt.Sprintf("l%02d", n), country, "C", false, true)
+		require.NoError(t, ts.store.Enrol(ctx, u.ID, tr.ID))
+		choice := q.Choices[1].ID
+		if right {
+			choice = q.Choices[0].ID
+		}
+		_, err := ts.store.SubmitQuiz(ctx, u.ID, tr, map[string]string{q.ID: choice})
+		require.NoError(t, err)
+		return u
+	}
+	// Bookkeeping: 10 learners, 6 from Malaysia, 1 from Singapore, 3 from
+	// Indonesia; 6 pass with 100%, 4 fail with 0%.
+	for i := range 10 {
+		country := "MY"
+		switch {
+		case i == 6:
+			country = "SG"
+		case i > 6:
+			country = "ID"
+		}
+		learner(country, big, bq, i < 6)
+	}
+	// Exports: 5 learners from Singapore, all passing.
+	exports, eq := mk("Exports")
+	for range 5 {
+		learner("SG", exports, eq, true)
+	}
+	// Niche topic: 2 learners, both Malaysian, both failing.
+	learner("MY", small, sq, false)
+	learner("MY", small, sq, false)
+	// A restricted learner of Bookkeeping counts nowhere.
+	restricted := learner("VN", big, bq, true)
+	require.NoError(t, ts.store.SetRestricted(ctx, restricted.ID, true))
+
+	op, _ := ts.person(t, "op@example.org", store.RoleConsultant, "")
+	res, body := op.get(t, "/console/reports")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+
+	trainings := reportTableText(t, body, "trainings")
+	assert.Contains(t, trainings, []string{"Bookkeeping", "10", "0", "0", "0"}, "10 learners: figures shown, none suppressed")
+	assert.Contains(t, trainings, []string{"Exports", "5", "0", "0", "0"})
+	assert.Contains(t, trainings, []string{"Trainings with fewer learners, together", "suppressed", "0", "0", "0"})
+	assert.NotContains(t, body, "Niche topic", "a training of 2 is not named")
+
+	grades := reportTableText(t, body, "grades")
+	assert.Equal(t, [][]string{{"Training", "Learners graded", "Mean grade %", "Median grade %", "Pass rate %"},
+		{"Bookkeeping", "10", "60", "100", "60"}, {"Exports", "5", "100", "100", "100"}}, grades)
+
+	// Indonesia (3) and Thailand (1) are hidden, and no published figure
+	// nor difference of published figures in the table gives the 3 back.
+	country := reportTableText(t, body, "joined_country")
+	var published []int
+	for _, row := range country[1:] {
+		assert.NotEqual(t, "Indonesia", row[0])
+		assert.NotEqual(t, "Vietnam", row[0], "the restricted learner leaves no row")
+		v, err := strconv.Atoi(row[1])
+		require.NoError(t, err, "every row is published: %v", row)
+		published = append(published, v)
+	}
+	total := published[len(published)-1]
+	assert.Equal(t, 18, total, "17 learners and the consultant's learner account; the restricted one left out")
+	rows := published[:len(published)-1]
+	for mask := 0; mask < 1<<len(rows); mask++ {
+		sum := 0
+		for i, v := range rows {
+			if mask&(1<<i) != 0 {
+				sum += v
+			}
+		}
+		assert.NotEqual(t, 3, sum, "a sum of rows")
+		assert.NotEqual(t, 3, total-sum, "the total less some rows")
+	}
+	// Indonesia's 3 and one "not given" alone would be hidden and given
+	// away by the total, so Singapore (6), the smallest named row, joins
+	// them: 10 together.
+	assert.Equal(t, [][]string{{"Country", "People"}, {"Malaysia", "8"}, {"All others together", "10"}, {"Total", "18"}}, country)
 }

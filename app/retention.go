@@ -24,7 +24,7 @@ func (a *App) runRetention(ctx context.Context) error {
 
 // retentionView gathers everything the retention page shows.
 func (a *App) retentionView(ctx context.Context, rules views.RulesForm, hold views.HoldForm) (views.RetentionView, error) {
-	v := views.RetentionView{Nav: consoleNav(actorFrom(ctx)), Rules: rules, Hold: hold, Categories: holdCategories()}
+	v := views.RetentionView{Nav: a.consoleNav(ctx, actorFrom(ctx)), Rules: rules, Hold: hold, Categories: holdCategories()}
 	var err error
 	if v.Rules.Rules, err = a.store.RetentionRules(ctx); err != nil {
 		return v, err

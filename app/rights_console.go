@@ -32,7 +32,7 @@ func (a *App) handleRightsQueue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	v := views.RightsQueue{Nav: consoleNav(x), Kind: q.Get("kind"), Status: q.Get("status"), Overdue: q.Get("overdue") == "on", Now: a.clock()}
+	v := views.RightsQueue{Nav: a.consoleNav(r.Context(), x), Kind: q.Get("kind"), Status: q.Get("status"), Overdue: q.Get("overdue") == "on", Now: a.clock()}
 	if !store.ValidCaseKind(v.Kind) {
 		v.Kind = ""
 	}
@@ -94,12 +94,41 @@ func (a *App) handleRightsCase(w http.ResponseWriter, r *http.Request) {
 	a.renderOfficerCase(w, r, http.StatusOK, x, c, views.Errors{}, "")
 }
 
-// renderOfficerCase shows a case to the privacy officer, with the legal
-// holds that block it when it is an erasure.
+// renderOfficerCase shows a case to the privacy officer: the person it is
+// about, their data the request concerns, and the legal holds that block
+// it when it is an erasure.
 func (a *App) renderOfficerCase(w http.ResponseWriter, r *http.Request, status int, x actor, c store.Case, errs views.Errors, note string) {
-	v := views.RightsCaseConsole{Nav: consoleNav(x), Case: c, Errors: errs, Note: note}
+	a.renderOfficerCaseForm(w, r, status, x, c, errs, note, views.CaseActionForm{})
+}
+
+func (a *App) renderOfficerCaseForm(w http.ResponseWriter, r *http.Request, status int, x actor, c store.Case, errs views.Errors, note string, form views.CaseActionForm) {
+	ctx := r.Context()
+	v := views.RightsCaseConsole{Nav: a.consoleNav(r.Context(), x), Case: c, Errors: errs, Note: note, Form: form}
+	u, err := a.store.User(ctx, c.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound): // erased
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	default:
+		v.Person = &u
+		if v.Restricted, err = a.store.Restricted(ctx, u.ID); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		switch c.Kind {
+		case store.CaseRectification:
+			v.Certificates, err = a.store.UserCertificates(ctx, u.ID)
+		case store.CaseReview:
+			v.Attempts, err = a.store.Attempts(ctx, u.ID)
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	if c.Kind == store.CaseErasure {
-		held, err := a.heldPeople(r.Context())
+		held, err := a.heldPeople(ctx)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -127,8 +156,8 @@ func (a *App) handleRightsCaseAction(w http.ResponseWriter, r *http.Request) {
 	note := f.multiline("note", "Note", 2000)
 	action := f.raw("action")
 	status := map[string]string{"progress": store.CaseInProgress, "complete": store.CaseCompleted, "reject": store.CaseRejected,
-		"lift": store.CaseCompleted}[action]
-	if status == "" || (action == "lift" && c.Kind != store.CaseRestriction) {
+		"lift": store.CaseCompleted, "restrict": store.CaseInProgress}[action]
+	if status == "" || ((action == "lift" || action == "restrict") && c.Kind != store.CaseRestriction) {
 		f.fail("note", "Choose one of the actions.")
 	}
 	if action == "reject" && note == "" && f.Errors["note"] == "" {
@@ -138,13 +167,19 @@ func (a *App) handleRightsCaseAction(w http.ResponseWriter, r *http.Request) {
 		a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
 		return
 	}
-	if action == "lift" {
-		if err := a.store.SetRestricted(r.Context(), c.UserID, false); err != nil {
+	if action == "lift" || action == "restrict" {
+		if err := a.store.SetRestricted(r.Context(), c.UserID, action == "restrict"); errors.Is(err, store.ErrNotFound) {
+			a.fail(w, r, store.ErrConflict) // the account is gone
+			return
+		} else if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		if note == "" {
+		if note == "" && action == "lift" {
 			note = "Restriction lifted by the privacy officer."
+		}
+		if note == "" {
+			note = "Processing of your data is restricted: no Member sees it, no mail but answers to your requests goes to you, and you are left out of statistics."
 		}
 	}
 	c, err = a.store.UpdateCase(r.Context(), c.ID, x.user.ID, status, note)
@@ -157,7 +192,7 @@ func (a *App) handleRightsCaseAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.auditReq(r, "rights.case."+action, "case", c.ID, map[string]any{"status": status})
-	if status != store.CaseInProgress {
+	if status != store.CaseInProgress || action == "restrict" {
 		a.mailCaseUpdate(r.Context(), c, note)
 	}
 	a.redirect(w, r, "/console/rights/"+c.ID, "The request is updated.")
@@ -463,4 +498,388 @@ func (a *App) runRightsReminders(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// caseActionDone answers an officer's action that went through the store:
+// a case closed meanwhile is a conflict, a forged certificate or grade of
+// someone else a field error.
+func (a *App) caseActionFailed(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrCaseClosed), errors.Is(err, store.ErrErasureNotCarriedOut):
+		a.fail(w, r, store.ErrConflict)
+	default:
+		a.fail(w, r, err)
+	}
+	return true
+}
+
+// POST /console/rights/{id}/identity
+func (a *App) handleRightsCaseIdentity(w http.ResponseWriter, r *http.Request) {
+	c, x, ok := a.officerCase(w, r)
+	if !ok {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !c.Open() || c.Kind == store.CaseErasure {
+		a.fail(w, r, store.ErrConflict)
+		return
+	}
+	how := f.text("identity", "How the identity was verified", 5, 500)
+	if !f.Valid() {
+		a.renderOfficerCaseForm(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "", views.CaseActionForm{Identity: how})
+		return
+	}
+	c, err = a.store.RecordIdentityCheck(r.Context(), c.ID, x.user.ID, how)
+	if a.caseActionFailed(w, r, err) {
+		return
+	}
+	a.auditReq(r, "rights.case.identity", "case", c.ID, nil)
+	a.mailCaseUpdate(r.Context(), c, "We have verified that the request is yours and are working on it.")
+	a.redirect(w, r, "/console/rights/"+c.ID, "The verification is recorded.")
+}
+
+// POST /console/rights/{id}/rectify
+func (a *App) handleRightsCaseRectify(w http.ResponseWriter, r *http.Request) {
+	c, x, ok := a.officerCase(w, r)
+	if !ok {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if c.Kind != store.CaseRectification || !c.Open() {
+		a.fail(w, r, store.ErrConflict)
+		return
+	}
+	form := views.CaseActionForm{Certificate: f.raw("certificate"), HolderName: f.text("holder_name", "Name", 2, 200)}
+	if !store.ValidCertificateCode(form.Certificate) {
+		f.fail("certificate", "Choose one of the person's certificates.")
+	}
+	if f.Valid() {
+		c2, err := a.store.RectifyCertificateName(r.Context(), c.ID, x.user.ID, form.Certificate, form.HolderName)
+		if errors.Is(err, store.ErrNotFound) {
+			f.fail("certificate", "Choose one of the person's certificates.")
+		} else if a.caseActionFailed(w, r, err) {
+			return
+		} else {
+			c = c2
+		}
+	}
+	if !f.Valid() {
+		a.renderOfficerCaseForm(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "", form)
+		return
+	}
+	// The audit log names the field, never the names themselves: those stay
+	// sealed in the case history.
+	a.auditReq(r, "rights.case.rectify", "case", c.ID, map[string]any{"field": "certificates.holder_name"})
+	a.mailCaseUpdate(r.Context(), c, "The name on your certificate "+form.Certificate+" now reads: "+form.HolderName+". Anyone who verifies the certificate sees the corrected name.")
+	a.redirect(w, r, "/console/rights/"+c.ID, "The name is corrected and the person is told.")
+}
+
+// POST /console/rights/{id}/grade
+func (a *App) handleRightsCaseGrade(w http.ResponseWriter, r *http.Request) {
+	c, x, ok := a.officerCase(w, r)
+	if !ok {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if c.Kind != store.CaseReview || !c.Open() {
+		a.fail(w, r, store.ErrConflict)
+		return
+	}
+	form := views.CaseActionForm{Attempt: f.raw("attempt"), Decision: f.raw("decision"), Score: strings.TrimSpace(f.raw("score")),
+		GradeReason: f.multiline("grade_reason", "Reason", 2000)}
+	d := store.GradeDecision{AttemptID: form.Attempt, Change: form.Decision == "change", Reason: form.GradeReason}
+	if !store.ValidID(form.Attempt) {
+		f.fail("attempt", "Choose one of the person's grades.")
+	}
+	if form.Decision != "keep" && form.Decision != "change" {
+		f.fail("decision", "Keep the grade or change it.")
+	}
+	if d.Change {
+		n, err := strconv.Atoi(form.Score)
+		if err != nil || n < 0 || n > 100 {
+			f.fail("score", "Enter the new grade, a whole number from 0 to 100.")
+		}
+		d.Score = n
+	}
+	if form.GradeReason == "" && f.Errors["grade_reason"] == "" {
+		f.fail("grade_reason", "Give the reason: the person is told.")
+	}
+	if f.Valid() {
+		c2, err := a.store.ReviewGrade(r.Context(), c.ID, x.user.ID, d)
+		if errors.Is(err, store.ErrNotFound) {
+			f.fail("attempt", "Choose one of the person's grades.")
+		} else if a.caseActionFailed(w, r, err) {
+			return
+		} else {
+			c = c2
+		}
+	}
+	if !f.Valid() {
+		a.renderOfficerCaseForm(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "", form)
+		return
+	}
+	a.auditReq(r, "rights.case.grade", "case", c.ID, map[string]any{"decision": form.Decision})
+	if d.Change {
+		// A grade that now passes may complete the training.
+		for _, at := range a.mustAttempts(r.Context(), c.UserID) {
+			if at.ID == d.AttemptID {
+				if _, err := a.store.CompleteIfDone(r.Context(), c.UserID, at.TrainingID); err != nil {
+					a.log.Error("complete after review", "case_id", c.ID, "err", err)
+				}
+			}
+		}
+	}
+	note := ""
+	if n := len(c.Events); n > 0 {
+		note = c.Events[n-1].Note
+	}
+	a.mailCaseUpdate(r.Context(), c, note)
+	a.redirect(w, r, "/console/rights/"+c.ID, "The review is recorded and the person is told.")
+}
+
+// mustAttempts lists a person's attempts, or none when that fails (logged).
+func (a *App) mustAttempts(ctx context.Context, userID string) []store.AttemptSummary {
+	as, err := a.store.Attempts(ctx, userID)
+	if err != nil {
+		a.log.Error("attempts", "err", err)
+	}
+	return as
+}
+
+// POST /console/rights/{id}/export
+func (a *App) handleRightsCaseExport(w http.ResponseWriter, r *http.Request) {
+	c, x, ok := a.officerCase(w, r)
+	if !ok {
+		return
+	}
+	if _, err := parseForm(r); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if (c.Kind != store.CaseAccess && c.Kind != store.CasePortability) || !c.Open() {
+		a.fail(w, r, store.ErrConflict)
+		return
+	}
+	ctx := r.Context()
+	u, err := a.store.User(ctx, c.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, store.ErrConflict)
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !u.Verified() {
+		// The link goes only to an address the person has confirmed.
+		a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, views.Errors{"_form": "The person's email address is not confirmed: an export link goes only to a confirmed address. Ask them to confirm it, or answer by post."}, "")
+		return
+	}
+	exportID, err := a.startExport(ctx, u.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	days := a.exportDays(r)
+	note := "An export of your data was prepared on your behalf. The download link went to your confirmed email address; sign in to download it within " + strconv.Itoa(days) + " days."
+	c, err = a.store.UpdateCase(ctx, c.ID, x.user.ID, store.CaseCompleted, note)
+	if a.caseActionFailed(w, r, err) {
+		return
+	}
+	a.auditReq(r, "rights.case.export", "case", c.ID, map[string]any{"export_id": exportID})
+	if err := a.accountMail(ctx, u.ID, u.Email, "rights_export", "Your data export", views.MailBody{
+		Greeting: "Hello " + u.FirstName + ",",
+		Paragraphs: []string{"As you asked, we have prepared an export of all the data kelas holds about you.",
+			"Sign in and download it within " + strconv.Itoa(days) + " days; you are asked for your password before the download starts."},
+		ActionLabel: "Download your export", ActionURL: a.cfg.PublicURL() + "/rights/export/" + exportID,
+	}, mailLink{expires: a.clock().AddDate(0, 0, days)}); err != nil {
+		a.log.Error("export on behalf mail", "case_id", c.ID, "err", err)
+	}
+	a.redirect(w, r, "/console/rights/"+c.ID, "The export is being built; the person gets the link by mail.")
+}
+
+// rightsRequestKinds are the requests an officer may record on someone's
+// behalf: every right of the portal.
+func rightsRequestKinds() []views.OptionGroup {
+	var opts []views.Option
+	for _, k := range []string{store.CaseAccess, store.CaseRectification, store.CaseErasure, store.CaseRestriction, store.CasePortability,
+		store.CaseObjection, store.CaseWithdrawConsent, store.CaseReview} {
+		opts = append(opts, views.Option{Value: k, Label: views.CaseKindLabel(k)})
+	}
+	return []views.OptionGroup{{Options: opts}}
+}
+
+// GET /console/rights/new
+func (a *App) handleNewRightsRequest(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.officer(w, r)
+	if !ok {
+		return
+	}
+	form := views.RightsRequestForm{ReceivedOn: a.clock().UTC().Format(time.DateOnly), Kinds: rightsRequestKinds()}
+	a.render(w, r, http.StatusOK, views.ConsoleNewRightsRequest(a.page(r, "Record a request"), views.NewRightsRequestConsole{Nav: a.consoleNav(r.Context(), x), Form: form}))
+}
+
+// oldestReceipt bounds how far back a received date may lie: a request
+// older than this was surely recorded already, or the date is a typo.
+const oldestReceipt = 366 * 24 * time.Hour
+
+// POST /console/rights/new
+func (a *App) handleCreateRightsRequest(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.officer(w, r)
+	if !ok {
+		return
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	form := views.RightsRequestForm{Email: f.email("email"), Kind: f.choice("kind", "kind of request", store.ValidCaseKind, true),
+		Channel: f.choice("channel", "channel", store.ValidOutsideChannel, true), ReceivedOn: strings.TrimSpace(f.raw("received_on")),
+		Identity: f.text("identity", "How the identity was verified", 0, 500), Details: f.multiline("details", "The request", 4000),
+		Kinds: rightsRequestKinds()}
+	now := a.clock().UTC()
+	received, err := time.Parse(time.DateOnly, form.ReceivedOn)
+	switch {
+	case err != nil:
+		f.fail("received_on", "Enter the date the request was received, like 2026-03-01.")
+	case received.After(now):
+		f.fail("received_on", "The date received cannot be in the future.")
+	case now.Sub(received) > oldestReceipt:
+		f.fail("received_on", "The date received is more than a year ago: check it.")
+	}
+	if form.Details == "" && f.Errors["details"] == "" {
+		f.fail("details", "Write down what the person asks for.")
+	}
+	if form.Kind == store.CaseErasure && form.Identity == "" && f.Errors["identity"] == "" {
+		f.fail("identity", "An erasure is scheduled only once the person's identity is verified: say how it was.")
+	}
+	if len(form.Identity) > 0 && len([]rune(form.Identity)) < 5 && f.Errors["identity"] == "" {
+		f.fail("identity", "Say how the identity was verified, in a few words.")
+	}
+	var u store.User
+	if f.Valid() {
+		// The address is looked up through its blind index, never stored.
+		u, err = a.store.UserByEmail(ctx, form.Email)
+		if errors.Is(err, store.ErrNotFound) {
+			f.fail("email", "No account has this address. A request from someone without an account is answered outside kelas.")
+		} else if err != nil {
+			a.fail(w, r, err)
+			return
+		} else if c, err := a.store.OpenCase(ctx, u.ID, store.CaseErasure); err == nil && form.Kind == store.CaseErasure {
+			f.fail("kind", "This person's erasure request "+c.ID[:8]+" is open already.")
+		}
+	}
+	if !f.Valid() {
+		form.Errors = f.Errors
+		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewRightsRequest(a.page(r, "Record a request"), views.NewRightsRequestConsole{Nav: a.consoleNav(r.Context(), x), Form: form}))
+		return
+	}
+	nc := store.NewCase{UserID: u.ID, Kind: form.Kind, Details: form.Details, ReceivedAt: received, Channel: form.Channel,
+		RecordedBy: x.user.ID, IdentityCheck: form.Identity,
+		Note: "Request received " + views.ChannelLabel(form.Channel) + " on " + received.Format("2 January 2006") + " and recorded by the privacy officer."}
+	if received.After(now.Add(-24 * time.Hour)) {
+		received = now // today: the deadline counts from now, not from midnight
+		nc.ReceivedAt = now
+	}
+	if form.Kind == store.CaseErasure {
+		nc.ExecuteAfter = now.Add(a.erasureGrace())
+	}
+	c, err := a.store.CreateCase(ctx, nc)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.auditReq(r, "rights.case.record", "case", c.ID, map[string]any{"kind": c.Kind, "channel": c.Channel})
+	if c.Kind == store.CaseErasure {
+		a.mailErasureScheduled(ctx, &u, c)
+	} else {
+		a.mailCaseUpdate(ctx, c, "We received your request "+views.ChannelLabel(c.Channel)+" on "+c.ReceivedAt.Format("2 January 2006")+
+			" and will answer by "+c.DueAt.Format("2 January 2006")+". You can follow it in your account.")
+	}
+	a.redirect(w, r, "/console/rights/"+c.ID, "The request is recorded; the answer is due by "+c.DueAt.Format("2 January 2006")+".")
+}
+
+// disclosureReviewLimit bounds the review page; filters narrow it.
+const disclosureReviewLimit = 500
+
+// GET /console/disclosures
+func (a *App) handleDisclosureReview(w http.ResponseWriter, r *http.Request) {
+	x, ok := a.officer(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	q := r.URL.Query()
+	v := views.DisclosureReview{Nav: a.consoleNav(ctx, x), Viewer: strings.TrimSpace(q.Get("viewer")), Member: q.Get("member"),
+		Grant: strings.TrimSpace(q.Get("grant")), Person: strings.TrimSpace(q.Get("person")), From: q.Get("from"), Until: q.Get("until"),
+		Errors: views.Errors{}, Limit: disclosureReviewLimit}
+	f := store.DisclosureFilter{ViewerID: v.Viewer, MemberID: v.Member, GrantID: v.Grant, Limit: disclosureReviewLimit}
+	for _, c := range []struct{ name, val, msg string }{{"viewer", v.Viewer, "Enter an account id, as listed below."},
+		{"member", v.Member, "Choose a Member from the list."}, {"grant", v.Grant, "Enter a grant id, as listed below."}} {
+		if c.val != "" && !store.ValidID(c.val) {
+			v.Errors[c.name] = c.msg
+		}
+	}
+	for _, d := range []struct {
+		name, val string
+		dst       *time.Time
+		days      int
+	}{{"from", v.From, &f.From, 0}, {"until", v.Until, &f.Until, 1}} {
+		if d.val == "" {
+			continue
+		}
+		t, err := time.Parse(time.DateOnly, d.val)
+		if err != nil {
+			v.Errors[d.name] = "Enter a date like 2026-03-01."
+			continue
+		}
+		*d.dst = t.AddDate(0, 0, d.days)
+	}
+	if v.Person != "" {
+		// Found through the blind index; the address is not kept.
+		u, err := a.store.UserByEmail(ctx, v.Person)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			v.Errors["person"] = "No account has this address."
+		case err != nil:
+			a.fail(w, r, err)
+			return
+		default:
+			f.SubjectID = u.ID
+		}
+	}
+	ms, err := a.store.Members(ctx)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var opts []views.Option
+	for _, m := range ms {
+		opts = append(opts, views.Option{Value: m.ID, Label: m.Name})
+	}
+	v.Members = []views.OptionGroup{{Options: opts}}
+	status := http.StatusOK
+	if len(v.Errors) > 0 {
+		status = http.StatusUnprocessableEntity
+	} else if v.Disclosures, err = a.store.AllDisclosures(ctx, f); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, status, views.ConsoleDisclosures(a.page(r, "Disclosures"), v))
 }

@@ -94,6 +94,8 @@ func (a *App) jobs() []*job {
 		{name: "retention", sched: dailyAt(3, 0), lease: 15 * time.Minute, retry: time.Hour, run: a.runRetention},
 		{name: "erasures", sched: hourlyAt(15), lease: 15 * time.Minute, run: a.runErasures},
 		{name: "rights_reminders", sched: dailyAt(6, 0), lease: 10 * time.Minute, retry: time.Hour, run: a.runRightsReminders},
+		{name: "mass_mail", sched: everyMinute(), lease: 30 * time.Minute, run: a.runMassMailings},
+		{name: "attention_digest", sched: dailyAt(6, 30), lease: 10 * time.Minute, retry: time.Hour, run: a.runAttentionDigest},
 		{name: "backup", sched: dailyAt(2, 0), lease: 15 * time.Minute, retry: time.Hour, run: func(ctx context.Context) error {
 			_, err := a.runBackup(ctx, store.OriginSchedule, store.ActorScheduler)
 			return err

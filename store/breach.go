@@ -54,10 +54,14 @@ func breachTables() []table {
 	return []table{
 		{db: DBMain, name: "breaches", base: system("facts about an incident: times, categories and scope"),
 			columns: []string{"id", "title", "description", "measures", "advice", "contact", "categories", "occurred_at",
-				"detected_at", "scope", "scope_id", "recorded_by", "recorded_at", "notified_at"},
-			sealed: []string{"title", "description", "measures", "advice", "contact"},
+				"detected_at", "scope", "scope_id", "recorded_by", "recorded_at", "notified_at",
+				"authority_notified_at", "authority_reference", "closed_at", "summary", "updated_at"},
+			sealed: []string{"title", "description", "measures", "advice", "contact", "summary"},
 			override: map[string]Field{"title": register, "description": register, "measures": register, "advice": register,
-				"contact": register, "recorded_by": recordedBy}},
+				"contact": register, "recorded_by": recordedBy, "summary": register}},
+		{db: DBMain, name: "breach_events", base: system("the timeline of an incident: when what was learnt or done"),
+			columns: []string{"id", "breach_id", "at", "actor_id", "kind", "note"}, sealed: []string{"note"},
+			override: map[string]Field{"note": register, "actor_id": recordedBy}},
 		{db: DBMain, name: "breach_people", base: affected, columns: []string{"breach_id", "user_id"}},
 		{db: DBMain, name: "breach_notifications", base: notified,
 			columns: []string{"id", "breach_id", "user_id", "outbox_id", "claimed_at", "queued_at"}},
@@ -92,6 +96,34 @@ type Breach struct {
 	NotifiedAt                                    time.Time // zero until people were notified
 	Scope, ScopeID                                string
 	RecordedBy                                    string
+
+	// The notification to the supervisory authority, which stops the
+	// 72-hour clock, and its reference there.
+	AuthorityNotifiedAt time.Time
+	AuthorityReference  string
+	ClosedAt            time.Time
+	Summary             string // what the incident came to, written when closing it
+	UpdatedAt           time.Time
+	Events              []BreachEvent // the timeline; filled by Breach only
+}
+
+// Closed reports whether the incident is closed; the record stays.
+func (b Breach) Closed() bool { return !b.ClosedAt.IsZero() }
+
+// Breach timeline entry kinds.
+const (
+	BreachEventNote      = "note"
+	BreachEventEdit      = "edit"
+	BreachEventAuthority = "authority"
+	BreachEventClose     = "close"
+)
+
+// BreachEvent is one entry of an incident's timeline.
+type BreachEvent struct {
+	At      time.Time
+	ActorID string
+	Kind    string
+	Note    string
 }
 
 // Deadline is when the people affected must have been told.
@@ -151,18 +183,22 @@ func (s *Store) systemSealer(ctx context.Context, table, row string) (sealer, er
 }
 
 const breachColumns = `id, title, description, measures, advice, contact, categories, occurred_at, detected_at,
-	scope, COALESCE(scope_id, ''), recorded_by, recorded_at, notified_at`
+	scope, COALESCE(scope_id, ''), recorded_by, recorded_at, notified_at,
+	authority_notified_at, COALESCE(authority_reference, ''), closed_at, summary, updated_at`
 
 func (s *Store) scanBreach(ctx context.Context, sc interface{ Scan(...any) error }) (Breach, error) {
 	var b Breach
 	var sealed [5][]byte
+	var summary []byte
 	var cats, occurred, detected, recorded string
-	var notified sql.NullString
+	var notified, authority, closed, updated sql.NullString
 	err := sc.Scan(&b.ID, &sealed[0], &sealed[1], &sealed[2], &sealed[3], &sealed[4], &cats, &occurred, &detected,
-		&b.Scope, &b.ScopeID, &b.RecordedBy, &recorded, &notified)
+		&b.Scope, &b.ScopeID, &b.RecordedBy, &recorded, &notified,
+		&authority, &b.AuthorityReference, &closed, &summary, &updated)
 	if err != nil {
 		return b, err
 	}
+	b.AuthorityNotifiedAt, b.ClosedAt, b.UpdatedAt = nullTS(authority), nullTS(closed), nullTS(updated)
 	b.Categories = strings.Split(cats, ",")
 	b.OccurredAt, _ = parseTS(occurred)
 	b.DetectedAt, _ = parseTS(detected)
@@ -180,6 +216,11 @@ func (s *Store) scanBreach(ctx context.Context, sc interface{ Scan(...any) error
 			return b, err
 		}
 	}
+	if summary != nil {
+		if b.Summary, err = z.open("summary", summary); err != nil {
+			return b, err
+		}
+	}
 	return b, nil
 }
 
@@ -192,7 +233,31 @@ func (s *Store) Breach(ctx context.Context, id string) (Breach, error) {
 	if err != nil {
 		return b, fmt.Errorf("store: breach: %w", err)
 	}
-	return b, nil
+	rows, err := s.rdb.QueryContext(ctx, "SELECT id, at, actor_id, kind, note FROM breach_events WHERE breach_id = ? ORDER BY at, rowid", id)
+	if err != nil {
+		return b, fmt.Errorf("store: breach events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e BreachEvent
+		var eid, at string
+		var note []byte
+		if err := rows.Scan(&eid, &at, &e.ActorID, &e.Kind, &note); err != nil {
+			return b, fmt.Errorf("store: breach events: %w", err)
+		}
+		e.At, _ = parseTS(at)
+		if note != nil {
+			z, err := s.systemSealer(ctx, "breach_events", eid)
+			if err != nil {
+				return b, err
+			}
+			if e.Note, err = z.open("note", note); err != nil {
+				return b, err
+			}
+		}
+		b.Events = append(b.Events, e)
+	}
+	return b, rows.Err()
 }
 
 // Breaches lists the whole register, most recently detected first.
@@ -404,4 +469,181 @@ func (s *Store) BreachNotices(ctx context.Context, breachID string, limit int) (
 		}
 	}
 	return out, c, rows.Err()
+}
+
+// ErrBreachClosed means a closed incident no longer changes.
+var ErrBreachClosed = errors.New("store: the incident is closed")
+
+// ErrAuthorityNotified means the authority notification is recorded already.
+var ErrAuthorityNotified = errors.New("store: the authority notification is recorded already")
+
+// breachStep changes an open incident in one transaction with its timeline
+// entry and its audit entry: do returns the audit details.
+func (s *Store) breachStep(ctx context.Context, actor, id, kind, note, action string, do func(tx *sql.Tx, now time.Time) (map[string]any, error)) error {
+	now := s.Now()
+	eid := NewID()
+	var sealed any
+	if note != "" {
+		z, err := s.systemSealer(ctx, "breach_events", eid)
+		if err != nil {
+			return err
+		}
+		sealed = z.seal("note", note)
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var closed sql.NullString
+		err := tx.QueryRowContext(ctx, "SELECT closed_at FROM breaches WHERE id = ?", id).Scan(&closed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if closed.Valid {
+			return ErrBreachClosed
+		}
+		details, err := do(tx, now)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE breaches SET updated_at = ? WHERE id = ?", ts(now), id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO breach_events (id, breach_id, at, actor_id, kind, note) VALUES (?, ?, ?, ?, ?, ?)",
+			eid, id, ts(now), actor, kind, sealed); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: action, TargetType: "breach", TargetID: id, Details: details})
+	})
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrBreachClosed), errors.Is(err, ErrAuthorityNotified):
+		return err
+	case err != nil:
+		return fmt.Errorf("store: %s: %w", action, err)
+	}
+	return nil
+}
+
+// Audited actions of the breach lifecycle.
+const (
+	AuditBreachEdit      = "breach.edit"
+	AuditBreachNote      = "breach.note"
+	AuditBreachAuthority = "breach.authority"
+	AuditBreachClose     = "breach.close"
+)
+
+// UpdateBreach corrects the facts of an open incident as more is learnt;
+// who affected it (its scope) stays as recorded, since notices went out on
+// it. The timeline names the fields changed.
+func (s *Store) UpdateBreach(ctx context.Context, actor, id string, nb NewBreach) error {
+	switch {
+	case nb.DetectedAt.Before(nb.OccurredAt):
+		return errors.New("store: update breach: detected before it occurred")
+	case len(nb.Categories) == 0:
+		return errors.New("store: update breach: no data category")
+	}
+	for _, c := range nb.Categories {
+		if !ValidBreachCategory(c) {
+			return fmt.Errorf("store: update breach: unknown category %q", c)
+		}
+	}
+	old, err := s.Breach(ctx, id)
+	if err != nil {
+		return err
+	}
+	var changed []string
+	for _, f := range []struct {
+		name     string
+		old, new string
+	}{{"title", old.Title, nb.Title}, {"description", old.Description, nb.Description}, {"measures", old.Measures, nb.Measures},
+		{"advice", old.Advice, nb.Advice}, {"contact", old.Contact, nb.Contact},
+		{"categories", strings.Join(old.Categories, ","), strings.Join(nb.Categories, ",")},
+		{"occurred_at", ts(old.OccurredAt), ts(nb.OccurredAt)}, {"detected_at", ts(old.DetectedAt), ts(nb.DetectedAt)}} {
+		if f.old != f.new {
+			changed = append(changed, f.name)
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	z, err := s.systemSealer(ctx, "breaches", id)
+	if err != nil {
+		return err
+	}
+	note := "Changed: " + strings.Join(changed, ", ") + "."
+	return s.breachStep(ctx, actor, id, BreachEventEdit, note, AuditBreachEdit, func(tx *sql.Tx, _ time.Time) (map[string]any, error) {
+		_, err := tx.ExecContext(ctx, `UPDATE breaches SET title = ?, description = ?, measures = ?, advice = ?, contact = ?,
+			categories = ?, occurred_at = ?, detected_at = ? WHERE id = ?`,
+			z.seal("title", nb.Title), z.seal("description", nb.Description), z.seal("measures", nb.Measures),
+			z.seal("advice", nb.Advice), z.seal("contact", nb.Contact), strings.Join(nb.Categories, ","),
+			ts(nb.OccurredAt), ts(nb.DetectedAt), id)
+		return map[string]any{"fields": strings.Join(changed, ",")}, err
+	})
+}
+
+// AddBreachNote adds an entry to an open incident's timeline.
+func (s *Store) AddBreachNote(ctx context.Context, actor, id, note string) error {
+	return s.breachStep(ctx, actor, id, BreachEventNote, note, AuditBreachNote, func(*sql.Tx, time.Time) (map[string]any, error) {
+		return nil, nil
+	})
+}
+
+// RecordAuthorityNotification records when the supervisory authority was
+// notified and under which reference: that stops the 72-hour clock. It is
+// recorded once.
+func (s *Store) RecordAuthorityNotification(ctx context.Context, actor, id string, at time.Time, reference string) error {
+	note := "Supervisory authority notified on " + at.UTC().Format("2 Jan 2006 15:04 UTC") + ", reference " + reference + "."
+	return s.breachStep(ctx, actor, id, BreachEventAuthority, note, AuditBreachAuthority, func(tx *sql.Tx, _ time.Time) (map[string]any, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE breaches SET authority_notified_at = ?, authority_reference = ?
+			WHERE id = ? AND authority_notified_at IS NULL`, ts(at), reference, id)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, ErrAuthorityNotified
+		}
+		return map[string]any{"notified_at": ts(at)}, nil
+	})
+}
+
+// CloseBreach closes an incident with a summary of what it came to. The
+// record is kept; it no longer changes.
+func (s *Store) CloseBreach(ctx context.Context, actor, id, summary string) error {
+	z, err := s.systemSealer(ctx, "breaches", id)
+	if err != nil {
+		return err
+	}
+	return s.breachStep(ctx, actor, id, BreachEventClose, "Closed.", AuditBreachClose, func(tx *sql.Tx, now time.Time) (map[string]any, error) {
+		_, err := tx.ExecContext(ctx, "UPDATE breaches SET closed_at = ?, summary = ? WHERE id = ?", ts(now), z.seal("summary", summary), id)
+		return nil, err
+	})
+}
+
+// RunningBreaches lists the incidents whose 72-hour clock still runs (the
+// authority not notified, not closed), the nearest deadline first.
+func (s *Store) RunningBreaches(ctx context.Context) ([]Breach, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT "+breachColumns+` FROM breaches
+		WHERE authority_notified_at IS NULL AND closed_at IS NULL ORDER BY detected_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: running breaches: %w", err)
+	}
+	defer rows.Close()
+	var out []Breach
+	for rows.Next() {
+		b, err := s.scanBreach(ctx, rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: running breaches: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// RunningBreachCount counts the incidents whose clock still runs.
+func (s *Store) RunningBreachCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM breaches WHERE authority_notified_at IS NULL AND closed_at IS NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: running breaches: %w", err)
+	}
+	return n, nil
 }

@@ -123,7 +123,7 @@ func systemTable(db DB, name string, why string, cols ...string) table {
 // accounts.go, ...).
 func DataMap() []Field {
 	var out []Field
-	for _, group := range [][]table{coreTables(), accountTables(), outboxTables(), trainingTables(), consoleTables(), rightsTables(), anonymousTables(),
+	for _, group := range [][]table{coreTables(), accountTables(), outboxTables(), trainingTables(), consoleTables(), rightsTables(), anonymousTables(), massMailTables(),
 		consentTables(), statsTables(), operationsTables(), breachTables(), policyTables(), notifyTables(), exportTables(),
 		journalTablesForMap(), twoFactorTables()} {
 		for _, t := range group {

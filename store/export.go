@@ -125,12 +125,14 @@ type exportLink struct {
 // decision: TestExportCoversDataMap fails otherwise.
 func exportLinks() map[string]exportLink {
 	return map[string]exportLink{
-		"users":              {where: `"id" = ?`},
-		"profiles":           {},
-		"activity_log":       {order: `"at", "id"`}, // index activity_log_user (user_id, at)
-		"disclosures":        {where: `"subject_id" = ?`, order: `"at", "id"`},
-		"certificates":       {row: "code"},
-		"outbox":             {row: "id"},
+		"users":        {where: `"id" = ?`},
+		"profiles":     {},
+		"activity_log": {order: `"at", "id"`}, // index activity_log_user (user_id, at)
+		"disclosures":  {where: `"subject_id" = ?`, order: `"at", "id"`},
+		"certificates": {row: "code"},
+		// Mail sent to the person, not mail still waiting or failed: the
+		// export lists what they received (subject and date).
+		"outbox":             {where: `"user_id" = ? AND "status" = 'sent'`, row: "id"},
 		"account_tokens":     {row: "token_hash"}, // hex of the hash; see exportRowValue
 		"rights_cases":       {row: "id"},
 		"rights_case_events": {where: `"case_id" IN (SELECT "id" FROM "rights_cases" WHERE "user_id" = ?)`, row: "case_id"},

@@ -95,7 +95,12 @@ func exportPerson(t *testing.T, s *Store) User {
 		At: s.Now(), IP: netip.MustParseAddr("198.51.100.77")}}))
 	require.NoError(t, s.RecordDisclosures(ctx, Disclosure{ViewerID: staff.ID, ViewerRole: string(RoleMemberStaff),
 		MemberID: m.ID, View: ViewLearnerRecord, Reason: "Xportreason for viewing"}, u.ID))
-	_, err = s.EnqueueMail(ctx, NewMail{UserID: u.ID, To: u.Email, Kind: "verify", Subject: "Xportsubject line", Text: "body"})
+	sent, err := s.EnqueueMail(ctx, NewMail{UserID: u.ID, To: u.Email, Kind: "verify", Subject: "Xportsubject line", Text: "body"})
+	require.NoError(t, err)
+	require.NoError(t, s.MarkMailSent(ctx, sent))
+	// Mail still waiting holds a live link: it is not exported at all.
+	_, err = s.EnqueueMail(ctx, NewMail{UserID: u.ID, To: u.Email, Kind: "password_reset", Subject: "Waiting subject",
+		Text: "Reset: https://kelas.example/password/reset/live-secret-token"})
 	require.NoError(t, err)
 	_, err = s.ClaimNotification(ctx, "announcement", tr.ID, u.ID)
 	require.NoError(t, err)
@@ -205,8 +210,13 @@ func TestExportHasEveryCategoryWithData(t *testing.T) {
 	require.Len(t, cert.Rows, 1)
 	assert.Equal(t, "Xportfirstname Xportsurname", cell(t, cert, 0, "holder_name"))
 	mail, _ := dataset(pd, CatAccount, "outbox")
-	require.Len(t, mail.Rows, 1)
+	require.Len(t, mail.Rows, 1, "the mail sent, not the one waiting")
 	assert.Equal(t, "Xportsubject line", cell(t, mail, 0, "subject"))
+	assert.NotEmpty(t, cell(t, mail, 0, "sent_at"))
+	assert.NotContains(t, mail.Columns, "body_text", "bodies carry links")
+	assert.NotContains(t, mail.Columns, "body_html")
+	assert.NotContains(t, fmt.Sprint(pd), "live-secret-token")
+	assert.NotContains(t, fmt.Sprint(pd), "Waiting subject")
 
 	cookies, _ := dataset(pd, CatConsents, "consent_records")
 	records, err := s.ConsentRecords(context.Background(), u.ID)

@@ -242,6 +242,9 @@ type Disclosure struct {
 	View       string
 	GrantID    string
 	Reason     string
+	// Under names what the view came under: the grant's purpose and the
+	// trainings it covers, filled by the listings.
+	Under string
 }
 
 // RecordDisclosures notes that viewer saw the data of each subject. The
@@ -299,30 +302,86 @@ func (s *Store) RecordDisclosures(ctx context.Context, d Disclosure, subjects ..
 // Disclosures lists who saw the person's data, newest first: the rights
 // portal shows this to the person.
 func (s *Store) Disclosures(ctx context.Context, subjectID string) ([]Disclosure, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT d.subject_id, d.viewer_id, d.viewer_role, COALESCE(d.member_id, ''),
-		COALESCE(m.name, ''), d.at, d.view, COALESCE(d.grant_id, ''), d.reason
-		FROM disclosures d LEFT JOIN members m ON m.id = d.member_id WHERE d.subject_id = ? ORDER BY d.at DESC, d.id DESC`, subjectID)
+	return s.disclosures(ctx, DisclosureFilter{SubjectID: subjectID})
+}
+
+// DisclosureFilter narrows the privacy officer's review of disclosures.
+// Empty fields do not filter; Until is exclusive.
+type DisclosureFilter struct {
+	ViewerID, MemberID, GrantID, SubjectID string
+	From, Until                            time.Time
+	Limit                                  int
+}
+
+// AllDisclosures lists the disclosures matching f, newest first, with the
+// reasons opened: the privacy officer's review.
+func (s *Store) AllDisclosures(ctx context.Context, f DisclosureFilter) ([]Disclosure, error) {
+	return s.disclosures(ctx, f)
+}
+
+func (s *Store) disclosures(ctx context.Context, f DisclosureFilter) ([]Disclosure, error) {
+	q := `SELECT d.subject_id, d.viewer_id, d.viewer_role, COALESCE(d.member_id, ''),
+		COALESCE(m.name, ''), d.at, d.view, COALESCE(d.grant_id, ''), d.reason, COALESCE(g.purpose, ''),
+		COALESCE((SELECT group_concat(t.title, '; ') FROM grant_trainings gt JOIN trainings t ON t.id = gt.training_id
+			WHERE gt.grant_id = d.grant_id), '')
+		FROM disclosures d LEFT JOIN members m ON m.id = d.member_id LEFT JOIN access_grants g ON g.id = d.grant_id WHERE 1 = 1`
+	var args []any
+	for _, c := range []struct{ col, v string }{{"d.viewer_id", f.ViewerID}, {"d.member_id", f.MemberID}, {"d.grant_id", f.GrantID},
+		{"d.subject_id", f.SubjectID}} {
+		if c.v != "" {
+			q += " AND " + c.col + " = ?"
+			args = append(args, c.v)
+		}
+	}
+	if !f.From.IsZero() {
+		q += " AND d.at >= ?"
+		args = append(args, ts(f.From))
+	}
+	if !f.Until.IsZero() {
+		q += " AND d.at < ?"
+		args = append(args, ts(f.Until))
+	}
+	q += " ORDER BY d.at DESC, d.id DESC"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: disclosures: %w", err)
 	}
 	defer rows.Close()
 	var out []Disclosure
-	var z *sealer
+	sealers := map[string]*sealer{}
 	for rows.Next() {
 		var d Disclosure
-		var at string
+		var at, purpose, titles string
 		var reason []byte
-		if err := rows.Scan(&d.SubjectID, &d.ViewerID, &d.ViewerRole, &d.MemberID, &d.MemberName, &at, &d.View, &d.GrantID, &reason); err != nil {
+		if err := rows.Scan(&d.SubjectID, &d.ViewerID, &d.ViewerRole, &d.MemberID, &d.MemberName, &at, &d.View, &d.GrantID, &reason,
+			&purpose, &titles); err != nil {
 			return nil, fmt.Errorf("store: disclosures: %w", err)
 		}
 		d.At, _ = parseTS(at)
+		if d.GrantID != "" {
+			d.Under = "access grant \"" + purpose + "\""
+			if titles != "" {
+				d.Under += " for " + titles
+			}
+		}
 		if reason != nil {
+			z := sealers[d.SubjectID]
 			if z == nil {
-				zz, err := s.sealerFor(ctx, subjectID, "disclosures", subjectID)
+				zz, err := s.sealerFor(ctx, d.SubjectID, "disclosures", d.SubjectID)
+				if errors.Is(err, ErrNotFound) {
+					d.Reason = "(unreadable: the person was erased)"
+					out = append(out, d)
+					continue
+				}
 				if err != nil {
 					return nil, err
 				}
 				z = &zz
+				sealers[d.SubjectID] = z
 			}
 			if d.Reason, err = z.open("reason", reason); err != nil {
 				return nil, err

@@ -33,6 +33,7 @@ var journalTables = map[string][]string{
 	"breaches":             {"id"},
 	"breach_people":        {"breach_id", "user_id"},
 	"breach_notifications": {"id"},
+	"breach_events":        {"id"},
 	"rights_cases":         {"id"},
 	"rights_case_events":   {"id"},
 	"legal_holds":          {"id"},
@@ -46,7 +47,8 @@ var journalTables = map[string][]string{
 // journalKinds names the journaled tables for restore reports.
 var journalKinds = map[string]string{
 	"breaches": "breach records", "breach_people": "people affected by breaches", "breach_notifications": "breach notices",
-	"rights_cases": "rights requests", "rights_case_events": "rights request history", "legal_holds": "legal holds",
+	"breach_events": "breach timeline entries",
+	"rights_cases":  "rights requests", "rights_case_events": "rights request history", "legal_holds": "legal holds",
 	"policy_versions": "policy versions", "policy_drafts": "policy drafts", "disclosures": "disclosures",
 	"audit_log": "audit entries", "audit_anchor": "audit retention anchor",
 }

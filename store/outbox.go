@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,7 +48,17 @@ type NewMail struct {
 	Text    string
 	HTML    string
 	Headers map[string]string // extra headers, e.g. List-Unsubscribe
+
+	// LinkExpires is when the link in the mail stops working; LinkToken the
+	// account token it carries, if any. Once the link is dead (expired or
+	// used) the mail is dropped unsent.
+	LinkExpires time.Time
+	LinkToken   string
 }
+
+// MailLinkDead is the recorded reason for mail dropped because its link
+// no longer works.
+const MailLinkDead = "dropped unsent: the link in it had expired or was used"
 
 // OutboxMail is an outbox row with its sealed fields opened. For a row
 // whose key is gone (the person was erased) the sealed fields are empty.
@@ -71,37 +82,58 @@ type OutboxMail struct {
 // EnqueueMail seals m and queues it for immediate delivery. It returns the
 // outbox id, which is what logs may mention instead of the address.
 func (s *Store) EnqueueMail(ctx context.Context, m NewMail) (string, error) {
+	p, err := s.prepareMail(ctx, m)
+	if err != nil {
+		return "", err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error { return p.insert(ctx, tx) })
+	if err != nil {
+		return "", fmt.Errorf("store: enqueue mail: %w", err)
+	}
+	return p.id, nil
+}
+
+// preparedMail is a mail sealed and ready to insert, so that sealing (key
+// lookups in keys.db) happens outside the write transaction.
+type preparedMail struct {
+	id   string
+	args []any
+}
+
+func (s *Store) prepareMail(ctx context.Context, m NewMail) (preparedMail, error) {
 	if strings.TrimSpace(m.To) == "" {
-		return "", errors.New("store: enqueue mail: no recipient")
+		return preparedMail{}, errors.New("store: enqueue mail: no recipient")
 	}
 	if m.Kind == "" {
-		return "", errors.New("store: enqueue mail: no kind")
+		return preparedMail{}, errors.New("store: enqueue mail: no kind")
 	}
 	id := NewID()
 	z, err := s.outboxSealer(ctx, m.UserID, id)
 	if err != nil {
-		return "", fmt.Errorf("store: enqueue mail: %w", err)
+		return preparedMail{}, fmt.Errorf("store: enqueue mail: %w", err)
 	}
 	var headers any
 	if len(m.Headers) > 0 {
 		b, err := json.Marshal(m.Headers)
 		if err != nil {
-			return "", fmt.Errorf("store: enqueue mail: %w", err)
+			return preparedMail{}, fmt.Errorf("store: enqueue mail: %w", err)
 		}
 		headers = z.seal("headers", string(b))
 	}
 	now := ts(s.Now())
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, user_id, recipient, subject, body_text, body_html, headers,
-			kind, status, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)`,
-			id, nullStr(m.UserID), z.seal("recipient", m.To), z.sealOpt("subject", m.Subject), z.sealOpt("body_text", m.Text),
-			z.sealOpt("body_html", m.HTML), headers, m.Kind, now, now)
-		return err
-	})
-	if err != nil {
-		return "", fmt.Errorf("store: enqueue mail: %w", err)
+	var linkHash any
+	if m.LinkToken != "" {
+		linkHash = hex.EncodeToString(tokenHash(m.LinkToken))
 	}
-	return id, nil
+	return preparedMail{id: id, args: []any{id, nullStr(m.UserID), z.seal("recipient", m.To), z.sealOpt("subject", m.Subject),
+		z.sealOpt("body_text", m.Text), z.sealOpt("body_html", m.HTML), headers, m.Kind, now, now, tsOrNull(m.LinkExpires), linkHash}}, nil
+}
+
+func (p preparedMail) insert(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, user_id, recipient, subject, body_text, body_html, headers,
+		kind, status, attempts, next_attempt_at, created_at, link_expires_at, link_token_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)`, p.args...)
+	return err
 }
 
 // outboxSealer picks the key of a mail: the recipient's own, or the shared
@@ -216,9 +248,15 @@ func (s *Store) DueMail(ctx context.Context, limit int) ([]OutboxMail, error) {
 			return err
 		}
 		for _, r := range raw {
+			dead, err := linkDead(ctx, tx, r.m.ID, now)
+			if err != nil {
+				return err
+			}
 			m, err := s.openOutbox(ctx, r)
 			var reason string
 			switch {
+			case dead:
+				reason = MailLinkDead
 			case err == nil:
 				m.NextAttemptAt = now.Add(mailLease)
 				if _, err := tx.ExecContext(ctx, "UPDATE outbox SET next_attempt_at = ? WHERE id = ?", ts(m.NextAttemptAt), m.ID); err != nil {
@@ -247,6 +285,30 @@ func (s *Store) DueMail(ctx context.Context, limit int) ([]OutboxMail, error) {
 		return nil, fmt.Errorf("store: due mail: %w", err)
 	}
 	return out, nil
+}
+
+// linkDead reports whether the link in a queued mail no longer works: it
+// expired, or its one-time account token was used. (A token replaced by a
+// newer one before it was used is not counted: its mail still goes, as
+// before, and says nothing the newer one does not.)
+func linkDead(ctx context.Context, tx *sql.Tx, id string, now time.Time) (bool, error) {
+	var expires, hash sql.NullString
+	if err := tx.QueryRowContext(ctx, "SELECT link_expires_at, link_token_hash FROM outbox WHERE id = ?", id).Scan(&expires, &hash); err != nil {
+		return false, err
+	}
+	if expires.Valid && expires.String <= ts(now) {
+		return true, nil
+	}
+	if !hash.Valid {
+		return false, nil
+	}
+	h, err := hex.DecodeString(hash.String)
+	if err != nil {
+		return true, nil
+	}
+	var used int
+	err = tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM account_tokens WHERE token_hash = ? AND used_at IS NOT NULL", h).Scan(&used)
+	return used > 0, err
 }
 
 // MarkMailSent records a delivery. Only queued mail can be marked; anything
@@ -327,6 +389,9 @@ func sanitiseMailError(reason string) string {
 // OutboxStats summarises the outbox for the console and `kelas doctor`.
 type OutboxStats struct {
 	Queued, Sent, Failed int
+	// Dropped counts mail dropped unsent because its link was dead: not a
+	// delivery failure anyone must act on, so not in Failed.
+	Dropped int
 	// OldestQueued is when the oldest mail still waiting was queued; zero
 	// when nothing waits.
 	OldestQueued time.Time
@@ -339,9 +404,10 @@ func (s *Store) OutboxStats(ctx context.Context) (OutboxStats, error) {
 	err := s.rdb.QueryRowContext(ctx, `SELECT
 		COUNT(*) FILTER (WHERE status = 'queued'),
 		COUNT(*) FILTER (WHERE status = 'sent'),
-		COUNT(*) FILTER (WHERE status = 'failed'),
+		COUNT(*) FILTER (WHERE status = 'failed' AND last_error IS NOT ?1),
+		COUNT(*) FILTER (WHERE status = 'failed' AND last_error IS ?1),
 		MIN(created_at) FILTER (WHERE status = 'queued')
-		FROM outbox`).Scan(&st.Queued, &st.Sent, &st.Failed, &oldest)
+		FROM outbox`, MailLinkDead).Scan(&st.Queued, &st.Sent, &st.Failed, &st.Dropped, &oldest)
 	if err != nil {
 		return st, fmt.Errorf("store: outbox stats: %w", err)
 	}
@@ -422,11 +488,15 @@ func outboxTables() []table {
 	return []table{{
 		db: DBMain, name: "outbox",
 		columns: []string{"id", "user_id", "recipient", "subject", "body_text", "body_html", "headers", "kind", "status",
-			"attempts", "next_attempt_at", "last_error", "created_at", "sent_at"},
+			"attempts", "next_attempt_at", "last_error", "created_at", "sent_at", "link_expires_at", "link_token_hash"},
 		sealed: []string{"recipient", "subject", "body_text", "body_html", "headers"},
 		base:   base,
 		override: map[string]Field{
 			"headers":         omit("transport headers, including one-click unsubscribe links that act as secrets"),
+			"body_text":       omit("mail bodies carry links that act as secrets (confirmation, password reset, downloads); the export lists each mail sent by subject and date"),
+			"body_html":       omit("mail bodies carry links that act as secrets (confirmation, password reset, downloads); the export lists each mail sent by subject and date"),
+			"link_expires_at": omit("internal delivery scheduling: when the link in the mail stops working"),
+			"link_token_hash": omit("the hash of the one-time link in the mail, to drop it once the link is dead"),
 			"next_attempt_at": omit("internal delivery scheduling"),
 		},
 	}}

@@ -440,3 +440,65 @@ func TestSystemMailForgottenOnceSent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, MailSent, m.Status)
 }
+
+// TestMailWithADeadLinkIsDropped: mail whose link expired, or whose
+// one-time token was used, is never handed out for sending, for example
+// once SMTP is configured days later; the outbox records why.
+func TestMailWithADeadLinkIsDropped(t *testing.T) {
+	clock := newTestClock()
+	s := openTestStore(t, t.TempDir(), newMasterKey(t), clock.Now)
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, newUser("linkdead"))
+	require.NoError(t, err)
+	first, err := s.CreateAccountToken(ctx, u.ID, TokenVerify, 48*time.Hour, "")
+	require.NoError(t, err)
+	replaced, err := s.EnqueueMail(ctx, NewMail{UserID: u.ID, To: u.Email, Kind: "verify", Subject: "verify", Text: first,
+		LinkToken: first, LinkExpires: clock.Now().Add(48 * time.Hour)})
+	require.NoError(t, err)
+	_, err = s.VerifyEmail(ctx, first) // used, say from the printed link, before any mail went
+	require.NoError(t, err)
+	second, err := s.CreateAccountToken(ctx, u.ID, TokenReset, time.Hour, "")
+	require.NoError(t, err)
+	live, err := s.EnqueueMail(ctx, NewMail{UserID: u.ID, To: u.Email, Kind: "reset", Subject: "reset 2", Text: second,
+		LinkToken: second, LinkExpires: clock.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	invite, err := s.EnqueueMail(ctx, NewMail{To: "someone@example.test", Kind: "invitation", Subject: "invite", Text: "link",
+		LinkExpires: clock.Now().Add(7 * 24 * time.Hour)})
+	require.NoError(t, err)
+	plain, err := s.EnqueueMail(ctx, NewMail{UserID: u.ID, To: u.Email, Kind: "password_changed", Subject: "changed", Text: "x"})
+	require.NoError(t, err)
+
+	due, err := s.DueMail(ctx, 10)
+	require.NoError(t, err)
+	var ids []string
+	for _, m := range due {
+		ids = append(ids, m.ID)
+	}
+	assert.ElementsMatch(t, []string{live, invite, plain}, ids, "the used link is dead at once")
+	m, err := s.OutboxMail(ctx, replaced)
+	require.NoError(t, err)
+	assert.Equal(t, MailFailed, m.Status)
+	assert.Equal(t, MailLinkDead, m.LastError)
+	assert.Empty(t, m.Text, "its body, with the link, is gone")
+
+	// Nothing was sent (no SMTP, say); two hours later the reset link has
+	// expired, and then a week later the invitation.
+	clock.Advance(2 * time.Hour)
+	due, err = s.DueMail(ctx, 10)
+	require.NoError(t, err)
+	ids = nil
+	for _, m := range due {
+		ids = append(ids, m.ID)
+	}
+	assert.ElementsMatch(t, []string{invite, plain}, ids)
+	clock.Advance(7 * 24 * time.Hour)
+	due, err = s.DueMail(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	assert.Equal(t, plain, due[0].ID, "mail without a link is sent whenever it can be")
+	for _, id := range []string{live, invite} {
+		m, err := s.OutboxMail(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, MailLinkDead, m.LastError, id)
+	}
+}

@@ -328,3 +328,45 @@ func (s *Store) scanMonths(ctx context.Context, q string, args []any, scan func(
 	}
 	return rows.Err()
 }
+
+// TrainingGrades is the grades of one training's learners in a period:
+// each learner's best score in the quiz attempts of the period, and
+// whether that attempt passed.
+type TrainingGrades struct {
+	TrainingID, Title string
+	Scores            []int // one per learner, best first attempt order undefined
+	Passed            int   // learners whose best attempt passed
+}
+
+// ReportGrades lists, per training in scope with graded attempts in the
+// period, the best score of each included learner. The caller publishes
+// figures only for trainings with enough learners.
+func (s *Store) ReportGrades(ctx context.Context, sc ReportScope) ([]TrainingGrades, error) {
+	filter, fargs := sc.trainingFilter()
+	rows, err := s.rdb.QueryContext(ctx, `SELECT t.id, t.title, MAX(a.score), MAX(a.passed)
+		FROM quiz_attempts a JOIN users u ON u.id = a.user_id JOIN trainings t ON t.id = a.training_id
+		WHERE a.submitted_at >= ? AND a.submitted_at < ? AND `+reportIncluded+filter+`
+		GROUP BY t.id, a.user_id ORDER BY t.title, t.id`, append([]any{ts(sc.From), ts(sc.To)}, fargs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: report grades: %w", err)
+	}
+	defer rows.Close()
+	var out []TrainingGrades
+	for rows.Next() {
+		var id, title string
+		var score int
+		var passed bool
+		if err := rows.Scan(&id, &title, &score, &passed); err != nil {
+			return nil, fmt.Errorf("store: report grades: %w", err)
+		}
+		if len(out) == 0 || out[len(out)-1].TrainingID != id {
+			out = append(out, TrainingGrades{TrainingID: id, Title: title})
+		}
+		g := &out[len(out)-1]
+		g.Scores = append(g.Scores, score)
+		if passed {
+			g.Passed++
+		}
+	}
+	return out, rows.Err()
+}

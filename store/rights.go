@@ -52,8 +52,9 @@ func rightsTables() []table {
 		Basis: BasisLegal, Retention: "kept as proof of how each request was handled", Export: ExportInclude, Erasure: EraseKeep,
 		Why: "proof that a request, erasure included, was handled; after erasure only the random id and dates remain, sealed text is unreadable"}
 	return []table{
-		{db: DBMain, name: "rights_cases", base: c, sealed: []string{"details"},
-			columns: []string{"id", "user_id", "kind", "status", "received_at", "due_at", "extended", "details", "execute_after", "closed_at", "reminder_sent_at"}},
+		{db: DBMain, name: "rights_cases", base: c, sealed: []string{"details", "identity_check"},
+			columns: []string{"id", "user_id", "kind", "status", "received_at", "due_at", "extended", "details", "execute_after", "closed_at", "reminder_sent_at",
+				"channel", "recorded_by", "identity_check"}},
 		{db: DBMain, name: "rights_case_events", base: c, sealed: []string{"note"},
 			columns: []string{"id", "case_id", "at", "actor_id", "status", "note"}},
 	}
@@ -75,19 +76,36 @@ func DueDate(received time.Time, extendedMonths int) time.Time {
 	return AddMonths(received, 1+extendedMonths)
 }
 
+// Channels a request can arrive by: the portal itself, or from outside it,
+// recorded by the privacy officer on the person's behalf.
+const (
+	ChannelPortal = "portal"
+	ChannelEmail  = "email"
+	ChannelLetter = "letter"
+	ChannelPhone  = "phone"
+)
+
+// ValidOutsideChannel reports whether ch is a channel outside the portal.
+func ValidOutsideChannel(ch string) bool {
+	return ch == ChannelEmail || ch == ChannelLetter || ch == ChannelPhone
+}
+
 // Case is one rights request.
 type Case struct {
-	ID           string
-	UserID       string
-	Kind         string
-	Status       string
-	ReceivedAt   time.Time
-	DueAt        time.Time
-	Extended     bool
-	Details      string // the person's words; "" once their key is gone
-	ExecuteAfter time.Time
-	ClosedAt     time.Time
-	Events       []CaseEvent
+	ID            string
+	UserID        string
+	Kind          string
+	Status        string
+	ReceivedAt    time.Time
+	DueAt         time.Time
+	Extended      bool
+	Details       string // the person's words; "" once their key is gone
+	ExecuteAfter  time.Time
+	ClosedAt      time.Time
+	Channel       string // ChannelPortal unless recorded by an officer
+	RecordedBy    string // the officer who recorded a request from outside
+	IdentityCheck string // how the person's identity was verified
+	Events        []CaseEvent
 }
 
 // Open reports whether the case still needs an answer.
@@ -112,12 +130,27 @@ type NewCase struct {
 	Details      string
 	ExecuteAfter time.Time
 	Note         string // first history entry
+
+	// A request from outside the portal: when it was received (the
+	// deadline counts from then), by which channel, recorded by whom,
+	// and how the person's identity was verified.
+	ReceivedAt    time.Time
+	Channel       string
+	RecordedBy    string
+	IdentityCheck string
 }
 
-// CreateCase opens a case received now, due one calendar month later.
+// CreateCase opens a case received now (or at nc.ReceivedAt, for a request
+// from outside the portal), due one calendar month after receipt.
 func (s *Store) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 	if !ValidCaseKind(nc.Kind) {
 		return Case{}, fmt.Errorf("store: create case: unknown kind %q", nc.Kind)
+	}
+	if nc.Channel == "" {
+		nc.Channel = ChannelPortal
+	}
+	if nc.Channel != ChannelPortal && !ValidOutsideChannel(nc.Channel) {
+		return Case{}, fmt.Errorf("store: create case: unknown channel %q", nc.Channel)
 	}
 	if nc.Status == "" {
 		nc.Status = CaseOpen
@@ -127,6 +160,13 @@ func (s *Store) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 	}
 	id := NewID()
 	now := s.Now()
+	received := now
+	if !nc.ReceivedAt.IsZero() {
+		if nc.ReceivedAt.After(now) {
+			return Case{}, fmt.Errorf("store: create case: received in the future")
+		}
+		received = nc.ReceivedAt.UTC()
+	}
 	z, err := s.sealerFor(ctx, nc.UserID, "rights_cases", id)
 	if err != nil {
 		return Case{}, err
@@ -135,13 +175,19 @@ func (s *Store) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 	if nc.Status == CaseCompleted || nc.Status == CaseCancelled || nc.Status == CaseRejected {
 		closed = ts(now)
 	}
+	actorID := nc.UserID
+	if nc.RecordedBy != "" {
+		actorID = nc.RecordedBy
+	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO rights_cases (id, user_id, kind, status, received_at, due_at, details, execute_after, closed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, nc.UserID, nc.Kind, nc.Status, ts(now), ts(DueDate(now, 0)),
-			z.sealOpt("details", nc.Details), tsOrNull(nc.ExecuteAfter), closed); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rights_cases (id, user_id, kind, status, received_at, due_at, details, execute_after, closed_at,
+			channel, recorded_by, identity_check)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, nc.UserID, nc.Kind, nc.Status, ts(received), ts(DueDate(received, 0)),
+			z.sealOpt("details", nc.Details), tsOrNull(nc.ExecuteAfter), closed,
+			nc.Channel, nullStr(nc.RecordedBy), z.sealOpt("identity_check", nc.IdentityCheck)); err != nil {
 			return err
 		}
-		return s.addCaseEvent(ctx, tx, id, nc.UserID, nc.UserID, nc.Status, nc.Note, now)
+		return s.addCaseEvent(ctx, tx, id, nc.UserID, actorID, nc.Status, nc.Note, now)
 	})
 	if err != nil {
 		return Case{}, fmt.Errorf("store: create case: %w", err)
@@ -303,23 +349,30 @@ func (s *Store) ExtendCase(ctx context.Context, id, actorID string, months int, 
 	return s.Case(ctx, id)
 }
 
-const caseColumns = `id, user_id, kind, status, received_at, due_at, extended, details, COALESCE(execute_after, ''), COALESCE(closed_at, '')`
+const caseColumns = `id, user_id, kind, status, received_at, due_at, extended, details, COALESCE(execute_after, ''), COALESCE(closed_at, ''),
+	channel, COALESCE(recorded_by, ''), identity_check`
 
 func (s *Store) scanCase(ctx context.Context, sc interface{ Scan(...any) error }) (Case, error) {
 	var c Case
 	var received, due, exec, closed string
-	var details []byte
-	if err := sc.Scan(&c.ID, &c.UserID, &c.Kind, &c.Status, &received, &due, &c.Extended, &details, &exec, &closed); err != nil {
+	var details, identity []byte
+	if err := sc.Scan(&c.ID, &c.UserID, &c.Kind, &c.Status, &received, &due, &c.Extended, &details, &exec, &closed,
+		&c.Channel, &c.RecordedBy, &identity); err != nil {
 		return c, err
 	}
 	c.ReceivedAt, _ = parseTS(received)
 	c.DueAt, _ = parseTS(due)
 	c.ExecuteAfter, _ = parseTS(exec)
 	c.ClosedAt, _ = parseTS(closed)
-	if details != nil {
+	if details != nil || identity != nil {
 		z, err := s.sealerFor(ctx, c.UserID, "rights_cases", c.ID)
 		if err == nil {
-			c.Details, _ = z.open("details", details)
+			if details != nil {
+				c.Details, _ = z.open("details", details)
+			}
+			if identity != nil {
+				c.IdentityCheck, _ = z.open("identity_check", identity)
+			}
 		} else if !errors.Is(err, ErrNotFound) {
 			return c, err
 		}
@@ -517,4 +570,202 @@ func (s *Store) DPOs(ctx context.Context) ([]User, error) {
 		}
 	}
 	return out, nil
+}
+
+// actOnCase carries out one action of the privacy officer on an open case,
+// in one transaction: do changes the person's data and returns the note for
+// the case history (before and after, in the person's words), then the
+// case moves to status. A case closed meanwhile is ErrCaseClosed, and
+// nothing changes.
+func (s *Store) actOnCase(ctx context.Context, id, actorID, status, what string, do func(tx *sql.Tx, c Case) (string, error)) (Case, error) {
+	c, err := s.Case(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	if !c.Open() {
+		return c, ErrCaseClosed
+	}
+	if c.Kind == CaseErasure && status == CaseCompleted {
+		return c, ErrErasureNotCarriedOut
+	}
+	now := s.Now()
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		closed := any(nil)
+		if status != CaseOpen && status != CaseInProgress {
+			closed = ts(now)
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE rights_cases SET status = ?, closed_at = ? WHERE id = ? AND status IN ('open', 'in_progress')",
+			status, closed, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrCaseClosed
+		}
+		note, err := do(tx, c)
+		if err != nil {
+			return err
+		}
+		return s.addCaseEvent(ctx, tx, id, c.UserID, actorID, status, note, now)
+	})
+	switch {
+	case errors.Is(err, ErrCaseClosed), errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict):
+		return c, err
+	case err != nil:
+		return c, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return s.Case(ctx, id)
+}
+
+// RecordIdentityCheck records how the person's identity was verified for a
+// request (a request from outside the portal is acted on only then); the
+// case moves on to in progress.
+func (s *Store) RecordIdentityCheck(ctx context.Context, id, actorID, how string) (Case, error) {
+	return s.actOnCase(ctx, id, actorID, CaseInProgress, "identity check", func(tx *sql.Tx, c Case) (string, error) {
+		z, err := s.sealerFor(ctx, c.UserID, "rights_cases", c.ID)
+		if err != nil {
+			return "", err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE rights_cases SET identity_check = ? WHERE id = ?", z.seal("identity_check", how), c.ID); err != nil {
+			return "", err
+		}
+		return "Identity verified: " + how, nil
+	})
+}
+
+// UserCertificates lists the certificates issued to a person, newest first.
+func (s *Store) UserCertificates(ctx context.Context, userID string) ([]Certificate, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT c.code, c.training_id, t.title, m.name, c.holder_name, c.issued_at
+		FROM certificates c JOIN trainings t ON t.id = c.training_id JOIN members m ON m.id = t.member_id
+		WHERE c.user_id = ? ORDER BY c.issued_at DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: certificates: %w", err)
+	}
+	defer rows.Close()
+	var out []Certificate
+	for rows.Next() {
+		var c Certificate
+		var holder []byte
+		var issued string
+		if err := rows.Scan(&c.Code, &c.TrainingID, &c.TrainingTitle, &c.MemberName, &holder, &issued); err != nil {
+			return nil, fmt.Errorf("store: certificates: %w", err)
+		}
+		z, err := s.sealerFor(ctx, userID, "certificates", c.Code)
+		if err != nil {
+			return nil, err
+		}
+		if c.HolderName, err = z.open("holder_name", holder); err != nil {
+			return nil, err
+		}
+		c.IssuedAt, _ = parseTS(issued)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// RectifyCertificateName corrects the holder's name on one of the case's
+// person's certificates, a field the person cannot edit themselves. The
+// names before and after go into the case history, sealed with the
+// person's key; the case stays in progress until the officer closes it.
+// A certificate of someone else is ErrNotFound.
+func (s *Store) RectifyCertificateName(ctx context.Context, id, actorID, code, name string) (Case, error) {
+	return s.actOnCase(ctx, id, actorID, CaseInProgress, "rectify certificate", func(tx *sql.Tx, c Case) (string, error) {
+		var sealed []byte
+		err := tx.QueryRowContext(ctx, "SELECT holder_name FROM certificates WHERE code = ? AND user_id = ?", code, c.UserID).Scan(&sealed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", ErrNotFound
+		}
+		if err != nil {
+			return "", err
+		}
+		z, err := s.sealerFor(ctx, c.UserID, "certificates", code)
+		if err != nil {
+			return "", err
+		}
+		before, err := z.open("holder_name", sealed)
+		if err != nil {
+			return "", err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE certificates SET holder_name = ? WHERE code = ? AND user_id = ?",
+			z.seal("holder_name", name), code, c.UserID); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Name on certificate %s corrected from %q to %q.", code, before, name), nil
+	})
+}
+
+// GradeDecision is the privacy officer's answer to a request for human
+// review of an automatic grade: keep it, or change it to Score.
+type GradeDecision struct {
+	AttemptID string
+	Change    bool
+	Score     int // 0 to 100, when Change
+	Reason    string
+}
+
+// ReviewGrade records the human review of one of the person's quiz grades
+// and closes the case: the grade is kept or changed (pass or fail follows
+// the training's pass mark), with the grade before and after and the
+// reason in the case history. An attempt of someone else is ErrNotFound.
+func (s *Store) ReviewGrade(ctx context.Context, id, actorID string, d GradeDecision) (Case, error) {
+	if d.Change && (d.Score < 0 || d.Score > 100) {
+		return Case{}, fmt.Errorf("store: review grade: score %d", d.Score)
+	}
+	return s.actOnCase(ctx, id, actorID, CaseCompleted, "review grade", func(tx *sql.Tx, c Case) (string, error) {
+		var before, passMark int
+		var title string
+		err := tx.QueryRowContext(ctx, `SELECT a.score, t.pass_mark, t.title FROM quiz_attempts a JOIN trainings t ON t.id = a.training_id
+			WHERE a.id = ? AND a.user_id = ?`, d.AttemptID, c.UserID).Scan(&before, &passMark, &title)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", ErrNotFound
+		}
+		if err != nil {
+			return "", err
+		}
+		if !d.Change || d.Score == before {
+			return fmt.Sprintf("Grade %d%% in %q reviewed by a person and kept. Reason: %s", before, title, d.Reason), nil
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE quiz_attempts SET score = ?, passed = ? WHERE id = ? AND user_id = ?",
+			d.Score, d.Score >= passMark, d.AttemptID, c.UserID); err != nil {
+			return "", err
+		}
+		result := "not passed"
+		if d.Score >= passMark {
+			result = "passed"
+		}
+		return fmt.Sprintf("Grade in %q reviewed by a person and changed from %d%% to %d%% (%s). Reason: %s", title, before, d.Score, result, d.Reason), nil
+	})
+}
+
+// CaseCounts counts the open cases, those due within `within` (not yet
+// overdue) and those overdue, for the console's navigation and home.
+func (s *Store) CaseCounts(ctx context.Context, within time.Duration) (open, dueSoon, overdue int, err error) {
+	now := s.Now()
+	err = s.rdb.QueryRowContext(ctx, `SELECT COUNT(*),
+		COALESCE(SUM(due_at >= ? AND due_at <= ?), 0), COALESCE(SUM(due_at < ?), 0)
+		FROM rights_cases WHERE status IN ('open', 'in_progress')`, ts(now), ts(now.Add(within)), ts(now)).Scan(&open, &dueSoon, &overdue)
+	if err != nil {
+		err = fmt.Errorf("store: case counts: %w", err)
+	}
+	return
+}
+
+// CasesDueBy lists the open cases due by t (overdue ones included), the
+// soonest first.
+func (s *Store) CasesDueBy(ctx context.Context, t time.Time) ([]Case, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT "+caseColumns+` FROM rights_cases
+		WHERE status IN ('open', 'in_progress') AND due_at <= ? ORDER BY due_at, id`, ts(t))
+	if err != nil {
+		return nil, fmt.Errorf("store: cases due: %w", err)
+	}
+	defer rows.Close()
+	var out []Case
+	for rows.Next() {
+		c, err := s.scanCase(ctx, rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: cases due: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
