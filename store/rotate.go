@@ -172,7 +172,7 @@ func RotateMasterKey(ctx context.Context, o RotateMasterOptions) (RotateMasterRe
 	if err != nil {
 		return res, fmt.Errorf("store: rotate master key: %w", err)
 	}
-	ready := false
+	ready := false // once true, the stage is not removed on the way out
 	defer func() {
 		if !ready {
 			os.RemoveAll(stage)
@@ -194,6 +194,7 @@ func RotateMasterKey(ctx context.Context, o RotateMasterOptions) (RotateMasterRe
 		return res, fmt.Errorf("store: rotate master key: %w (nothing was changed)", err)
 	}
 	if o.stopAfter == "stage" {
+		ready = true // like a crash: the stage stays behind
 		return res, errRotateStopped
 	}
 
@@ -207,6 +208,7 @@ func RotateMasterKey(ctx context.Context, o RotateMasterOptions) (RotateMasterRe
 		}
 	}
 	if o.stopAfter == "verify" {
+		ready = true // like a crash: the stage stays behind
 		return res, errRotateStopped
 	}
 
@@ -433,6 +435,15 @@ func rekeyAudit(ctx context.Context, tx *sql.Tx, head *auditHeadRow, key []byte,
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	// The trigger that keeps entries from being changed is lifted for
+	// this transaction only: the re-keyed chain is the same log.
+	var trigger string
+	if err := tx.QueryRowContext(ctx, "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = 'audit_log_append_only'").Scan(&trigger); err != nil {
+		return fmt.Errorf("audit trigger: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "DROP TRIGGER audit_log_append_only"); err != nil {
+		return err
+	}
 	renamed := map[string]string{}
 	for _, e := range es {
 		prev := e.prev
@@ -444,6 +455,9 @@ func rekeyAudit(ctx context.Context, tx *sql.Tx, head *auditHeadRow, key []byte,
 		if _, err := tx.ExecContext(ctx, "UPDATE audit_log SET prev_hash = ?, hash = ? WHERE seq = ?", prev, h, e.seq); err != nil {
 			return fmt.Errorf("audit entry %d: %w", e.seq, err)
 		}
+	}
+	if _, err := tx.ExecContext(ctx, trigger); err != nil {
+		return fmt.Errorf("audit trigger: %w", err)
 	}
 	if h, ok := renamed[head.Hash]; ok {
 		head.Hash = h
