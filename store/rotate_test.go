@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -320,5 +321,99 @@ func TestRotateMasterKeyCrashSafety(t *testing.T) {
 		require.NoError(t, os.Remove(backups))
 		require.NoError(t, os.Rename(backups+".aside", backups))
 		opens(t, f.dir, f.oldKey, f.person)
+	})
+}
+
+// TestRotateMasterKeyAuditChain: entries written before entries were keyed
+// keep their plain SHA-256 and stay pinned by the first keyed entry; after
+// a retention prune into the keyed entries, the chain still starts from
+// the pruned anchor.
+func TestRotateMasterKeyAuditChain(t *testing.T) {
+	ctx := context.Background()
+	legacyLog := func(t *testing.T) (string, []byte, map[int64]string) {
+		dir, key := t.TempDir(), newMasterKey(t)
+		s := openTestStore(t, dir, key, nil)
+		_, err := s.kdb.Exec("DROP TABLE audit_head; DELETE FROM schema_migrations WHERE version = 2")
+		require.NoError(t, err)
+		prev := zeroHash
+		for seq := int64(1); seq <= 3; seq++ {
+			at := ts(s.Now())
+			h := auditHash(seq, at, ActorCLI, "old.action", "", "", "{}", prev)
+			_, err := s.db.Exec(`INSERT INTO audit_log (seq, at, actor_id, action, target_type, target_id, details, prev_hash, hash)
+				VALUES (?, ?, ?, 'old.action', '', '', '{}', ?, ?)`, seq, at, ActorCLI, prev, h)
+			require.NoError(t, err)
+			prev = h
+		}
+		require.NoError(t, s.Close())
+		s = openTestStore(t, dir, key, nil)
+		for range 3 {
+			audit(t, s, "new.action", "t")
+		}
+		hashes := map[int64]string{}
+		rows, err := s.db.Query("SELECT seq, hash FROM audit_log")
+		require.NoError(t, err)
+		for rows.Next() {
+			var seq int64
+			var h string
+			require.NoError(t, rows.Scan(&seq, &h))
+			hashes[seq] = h
+		}
+		require.NoError(t, rows.Err())
+		require.NoError(t, s.Close())
+		return dir, key, hashes
+	}
+
+	t.Run("legacy entries stay pinned", func(t *testing.T) {
+		dir, key, before := legacyLog(t)
+		newKey := newMasterKey(t)
+		res, err := RotateMasterKey(ctx, RotateMasterOptions{Dir: dir, OldKey: key, NewKey: newKey})
+		require.NoError(t, err)
+		s := openTestStore(t, dir, newKey, nil)
+		bad, err := s.VerifyAudit(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, bad)
+		head, err := s.readAuditHead(ctx, s.krdb)
+		require.NoError(t, err)
+		assert.Equal(t, int64(4), head.MacFrom)
+		var prev4, hash4 string
+		require.NoError(t, s.db.QueryRow("SELECT prev_hash, hash FROM audit_log WHERE seq = 4").Scan(&prev4, &hash4))
+		assert.Equal(t, before[3], prev4, "the first keyed entry still follows the legacy head")
+		assert.NotEqual(t, before[4], hash4, "keyed entries are re-keyed")
+		for seq := int64(1); seq <= 3; seq++ {
+			var h string
+			require.NoError(t, s.db.QueryRow("SELECT hash FROM audit_log WHERE seq = ?", seq).Scan(&h))
+			assert.Equal(t, before[seq], h)
+		}
+		assert.GreaterOrEqual(t, res.AuditEntries, 3)
+
+		rechainPlain(t, s, 2, func(seq int64, actor, action string) (string, string) {
+			if seq == 2 {
+				return "someone-else", action
+			}
+			return actor, action
+		})
+		_, err = s.VerifyAudit(ctx)
+		require.ErrorIs(t, err, ErrAuditBroken, "a rewritten legacy entry is still caught")
+	})
+
+	t.Run("after a prune into keyed entries", func(t *testing.T) {
+		dir, key, _ := legacyLog(t)
+		s := openTestStore(t, dir, key, nil)
+		require.NoError(t, s.tx(ctx, func(tx *sql.Tx) error {
+			_, err := s.pruneAuditBatch(ctx, tx, ts(s.Now().Add(time.Hour)), nil, 5, ts(s.Now()))
+			return err
+		}))
+		require.Equal(t, 1, count(t, s.rdb, "audit_log"))
+		require.NoError(t, s.Close())
+		newKey := newMasterKey(t)
+		_, err := RotateMasterKey(ctx, RotateMasterOptions{Dir: dir, OldKey: key, NewKey: newKey})
+		require.NoError(t, err)
+		s = openTestStore(t, dir, newKey, nil)
+		bad, err := s.VerifyAudit(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, bad)
+		audit(t, s, "after.rotation", "t")
+		_, err = s.VerifyAudit(ctx)
+		require.NoError(t, err)
 	})
 }
