@@ -449,7 +449,9 @@ func runRotateMaster(ctx context.Context, dir, newKeyFile, recipient string, get
 			"      install -m 600 %s %s\n"+
 			"    or, better, keep the key off this disk: delete %s and set KELAS_MASTER_KEY_FILE=%s.\n", old.Source, newPath, old.Source, old.Source, newPath)
 	}
-	fmt.Fprintf(stdout, "  - Keep a copy of the new key somewhere safe: without it nothing in %s can be read.\n\n", dir)
+	fmt.Fprintf(stdout, "  - Keep a copy of the new key somewhere safe: without it nothing in %s can be read.\n", dir)
+	fmt.Fprintf(stdout, "  - Then take a backup under the new key (kelas backup --data %s): the newest backup, which the restore drill "+
+		"and a quick restore use, should open with the key kelas now has.\n\n", dir)
 	fmt.Fprintf(stdout, "Backups made before the rotation, including the one just taken:\n")
 	for _, b := range res.Before {
 		fmt.Fprintf(stdout, "  %s\n", b)

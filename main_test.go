@@ -650,6 +650,7 @@ func TestKeysRotateMasterCommand(t *testing.T) {
 	assert.Contains(t, out, "The old key is "+filepath.Join(dir, crypt.MasterKeyFile))
 	assert.Contains(t, out, "install -m 600 "+newKeyFile+" "+filepath.Join(dir, crypt.MasterKeyFile))
 	assert.Contains(t, out, "encrypted to the OLD key")
+	assert.Contains(t, out, "kelas backup --data "+dir)
 	assert.Regexp(t, `Keep the old key offline, not on this server, until \d{4}-\d{2}-\d{2}`, out)
 	assert.NotContains(t, out, crypt.EncodeKey(newKey), "no key is printed")
 	// The backup of the state before; retention already replaced the
