@@ -117,7 +117,11 @@ func RotateMasterKey(ctx context.Context, o RotateMasterOptions) (RotateMasterRe
 	if clock == nil {
 		clock = time.Now
 	}
-	if _, err := finishRotation(o.Dir); err != nil {
+	if finished, err := finishRotation(o.Dir); err != nil || finished {
+		if err == nil {
+			err = errors.New("store: rotate master key: an interrupted rotation was verified and has now been finished: " +
+				"the data is under that rotation's new key; configure it and start kelas (nothing else was changed)")
+		}
 		return res, err
 	}
 	if err := removeRotateStages(o.Dir); err != nil {

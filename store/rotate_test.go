@@ -295,6 +295,16 @@ func TestRotateMasterKeyCrashSafety(t *testing.T) {
 		})
 	}
 
+	t.Run("stopped between the two renames, then run again", func(t *testing.T) {
+		f := newRotationFixture(t)
+		newKey := newMasterKey(t)
+		_, err := RotateMasterKey(ctx, RotateMasterOptions{Dir: f.dir, OldKey: f.oldKey, NewKey: newKey, stopAfter: "swap-keys"})
+		require.ErrorIs(t, err, errRotateStopped)
+		_, err = RotateMasterKey(ctx, RotateMasterOptions{Dir: f.dir, OldKey: f.oldKey, NewKey: newMasterKey(t)})
+		require.ErrorContains(t, err, "has now been finished")
+		opens(t, f.dir, newKey, f.person)
+	})
+
 	t.Run("stopped between the two renames", func(t *testing.T) {
 		f := newRotationFixture(t)
 		newKey := newMasterKey(t)
