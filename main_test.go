@@ -585,3 +585,114 @@ func BenchmarkServeStartup(b *testing.B) {
 		}
 	})
 }
+
+func TestKeysRotateMasterCommand(t *testing.T) {
+	dir := t.TempDir()
+	getenv := env("KELAS_DATA", dir)
+	out, _, err := runCmd(t, getenv, "a strong passphrase\n", "admin", "create", "--email", "first@example.org")
+	require.NoError(t, err)
+	firstID := strings.Fields(out)[3]
+	out, _, err = runCmd(t, getenv, "", "backup")
+	require.NoError(t, err)
+	oldBackups := strings.Fields(out)
+	require.Len(t, oldBackups, 2)
+
+	keys := t.TempDir()
+	oldKeyFile := filepath.Join(keys, "old.key")
+	b, err := os.ReadFile(filepath.Join(dir, crypt.MasterKeyFile))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(oldKeyFile, b, 0o600))
+	newKey := make([]byte, crypt.KeySize)
+	_, err = rand.Read(newKey)
+	require.NoError(t, err)
+	newKeyFile := filepath.Join(keys, "new.key")
+	require.NoError(t, os.WriteFile(newKeyFile, []byte(crypt.EncodeKey(newKey)+"\n"), 0o600))
+
+	t.Run("refusals change nothing", func(t *testing.T) {
+		before := snapshotDBs(t, dir)
+		open := filepath.Join(keys, "open.key")
+		require.NoError(t, os.WriteFile(open, []byte(crypt.EncodeKey(newKey)), 0o644))
+		_, _, err := runCmd(t, getenv, "", "keys", "rotate", "--new-master-key-file", open)
+		require.ErrorContains(t, err, "readable by other users")
+
+		_, _, err = runCmd(t, getenv, "", "keys", "rotate", "--new-master-key-file", oldKeyFile)
+		require.ErrorContains(t, err, "the new master key is the current one")
+
+		wrong := make([]byte, crypt.KeySize)
+		_, err = rand.Read(wrong)
+		require.NoError(t, err)
+		_, _, err = runCmd(t, env("KELAS_DATA", dir, "KELAS_MASTER_KEY", crypt.EncodeKey(wrong)), "", "keys", "rotate", "--new-master-key-file", newKeyFile)
+		require.ErrorContains(t, err, "does not match this data directory")
+
+		unlock, err := store.LockDir(dir, false) // what a running `kelas serve` holds
+		require.NoError(t, err)
+		_, _, err = runCmd(t, getenv, "", "keys", "rotate", "--new-master-key-file", newKeyFile)
+		require.ErrorContains(t, err, "stop `kelas serve`")
+		require.NoError(t, unlock())
+		assert.Equal(t, before, snapshotDBs(t, dir))
+
+		// The backup of the state before cannot be written (the failure
+		// is recorded, under the old key).
+		backups := filepath.Join(dir, store.BackupsDir)
+		require.NoError(t, os.Rename(backups, backups+".aside"))
+		require.NoError(t, os.WriteFile(backups, nil, 0o600))
+		_, _, err = runCmd(t, getenv, "", "keys", "rotate", "--new-master-key-file", newKeyFile)
+		require.ErrorContains(t, err, "nothing was changed")
+		require.NoError(t, os.Remove(backups))
+		require.NoError(t, os.Rename(backups+".aside", backups))
+		_, _, err = runCmd(t, getenv, "", "audit", "verify")
+		require.NoError(t, err, "the old key still opens the data")
+	})
+
+	out, _, err = runCmd(t, getenv, "", "keys", "rotate", "--new-master-key-file", newKeyFile)
+	require.NoError(t, err)
+	assert.Contains(t, out, "The master key of "+dir+" is rotated")
+	assert.Contains(t, out, "The old key is "+filepath.Join(dir, crypt.MasterKeyFile))
+	assert.Contains(t, out, "install -m 600 "+newKeyFile+" "+filepath.Join(dir, crypt.MasterKeyFile))
+	assert.Contains(t, out, "encrypted to the OLD key")
+	assert.Contains(t, out, "kelas backup --data "+dir)
+	assert.Regexp(t, `Keep the old key offline, not on this server, until \d{4}-\d{2}-\d{2}`, out)
+	assert.NotContains(t, out, crypt.EncodeKey(newKey), "no key is printed")
+	// The backup of the state before; retention already replaced the
+	// earlier one of the same day with it.
+	before := regexp.MustCompile(`\S+/backups/kelas-data-\S+\.age`).FindString(out)
+	require.NotEmpty(t, before, out)
+	oldBackups[0] = before
+
+	_, _, err = runCmd(t, getenv, "", "audit", "verify")
+	require.ErrorContains(t, err, "does not match this data directory", "the old key in DATA/master.key no longer opens the data")
+
+	// As told: the new key replaces the old one.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, crypt.MasterKeyFile), []byte(crypt.EncodeKey(newKey)+"\n"), 0o600))
+	out, _, err = runCmd(t, getenv, "", "audit", "verify")
+	require.NoError(t, err, out)
+	st := openCLIStore(t, dir)
+	u, err := st.UserByEmail(t.Context(), "first@example.org")
+	require.NoError(t, err)
+	assert.Equal(t, firstID, u.ID)
+	require.NoError(t, st.Close())
+	stray, err := store.StrayCopies(dir)
+	require.NoError(t, err)
+	assert.Empty(t, stray)
+
+	// Backups from before restore with the old key only.
+	_, _, err = runCmd(t, env("KELAS_DATA", t.TempDir(), "KELAS_MASTER_KEY_FILE", newKeyFile), "", "restore", oldBackups[0])
+	require.Error(t, err)
+	fresh := t.TempDir()
+	_, _, err = runCmd(t, env("KELAS_DATA", fresh, "KELAS_MASTER_KEY_FILE", oldKeyFile), "", "restore", oldBackups[0])
+	require.NoError(t, err)
+	_, _, err = runCmd(t, env("KELAS_DATA", fresh, "KELAS_MASTER_KEY_FILE", oldKeyFile), "", "audit", "verify")
+	require.NoError(t, err)
+
+	// Again, with the key in the environment.
+	third := filepath.Join(keys, "third.key")
+	thirdKey := make([]byte, crypt.KeySize)
+	_, err = rand.Read(thirdKey)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(third, []byte(crypt.EncodeKey(thirdKey)), 0o600))
+	out, _, err = runCmd(t, env("KELAS_DATA", dir, "KELAS_MASTER_KEY", crypt.EncodeKey(newKey)), "", "keys", "rotate", "--new-master-key-file", third)
+	require.NoError(t, err)
+	assert.Contains(t, out, "KELAS_MASTER_KEY holds the old key")
+	_, _, err = runCmd(t, env("KELAS_DATA", dir, "KELAS_MASTER_KEY_FILE", third), "", "audit", "verify")
+	require.NoError(t, err)
+}

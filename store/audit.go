@@ -26,6 +26,7 @@ const (
 	AuditSetupComplete    = "setup.complete"
 	AuditAdminCreate      = "admin.create"
 	AuditKeysRotate       = "keys.rotate"
+	AuditKeysRotateMaster = "keys.rotate_master" // every key moved to a new master key
 	AuditBackupCreate     = "backup.create"
 	AuditBackupFail       = "backup.fail"
 	AuditBackupDownload   = "backup.download"

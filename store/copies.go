@@ -59,6 +59,10 @@ func StrayCopies(dir string) ([]StrayCopy, error) {
 				out = append(out, StrayCopy{Path: rel, Why: "staging directory of an interrupted restore"})
 				return fs.SkipDir
 			}
+			if strings.HasPrefix(name, rotateStagePrefix) {
+				out = append(out, StrayCopy{Path: rel, Why: "staging directory of an interrupted master-key rotation (the next `kelas keys rotate` removes or finishes it)"})
+				return fs.SkipDir
+			}
 			if strings.HasPrefix(name, ".drill-") {
 				out = append(out, StrayCopy{Path: rel, Why: "copy restored by an interrupted restore drill (the next drill removes it)"})
 				return fs.SkipDir

@@ -104,6 +104,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: data dir: %w", err)
 	}
+	// A master-key rotation that was verified but stopped while moving its
+	// files in is finished first: its files belong to the new key.
+	rotated, err := finishRotation(o.Dir)
+	if err != nil {
+		return nil, err
+	}
 	mainPath := filepath.Join(o.Dir, MainDBFile)
 	keysPath := filepath.Join(o.Dir, KeysDBFile)
 	_, mainErr := os.Stat(mainPath)
@@ -140,6 +146,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	// touches it; a fresh one gets its check value right after creation.
 	if hasTable(ctx, s.kdb, "key_check") {
 		if err := s.checkMasterKey(ctx); err != nil {
+			if rotated && errors.Is(err, ErrWrongMasterKey) {
+				err = fmt.Errorf("%w (an interrupted master-key rotation was just finished: start with the new key)", err)
+			}
 			return nil, err
 		}
 	}

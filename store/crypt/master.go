@@ -136,3 +136,27 @@ func besideData(keyPath, dataDir string) bool {
 	rel, err := filepath.Rel(dd, kp)
 	return err == nil && !strings.HasPrefix(rel, "..")
 }
+
+// ReadNewKeyFile reads the key file of a master-key rotation. Unlike
+// LoadMasterKey, which only warns, it refuses a file other users can read:
+// the key is about to protect everything, so it starts out private.
+func ReadNewKeyFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("new master key file: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("new master key file %s is not a regular file", path)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("new master key file %s is readable by other users (mode %v); chmod 600 it first", path, st.Mode().Perm())
+	}
+	mk, err := readKeyFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("new master key file: %w", err)
+		}
+		return nil, err
+	}
+	return mk.Key, nil
+}

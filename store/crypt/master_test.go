@@ -246,3 +246,25 @@ func FuzzDecodeKey(f *testing.F) {
 		}
 	})
 }
+
+func TestReadNewKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	key := bytes.Repeat([]byte{7}, KeySize)
+	path := filepath.Join(dir, "new.key")
+	require.NoError(t, os.WriteFile(path, []byte(EncodeKey(key)+"\n"), 0o600))
+	got, err := ReadNewKeyFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, key, got)
+
+	require.NoError(t, os.Chmod(path, 0o640))
+	_, err = ReadNewKeyFile(path)
+	require.ErrorContains(t, err, "readable by other users")
+
+	short := filepath.Join(dir, "short.key")
+	require.NoError(t, os.WriteFile(short, []byte(EncodeKey(key[:16])), 0o600))
+	_, err = ReadNewKeyFile(short)
+	require.ErrorContains(t, err, "must decode to 32 bytes")
+
+	_, err = ReadNewKeyFile(filepath.Join(dir, "missing.key"))
+	require.Error(t, err)
+}
