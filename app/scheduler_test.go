@@ -160,7 +160,8 @@ func TestSchedulerTwoProcessesNeverDoubleRun(t *testing.T) {
 	for day := range 4 {
 		f.clock.Add(24 * time.Hour)
 		var wg sync.WaitGroup
-		var ran atomic.Int32
+		var ran, returned atomic.Int32
+		runsBefore := f.runs.Load()
 		for _, s := range []*scheduler{a, b, a, b} {
 			wg.Add(1)
 			go func() {
@@ -168,9 +169,13 @@ func TestSchedulerTwoProcessesNeverDoubleRun(t *testing.T) {
 				names, err := s.runDue(context.Background())
 				assert.NoError(t, err)
 				ran.Add(int32(len(names)))
+				returned.Add(1)
 			}()
 		}
-		time.Sleep(20 * time.Millisecond) // let every attempt reach the claim
+		// Contention for certain: one attempt is inside the job holding
+		// the lease, and the three others have already tried and returned.
+		require.Eventually(t, func() bool { return f.runs.Load() == runsBefore+1 && returned.Load() == 3 },
+			10*time.Second, time.Millisecond, "day %d: the other attempts did not meet the held lease", day)
 		close(release)
 		wg.Wait()
 		release = make(chan struct{})
