@@ -134,7 +134,12 @@ func (s *testSMTP) WaitFor(t *testing.T, n int) []receivedMail {
 	t.Helper()
 	require.Eventually(t, func() bool { return len(s.Messages()) >= n }, 5*time.Second, 10*time.Millisecond,
 		"waiting for %d mail(s), have %d", n, len(s.Messages()))
-	return s.Messages()
+	// Exactly n: a duplicate or unexpected mail arriving a moment later
+	// fails here rather than passing unnoticed.
+	time.Sleep(50 * time.Millisecond)
+	got := s.Messages()
+	require.Len(t, got, n, "expected exactly %d mail(s)", n)
+	return got
 }
 
 // Reject makes the server answer RCPT TO with code: a 4xx is temporary,
