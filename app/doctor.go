@@ -185,7 +185,8 @@ func Doctor(ctx context.Context, st *store.Store, in DoctorInput) []Check {
 		add("audit anchor", CheckOK, "the newest entry (%d) is anchored in %s", head, store.KeysDBFile)
 	}
 	if js, err := st.JournalStatus(ctx); err != nil {
-		add("journal", CheckFail, "%v: a restore would refuse it; keep a copy of %s for investigation and take a backup now",
+		add("journal", CheckFail, "%v: a restore would refuse it and new changes wait in the database; move %s out of the data "+
+			"directory (keep it for investigation), then kelas starts a new journal at its next write; take a backup now",
 			err, store.JournalFile)
 	} else if js.Pending > 0 {
 		add("journal", CheckWarn, "%d changes to compliance records wait to be copied to %s (they are, at the next write or start)",

@@ -201,6 +201,9 @@ func encodeJournal(buf *bytes.Buffer, key []byte, prev string, recs []journalRec
 // holds s.journalMu.
 func (s *Store) appendJournal(recs []journalRecord) error {
 	path := filepath.Join(s.dir, JournalFile)
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		s.journalMAC = "" // moved aside or never written: start a new journal
+	}
 	if s.journalMAC == "" {
 		// First use in this process: find the chain's end (and check it).
 		_, last, err := readJournal(path, s.journalKey)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -289,4 +290,38 @@ func TestRestoreOverACrashedDirectory(t *testing.T) {
 	got, err := r.User(ctx, late.ID)
 	require.NoError(t, err, "the replaced state kept what was only in its WAL")
 	assert.Equal(t, late.FirstName, got.FirstName)
+}
+
+// TestDamagedJournalDoesNotStopKelas: with a damaged journal the store
+// still opens and writes; changes wait in kelas.db, the status says the
+// journal is damaged, and moving the file aside starts a new journal that
+// takes the waiting changes.
+func TestDamagedJournalDoesNotStopKelas(t *testing.T) {
+	ctx := context.Background()
+	dir, key := t.TempDir(), newMasterKey(t)
+	s := openTestStore(t, dir, key, nil)
+	officer := registered(t, s, "officer")
+	audit(t, s, "test.first", officer.ID)
+	require.NoError(t, s.Close())
+	path := filepath.Join(dir, JournalFile)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, bytes.Replace(b, []byte("test.first"), []byte("test.forged"), 1), 0o600))
+
+	s = openTestStore(t, dir, key, nil)
+	audit(t, s, "test.second", officer.ID)
+	_, err = s.JournalStatus(ctx)
+	require.ErrorIs(t, err, ErrJournalDamaged)
+	var pending int
+	require.NoError(t, s.rdb.QueryRow("SELECT COUNT(*) FROM journal_pending").Scan(&pending))
+	assert.Positive(t, pending, "the change waits in kelas.db")
+
+	require.NoError(t, os.Rename(path, filepath.Join(t.TempDir(), "evidence.log")))
+	audit(t, s, "test.third", officer.ID)
+	js, err := s.JournalStatus(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, js.Pending)
+	nb, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(nb), "test.second", "the waiting change reached the new journal")
 }

@@ -168,10 +168,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := s.initAuditHead(ctx, freshAuditHead); err != nil {
 		return nil, err
 	}
-	// Changes a crash left noted but not yet copied to the journal.
-	if err := s.flushJournal(ctx); err != nil {
-		return nil, err
-	}
+	// Changes a crash left noted but not yet copied to the journal. A
+	// journal that cannot take them (damaged) does not stop kelas: the
+	// notes wait in kelas.db and `kelas doctor` says what to do.
+	_ = s.flushJournal(ctx)
 	ok = true
 	return s, nil
 }
