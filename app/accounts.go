@@ -23,18 +23,17 @@ const (
 )
 
 // GET /register
-func (a *App) handleRegisterForm(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleRegisterForm(w http.ResponseWriter, r *http.Request) error {
 	if currentUser(r.Context()) != nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return
+		return nil
 	}
 	vm, err := a.registerForm(r.Context())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm.Feedback = true // feedback requests are on unless the person opts out
-	a.render(w, r, http.StatusOK, views.Register(a.page(r, "Create your account"), vm))
+	return a.render(w, r, http.StatusOK, views.Register(a.page(r, "Create your account"), vm))
 }
 
 func (a *App) registerForm(ctx context.Context) (views.RegisterForm, error) {
@@ -51,21 +50,18 @@ func (a *App) registerForm(ctx context.Context) (views.RegisterForm, error) {
 // A new and an already registered address get exactly the same answer; the
 // owner of an existing address is mailed a notice instead of a second
 // account. The password is hashed once either way, so timing tells nothing.
-func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	ip := clientNetwork(ClientIP(r.Context()))
 	if blocked, wait := a.limits.registerIP.blocked(ip); blocked {
-		a.tooMany(w, r, wait)
-		return
+		return tooMany(wait)
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm, err := a.registerForm(r.Context())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm.FirstName = f.text("first_name", "First name", 1, 100)
 	vm.Surname = f.text("surname", "Surname", 1, 100)
@@ -87,8 +83,7 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	if !f.Valid() {
 		vm.Errors = f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.Register(a.page(r, "Create your account"), vm))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Register(a.page(r, "Create your account"), vm))
 	}
 	// Only complete forms count: they are what costs a hash and a mail.
 	a.limits.registerIP.hit(ip)
@@ -103,6 +98,7 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	a.redirect(w, r, "/login", "Thank you for registering. We have sent a confirmation link to your email address: open it within 48 hours, then log in.")
+	return nil
 }
 
 // register hashes the password once, then creates the account and mails
@@ -126,7 +122,7 @@ func (a *App) register(ctx context.Context, nu store.NewUser, password string) e
 }
 
 // GET /verify/{token}
-func (a *App) handleVerify(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
 	var u store.User
 	err := store.ErrTokenInvalid
@@ -135,72 +131,61 @@ func (a *App) handleVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case errors.Is(err, store.ErrTokenInvalid):
-		a.notice(w, r, http.StatusNotFound, views.Notice{Heading: "This confirmation link is not valid",
-			Message: "It has been used already, has expired (links work for 48 hours), or a newer one was sent. Log in to have a new link sent.",
-			LinkURL: "/login", LinkLabel: "Log in"})
-		return
+		return &Error{Status: http.StatusNotFound, Key: "error.verify_gone", Cause: err}
 	case errors.Is(err, store.ErrConflict):
-		a.notice(w, r, http.StatusConflict, views.Notice{Heading: "That address is already in use",
-			Message: "Another account uses this email address now, so your address was not changed."})
-		return
+		return &Error{Status: http.StatusConflict, Key: "error.email_taken", Cause: err}
 	case err != nil:
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.log.Info("email confirmed", "user_id", u.ID)
 	if cu := currentUser(r.Context()); cu != nil && cu.ID == u.ID {
 		// A changed address ended every session; this one goes on.
 		if err := a.logIn(r.Context(), u); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		a.redirect(w, r, "/profile", "Your email address is confirmed. Other devices have been logged out.")
-		return
+		return nil
 	}
 	a.redirect(w, r, "/login", "Your email address is confirmed. You can log in now.")
+	return nil
 }
 
 // POST /verify/resend
-func (a *App) handleVerifyResend(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleVerifyResend(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	if u.Verified() {
 		a.redirect(w, r, "/", "Your email address is already confirmed.")
-		return
+		return nil
 	}
 	if blocked, wait := a.limits.mailAccount.blocked(u.ID); blocked {
-		a.tooMany(w, r, wait)
-		return
+		return tooMany(wait)
 	}
 	a.limits.mailAccount.hit(u.ID)
 	if err := a.mailVerification(r.Context(), *u, u.Email); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/", "We have sent a new confirmation link to your email address.")
+	return nil
 }
 
 // GET /login
-func (a *App) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleLoginForm(w http.ResponseWriter, r *http.Request) error {
 	next := safeNext(r.URL.Query().Get("next"))
 	if currentUser(r.Context()) != nil {
 		http.Redirect(w, r, next, http.StatusSeeOther)
-		return
+		return nil
 	}
-	a.render(w, r, http.StatusOK, views.Login(a.page(r, "Log in"), views.LoginForm{Next: r.URL.Query().Get("next")}))
+	return a.render(w, r, http.StatusOK, views.Login(a.page(r, "Log in"), views.LoginForm{Next: r.URL.Query().Get("next")}))
 }
 
 // POST /login
 //
 // Throttles are checked before any hashing. An unknown address is compared
 // against a dummy hash and gets the same answer as a wrong password.
-func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm := views.LoginForm{Email: f.text("email", "Email address", 1, 254), Next: f.raw("next")}
 	password := f.raw("password")
@@ -223,8 +208,7 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, c := range checks {
 		if blocked, wait := c.l.blocked(c.key); blocked {
-			a.tooMany(w, r, wait)
-			return
+			return tooMany(wait)
 		}
 	}
 	a.limits.loginIP.hit(ip)
@@ -238,25 +222,21 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if !f.Valid() {
 		vm.Errors = f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.Login(a.page(r, "Log in"), vm))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Login(a.page(r, "Log in"), vm))
 	}
 	u, err := a.store.UserByEmail(r.Context(), vm.Email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ok, err := a.hasher.compare(r.Context(), u.PasswordHash, password)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !ok || u.Status != "active" {
 		a.limits.loginAccount.hit(pair)
 		a.limits.loginGlobal.hit(account)
 		vm.Errors = views.Errors{"password": "The email address or the password is not right."}
-		a.render(w, r, http.StatusUnprocessableEntity, views.Login(a.page(r, "Log in"), vm))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Login(a.page(r, "Log in"), vm))
 	}
 	a.limits.loginAccount.reset(pair)
 	a.limits.knownNets.hit(pair)
@@ -266,73 +246,68 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 		// before this point carries over.
 		ctx := r.Context()
 		if err := a.sessions.RenewToken(ctx); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		a.sessions.Put(ctx, "mfa_uid", u.ID)
 		a.sessions.Put(ctx, "mfa_epoch", u.SessionEpoch)
 		a.sessions.Put(ctx, "mfa_until", a.clock().Add(loginCodeTTL).Unix())
 		a.sessions.Put(ctx, "mfa_next", safeNext(vm.Next))
 		http.Redirect(w, r, "/login/2fa", http.StatusSeeOther)
-		return
+		return nil
 	}
-	a.finishLogin(w, r, u, safeNext(vm.Next))
+	return a.finishLogin(w, r, u, safeNext(vm.Next))
 }
 
 // finishLogin starts the session of u, whose password (and second factor,
 // when enrolled) were right, and sends them on: to set up a second factor
 // when their role needs one, to accept a new policy version, or to next.
-func (a *App) finishLogin(w http.ResponseWriter, r *http.Request, u store.User, next string) {
+func (a *App) finishLogin(w http.ResponseWriter, r *http.Request, u store.User, next string) error {
 	if err := a.logIn(r.Context(), u); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := a.store.RecordLogin(r.Context(), u.ID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.log.Info("logged in", "user_id", u.ID)
 	if needsTwoFactorSetup(&u) {
 		a.redirect(w, r, "/profile/2fa", "Your role lets you see other people's personal data, so your account needs two-factor authentication. Set it up now to continue.")
-		return
+		return nil
 	}
 	a.redirect(w, r, a.policyCheckpoint(r.Context(), u.ID, safeNext(next)), "")
+	return nil
 }
 
 // POST /logout
-func (a *App) handleLogout(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	if err := a.sessions.Destroy(r.Context()); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/", "You are logged out.")
+	return nil
 }
 
 // GET /password/forgot
-func (a *App) handleForgotForm(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, http.StatusOK, views.Forgot(a.page(r, "Reset your password"), views.ForgotForm{}))
+func (a *App) handleForgotForm(w http.ResponseWriter, r *http.Request) error {
+	return a.render(w, r, http.StatusOK, views.Forgot(a.page(r, "Reset your password"), views.ForgotForm{}))
 }
 
 // POST /password/forgot
 //
 // The answer is the same whether or not the address has an account.
-func (a *App) handleForgot(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleForgot(w http.ResponseWriter, r *http.Request) error {
 	ip := clientNetwork(ClientIP(r.Context()))
 	if blocked, wait := a.limits.mailIP.blocked(ip); blocked {
-		a.tooMany(w, r, wait)
-		return
+		return tooMany(wait)
 	}
 	a.limits.mailIP.hit(ip)
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm := views.ForgotForm{Email: f.email("email")}
 	if !f.Valid() {
 		vm.Errors = f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.Forgot(a.page(r, "Reset your password"), vm))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Forgot(a.page(r, "Reset your password"), vm))
 	}
 	email := vm.Email
 	a.accountJobs.add(r.Context(), func(ctx context.Context) {
@@ -341,6 +316,7 @@ func (a *App) handleForgot(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	a.redirect(w, r, "/password/forgot", "If an account uses that address, we have sent it a link to choose a new password. The link works once, for one hour.")
+	return nil
 }
 
 // forgot mails a reset link when email belongs to an active account (at
@@ -363,12 +339,12 @@ func (a *App) forgot(ctx context.Context, email string) error {
 }
 
 // GET /password/reset/{token}
-func (a *App) handleResetForm(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleResetForm(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
-	if !a.resetOpen(w, r, token) {
-		return
+	if err := a.resetOpen(r, token); err != nil {
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.Password(a.page(r, "Choose a new password"), resetForm(token)))
+	return a.render(w, r, http.StatusOK, views.Password(a.page(r, "Choose a new password"), resetForm(token)))
 }
 
 func resetForm(token string) views.PasswordForm {
@@ -377,82 +353,68 @@ func resetForm(token string) views.PasswordForm {
 }
 
 // POST /password/reset/{token}
-func (a *App) handleReset(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleReset(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	if !a.resetOpen(w, r, token) {
-		return
+	if err := a.resetOpen(r, token); err != nil {
+		return err
 	}
 	owner, err := a.store.AccountTokenOwner(r.Context(), token, store.TokenReset)
 	if errors.Is(err, store.ErrTokenInvalid) {
-		a.resetGone(w, r)
-		return
+		return errResetGone
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	password := f.newPassword("password", owner.Privileged(), owner.FirstName, owner.Surname, owner.Email, owner.Company)
 	if !f.Valid() {
 		vm := resetForm(token)
 		vm.Errors = f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.Password(a.page(r, "Choose a new password"), vm))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Password(a.page(r, "Choose a new password"), vm))
 	}
 	hash, err := a.hasher.hash(r.Context(), password)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	u, err := a.store.ResetPassword(r.Context(), token, hash)
 	if errors.Is(err, store.ErrTokenInvalid) {
-		a.resetGone(w, r)
-		return
+		return errResetGone
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.log.Info("password reset", "user_id", u.ID)
 	if err := a.mailPasswordChanged(r.Context(), u); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/login", "Your password is changed and you are logged out everywhere. Log in with the new password.")
+	return nil
 }
 
-func (a *App) resetOpen(w http.ResponseWriter, r *http.Request, token string) bool {
-	ok := false
+// resetOpen answers with a clear page unless token is a live reset link.
+func (a *App) resetOpen(r *http.Request, token string) error {
 	if validToken(token) {
-		var err error
-		if ok, err = a.store.AccountTokenValid(r.Context(), token, store.TokenReset); err != nil {
-			a.fail(w, r, err)
-			return false
+		ok, err := a.store.AccountTokenValid(r.Context(), token, store.TokenReset)
+		if err != nil || ok {
+			return err
 		}
 	}
-	if !ok {
-		a.resetGone(w, r)
-	}
-	return ok
+	return errResetGone
 }
 
-func (a *App) resetGone(w http.ResponseWriter, r *http.Request) {
-	a.notice(w, r, http.StatusNotFound, views.Notice{Heading: "This reset link is not valid",
-		Message: "It has been used already, has expired (links work for one hour), or a newer one was sent.",
-		LinkURL: "/password/forgot", LinkLabel: "Ask for a new link"})
-}
+// The answers to a reset or revert link that does not work (any more).
+var (
+	errResetGone  = &Error{Status: http.StatusNotFound, Key: "error.reset_gone"}
+	errRevertGone = &Error{Status: http.StatusNotFound, Key: "error.revert_gone"}
+)
 
 // GET /profile/password
-func (a *App) handlePasswordForm(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
-	a.render(w, r, http.StatusOK, views.Password(a.page(r, "Change your password"), changeForm(u)))
+func (a *App) handlePasswordForm(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
+	return a.render(w, r, http.StatusOK, views.Password(a.page(r, "Change your password"), changeForm(u)))
 }
 
 func changeForm(u *store.User) views.PasswordForm {
@@ -461,19 +423,14 @@ func changeForm(u *store.User) views.PasswordForm {
 }
 
 // POST /profile/password
-func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	if blocked, wait := a.limits.loginAccount.blocked("user:" + u.ID); blocked {
-		a.tooMany(w, r, wait)
-		return
+		return tooMany(wait)
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	current := f.raw("current_password")
 	password := f.newPassword("password", u.Privileged(), u.FirstName, u.Surname, u.Email, u.Company)
@@ -483,8 +440,7 @@ func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 	if f.Valid() {
 		ok, err := a.hasher.compare(r.Context(), u.PasswordHash, current)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if !ok {
 			a.limits.loginAccount.hit("user:" + u.ID)
@@ -493,44 +449,37 @@ func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Valid() {
 		if _, err := a.stepUp(r.Context(), u, f); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if !f.Valid() {
 		vm := changeForm(u)
 		vm.Errors = f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.Password(a.page(r, "Change your password"), vm))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Password(a.page(r, "Change your password"), vm))
 	}
 	hash, err := a.hasher.hash(r.Context(), password)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	nu, err := a.store.SetPassword(r.Context(), u.ID, hash)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	// Other sessions ended with the epoch; this one continues on a new token.
 	if err := a.logIn(r.Context(), nu); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := a.mailPasswordChanged(r.Context(), nu); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/profile", "Your password is changed. Other devices have been logged out.")
+	return nil
 }
 
 // tooMany answers a throttled request with 429 and when to retry.
-func (a *App) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
-	retryAfter(w, wait)
+func tooMany(wait time.Duration) error {
 	mins := int(wait.Minutes()) + 1
-	msg := "For your security we pause after several attempts. Please try again in about " + pluralMinutes(mins) + "."
-	a.notice(w, r, http.StatusTooManyRequests, views.Notice{Heading: "Too many attempts", Message: msg})
+	return &Error{Status: http.StatusTooManyRequests, Key: "error.too_many_for", Args: []any{pluralMinutes(mins)}, RetryAfter: wait}
 }
 
 func pluralMinutes(n int) string {
@@ -540,8 +489,8 @@ func pluralMinutes(n int) string {
 	return strconv.Itoa(n) + " minutes"
 }
 
-func (a *App) notice(w http.ResponseWriter, r *http.Request, status int, n views.Notice) {
-	a.render(w, r, status, views.NoticePage(a.page(r, n.Heading), n))
+func (a *App) notice(w http.ResponseWriter, r *http.Request, status int, n views.Notice) error {
+	return a.render(w, r, status, views.NoticePage(a.page(r, n.Heading), n))
 }
 
 // accountKey is the throttle key of an address: a hash, so the limiter does
@@ -615,58 +564,45 @@ func genderOptions() []views.OptionGroup {
 //
 // The link mailed to the old address. Following it changes nothing: mail
 // scanners open links; the button on the page does it.
-func (a *App) handleEmailRevertForm(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleEmailRevertForm(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
-	if !a.revertOpen(w, r, token) {
-		return
+	if err := a.revertOpen(r, token); err != nil {
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.EmailRevert(a.page(r, "Keep your email address"), "/email/revert/"+token))
+	return a.render(w, r, http.StatusOK, views.EmailRevert(a.page(r, "Keep your email address"), "/email/revert/"+token))
 }
 
 // POST /email/revert/{token}
-func (a *App) handleEmailRevert(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleEmailRevert(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
-	if !a.revertOpen(w, r, token) {
-		return
+	if err := a.revertOpen(r, token); err != nil {
+		return err
 	}
 	u, err := a.store.RevertEmail(r.Context(), token)
 	switch {
 	case errors.Is(err, store.ErrTokenInvalid):
-		a.revertGone(w, r)
-		return
+		return errRevertGone
 	case errors.Is(err, store.ErrConflict):
-		a.notice(w, r, http.StatusConflict, views.Notice{Heading: "Your address could not be put back",
-			Message: "Another account uses it now. Please contact the operator of this portal."})
-		return
+		return &Error{Status: http.StatusConflict, Key: "error.revert_taken", Cause: err}
 	case err != nil:
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.log.Info("email change undone", "user_id", u.ID)
 	if err := a.sessions.RenewToken(r.Context()); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.sessions.Remove(r.Context(), "uid")
 	a.redirect(w, r, "/password/forgot", "Your email address is back and every device was logged out. Choose a new password now.")
+	return nil
 }
 
-func (a *App) revertOpen(w http.ResponseWriter, r *http.Request, token string) bool {
-	ok := false
+// revertOpen answers with a clear page unless token is a live revert link.
+func (a *App) revertOpen(r *http.Request, token string) error {
 	if validToken(token) {
-		var err error
-		if ok, err = a.store.EmailRevertValid(r.Context(), token); err != nil {
-			a.fail(w, r, err)
-			return false
+		ok, err := a.store.EmailRevertValid(r.Context(), token)
+		if err != nil || ok {
+			return err
 		}
 	}
-	if !ok {
-		a.revertGone(w, r)
-	}
-	return ok
-}
-
-func (a *App) revertGone(w http.ResponseWriter, r *http.Request) {
-	a.notice(w, r, http.StatusNotFound, views.Notice{Heading: "This link is not valid",
-		Message: "It has been used already or has expired (links work for 7 days)."})
+	return errRevertGone
 }

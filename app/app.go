@@ -138,7 +138,7 @@ type App struct {
 	handler      http.Handler
 	// policyBanner is the newest material policy version (policyversions.go).
 	policyBanner atomic.Pointer[policyBannerState]
-	patterns     []string // every route pattern, in registration order (routes.go)
+	routeTable   []route // every route and its audience, in registration order (routes.go)
 	// access holds web access-log lines until they are written (accesslog.go).
 	access accessBuffer
 
@@ -206,7 +206,7 @@ func New(cfg Config, d Deps) (*App, error) {
 		a.sessions.Cookie.Name = "__Host-kelas_session"
 		a.sessions.Cookie.Secure = true
 	}
-	a.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { a.fail(w, r, err) }
+	a.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { a.writeError(w, r, err) }
 	a.handler = a.routes()
 	ctx := context.Background()
 	// Export builds cut off by a restart are marked failed at once, so

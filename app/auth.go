@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 
 	"kelas/store"
 )
@@ -37,7 +36,7 @@ func (a *App) loadUser(next http.Handler) http.Handler {
 				if u.Role == store.RoleMemberStaff || u.Role == store.RoleMemberAdmin {
 					st, err := a.store.StaffOf(ctx, u.ID)
 					if err != nil && !errors.Is(err, store.ErrNotFound) {
-						a.fail(w, r, err)
+						a.writeError(w, r, err)
 						return
 					}
 					// Staff of a deactivated Member keep their own account
@@ -48,13 +47,13 @@ func (a *App) loadUser(next http.Handler) http.Handler {
 				}
 			case err == nil || errors.Is(err, store.ErrNotFound):
 				if err := a.sessions.RenewToken(ctx); err != nil {
-					a.fail(w, r, err)
+					a.writeError(w, r, err)
 					return
 				}
 				a.sessions.Remove(ctx, "uid")
 				a.sessions.Remove(ctx, "epoch")
 			default:
-				a.fail(w, r, err)
+				a.writeError(w, r, err)
 				return
 			}
 		}
@@ -88,19 +87,5 @@ func (a *App) logIn(ctx context.Context, u store.User) error {
 	// carry over to a new login.
 	a.sessions.Remove(ctx, "reauth_at")
 	a.sessions.Remove(ctx, "mfa_uid")
-	return nil
-}
-
-// requireUser returns the signed-in person, or sends the visitor to the
-// login page (coming back here afterwards) and returns nil.
-func (a *App) requireUser(w http.ResponseWriter, r *http.Request) *store.User {
-	if u := currentUser(r.Context()); u != nil {
-		return u
-	}
-	next := "/"
-	if r.Method == http.MethodGet {
-		next = r.URL.RequestURI()
-	}
-	http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 	return nil
 }

@@ -69,16 +69,13 @@ func (a *App) runBackup(ctx context.Context, origin, actor string) ([]store.Back
 const backupsPageSize = 60
 
 // GET /console/backups
-func (a *App) handleBackups(w http.ResponseWriter, r *http.Request) {
-	if a.requireOperator(w, r) == nil {
-		return
-	}
+func (a *App) handleBackups(w http.ResponseWriter, r *http.Request) error {
+
 	v, err := a.backupsView(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.Backups(a.page(r, "Backups"), v))
+	return a.render(w, r, http.StatusOK, views.Backups(a.page(r, "Backups"), v))
 }
 
 // backupsView gathers the backups page: records, status, the off-site
@@ -128,64 +125,52 @@ func (a *App) backupsView(r *http.Request) (views.BackupsView, error) {
 }
 
 // POST /console/backups/run
-func (a *App) handleBackupRun(w http.ResponseWriter, r *http.Request) {
-	u := a.requireOperator(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleBackupRun(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	// The backup finishes even if the browser gives up waiting.
 	bs, err := a.runBackup(context.WithoutCancel(r.Context()), store.OriginConsole, u.ID)
 	if err != nil {
 		a.redirect(w, r, "/console/backups", "The backup failed. The reason is in the list below.")
-		return
+		return nil
 	}
 	names := make([]string, len(bs))
 	for i, b := range bs {
 		names[i] = b.File
 	}
 	a.redirect(w, r, "/console/backups", "Backup written: "+strings.Join(names, ", ")+".")
+	return nil
 }
 
 // GET /console/backups/{id}/download
-func (a *App) handleBackupDownload(w http.ResponseWriter, r *http.Request) {
-	u := a.requireOperator(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleBackupDownload(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	id := r.PathValue("id")
 	if !store.ValidID(id) {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	b, err := a.store.BackupByID(r.Context(), id)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !b.OK || !b.DeletedAt.IsZero() {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	f, err := os.Open(a.store.BackupPath(b))
 	if errors.Is(err, os.ErrNotExist) {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	// Every download is audited before a byte leaves; no audit, no download.
 	if err := a.store.Audit(r.Context(), store.AuditEntry{ActorID: u.ID, Action: store.AuditBackupDownload, TargetType: "backup",
 		TargetID: b.ID, Details: map[string]any{"file": b.File, "kind": b.Kind}}); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
@@ -198,4 +183,5 @@ func (a *App) handleBackupDownload(w http.ResponseWriter, r *http.Request) {
 			a.log.Warn("backup download interrupted", "backup_id", b.ID, "request_id", requestID(r.Context()))
 		}
 	}
+	return nil
 }

@@ -21,45 +21,27 @@ const (
 	breachClockSkew  = 5 * time.Minute
 )
 
-// breachOfficer requires the privacy officer: every breach page is theirs.
-func (a *App) breachOfficer(w http.ResponseWriter, r *http.Request) (actor, bool) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return x, false
-	}
-	if !mayManageBreaches(x) {
-		a.fail(w, r, errForbidden)
-		return x, false
-	}
-	return x, true
-}
-
 func (a *App) countdown(b store.Breach) views.Countdown {
 	return views.Countdown{Deadline: b.Deadline(), Remaining: b.Deadline().Sub(a.clock()), NotifiedAt: b.NotifiedAt, Detected: b.DetectedAt,
 		AuthorityAt: b.AuthorityNotifiedAt, ClosedAt: b.ClosedAt}
 }
 
 // GET /console/breaches
-func (a *App) handleBreaches(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.breachOfficer(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleBreaches(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	bs, err := a.store.Breaches(r.Context())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v := views.BreachesView{Nav: a.consoleNav(r.Context(), x), Now: a.clock()}
 	for _, b := range bs {
 		_, counts, err := a.store.BreachNotices(r.Context(), b.ID, 0)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		v.Rows = append(v.Rows, views.BreachRow{Breach: b, Countdown: a.countdown(b), Counts: counts})
 	}
-	a.render(w, r, http.StatusOK, views.Breaches(a.page(r, "Breach register"), v))
+	return a.render(w, r, http.StatusOK, views.Breaches(a.page(r, "Breach register"), v))
 }
 
 // breachForm fills the form's choices.
@@ -85,17 +67,13 @@ func (a *App) breachForm(ctx context.Context, f views.BreachForm) (views.BreachF
 }
 
 // GET /console/breaches/new
-func (a *App) handleNewBreach(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.breachOfficer(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleNewBreach(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	f, err := a.breachForm(r.Context(), views.BreachForm{DetectedAt: a.clock().UTC().Format(datetimeLocal), Scope: store.BreachAll})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: f}))
+	return a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: f}))
 }
 
 // when reads a required <input type="datetime-local"> value, in UTC.
@@ -261,70 +239,51 @@ func (a *App) readBreachScope(ctx context.Context, f *form, vm *views.BreachForm
 }
 
 // POST /console/breaches
-func (a *App) handleCreateBreach(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.breachOfficer(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleCreateBreach(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	var vm views.BreachForm
 	nb, err := a.readBreachForm(r.Context(), f, &vm)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !f.Valid() {
 		vm.Errors = f.Errors
 		if vm, err = a.breachForm(r.Context(), vm); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 	}
 	b, err := a.store.CreateBreach(r.Context(), x.user.ID, nb)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.log.Info("breach recorded", "breach_id", b.ID, "user_id", x.user.ID)
 	a.redirect(w, r, "/console/breaches/"+b.ID, "The incident is recorded. The 72-hour clock runs from its detection.")
+	return nil
 }
 
-// breachIn loads the incident in the path for the privacy officer.
-func (a *App) breachIn(w http.ResponseWriter, r *http.Request) (store.Breach, actor, bool) {
-	x, ok := a.breachOfficer(w, r)
-	if !ok {
-		return store.Breach{}, x, false
-	}
-	id := r.PathValue("id")
-	if !store.ValidID(id) {
-		a.fail(w, r, store.ErrNotFound)
-		return store.Breach{}, x, false
-	}
-	b, err := a.store.Breach(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, err)
-		return b, x, false
-	}
-	return b, x, true
+// breachIn loads the incident in the path (the route admits only the
+// privacy officer).
+func (a *App) breachIn(r *http.Request) (store.Breach, actor, error) {
+	b, err := load(r, "id", a.store.Breach)
+	return b, actorFrom(r.Context()), err
 }
 
 // GET /console/breaches/{id}
-func (a *App) handleBreach(w http.ResponseWriter, r *http.Request) {
-	b, x, ok := a.breachIn(w, r)
-	if !ok {
-		return
+func (a *App) handleBreach(w http.ResponseWriter, r *http.Request) error {
+	b, x, err := a.breachIn(r)
+	if err != nil {
+		return err
 	}
-	a.renderBreach(w, r, http.StatusOK, x, b, views.BreachLifecycleForm{})
+	return a.renderBreach(w, r, http.StatusOK, x, b, views.BreachLifecycleForm{})
 }
 
 // renderBreach shows the incident page; status and lc carry a failed form.
-func (a *App) renderBreach(w http.ResponseWriter, r *http.Request, status int, x actor, b store.Breach, lc views.BreachLifecycleForm) {
+func (a *App) renderBreach(w http.ResponseWriter, r *http.Request, status int, x actor, b store.Breach, lc views.BreachLifecycleForm) error {
 	ctx := r.Context()
 	v := views.BreachView{Nav: a.consoleNav(r.Context(), x), Now: a.clock(), Breach: b, Countdown: a.countdown(b), Lifecycle: lc}
 	switch b.Scope {
@@ -339,94 +298,81 @@ func (a *App) renderBreach(w http.ResponseWriter, r *http.Request, status int, x
 	}
 	ids, err := a.store.BreachAffected(ctx, b)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v.Affected = len(ids)
 	if v.Notices, v.Counts, err = a.store.BreachNotices(ctx, b.ID, breachNoticeList); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v.MoreHidden = v.Counts.Total() - len(v.Notices)
 	if v.Mailing, err = a.massProgress(ctx, store.MassBreachNotice, b.ID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, status, views.BreachPage(a.page(r, "Incident: "+b.Title), v))
+	return a.render(w, r, status, views.BreachPage(a.page(r, "Incident: "+b.Title), v))
 }
 
-// breachStepFailed maps the store's answers to a lifecycle step: a closed
+// breachStepError maps the store's answer to a lifecycle step: a closed
 // incident does not change (409).
-func (a *App) breachStepFailed(w http.ResponseWriter, r *http.Request, err error) bool {
-	switch {
-	case err == nil:
-		return false
-	case errors.Is(err, store.ErrBreachClosed), errors.Is(err, store.ErrAuthorityNotified):
-		a.fail(w, r, store.ErrConflict)
-	default:
-		a.fail(w, r, err)
+func breachStepError(err error) error {
+	if errors.Is(err, store.ErrBreachClosed) || errors.Is(err, store.ErrAuthorityNotified) {
+		return &Error{Status: http.StatusConflict, Key: "error.conflict", Cause: err}
 	}
-	return true
+	return err
 }
 
 // GET /console/breaches/{id}/edit
-func (a *App) handleEditBreachForm(w http.ResponseWriter, r *http.Request) {
-	b, x, ok := a.breachIn(w, r)
-	if !ok {
-		return
+func (a *App) handleEditBreachForm(w http.ResponseWriter, r *http.Request) error {
+	b, x, err := a.breachIn(r)
+	if err != nil {
+		return err
 	}
 	if b.Closed() {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	vm := views.BreachForm{EditID: b.ID, Title: b.Title, Description: b.Description, Measures: b.Measures, Advice: b.Advice,
 		Contact: b.Contact, Categories: b.Categories, OccurredAt: b.OccurredAt.UTC().Format(datetimeLocal),
 		DetectedAt: b.DetectedAt.UTC().Format(datetimeLocal)}
-	a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, "Correct the incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
+	return a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, "Correct the incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 }
 
 // POST /console/breaches/{id}/edit
-func (a *App) handleEditBreach(w http.ResponseWriter, r *http.Request) {
-	b, x, ok := a.breachIn(w, r)
-	if !ok {
-		return
+func (a *App) handleEditBreach(w http.ResponseWriter, r *http.Request) error {
+	b, x, err := a.breachIn(r)
+	if err != nil {
+		return err
 	}
 	if b.Closed() {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm := views.BreachForm{EditID: b.ID}
 	nb := a.readBreachFacts(f, &vm)
 	if !f.Valid() {
 		vm.Errors = f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, "Correct the incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, "Correct the incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 	}
-	if a.breachStepFailed(w, r, a.store.UpdateBreach(r.Context(), x.user.ID, b.ID, nb)) {
-		return
+	if err := breachStepError(a.store.UpdateBreach(r.Context(), x.user.ID, b.ID, nb)); err != nil {
+		return err
 	}
 	a.redirect(w, r, "/console/breaches/"+b.ID, "The corrections are saved.")
+	return nil
 }
 
 // POST /console/breaches/{id}/timeline
-func (a *App) handleBreachNote(w http.ResponseWriter, r *http.Request) {
-	b, x, ok := a.breachIn(w, r)
-	if !ok {
-		return
+func (a *App) handleBreachNote(w http.ResponseWriter, r *http.Request) error {
+	b, x, err := a.breachIn(r)
+	if err != nil {
+		return err
 	}
 	if b.Closed() {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	lc := views.BreachLifecycleForm{Note: f.multiline("note", "The entry", 5000)}
 	if lc.Note == "" && f.Errors["note"] == "" {
@@ -434,29 +380,27 @@ func (a *App) handleBreachNote(w http.ResponseWriter, r *http.Request) {
 	}
 	if !f.Valid() {
 		lc.Errors = f.Errors
-		a.renderBreach(w, r, http.StatusUnprocessableEntity, x, b, lc)
-		return
+		return a.renderBreach(w, r, http.StatusUnprocessableEntity, x, b, lc)
 	}
-	if a.breachStepFailed(w, r, a.store.AddBreachNote(r.Context(), x.user.ID, b.ID, lc.Note)) {
-		return
+	if err := breachStepError(a.store.AddBreachNote(r.Context(), x.user.ID, b.ID, lc.Note)); err != nil {
+		return err
 	}
 	a.redirect(w, r, "/console/breaches/"+b.ID, "The entry is added to the timeline.")
+	return nil
 }
 
 // POST /console/breaches/{id}/authority
-func (a *App) handleBreachAuthority(w http.ResponseWriter, r *http.Request) {
-	b, x, ok := a.breachIn(w, r)
-	if !ok {
-		return
+func (a *App) handleBreachAuthority(w http.ResponseWriter, r *http.Request) error {
+	b, x, err := a.breachIn(r)
+	if err != nil {
+		return err
 	}
 	if b.Closed() {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	lc := views.BreachLifecycleForm{AuthorityAt: f.raw("authority_at"), Reference: f.text("reference", "Reference", 1, 100)}
 	at := f.when("authority_at", "When the authority was notified")
@@ -469,30 +413,28 @@ func (a *App) handleBreachAuthority(w http.ResponseWriter, r *http.Request) {
 	}
 	if !f.Valid() {
 		lc.Errors = f.Errors
-		a.renderBreach(w, r, http.StatusUnprocessableEntity, x, b, lc)
-		return
+		return a.renderBreach(w, r, http.StatusUnprocessableEntity, x, b, lc)
 	}
-	if a.breachStepFailed(w, r, a.store.RecordAuthorityNotification(r.Context(), x.user.ID, b.ID, at, lc.Reference)) {
-		return
+	if err := breachStepError(a.store.RecordAuthorityNotification(r.Context(), x.user.ID, b.ID, at, lc.Reference)); err != nil {
+		return err
 	}
 	a.log.Info("breach authority notified", "breach_id", b.ID)
 	a.redirect(w, r, "/console/breaches/"+b.ID, "The authority notification is recorded; the 72-hour clock stops.")
+	return nil
 }
 
 // POST /console/breaches/{id}/close
-func (a *App) handleCloseBreach(w http.ResponseWriter, r *http.Request) {
-	b, x, ok := a.breachIn(w, r)
-	if !ok {
-		return
+func (a *App) handleCloseBreach(w http.ResponseWriter, r *http.Request) error {
+	b, x, err := a.breachIn(r)
+	if err != nil {
+		return err
 	}
 	if b.Closed() {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	lc := views.BreachLifecycleForm{Summary: f.multiline("summary", "The summary", 10000)}
 	if lc.Summary == "" && f.Errors["summary"] == "" {
@@ -500,13 +442,13 @@ func (a *App) handleCloseBreach(w http.ResponseWriter, r *http.Request) {
 	}
 	if !f.Valid() {
 		lc.Errors = f.Errors
-		a.renderBreach(w, r, http.StatusUnprocessableEntity, x, b, lc)
-		return
+		return a.renderBreach(w, r, http.StatusUnprocessableEntity, x, b, lc)
 	}
-	if a.breachStepFailed(w, r, a.store.CloseBreach(r.Context(), x.user.ID, b.ID, lc.Summary)) {
-		return
+	if err := breachStepError(a.store.CloseBreach(r.Context(), x.user.ID, b.ID, lc.Summary)); err != nil {
+		return err
 	}
 	a.redirect(w, r, "/console/breaches/"+b.ID, "The incident is closed; its record is kept.")
+	return nil
 }
 
 // breachMail is the notice to one affected person, in plain words.
@@ -542,19 +484,19 @@ func (a *App) breachMail(ctx context.Context, b store.Breach, u store.User) (sto
 // stop it: informing people of a breach of their data is a legal duty, and
 // the notice is the opposite of further processing. Claims make the action
 // safe to repeat.
-func (a *App) handleNotifyBreach(w http.ResponseWriter, r *http.Request) {
-	b, x, ok := a.breachIn(w, r)
-	if !ok {
-		return
+func (a *App) handleNotifyBreach(w http.ResponseWriter, r *http.Request) error {
+	b, x, err := a.breachIn(r)
+	if err != nil {
+		return err
 	}
 	m, err := a.startMassMailing(r.Context(), store.MassBreachNotice, b.ID, x.user.ID, nil)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.auditStep(r, x, store.AuditBreachNotify, "breach", b.ID, map[string]any{"mailing_id": m.ID})
 	a.log.Info("breach notices started", "breach_id", b.ID, "mailing_id", m.ID)
 	a.redirect(w, r, "/console/breaches/"+b.ID, "The notices are being queued in the background; people told already are not mailed again.")
+	return nil
 }
 
 // csvCell keeps a cell from being read as a formula by spreadsheets.
@@ -577,15 +519,11 @@ func csvCell(v string) string {
 // timeline notes, closing summary), which may name people: a file that
 // leaves kelas is beyond the reach of erasure, so it carries nothing about
 // anyone. Those texts are read on the incident's page.
-func (a *App) handleBreachesCSV(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.breachOfficer(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleBreachesCSV(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	bs, err := a.store.Breaches(r.Context())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	rows := [][]string{{"id", "title", "occurred_at", "detected_at", "deadline_at", "notified_at", "within_72_hours",
 		"categories", "scope", "scope_id", "notices", "sent", "waiting", "failed", "recorded_at",
@@ -600,8 +538,7 @@ func (a *App) handleBreachesCSV(w http.ResponseWriter, r *http.Request) {
 	for _, b := range bs {
 		_, c, err := a.store.BreachNotices(r.Context(), b.ID, 0)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		within := ""
 		if !b.NotifiedAt.IsZero() {
@@ -614,8 +551,7 @@ func (a *App) handleBreachesCSV(w http.ResponseWriter, r *http.Request) {
 		}
 		full, err := a.store.Breach(r.Context(), b.ID) // with its timeline
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		rows = append(rows, []string{b.ID, csvCell(b.Title), stamp(b.OccurredAt), stamp(b.DetectedAt), stamp(b.Deadline()),
 			stamp(b.NotifiedAt), within, strings.Join(b.Categories, " "), b.Scope, b.ScopeID, strconv.Itoa(c.Total()),
@@ -624,21 +560,21 @@ func (a *App) handleBreachesCSV(w http.ResponseWriter, r *http.Request) {
 			strconv.Itoa(len(full.Events)), strconv.FormatBool(b.Closed()), stamp(b.ClosedAt), stamp(b.UpdatedAt), b.RecordedBy})
 	}
 	a.auditStep(r, x, store.AuditBreachExport, "breach_register", "", map[string]any{"incidents": len(bs)})
-	a.writeCSV(w, r, "kelas-breach-register-"+a.clock().UTC().Format("2006-01-02")+".csv", rows)
+	return a.writeCSV(w, r, "kelas-breach-register-"+a.clock().UTC().Format("2006-01-02")+".csv", rows)
 }
 
 // writeCSV sends rows as a CSV attachment. The file name is built by kelas
 // from fixed words, dates and validated labels only.
-func (a *App) writeCSV(w http.ResponseWriter, r *http.Request, name string, rows [][]string) {
+func (a *App) writeCSV(w http.ResponseWriter, r *http.Request, name string, rows [][]string) error {
 	var b strings.Builder
 	cw := csv.NewWriter(&b)
 	if err := cw.WriteAll(rows); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Write([]byte(b.String()))
+	return nil
 }

@@ -136,7 +136,7 @@ func (a *App) withConsent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := a.loadConsent(w, r)
 		if err != nil {
-			a.fail(w, r, err)
+			a.writeError(w, r, err)
 			return
 		}
 		a.expireOptionalCookies(w, r, c.Allows)
@@ -321,13 +321,13 @@ func (a *App) cookiesForm(r *http.Request, c Consent, ret string) views.CookiesF
 }
 
 // GET /cookies
-func (a *App) handleCookies(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleCookies(w http.ResponseWriter, r *http.Request) error {
 	ret := "/cookies"
 	if v := r.URL.Query().Get("return"); v != "" {
 		ret = safeNext(v)
 	}
 	vm := a.cookiesForm(r, consentFor(r.Context()), ret)
-	a.render(w, r, http.StatusOK, views.Cookies(a.page(r, "Cookie choices"), vm))
+	return a.render(w, r, http.StatusOK, views.Cookies(a.page(r, "Cookie choices"), vm))
 }
 
 // POST /cookies
@@ -336,11 +336,10 @@ func (a *App) handleCookies(w http.ResponseWriter, r *http.Request) {
 // or reject_all (which wins over the boxes, as the settings page sends both);
 // return, a local path to go back to; from, which form sent it. Anything
 // else, or a post that says nothing, is refused with 422 and stores nothing.
-func (a *App) handleCookiesSave(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleCookiesSave(w http.ResponseWriter, r *http.Request) error {
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	for k := range r.PostForm {
 		if !slices.Contains(cookieFields, k) {
@@ -385,34 +384,33 @@ func (a *App) handleCookiesSave(w http.ResponseWriter, r *http.Request) {
 		c := consentFor(r.Context())
 		vm := a.cookiesForm(r, c, ret)
 		vm.Errors = f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.Cookies(a.page(r, "Cookie choices"), vm))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Cookies(a.page(r, "Cookie choices"), vm))
 	}
 	key := clientNetwork(ClientIP(r.Context()))
 	if blocked, wait := a.consent.records.blocked(key); blocked {
-		a.tooMany(w, r, wait)
-		return
+		return tooMany(wait)
 	}
 	a.consent.records.hit(key)
 	c := consentFor(r.Context())
 	if _, err := a.recordConsent(w, r, c, rec); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	flash := ""
 	if rec.How == store.ConsentSettings {
 		flash = "Your cookie choices are saved."
 	}
 	a.redirect(w, r, ret, flash)
+	return nil
 }
 
 // GET /.well-known/gpc.json
 //
 // The Global Privacy Control support statement: kelas honours the signal.
-func (a *App) handleGPC(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleGPC(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=86400")
 	w.Write([]byte(`{"gpc": true, "lastUpdate": "` + gpcLastUpdate + `"}` + "\n"))
+	return nil
 }
 
 // withVisitor is what every page passes through for this feature: its view

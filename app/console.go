@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -12,19 +13,6 @@ import (
 
 // invitationTTL is how long an invitation link works.
 const invitationTTL = 7 * 24 * time.Hour
-
-// consoleActor requires a signed-in person who may use the console.
-func (a *App) consoleActor(w http.ResponseWriter, r *http.Request) (actor, bool) {
-	if a.requireUser(w, r) == nil {
-		return actor{}, false
-	}
-	x := actorFrom(r.Context())
-	if !mayUseConsole(x) {
-		a.fail(w, r, errForbidden)
-		return x, false
-	}
-	return x, true
-}
 
 // navFor is the console navigation an actor may use, without counts.
 func navFor(x actor) views.ConsoleNav {
@@ -40,11 +28,8 @@ func navFor(x actor) views.ConsoleNav {
 }
 
 // GET /console
-func (a *App) handleConsole(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleConsole(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	ctx := r.Context()
 	v := views.DashboardConsole{Nav: a.consoleNav(r.Context(), x)}
 	memberID := ""
@@ -53,8 +38,7 @@ func (a *App) handleConsole(w http.ResponseWriter, r *http.Request) {
 	}
 	grants, err := a.store.Grants(ctx, memberID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	active := 0
 	for _, g := range grants {
@@ -64,8 +48,7 @@ func (a *App) handleConsole(w http.ResponseWriter, r *http.Request) {
 	}
 	pending, err := a.store.PendingInvitations(ctx, memberID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v.Attention = append(v.Attention,
 		views.Attention{Label: "Active access grants", Count: active, Link: "/console/grants", Level: "ok"},
@@ -73,8 +56,7 @@ func (a *App) handleConsole(w http.ResponseWriter, r *http.Request) {
 	if mayViewOutbox(x) {
 		st, err := a.store.OutboxStats(ctx)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		level := "ok"
 		if st.Failed > 0 {
@@ -90,46 +72,38 @@ func (a *App) handleConsole(w http.ResponseWriter, r *http.Request) {
 	if mayRunOperations(x) {
 		ops, err := a.operationsAttention(ctx)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		v.Attention = append(v.Attention, ops...)
 	}
 	if mayHandleRights(x) {
 		p, err := a.privacyAttention(ctx)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		v.Privacy = &p
 	}
 	if mayRunOperations(x) && a.cfg.Domain != "" {
 		certs, err := a.certAttention(ctx)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		v.Attention = append(v.Attention, certs...)
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleDashboard(a.page(r, "Console"), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleDashboard(a.page(r, "Console"), v))
 }
 
 // GET /console/members
-func (a *App) handleMembers(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleMembers(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	if !x.isOperator() {
-		a.fail(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	ms, err := a.store.Members(r.Context())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleMembers(a.page(r, "Members"), views.MembersConsole{Nav: a.consoleNav(r.Context(), x), Members: ms}))
+	return a.render(w, r, http.StatusOK, views.ConsoleMembers(a.page(r, "Members"), views.MembersConsole{Nav: a.consoleNav(r.Context(), x), Members: ms}))
 }
 
 func readMemberForm(f *form) (views.MemberForm, store.MemberInput) {
@@ -143,33 +117,18 @@ func readMemberForm(f *form) (views.MemberForm, store.MemberInput) {
 }
 
 // GET /console/members/new
-func (a *App) handleNewMember(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
-	if !mayManageMembers(x) {
-		a.fail(w, r, errForbidden)
-		return
-	}
-	a.render(w, r, http.StatusOK, views.ConsoleNewMember(a.page(r, "New Member"), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x),
+func (a *App) handleNewMember(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
+	return a.render(w, r, http.StatusOK, views.ConsoleNewMember(a.page(r, "New Member"), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x),
 		Form: views.MemberForm{Action: "/console/members", Active: true, Countries: countryOptions()}}))
 }
 
 // POST /console/members
-func (a *App) handleCreateMember(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
-	if !mayManageMembers(x) {
-		a.fail(w, r, errForbidden)
-		return
-	}
+func (a *App) handleCreateMember(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm, in := readMemberForm(f)
 	var m store.Member
@@ -178,48 +137,39 @@ func (a *App) handleCreateMember(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, store.ErrConflict) {
 			f.fail("name", "A Member with this name exists already.")
 		} else if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if !f.Valid() {
 		vm.Action, vm.Countries, vm.Errors = "/console/members", countryOptions(), f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewMember(a.page(r, "New Member"), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x), Form: vm}))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewMember(a.page(r, "New Member"), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 	}
 	a.auditReq(r, "member.create", "member", m.ID, nil)
 	a.redirect(w, r, "/console/members/"+m.ID, "The Member is saved.")
+	return nil
 }
 
 // consoleMember loads the Member in the path for someone who may see it;
 // other Members are 404 for staff.
-func (a *App) consoleMember(w http.ResponseWriter, r *http.Request) (store.Member, actor, bool) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return store.Member{}, x, false
-	}
-	id := r.PathValue("id")
-	if !store.ValidID(id) || !mayViewMember(x, id) {
-		a.fail(w, r, store.ErrNotFound)
-		return store.Member{}, x, false
-	}
-	m, err := a.store.Member(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, err)
-		return m, x, false
-	}
-	return m, x, true
+func (a *App) consoleMember(r *http.Request) (store.Member, actor, error) {
+	x := actorFrom(r.Context())
+	m, err := load(r, "id", func(ctx context.Context, id string) (store.Member, error) {
+		if !mayViewMember(x, id) {
+			return store.Member{}, errNotFound
+		}
+		return a.store.Member(ctx, id)
+	})
+	return m, x, err
 }
 
 // staffManager loads the Member in the path for someone who may manage its
 // staff.
-func (a *App) staffManager(w http.ResponseWriter, r *http.Request) (store.Member, actor, bool) {
-	m, x, ok := a.consoleMember(w, r)
-	if ok && !mayManageStaffOf(x, m.ID) {
-		a.fail(w, r, errForbidden)
-		return m, x, false
+func (a *App) staffManager(r *http.Request) (store.Member, actor, error) {
+	m, x, err := a.consoleMember(r)
+	if err == nil && !mayManageStaffOf(x, m.ID) {
+		err = errForbidden
 	}
-	return m, x, ok
+	return m, x, err
 }
 
 func (a *App) memberView(r *http.Request, x actor, m store.Member) (views.MemberConsole, error) {
@@ -240,41 +190,37 @@ func (a *App) memberView(r *http.Request, x actor, m store.Member) (views.Member
 }
 
 // GET /console/members/{id}
-func (a *App) handleMember(w http.ResponseWriter, r *http.Request) {
-	m, x, ok := a.consoleMember(w, r)
-	if !ok {
-		return
+func (a *App) handleMember(w http.ResponseWriter, r *http.Request) error {
+	m, x, err := a.consoleMember(r)
+	if err != nil {
+		return err
 	}
 	v, err := a.memberView(r, x, m)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ids := make([]string, len(v.Staff))
 	for i, s := range v.Staff {
 		ids[i] = s.UserID
 	}
 	if err := a.disclose(r, x, store.ViewStaffList, "", "the staff list of "+m.Name, ids...); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleMember(a.page(r, m.Name), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleMember(a.page(r, m.Name), v))
 }
 
 // POST /console/members/{id}
-func (a *App) handleUpdateMember(w http.ResponseWriter, r *http.Request) {
-	m, x, ok := a.consoleMember(w, r)
-	if !ok {
-		return
+func (a *App) handleUpdateMember(w http.ResponseWriter, r *http.Request) error {
+	m, x, err := a.consoleMember(r)
+	if err != nil {
+		return err
 	}
 	if !mayManageMembers(x) {
-		a.fail(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm, in := readMemberForm(f)
 	if f.Valid() {
@@ -282,53 +228,48 @@ func (a *App) handleUpdateMember(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, store.ErrConflict) {
 			f.fail("name", "A Member with this name exists already.")
 		} else if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if !f.Valid() {
 		v, err := a.memberView(r, x, m)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		vm.Action, vm.Countries, vm.Errors = v.Form.Action, v.Form.Countries, f.Errors
 		v.Form = vm
-		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleMember(a.page(r, m.Name), v))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleMember(a.page(r, m.Name), v))
 	}
 	a.auditReq(r, "member.update", "member", m.ID, map[string]any{"active": boolString(in.Active)})
 	a.redirect(w, r, "/console/members/"+m.ID, "The Member is saved.")
+	return nil
 }
 
 // POST /console/members/{id}/invitations
-func (a *App) handleInviteStaff(w http.ResponseWriter, r *http.Request) {
-	m, x, ok := a.staffManager(w, r)
-	if !ok {
-		return
+func (a *App) handleInviteStaff(w http.ResponseWriter, r *http.Request) error {
+	m, x, err := a.staffManager(r)
+	if err != nil {
+		return err
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	email := f.email("email")
 	role := f.choice("role", "role", func(v string) bool { return v == string(store.RoleMemberStaff) || v == string(store.RoleMemberAdmin) }, true)
 	if !f.Valid() {
 		v, err := a.memberView(r, x, m)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		v.InviteEmail, v.InviteRole, v.Errors = email, role, f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleMember(a.page(r, m.Name), v))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleMember(a.page(r, m.Name), v))
 	}
 	if err := a.invite(r, store.Invitation{MemberID: m.ID, Role: store.Role(role), Email: email, InvitedBy: x.user.ID}, m.Name); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/console/members/"+m.ID, "The invitation is on its way. The link works once, for 7 days.")
+	return nil
 }
 
 // invite creates an invitation and mails its link.
@@ -368,103 +309,92 @@ func roleLabel(r store.Role) string {
 }
 
 // POST /console/members/{id}/staff/{uid}
-func (a *App) handleSetStaffRole(w http.ResponseWriter, r *http.Request) {
-	m, x, ok := a.staffManager(w, r)
-	if !ok {
-		return
+func (a *App) handleSetStaffRole(w http.ResponseWriter, r *http.Request) error {
+	m, x, err := a.staffManager(r)
+	if err != nil {
+		return err
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	uid := r.PathValue("uid")
 	role := f.raw("role")
 	if role != string(store.RoleMemberStaff) && role != string(store.RoleMemberAdmin) {
-		a.fail(w, r, errBadRequest)
-		return
+		return errBadRequest
 	}
 	st, err := a.store.StaffOf(r.Context(), uid)
 	if err != nil || st.MemberID != m.ID {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
-	if st.Role == store.RoleMemberAdmin && role != string(store.RoleMemberAdmin) && !a.lastAdminConfirmed(w, r, m, f) {
-		return
+	if st.Role == store.RoleMemberAdmin && role != string(store.RoleMemberAdmin) {
+		if err := a.lastAdminCheck(r, m, f); err != nil {
+			return err
+		}
 	}
-	if !a.stepUpOrRefuse(w, r, x.user, f) {
-		return
+	if err := a.stepUpCheck(r, x.user, f); err != nil {
+		return err
 	}
 	if err := a.store.SetStaff(r.Context(), uid, m.ID, store.Role(role)); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if uid == x.user.ID {
 		a.relogin(r)
 	}
 	a.auditReq(r, "staff.role", "user", uid, map[string]any{"role": role, "member": m.ID})
 	a.redirect(w, r, "/console/members/"+m.ID, "The role is changed.")
+	return nil
 }
 
 // POST /console/members/{id}/staff/{uid}/remove
-func (a *App) handleRemoveStaff(w http.ResponseWriter, r *http.Request) {
-	m, x, ok := a.staffManager(w, r)
-	if !ok {
-		return
+func (a *App) handleRemoveStaff(w http.ResponseWriter, r *http.Request) error {
+	m, x, err := a.staffManager(r)
+	if err != nil {
+		return err
 	}
 	uid := r.PathValue("uid")
 	if !store.ValidID(uid) {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	st, err := a.store.StaffOf(r.Context(), uid)
 	if err != nil || st.MemberID != m.ID {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	if st.Role == store.RoleMemberAdmin && !a.lastAdminConfirmed(w, r, m, f) {
-		return
+	if st.Role == store.RoleMemberAdmin {
+		if err := a.lastAdminCheck(r, m, f); err != nil {
+			return err
+		}
 	}
-	if !a.stepUpOrRefuse(w, r, x.user, f) {
-		return
+	if err := a.stepUpCheck(r, x.user, f); err != nil {
+		return err
 	}
 	if err := a.store.RemoveStaff(r.Context(), m.ID, uid); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.auditReq(r, "staff.remove", "user", uid, map[string]any{"member": m.ID})
 	a.redirect(w, r, "/console/members/"+m.ID, "The person no longer works for this Member in kelas.")
+	return nil
 }
 
 // GET /console/operators
-func (a *App) handleOperators(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
-	if !mayViewOperators(x) {
-		a.fail(w, r, errForbidden)
-		return
-	}
+func (a *App) handleOperators(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	v, err := a.operatorsView(r, x)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ids := make([]string, len(v.Operators))
 	for i, o := range v.Operators {
 		ids[i] = o.ID
 	}
 	if err := a.disclose(r, x, store.ViewStaffList, "", "the list of operators", ids...); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleOperators(a.page(r, "Operators"), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleOperators(a.page(r, "Operators"), v))
 }
 
 func (a *App) operatorsView(r *http.Request, x actor) (views.OperatorsConsole, error) {
@@ -473,19 +403,11 @@ func (a *App) operatorsView(r *http.Request, x actor) (views.OperatorsConsole, e
 }
 
 // POST /console/operators/invitations
-func (a *App) handleInviteOperator(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
-	if !mayManageOperators(x) {
-		a.fail(w, r, errForbidden)
-		return
-	}
+func (a *App) handleInviteOperator(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	email := f.email("email")
 	role := f.choice("role", "role", func(v string) bool { rr, ok := store.ParseRole(v); return ok && rr.IsOperator() }, true)
@@ -495,119 +417,95 @@ func (a *App) handleInviteOperator(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Valid() {
 		if _, err := a.stepUp(r.Context(), x.user, f); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if !f.Valid() {
 		v, err := a.operatorsView(r, x)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		v.InviteEmail, v.InviteRole, v.Errors = email, role, f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleOperators(a.page(r, "Operators"), v))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleOperators(a.page(r, "Operators"), v))
 	}
 	if err := a.invite(r, store.Invitation{Role: store.Role(role), DPO: dpo, Email: email, InvitedBy: x.user.ID}, ""); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/console/operators", "The invitation is on its way. The link works once, for 7 days.")
+	return nil
 }
 
 // POST /console/operators/{uid}
-func (a *App) handleSetOperator(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
-	if !mayManageOperators(x) {
-		a.fail(w, r, errForbidden)
-		return
-	}
+func (a *App) handleSetOperator(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	uid := r.PathValue("uid")
 	role, okRole := store.ParseRole(f.raw("role"))
 	if !okRole || !role.IsOperator() || !store.ValidID(uid) {
-		a.fail(w, r, errBadRequest)
-		return
+		return errBadRequest
 	}
 	dpo := f.checkbox("dpo")
 	if !f.Valid() {
-		a.fail(w, r, errBadRequest)
-		return
+		return errBadRequest
 	}
 	if uid == x.user.ID && role != store.RoleOperator {
 		a.redirect(w, r, "/console/operators", "You cannot take the operator role from yourself; ask another operator.")
-		return
+		return nil
 	}
 	target, err := a.store.User(r.Context(), uid)
 	if err != nil || !target.Role.IsOperator() {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	// The privacy-officer flag is given only by another privacy officer
 	// (or from the command line): an operator cannot make themselves the
 	// one who checks on operators.
 	if dpo != target.DPO && (!x.isPrivacyOfficer() || (dpo && uid == x.user.ID)) {
-		a.fail(w, r, errForbidden)
-		return
+		return errForbidden
 	}
-	if !a.stepUpOrRefuse(w, r, x.user, f) {
-		return
+	if err := a.stepUpCheck(r, x.user, f); err != nil {
+		return err
 	}
 	if err := a.store.SetOperatorRole(r.Context(), uid, role, dpo); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if uid == x.user.ID {
 		a.relogin(r)
 	}
 	a.auditReq(r, "operator.role", "user", uid, map[string]any{"role": string(role), "dpo": boolString(dpo)})
 	a.redirect(w, r, "/console/operators", "The operator's role is saved.")
+	return nil
 }
 
 // GET /console/outbox
-func (a *App) handleOutbox(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
-	if !mayViewOutbox(x) {
-		a.fail(w, r, errForbidden)
-		return
-	}
+func (a *App) handleOutbox(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	st, err := a.store.OutboxStats(r.Context())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	mails, err := a.store.OutboxMails(r.Context(), 100)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleOutbox(a.page(r, "Mail outbox"), views.OutboxConsole{Nav: a.consoleNav(r.Context(), x), Stats: st, Mails: mails, NoSMTP: a.mailer == nil}))
+	return a.render(w, r, http.StatusOK, views.ConsoleOutbox(a.page(r, "Mail outbox"), views.OutboxConsole{Nav: a.consoleNav(r.Context(), x), Stats: st, Mails: mails, NoSMTP: a.mailer == nil}))
 }
 
 // GET /invite/{token}
-func (a *App) handleInvite(w http.ResponseWriter, r *http.Request) {
-	inv, v, ok := a.invitation(w, r)
-	if !ok {
-		return
+func (a *App) handleInvite(w http.ResponseWriter, r *http.Request) error {
+	inv, v, err := a.invitation(r)
+	if err != nil {
+		return err
 	}
 	_ = inv
-	a.render(w, r, http.StatusOK, views.InvitePage(a.page(r, "Invitation"), v))
+	return a.render(w, r, http.StatusOK, views.InvitePage(a.page(r, "Invitation"), v))
 }
 
-// invitation loads the live invitation in the path, or answers with a
-// clear page for an expired or used one.
-func (a *App) invitation(w http.ResponseWriter, r *http.Request) (store.Invitation, views.InviteAccept, bool) {
+// invitation loads the live invitation in the path; an expired or used one
+// is answered with a clear page.
+func (a *App) invitation(r *http.Request) (store.Invitation, views.InviteAccept, error) {
 	token := r.PathValue("token")
 	inv := store.Invitation{}
 	err := store.ErrTokenInvalid
@@ -615,20 +513,16 @@ func (a *App) invitation(w http.ResponseWriter, r *http.Request) (store.Invitati
 		inv, err = a.store.InvitationByToken(r.Context(), token)
 	}
 	if errors.Is(err, store.ErrTokenInvalid) {
-		a.notice(w, r, http.StatusGone, views.Notice{Heading: "This invitation link is not valid",
-			Message: "It has been used already or has expired (invitations work for 7 days). Ask the person who invited you to send a new one."})
-		return inv, views.InviteAccept{}, false
+		return inv, views.InviteAccept{}, &Error{Status: http.StatusGone, Key: "error.invitation_gone"}
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return inv, views.InviteAccept{}, false
+		return inv, views.InviteAccept{}, err
 	}
 	v := views.InviteAccept{Action: "/invite/" + token, Email: inv.Email, RoleLabel: roleLabel(inv.Role), Errors: views.Errors{}}
 	if inv.MemberID != "" {
 		m, err := a.store.Member(r.Context(), inv.MemberID)
 		if err != nil {
-			a.fail(w, r, err)
-			return inv, v, false
+			return inv, v, err
 		}
 		v.MemberName = m.Name
 	}
@@ -637,107 +531,89 @@ func (a *App) invitation(w http.ResponseWriter, r *http.Request) (store.Invitati
 	case err == nil:
 		v.HasAccount = true
 	case !errors.Is(err, store.ErrNotFound):
-		a.fail(w, r, err)
-		return inv, v, false
+		return inv, v, err
 	}
 	if u := currentUser(r.Context()); u != nil {
 		v.LoggedInAs = u.Email
 	}
-	return inv, v, true
+	return inv, v, nil
 }
 
 // POST /invite/{token}
-func (a *App) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
-	inv, v, ok := a.invitation(w, r)
-	if !ok {
-		return
+func (a *App) handleAcceptInvite(w http.ResponseWriter, r *http.Request) error {
+	inv, v, err := a.invitation(r)
+	if err != nil {
+		return err
 	}
 	token := r.PathValue("token")
 	if v.HasAccount {
 		u := currentUser(r.Context())
 		if u == nil || !strings.EqualFold(u.Email, inv.Email) {
-			a.fail(w, r, errForbidden)
-			return
+			return errForbidden
 		}
 		if err := a.store.AcceptInvitation(r.Context(), token, u.ID); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		a.relogin(r)
 		a.redirect(w, r, "/console", "Welcome: your new role is active.")
-		return
+		return nil
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v.FirstName = f.text("first_name", "First name", 1, 100)
 	v.Surname = f.text("surname", "Surname", 1, 100)
 	password := f.newPassword("password", true, v.FirstName, v.Surname, inv.Email)
 	if !f.Valid() {
 		v.Errors = f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.InvitePage(a.page(r, "Invitation"), v))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.InvitePage(a.page(r, "Invitation"), v))
 	}
 	hash, err := a.hasher.hash(r.Context(), password)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	u, err := a.store.CreateUser(r.Context(), store.NewUser{Email: inv.Email, FirstName: v.FirstName, Surname: v.Surname,
 		PasswordHash: hash, Role: store.RoleLearner, Verified: true})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := a.store.AcceptInvitation(r.Context(), token, u.ID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if u, err = a.store.User(r.Context(), u.ID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := a.logIn(r.Context(), u); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.log.Info("invitation accepted", "user_id", u.ID)
 	a.redirect(w, r, "/profile/2fa", "Welcome to kelas: your account is ready. Set up two-factor authentication to continue.")
+	return nil
 }
 
-// lastAdminConfirmed lets a Member lose its last admin only when the form
-// says so (confirm_last_admin): otherwise it answers with the warning and
+// lastAdminCheck lets a Member lose its last admin only when the form says
+// so (confirm_last_admin): otherwise the answer is the warning (409) and
 // nothing changes.
-func (a *App) lastAdminConfirmed(w http.ResponseWriter, r *http.Request, m store.Member, f *form) bool {
+func (a *App) lastAdminCheck(r *http.Request, m store.Member, f *form) error {
 	n, err := a.store.MemberAdmins(r.Context(), m.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return false
+		return err
 	}
 	if n > 1 || f.raw("confirm_last_admin") == "on" {
-		return true
+		return nil
 	}
-	a.notice(w, r, http.StatusConflict, views.Notice{Heading: "This is the Member's last admin",
-		Message: "Without an admin nobody at " + m.Name + " can invite or manage its staff. Nothing was changed. " +
-			"To go ahead anyway, tick \"Leave the Member without an admin\" beside the change and send it again.",
-		LinkURL: "/console/members/" + m.ID, LinkLabel: "Back to the Member"})
-	return false
+	return &Error{Status: http.StatusConflict, Key: "error.last_admin", Args: []any{m.Name}, Link: "/console/members/" + m.ID}
 }
 
-// stepUpOrRefuse asks for the second factor before a role or grant change;
-// a missing or wrong code is answered (422) and false returned.
-func (a *App) stepUpOrRefuse(w http.ResponseWriter, r *http.Request, u *store.User, f *form) bool {
+// stepUpCheck asks for the second factor before a role or grant change; a
+// missing or wrong code is refused (422) and nothing changes.
+func (a *App) stepUpCheck(r *http.Request, u *store.User, f *form) error {
 	ok, err := a.stepUp(r.Context(), u, f)
-	if err != nil {
-		a.fail(w, r, err)
-		return false
+	if err != nil || ok {
+		return err
 	}
-	if !ok {
-		a.codeRefused(w, r, f)
-	}
-	return ok
+	return codeRefused(r, f)
 }
 
 // relogin renews the signed-in person's session after their own privileges

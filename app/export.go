@@ -143,32 +143,22 @@ func (a *App) buildExport(ctx context.Context, userID, id string) (err error) {
 // serveExport streams a ready export of userID as a ZIP download. An
 // unknown id, or another person's, is 404; an expired one 410 with a page
 // that says what to do; one still being built 409.
-func (a *App) serveExport(w http.ResponseWriter, r *http.Request, userID, exportID string) {
+func (a *App) serveExport(w http.ResponseWriter, r *http.Request, userID, exportID string) error {
 	if !store.ValidID(exportID) {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	j, err := a.store.Export(r.Context(), userID, exportID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	rc, err := a.store.OpenExportFile(r.Context(), userID, exportID)
 	switch {
 	case errors.Is(err, store.ErrExpired):
-		a.notice(w, r, http.StatusGone, views.Notice{Heading: "This download has expired",
-			Message: "Exports can be downloaded for " + strconv.Itoa(a.exportDays(r)) + " days after they are ready, and are then " +
-				"deleted. You can ask for a new export of your data at any time.",
-			LinkURL: "/rights#portability", LinkLabel: "Ask for a new export"})
-		return
+		return &Error{Status: http.StatusGone, Key: "error.export_expired", Args: []any{a.exportDays(r)}, Cause: err}
 	case errors.Is(err, store.ErrExportNotReady):
-		a.notice(w, r, http.StatusConflict, views.Notice{Heading: "Your export is not ready",
-			Message: "It is still being prepared, or preparing it failed. The rights page shows how far it has got.",
-			LinkURL: "/rights#portability", LinkLabel: "Back to your rights"})
-		return
+		return &Error{Status: http.StatusConflict, Key: "error.export_not_ready", Cause: err}
 	case err != nil:
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	defer rc.Close()
 	h := w.Header()
@@ -179,12 +169,13 @@ func (a *App) serveExport(w http.ResponseWriter, r *http.Request, userID, export
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
-		return
+		return nil
 	}
 	if _, err := io.Copy(w, rc); err != nil {
 		// The status is sent; all that is left is to say so in the log.
 		a.log.Warn("export download interrupted", "request_id", requestID(r.Context()), "export_id", exportID, "err", err)
 	}
+	return nil
 }
 
 // exportDays is the download window, for the expired page.

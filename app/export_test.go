@@ -76,7 +76,10 @@ func waitExport(t testing.TB, ts *testServer, userID, id string) store.ExportJob
 // download calls serveExport as the lead's route will: for userID, export id.
 func download(ts *testServer, userID, id string) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
-	ts.app.serveExport(rec, httptest.NewRequest(http.MethodGet, "/rights/exports/"+id, nil), userID, id)
+	r := httptest.NewRequest(http.MethodGet, "/rights/exports/"+id, nil)
+	ts.app.serve(anyone, func(w http.ResponseWriter, r *http.Request) error {
+		return ts.app.serveExport(w, r, userID, id)
+	}).ServeHTTP(rec, r)
 	return rec
 }
 

@@ -50,29 +50,24 @@ func (a *App) disclose(r *http.Request, x actor, view, grantID, reason string, s
 }
 
 // GET /console/grants
-func (a *App) handleGrants(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleGrants(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	memberID := ""
 	if !x.isOperator() {
 		memberID = x.staff.MemberID
 	}
 	if !mayViewGrantsOf(x, memberID) && memberID != "" {
-		a.fail(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	gs, err := a.store.Grants(r.Context(), memberID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v := views.GrantsConsole{Nav: a.consoleNav(r.Context(), x), Grants: gs, Now: a.clock(), CanCreate: mayCreateGrant(x), CanRevoke: map[string]bool{}}
 	for _, g := range gs {
 		v.CanRevoke[g.ID] = mayRevokeGrant(x, g)
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleGrants(a.page(r, "Access grants"), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleGrants(a.page(r, "Access grants"), v))
 }
 
 func (a *App) grantForm(r *http.Request, x actor, f views.GrantForm) (views.GrantForm, error) {
@@ -94,39 +89,23 @@ func (a *App) grantForm(r *http.Request, x actor, f views.GrantForm) (views.Gran
 }
 
 // GET /console/grants/new
-func (a *App) handleNewGrant(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
-	if !mayCreateGrant(x) {
-		a.fail(w, r, errForbidden)
-		return
-	}
+func (a *App) handleNewGrant(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	now := a.clock().UTC()
 	f, err := a.grantForm(r, x, views.GrantForm{From: now.Format(datetimeLocal), Until: now.AddDate(0, 0, 30).Format(datetimeLocal),
 		MemberID: r.URL.Query().Get("member")})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleNewGrant(a.page(r, "New access grant"), f))
+	return a.render(w, r, http.StatusOK, views.ConsoleNewGrant(a.page(r, "New access grant"), f))
 }
 
 // POST /console/grants
-func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
-	if !mayCreateGrant(x) {
-		a.fail(w, r, errForbidden)
-		return
-	}
+func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm := views.GrantForm{MemberID: f.raw("member_id"), Purpose: f.text("purpose", "Purpose", 5, 300),
 		From: f.text("valid_from", "Start", 1, 20), Until: f.text("valid_until", "End", 1, 20), Chosen: map[string]bool{}}
@@ -162,8 +141,7 @@ func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Valid() {
 		if _, err := a.stepUp(r.Context(), x.user, f); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	var g store.Grant
@@ -173,100 +151,81 @@ func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, store.ErrGrantTraining) {
 			f.fail("trainings", "Every training must be one of this Member's own trainings.")
 		} else if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if !f.Valid() {
 		vm.Errors = f.Errors
 		if vm, err = a.grantForm(r, x, vm); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewGrant(a.page(r, "New access grant"), vm))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewGrant(a.page(r, "New access grant"), vm))
 	}
 	a.auditReq(r, "grant.create", "grant", g.ID, map[string]any{"member": g.MemberID, "trainings": g.TrainingIDs,
 		"from": g.ValidFrom.Format(time.RFC3339), "until": g.ValidUntil.Format(time.RFC3339)})
 	a.redirect(w, r, "/console/grants", "Access is granted for the chosen trainings and time.")
+	return nil
 }
 
 // POST /console/grants/{id}/revoke
-func (a *App) handleRevokeGrant(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleRevokeGrant(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	id := r.PathValue("id")
 	if !store.ValidID(id) {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	g, err := a.store.Grant(r.Context(), id)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !mayViewGrantsOf(x, g.MemberID) {
-		a.fail(w, r, store.ErrNotFound) // another Member's grant: not even its existence
-		return
+		return store.ErrNotFound
 	}
 	if !mayRevokeGrant(x, g) {
-		a.fail(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	if !a.stepUpOrRefuse(w, r, x.user, f) {
-		return
+	if err := a.stepUpCheck(r, x.user, f); err != nil {
+		return err
 	}
 	if err := a.store.RevokeGrant(r.Context(), g.ID, x.user.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.auditReq(r, "grant.revoke", "grant", g.ID, map[string]any{"member": g.MemberID})
 	a.redirect(w, r, "/console/grants", "The grant is revoked.")
+	return nil
 }
 
 // GET /console/trainings/{id}/learners
-func (a *App) handleTrainingLearners(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleTrainingLearners(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	id := r.PathValue("id")
 	if !store.ValidID(id) {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	t, err := a.store.Training(r.Context(), id)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	grantID, err := a.grantFor(r, x, t)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	access := learnerAccessTo(x, t, grantID != "")
 	if access == accessNone {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	v := views.LearnersView{Nav: a.consoleNav(r.Context(), x), Training: t}
 	if v.Count, err = a.store.EnrolmentCount(r.Context(), t.ID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if access >= accessGrant {
 		v.Visible = true
 		if v.Learners, err = a.store.VisibleLearners(r.Context(), t.ID); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		ids := make([]string, len(v.Learners))
 		for i, l := range v.Learners {
@@ -277,30 +236,21 @@ func (a *App) handleTrainingLearners(w http.ResponseWriter, r *http.Request) {
 			reason = "operator access to the learner list of a training"
 		}
 		if err := a.disclose(r, x, store.ViewLearnerList, grantID, reason, ids...); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleLearners(a.page(r, "Learners of "+t.Title), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleLearners(a.page(r, "Learners of "+t.Title), v))
 }
 
 // GET /console/learners
-func (a *App) handleLearnerSearch(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
-	if !maySearchLearners(x) {
-		a.fail(w, r, errForbidden)
-		return
-	}
+func (a *App) handleLearnerSearch(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	v := views.LearnerSearch{Nav: a.consoleNav(r.Context(), x), Query: boundedQuery(r.URL.Query().Get("q"), 100)}
 	if v.Query != "" {
 		v.Searched = true
 		ls, err := a.store.SearchLearners(r.Context(), v.Query, 50)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		v.Learners = ls
 		ids := make([]string, len(ls))
@@ -308,100 +258,83 @@ func (a *App) handleLearnerSearch(w http.ResponseWriter, r *http.Request) {
 			ids[i] = l.ID
 		}
 		if err := a.disclose(r, x, store.ViewLearnerList, "", "operator search by name or email", ids...); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleLearnerSearch(a.page(r, "Learners"), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleLearnerSearch(a.page(r, "Learners"), v))
 }
 
 // learnerFor decides how the actor may open the record of the learner in
 // the path. Staff get it only through a grant covering a training the
 // learner is enrolled in; anyone else without access gets 404, so guessing
 // ids tells nothing.
-func (a *App) learnerFor(w http.ResponseWriter, r *http.Request) (store.User, actor, string, bool) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return store.User{}, x, "", false
-	}
-	uid := r.PathValue("uid")
-	if !store.ValidID(uid) {
-		a.fail(w, r, store.ErrNotFound)
-		return store.User{}, x, "", false
+func (a *App) learnerFor(r *http.Request) (store.User, actor, string, error) {
+	x := actorFrom(r.Context())
+	uid, err := pathID(r, "uid")
+	if err != nil {
+		return store.User{}, x, "", err
 	}
 	grantID := ""
 	if !x.isOperator() {
 		g, _, err := a.store.GrantedLearner(r.Context(), x.staff.MemberID, uid)
-		if errors.Is(err, store.ErrNotFound) {
-			a.fail(w, r, store.ErrNotFound)
-			return store.User{}, x, "", false
-		}
 		if err != nil {
-			a.fail(w, r, err)
-			return store.User{}, x, "", false
+			return store.User{}, x, "", err
 		}
 		grantID = g
 	}
 	u, err := a.store.User(r.Context(), uid)
 	if err != nil || u.Role != store.RoleLearner && !x.isOperator() {
-		a.fail(w, r, store.ErrNotFound)
-		return u, x, "", false
+		return u, x, "", errNotFound
 	}
-	return u, x, grantID, true
+	return u, x, grantID, nil
 }
 
 // GET /console/learners/{uid}
-func (a *App) handleLearner(w http.ResponseWriter, r *http.Request) {
-	u, x, grantID, ok := a.learnerFor(w, r)
-	if !ok {
-		return
+func (a *App) handleLearner(w http.ResponseWriter, r *http.Request) error {
+	u, x, grantID, err := a.learnerFor(r)
+	if err != nil {
+		return err
 	}
 	if grantID == "" {
 		// Operators outside any grant first say why.
-		a.render(w, r, http.StatusOK, views.ConsoleLearnerReason(a.page(r, "Open a learner record"),
+		return a.render(w, r, http.StatusOK, views.ConsoleLearnerReason(a.page(r, "Open a learner record"),
 			views.LearnerReason{Nav: a.consoleNav(r.Context(), x), UserID: u.ID, Errors: views.Errors{}}))
-		return
 	}
-	a.showLearner(w, r, x, u, grantID, "")
+	return a.showLearner(w, r, x, u, grantID, "")
 }
 
 // POST /console/learners/{uid}
-func (a *App) handleLearnerWithReason(w http.ResponseWriter, r *http.Request) {
-	u, x, grantID, ok := a.learnerFor(w, r)
-	if !ok {
-		return
+func (a *App) handleLearnerWithReason(w http.ResponseWriter, r *http.Request) error {
+	u, x, grantID, err := a.learnerFor(r)
+	if err != nil {
+		return err
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	reason := f.text("reason", "Reason", 10, 500)
 	if !f.Valid() {
-		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleLearnerReason(a.page(r, "Open a learner record"),
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleLearnerReason(a.page(r, "Open a learner record"),
 			views.LearnerReason{Nav: a.consoleNav(r.Context(), x), UserID: u.ID, Reason: reason, Errors: f.Errors}))
-		return
 	}
-	a.showLearner(w, r, x, u, grantID, reason)
+	return a.showLearner(w, r, x, u, grantID, reason)
 }
 
-func (a *App) showLearner(w http.ResponseWriter, r *http.Request, x actor, u store.User, grantID, reason string) {
+func (a *App) showLearner(w http.ResponseWriter, r *http.Request, x actor, u store.User, grantID, reason string) error {
 	p, err := a.store.Profile(r.Context(), u.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	es, err := a.store.Enrolments(r.Context(), u.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !x.isOperator() {
 		// Staff see only the trainings their grant covers.
 		_, granted, err := a.store.GrantedLearner(r.Context(), x.staff.MemberID, u.ID)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		keep := map[string]bool{}
 		for _, t := range granted {
@@ -416,9 +349,8 @@ func (a *App) showLearner(w http.ResponseWriter, r *http.Request, x actor, u sto
 		es = mine
 	}
 	if err := a.disclose(r, x, store.ViewLearnerRecord, grantID, reason, u.ID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleLearnerRecord(a.page(r, "Learner record"),
+	return a.render(w, r, http.StatusOK, views.ConsoleLearnerRecord(a.page(r, "Learner record"),
 		views.LearnerRecord{Nav: a.consoleNav(r.Context(), x), User: u, Profile: p, Enrolments: es}))
 }

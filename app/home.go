@@ -12,46 +12,44 @@ import (
 )
 
 // GET /{$}
-func (a *App) handleHome(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, http.StatusOK, views.Home(a.page(r, "")))
+func (a *App) handleHome(w http.ResponseWriter, r *http.Request) error {
+	return a.render(w, r, http.StatusOK, views.Home(a.page(r, "")))
 }
 
 // GET /healthz
-func (a *App) handleHealth(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := a.store.Ping(r.Context()); err != nil {
 		a.log.Error("health check failed", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("unavailable\n"))
-		return
+		return nil
 	}
 	w.Write([]byte("ok\n"))
+	return nil
 }
 
 // handleNotFound answers every path no route claims.
-func (a *App) handleNotFound(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleNotFound(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		a.errorPage(w, r, http.StatusMethodNotAllowed)
-		return
+		return &Error{Status: http.StatusMethodNotAllowed, Key: "error.not_allowed"}
 	}
-	a.errorPage(w, r, http.StatusNotFound)
+	return errNotFound
 }
 
 // GET /static/
 // handleStatic serves the embedded static files. URLs carry a content hash
 // (see asset), so a matching one may be cached for a year.
-func (a *App) handleStatic(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleStatic(w http.ResponseWriter, r *http.Request) error {
 	name := strings.TrimPrefix(path.Clean(r.URL.Path), "/static/")
 	hash, ok := a.assets[name]
 	if !ok {
-		a.errorPage(w, r, http.StatusNotFound)
-		return
+		return errNotFound
 	}
 	b, err := fs.ReadFile(a.static, name)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if r.URL.Query().Get("v") == hash {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
@@ -60,4 +58,5 @@ func (a *App) handleStatic(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("ETag", `"`+hash+`"`)
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+	return nil
 }

@@ -121,21 +121,19 @@ func (a *App) notifyView(r *http.Request, x actor, t store.Training, f views.Not
 }
 
 // GET /console/trainings/{id}/notify
-func (a *App) handleNotifyTraining(w http.ResponseWriter, r *http.Request) {
-	t, x, ok := a.managedTraining(w, r)
-	if !ok {
-		return
+func (a *App) handleNotifyTraining(w http.ResponseWriter, r *http.Request) error {
+	t, x, err := a.managedTraining(r)
+	if err != nil {
+		return err
 	}
 	if !mayRequestFeedback(x, t) {
-		a.fail(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	v, err := a.notifyView(r, x, t, views.NotifyForm{})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.NotifyTraining(a.page(r, "Tell learners: "+t.Title), v))
+	return a.render(w, r, http.StatusOK, views.NotifyTraining(a.page(r, "Tell learners: "+t.Title), v))
 }
 
 // codes reads a multi-valued field of codes, each checked by valid.
@@ -159,19 +157,17 @@ func (f *form) codes(name, label string, valid func(string) bool, max int) []str
 }
 
 // POST /console/trainings/{id}/announce
-func (a *App) handleAnnounce(w http.ResponseWriter, r *http.Request) {
-	t, x, ok := a.managedTraining(w, r)
-	if !ok {
-		return
+func (a *App) handleAnnounce(w http.ResponseWriter, r *http.Request) error {
+	t, x, err := a.managedTraining(r)
+	if err != nil {
+		return err
 	}
 	if !mayAnnounce(x, t) {
-		a.fail(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vf := views.NotifyForm{Countries: f.codes("country", "countries", store.ValidCountry, 300),
 		Industries: f.codes("industry", "industries", store.ValidIndustry, 100)}
@@ -179,24 +175,22 @@ func (a *App) handleAnnounce(w http.ResponseWriter, r *http.Request) {
 		vf.Errors = f.Errors
 		v, err := a.notifyView(r, x, t, vf)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		a.render(w, r, http.StatusUnprocessableEntity, views.NotifyTraining(a.page(r, "Tell learners: "+t.Title), v))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.NotifyTraining(a.page(r, "Tell learners: "+t.Title), v))
 	}
 	// The mailing runs in the background (massmail.go): the request only
 	// records it, however many people it reaches.
 	m, err := a.startMassMailing(r.Context(), store.MassAnnouncement, t.ID, x.user.ID,
 		map[string][]string{"countries": vf.Countries, "industries": vf.Industries})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.auditStep(r, x, store.AuditNotifyAnnounce, "training", t.ID, map[string]any{"mailing_id": m.ID,
 		"countries": len(vf.Countries), "industries": len(vf.Industries)})
 	a.log.Info("training announced", "training_id", t.ID, "mailing_id", m.ID)
 	a.redirect(w, r, "/console/trainings/"+t.ID+"/notify", "The announcement is being queued; its progress is shown below.")
+	return nil
 }
 
 // announcementMail is the announcement of t to one person who opted in.
@@ -211,23 +205,22 @@ func (a *App) announcementMail(ctx context.Context, t store.Training, u store.Us
 }
 
 // POST /console/trainings/{id}/feedback-request
-func (a *App) handleFeedbackRequest(w http.ResponseWriter, r *http.Request) {
-	t, x, ok := a.managedTraining(w, r)
-	if !ok {
-		return
+func (a *App) handleFeedbackRequest(w http.ResponseWriter, r *http.Request) error {
+	t, x, err := a.managedTraining(r)
+	if err != nil {
+		return err
 	}
 	if !mayRequestFeedback(x, t) {
-		a.fail(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	m, err := a.startMassMailing(r.Context(), store.MassFeedback, t.ID, x.user.ID, nil)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.auditStep(r, x, store.AuditNotifyFeedback, "training", t.ID, map[string]any{"mailing_id": m.ID})
 	a.log.Info("feedback requested", "training_id", t.ID, "mailing_id", m.ID)
 	a.redirect(w, r, "/console/trainings/"+t.ID+"/notify", "Feedback requests are being queued; their progress is shown below.")
+	return nil
 }
 
 // feedbackMail asks one learner of t for feedback.
@@ -259,33 +252,28 @@ var unsubscribeWhat = map[string]string{
 	store.ConsentFeedback:  "requests for feedback",
 }
 
-// unsubscribeToken verifies the token in the path, answering a clear page
-// (and changing nothing) when it is tampered with or expired.
-func (a *App) unsubscribeToken(w http.ResponseWriter, r *http.Request) (userID, purpose string, ok bool) {
-	userID, purpose, err := a.store.VerifyUnsubscribe(r.PathValue("token"))
+// unsubscribeToken verifies the token in the path; a tampered or expired
+// one is answered with a clear page and changes nothing.
+func (a *App) unsubscribeToken(r *http.Request) (userID, purpose string, err error) {
+	userID, purpose, err = a.store.VerifyUnsubscribe(r.PathValue("token"))
 	switch {
 	case errors.Is(err, store.ErrTokenExpired):
-		a.notice(w, r, http.StatusBadRequest, views.Notice{Heading: "This unsubscribe link has expired",
-			Message: "Nothing was changed. Log in and change which emails you receive in your profile.", LinkURL: "/profile", LinkLabel: "Open my profile"})
-		return "", "", false
+		return "", "", &Error{Status: http.StatusBadRequest, Key: "error.unsubscribe_expired", Cause: err}
 	case err != nil:
-		a.notice(w, r, http.StatusBadRequest, views.Notice{Heading: "This unsubscribe link is not valid",
-			Message: "It may have been cut short or changed; nothing was changed. Copy the whole link from the email, or log in and change which emails you receive in your profile.",
-			LinkURL: "/profile", LinkLabel: "Open my profile"})
-		return "", "", false
+		return "", "", &Error{Status: http.StatusBadRequest, Key: "error.unsubscribe_invalid", Cause: err}
 	}
-	return userID, purpose, true
+	return userID, purpose, nil
 }
 
 // GET /unsubscribe/{token}
 //
 // Shows a button and changes nothing: mail scanners open every link.
-func (a *App) handleUnsubscribeForm(w http.ResponseWriter, r *http.Request) {
-	_, purpose, ok := a.unsubscribeToken(w, r)
-	if !ok {
-		return
+func (a *App) handleUnsubscribeForm(w http.ResponseWriter, r *http.Request) error {
+	_, purpose, err := a.unsubscribeToken(r)
+	if err != nil {
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.Unsubscribe(a.page(r, "Unsubscribe"),
+	return a.render(w, r, http.StatusOK, views.Unsubscribe(a.page(r, "Unsubscribe"),
 		views.UnsubscribeView{Action: r.URL.Path, What: unsubscribeWhat[purpose]}))
 }
 
@@ -294,17 +282,16 @@ func (a *App) handleUnsubscribeForm(w http.ResponseWriter, r *http.Request) {
 // The one-click unsubscribe of RFC 8058: no login, and exempt from the
 // cross-origin check, because mail providers make this POST from their own
 // servers. The signed token is the authority; unsubscribing twice is fine.
-func (a *App) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
-	userID, purpose, ok := a.unsubscribeToken(w, r)
-	if !ok {
-		return
+func (a *App) handleUnsubscribe(w http.ResponseWriter, r *http.Request) error {
+	userID, purpose, err := a.unsubscribeToken(r)
+	if err != nil {
+		return err
 	}
-	err := a.store.Unsubscribe(r.Context(), userID, purpose)
+	err = a.store.Unsubscribe(r.Context(), userID, purpose)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.log.Info("unsubscribed", "user_id", userID, "purpose", purpose)
-	a.render(w, r, http.StatusOK, views.Unsubscribe(a.page(r, "Unsubscribed"),
+	return a.render(w, r, http.StatusOK, views.Unsubscribe(a.page(r, "Unsubscribed"),
 		views.UnsubscribeView{What: unsubscribeWhat[purpose], Done: true}))
 }

@@ -87,33 +87,28 @@ func (a *App) runDrill(ctx context.Context) error {
 }
 
 // POST /console/backups/target
-func (a *App) handleBackupTarget(w http.ResponseWriter, r *http.Request) {
-	u := a.requireOperator(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleBackupTarget(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	raw := strings.TrimSpace(r.PostFormValue("target"))
 	if raw != "" {
 		if _, err := offsite.Open(raw, a.cfg.BackupCredentials); err != nil {
 			v, verr := a.backupsView(r)
 			if verr != nil {
-				a.fail(w, r, verr)
-				return
+				return verr
 			}
 			// The message never repeats the URL: it may hold a pasted secret.
 			v.Offsite.Field = ""
 			v.Offsite.Error = "Not changed: " + strings.TrimPrefix(err.Error(), offsite.ErrConfig.Error()+": ") + "."
-			a.render(w, r, http.StatusUnprocessableEntity, views.Backups(a.page(r, "Backups"), v))
-			return
+			return a.render(w, r, http.StatusUnprocessableEntity, views.Backups(a.page(r, "Backups"), v))
 		}
 	}
 	if err := a.store.SetOffsiteTarget(r.Context(), raw, u.ID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if raw == "" {
 		a.redirect(w, r, "/console/backups", "The target set here is cleared: KELAS_BACKUP_TARGET applies, if set.")
-		return
+		return nil
 	}
 	a.redirect(w, r, "/console/backups", "Off-site target set to "+offsite.Redact(raw)+". The next backup is copied there.")
+	return nil
 }

@@ -81,47 +81,28 @@ func (a *App) policyCheckpoint(ctx context.Context, userID, next string) string 
 	return "/privacy/accept?next=" + url.QueryEscape(next)
 }
 
-// policyOfficer requires the privacy officer.
-func (a *App) policyOfficer(w http.ResponseWriter, r *http.Request) (actor, bool) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return x, false
-	}
-	if !mayPublishPolicy(x) {
-		a.fail(w, r, errForbidden)
-		return x, false
-	}
-	return x, true
-}
-
 // GET /console/policies
-func (a *App) handlePolicies(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.policyOfficer(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handlePolicies(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	cur, err := a.store.CurrentPolicy(r.Context())
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	tomorrow := a.clock().UTC().AddDate(0, 0, 1).Format(dateLayout)
-	a.renderPolicies(w, r, x, http.StatusOK, views.PolicyForm{Action: "/console/policies", Version: tomorrow,
+	return a.renderPolicies(w, r, x, http.StatusOK, views.PolicyForm{Action: "/console/policies", Version: tomorrow,
 		EffectiveOn: tomorrow, BodyMD: cur.BodyMD, Material: true})
 }
 
-func (a *App) renderPolicies(w http.ResponseWriter, r *http.Request, x actor, status int, f views.PolicyForm) {
+func (a *App) renderPolicies(w http.ResponseWriter, r *http.Request, x actor, status int, f views.PolicyForm) error {
 	vs, err := a.store.PolicyVersions(r.Context())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ds, err := a.store.PolicyDrafts(r.Context())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, status, views.ConsolePolicies(a.page(r, "Privacy-policy versions"),
+	return a.render(w, r, status, views.ConsolePolicies(a.page(r, "Privacy-policy versions"),
 		views.PoliciesConsole{Nav: a.consoleNav(r.Context(), x), Versions: vs, Drafts: ds, Form: f}))
 }
 
@@ -183,52 +164,34 @@ func (a *App) checkPublishable(ctx context.Context, f *form, d store.PolicyDraft
 }
 
 // POST /console/policies
-func (a *App) handleCreatePolicyDraft(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.policyOfficer(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleCreatePolicyDraft(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm := views.PolicyForm{Action: "/console/policies"}
 	d, err := a.readPolicyForm(r.Context(), f, &vm)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !f.Valid() {
 		vm.Errors = f.Errors
-		a.renderPolicies(w, r, x, http.StatusUnprocessableEntity, vm)
-		return
+		return a.renderPolicies(w, r, x, http.StatusUnprocessableEntity, vm)
 	}
 	d, err = a.store.SavePolicyDraft(r.Context(), x.user.ID, d)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/console/policies/"+d.ID, "The draft is saved. Check the preview and the changes, then publish.")
+	return nil
 }
 
-// policyDraftIn loads the draft in the path for the privacy officer.
-func (a *App) policyDraftIn(w http.ResponseWriter, r *http.Request) (store.PolicyDraft, actor, bool) {
-	x, ok := a.policyOfficer(w, r)
-	if !ok {
-		return store.PolicyDraft{}, x, false
-	}
-	id := r.PathValue("id")
-	if !store.ValidID(id) {
-		a.fail(w, r, store.ErrNotFound)
-		return store.PolicyDraft{}, x, false
-	}
-	d, err := a.store.PolicyDraft(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, err)
-		return d, x, false
-	}
-	return d, x, true
+// policyDraftIn loads the draft in the path (the route admits only the
+// privacy officer).
+func (a *App) policyDraftIn(r *http.Request) (store.PolicyDraft, actor, error) {
+	d, err := load(r, "id", a.store.PolicyDraft)
+	return d, actorFrom(r.Context()), err
 }
 
 func draftForm(d store.PolicyDraft) views.PolicyForm {
@@ -237,59 +200,54 @@ func draftForm(d store.PolicyDraft) views.PolicyForm {
 }
 
 // renderDraft shows a draft with its preview and its diff to the text in force.
-func (a *App) renderDraft(w http.ResponseWriter, r *http.Request, x actor, status int, d store.PolicyDraft, vf views.PolicyForm, publishErr string) {
+func (a *App) renderDraft(w http.ResponseWriter, r *http.Request, x actor, status int, d store.PolicyDraft, vf views.PolicyForm, publishErr string) error {
 	html, err := a.renderMarkdown(d.BodyMD)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	cur, err := a.store.CurrentPolicy(r.Context())
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v := views.PolicyDraftConsole{Nav: a.consoleNav(r.Context(), x), Draft: d, Form: vf, PreviewHTML: html, PublishErr: publishErr,
 		Diff: policyDiff(cur.Version, cur.BodyMD, d.Version+" (draft)", d.BodyMD)}
-	a.render(w, r, status, views.ConsolePolicyDraft(a.page(r, "Draft "+d.Version), v))
+	return a.render(w, r, status, views.ConsolePolicyDraft(a.page(r, "Draft "+d.Version), v))
 }
 
 // GET /console/policies/{id}
-func (a *App) handlePolicyDraft(w http.ResponseWriter, r *http.Request) {
-	d, x, ok := a.policyDraftIn(w, r)
-	if !ok {
-		return
+func (a *App) handlePolicyDraft(w http.ResponseWriter, r *http.Request) error {
+	d, x, err := a.policyDraftIn(r)
+	if err != nil {
+		return err
 	}
-	a.renderDraft(w, r, x, http.StatusOK, d, draftForm(d), "")
+	return a.renderDraft(w, r, x, http.StatusOK, d, draftForm(d), "")
 }
 
 // POST /console/policies/{id}
-func (a *App) handleUpdatePolicyDraft(w http.ResponseWriter, r *http.Request) {
-	d, x, ok := a.policyDraftIn(w, r)
-	if !ok {
-		return
+func (a *App) handleUpdatePolicyDraft(w http.ResponseWriter, r *http.Request) error {
+	d, x, err := a.policyDraftIn(r)
+	if err != nil {
+		return err
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm := views.PolicyForm{Action: "/console/policies/" + d.ID}
 	nd, err := a.readPolicyForm(r.Context(), f, &vm)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !f.Valid() {
 		vm.Errors = f.Errors
-		a.renderDraft(w, r, x, http.StatusUnprocessableEntity, d, vm, "")
-		return
+		return a.renderDraft(w, r, x, http.StatusUnprocessableEntity, d, vm, "")
 	}
 	nd.ID = d.ID
 	if _, err := a.store.SavePolicyDraft(r.Context(), x.user.ID, nd); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/console/policies/"+d.ID, "The draft is saved.")
+	return nil
 }
 
 // POST /console/policies/{id}/publish
@@ -298,15 +256,14 @@ func (a *App) handleUpdatePolicyDraft(w http.ResponseWriter, r *http.Request) {
 // account (restricted ones too: being told how one's data is handled is
 // part of transparency, not processing for a purpose one can stop) and
 // shown in the banner; each person accepts it at their next login.
-func (a *App) handlePublishPolicy(w http.ResponseWriter, r *http.Request) {
-	d, x, ok := a.policyDraftIn(w, r)
-	if !ok {
-		return
+func (a *App) handlePublishPolicy(w http.ResponseWriter, r *http.Request) error {
+	d, x, err := a.policyDraftIn(r)
+	if err != nil {
+		return err
 	}
 	f := &form{r: r, Errors: views.Errors{}}
 	if err := a.checkPublishable(r.Context(), f, d); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if d.BodyMD == "" {
 		f.fail("body_md", "The text is empty.")
@@ -321,8 +278,7 @@ func (a *App) handlePublishPolicy(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, store.ErrConflict):
 			f.fail("version", "Version "+d.Version+" is already published: choose another label.")
 		case err != nil:
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if !f.Valid() {
@@ -332,26 +288,24 @@ func (a *App) handlePublishPolicy(w http.ResponseWriter, r *http.Request) {
 				msgs = append(msgs, m)
 			}
 		}
-		a.renderDraft(w, r, x, http.StatusUnprocessableEntity, d, draftForm(d), strings.Join(msgs, " "))
-		return
+		return a.renderDraft(w, r, x, http.StatusUnprocessableEntity, d, draftForm(d), strings.Join(msgs, " "))
 	}
 	a.log.Info("policy published", "version", v.Version, "material", v.Material, "user_id", x.user.ID)
 	if err := a.refreshPolicyBanner(r.Context()); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !v.Material {
 		a.redirect(w, r, "/console/policies", "Version "+v.Version+" is published as a minor change: no email, no new acceptance.")
-		return
+		return nil
 	}
 	m, err := a.startMassMailing(r.Context(), store.MassPolicyUpdate, v.Version, x.user.ID, nil)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.auditStep(r, x, store.AuditPolicyNotify, "policy_version", v.Version, map[string]any{"mailing_id": m.ID})
 	a.redirect(w, r, "/console/policies", "Version "+v.Version+" is published. Everyone is being emailed in the background,"+
 		" and each will be asked to accept it at their next login.")
+	return nil
 }
 
 // policyMail tells one person of a material policy version; link shows
@@ -378,11 +332,10 @@ func (a *App) policyMail(ctx context.Context, v store.PolicyVersion, link string
 // GET /privacy/versions
 //
 // Every version, and with ?from=A&to=B the line diff between two.
-func (a *App) handlePolicyVersions(w http.ResponseWriter, r *http.Request) {
+func (a *App) handlePolicyVersions(w http.ResponseWriter, r *http.Request) error {
 	vs, err := a.store.PolicyVersions(r.Context())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	q := r.URL.Query()
 	v := views.PolicyVersionsView{Versions: vs, From: q.Get("from"), To: q.Get("to"), Errors: views.Errors{}}
@@ -410,56 +363,53 @@ func (a *App) handlePolicyVersions(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusUnprocessableEntity
 		}
 	}
-	a.render(w, r, status, views.PolicyVersions(a.page(r, "Privacy-policy versions"), v))
+	return a.render(w, r, status, views.PolicyVersions(a.page(r, "Privacy-policy versions"), v))
 }
 
 // policyVersionIn loads the published version named in the path.
-func (a *App) policyVersionIn(w http.ResponseWriter, r *http.Request) (views.PolicyVersionView, bool) {
+func (a *App) policyVersionIn(r *http.Request) (views.PolicyVersionView, error) {
 	label := r.PathValue("version")
 	if !store.ValidPolicyVersion(label) {
-		a.fail(w, r, store.ErrNotFound)
-		return views.PolicyVersionView{}, false
+		return views.PolicyVersionView{}, errNotFound
 	}
 	pv, err := a.store.PolicyVersionByLabel(r.Context(), label)
 	if err != nil {
-		a.fail(w, r, err)
-		return views.PolicyVersionView{}, false
+		return views.PolicyVersionView{}, err
 	}
 	html, err := a.renderMarkdown(pv.BodyMD)
 	if err != nil {
-		a.fail(w, r, err)
-		return views.PolicyVersionView{}, false
+		return views.PolicyVersionView{}, err
 	}
-	return views.PolicyVersionView{Version: pv, HTML: html}, true
+	return views.PolicyVersionView{Version: pv, HTML: html}, nil
 }
 
 // GET /privacy/versions/{version}
-func (a *App) handlePolicyVersion(w http.ResponseWriter, r *http.Request) {
-	v, ok := a.policyVersionIn(w, r)
-	if !ok {
-		return
+func (a *App) handlePolicyVersion(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.policyVersionIn(r)
+	if err != nil {
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.PolicyVersionPage(a.page(r, "Privacy policy "+v.Version.Version), v))
+	return a.render(w, r, http.StatusOK, views.PolicyVersionPage(a.page(r, "Privacy policy "+v.Version.Version), v))
 }
 
 // GET /privacy/versions/{version}/copy.html
 //
 // A copy to keep: one HTML file that reads offline. The label is checked
 // against ValidPolicyVersion, so it is safe in the file name.
-func (a *App) handlePolicyCopyHTML(w http.ResponseWriter, r *http.Request) {
-	v, ok := a.policyVersionIn(w, r)
-	if !ok {
-		return
+func (a *App) handlePolicyCopyHTML(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.policyVersionIn(r)
+	if err != nil {
+		return err
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="kelas-privacy-policy-`+v.Version.Version+`.html"`)
-	a.render(w, r, http.StatusOK, views.PolicyCopy(v))
+	return a.render(w, r, http.StatusOK, views.PolicyCopy(v))
 }
 
 // GET /privacy/versions/{version}/copy.txt
-func (a *App) handlePolicyCopyText(w http.ResponseWriter, r *http.Request) {
-	v, ok := a.policyVersionIn(w, r)
-	if !ok {
-		return
+func (a *App) handlePolicyCopyText(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.policyVersionIn(r)
+	if err != nil {
+		return err
 	}
 	pv := v.Version
 	var b strings.Builder
@@ -473,75 +423,65 @@ func (a *App) handlePolicyCopyText(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="kelas-privacy-policy-`+pv.Version+`.txt"`)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Write([]byte(b.String()))
+	return nil
 }
 
 // GET /privacy/accept
-func (a *App) handlePolicyAcceptForm(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handlePolicyAcceptForm(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	next := safeNext(r.URL.Query().Get("next"))
 	pa, err := a.store.PolicyToAccept(r.Context(), u.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !pa.Needed {
 		http.Redirect(w, r, next, http.StatusSeeOther)
-		return
+		return nil
 	}
-	a.renderAccept(w, r, pa, next)
+	return a.renderAccept(w, r, pa, next)
 }
 
-func (a *App) renderAccept(w http.ResponseWriter, r *http.Request, pa store.PolicyAcceptance, next string) {
+func (a *App) renderAccept(w http.ResponseWriter, r *http.Request, pa store.PolicyAcceptance, next string) error {
 	v := views.PolicyAcceptView{Current: pa.Current, LastAccepted: pa.LastAccepted, Next: next}
 	if pa.LastAccepted != "" && pa.LastAccepted != pa.Current.Version {
 		old, err := a.store.PolicyVersionByLabel(r.Context(), pa.LastAccepted)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if err == nil {
 			d := policyDiff(old.Version, old.BodyMD, pa.Current.Version, pa.Current.BodyMD)
 			v.Diff = &d
 		}
 	}
-	a.render(w, r, http.StatusOK, views.PolicyAccept(a.page(r, "Our privacy policy has changed"), v))
+	return a.render(w, r, http.StatusOK, views.PolicyAccept(a.page(r, "Our privacy policy has changed"), v))
 }
 
 // POST /privacy/accept
-func (a *App) handlePolicyAccept(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handlePolicyAccept(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	next := safeNext(f.raw("next"))
 	pa, err := a.store.PolicyToAccept(r.Context(), u.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !pa.Needed {
 		a.redirect(w, r, next, "")
-		return
+		return nil
 	}
 	if f.raw("version") != pa.Current.Version {
 		// The text in force changed while the page was open: show the new one.
-		a.renderAccept(w, r, pa, next)
-		return
+		return a.renderAccept(w, r, pa, next)
 	}
 	if err := a.store.AcceptPolicy(r.Context(), u.ID, pa.Current.Version, store.AcceptedAtLogin); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.log.Info("policy accepted", "user_id", u.ID, "version", pa.Current.Version)
 	a.redirect(w, r, next, "Thank you. You accepted version "+pa.Current.Version+" of the privacy policy.")
+	return nil
 }
 
 // Line diff.

@@ -15,20 +15,15 @@ import (
 const profileBodyBytes = maxPictureBytes + 128<<10
 
 // GET /profile
-func (a *App) handleProfileForm(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleProfileForm(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	p, err := a.store.Profile(r.Context(), u.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	c, err := a.store.Consents(r.Context(), u.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm := views.ProfileForm{
 		FirstName: u.FirstName, Surname: u.Surname, Email: u.Email, Country: u.Country, Company: u.Company,
@@ -37,10 +32,9 @@ func (a *App) handleProfileForm(w http.ResponseWriter, r *http.Request) {
 		Phone: p.Phone, Mobile: p.Mobile, Address: p.Address, NotifyNew: c.NotifyNew, Feedback: c.Feedback,
 	}
 	if err := a.profileExtras(r, u, &vm, p.Picture != nil); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.Profile(a.page(r, "Your profile"), vm))
+	return a.render(w, r, http.StatusOK, views.Profile(a.page(r, "Your profile"), vm))
 }
 
 // profileExtras fills what the form shows beside the person's own values.
@@ -58,15 +52,11 @@ func (a *App) profileExtras(r *http.Request, u *store.User, vm *views.ProfileFor
 }
 
 // POST /profile
-func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	f, err := parseMultipart(r, profileBodyBytes)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm := views.ProfileForm{
 		FirstName:       f.text("first_name", "First name", 1, 100),
@@ -117,14 +107,12 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) {
 	// factor, whoever holds the session.
 	if emailChange && f.Errors["email"] == "" {
 		if blocked, wait := a.limits.loginAccount.blocked("user:" + u.ID); blocked {
-			a.tooMany(w, r, wait)
-			return
+			return tooMany(wait)
 		}
 		current := f.raw("current_password")
 		switch ok, err := a.hasher.compare(r.Context(), u.PasswordHash, current); {
 		case err != nil:
-			a.fail(w, r, err)
-			return
+			return err
 		case current == "":
 			f.fail("current_password", "Enter your current password to change your email address.")
 		case !ok:
@@ -132,50 +120,43 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) {
 			f.fail("current_password", "That is not your current password.")
 		default:
 			if _, err := a.stepUp(r.Context(), u, f); err != nil {
-				a.fail(w, r, err)
-				return
+				return err
 			}
 		}
 	}
 	if !f.Valid() {
 		current, err := a.store.Profile(r.Context(), u.ID)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if err := a.profileExtras(r, u, &vm, current.Picture != nil); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		vm.Errors = f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.Profile(a.page(r, "Your profile"), vm))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Profile(a.page(r, "Your profile"), vm))
 	}
 	details := store.Details{FirstName: vm.FirstName, Surname: vm.Surname, Company: vm.Company, Gender: vm.Gender,
 		Country: vm.Country, Industry: vm.Industry}
 	if err := a.store.UpdateProfile(r.Context(), u.ID, details, prof, change); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := a.store.SetConsents(r.Context(), u.ID, vm.NotifyNew, vm.Feedback, "profile"); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	flash := "Your profile is saved."
 	if emailChange {
 		a.limits.mailAccount.hit(u.ID)
 		if err := a.mailVerification(r.Context(), *u, vm.Email); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if err := a.mailEmailChangeNotice(r.Context(), *u); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		flash += " We have sent a confirmation link to your new address; your email changes when you open it."
 	}
 	a.log.Info("profile updated", "user_id", u.ID)
 	a.redirect(w, r, "/profile", flash)
+	return nil
 }
 
 // processPicture re-encodes a picture with at most two running at once:
@@ -192,24 +173,20 @@ func (a *App) processPicture(ctx context.Context, data []byte) ([]byte, string, 
 }
 
 // GET /profile/picture
-func (a *App) handleProfilePicture(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleProfilePicture(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	p, err := a.store.Profile(r.Context(), u.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if p.Picture == nil {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	w.Header().Set("Content-Type", p.PictureType)
 	w.Header().Set("Cache-Control", "private, no-store")
 	w.Header().Set("Content-Disposition", "inline")
 	w.Write(p.Picture)
+	return nil
 }
 
 // file reads an uploaded file of at most max bytes. ok is false when no file

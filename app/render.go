@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/a-h/templ"
@@ -13,17 +14,13 @@ import (
 
 // render writes a component with status. It renders into a buffer first so
 // a failing component never leaves a half-written page with a 200.
-func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
 	var buf bytes.Buffer
 	// Components do no I/O, so rendering finishes even when the request's
 	// context ended (a client gone, a body that stopped arriving): the
 	// answer is written if anyone still reads it.
 	if err := c.Render(context.WithoutCancel(r.Context()), &buf); err != nil {
-		a.log.Error("render failed", "request_id", requestID(r.Context()), "route", r.Pattern, "err", err)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusInternalServerError)
-		w.Write([]byte("Internal Server Error\n"))
-		return
+		return fmt.Errorf("render: %w", err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -31,6 +28,7 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ
 	if r.Method != http.MethodHead {
 		w.Write(buf.Bytes())
 	}
+	return nil
 }
 
 // page builds the layout model: title, the signed-in person, a pending flash.

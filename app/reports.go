@@ -373,11 +373,8 @@ type reportRequest struct {
 
 // overviewRequest reads and authorises the overview's parameters. Staff
 // always get their own Member; asking for another is refused (403).
-func (a *App) overviewRequest(w http.ResponseWriter, r *http.Request) (reportRequest, actor, bool) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return reportRequest{}, x, false
-	}
+func (a *App) overviewRequest(r *http.Request) (reportRequest, actor, error) {
+	x := actorFrom(r.Context())
 	q := r.URL.Query()
 	p, from, to, errs := parseReportPeriod(q, a.clock())
 	req := reportRequest{period: p, filter: views.ReportFilter{Action: "/console/reports", From: from, To: to, Errors: errs}}
@@ -389,8 +386,7 @@ func (a *App) overviewRequest(w http.ResponseWriter, r *http.Request) (reportReq
 		req.memberID = x.staff.MemberID
 	}
 	if !mayViewReports(x, req.memberID) {
-		a.fail(w, r, errForbidden)
-		return req, x, false
+		return req, x, errForbidden
 	}
 	req.heading = "Reports: all Members"
 	if req.memberID != "" {
@@ -405,8 +401,7 @@ func (a *App) overviewRequest(w http.ResponseWriter, r *http.Request) (reportReq
 	if x.isOperator() {
 		ms, err := a.store.Members(r.Context())
 		if err != nil {
-			a.fail(w, r, err)
-			return req, x, false
+			return req, x, err
 		}
 		var opts []views.Option
 		for _, m := range ms {
@@ -414,7 +409,7 @@ func (a *App) overviewRequest(w http.ResponseWriter, r *http.Request) (reportReq
 		}
 		req.filter.Members = []views.OptionGroup{{Options: opts}}
 	}
-	return req, x, true
+	return req, x, nil
 }
 
 func (req reportRequest) csvBase(path string) string {
@@ -426,58 +421,50 @@ func (req reportRequest) csvBase(path string) string {
 }
 
 // GET /console/reports
-func (a *App) handleReports(w http.ResponseWriter, r *http.Request) {
-	req, x, ok := a.overviewRequest(w, r)
-	if !ok {
-		return
+func (a *App) handleReports(w http.ResponseWriter, r *http.Request) error {
+	req, x, err := a.overviewRequest(r)
+	if err != nil {
+		return err
 	}
 	v := views.ReportsView{Nav: a.consoleNav(r.Context(), x), Heading: req.heading, Filter: req.filter, MinCell: int(a.reportMinCell()),
 		Intro: "Registrations, training access and completion, and use over time. Learners are counted by their country and industry codes only."}
 	if len(req.filter.Errors) > 0 {
-		a.render(w, r, http.StatusUnprocessableEntity, views.Reports(a.page(r, "Reports"), v))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Reports(a.page(r, "Reports"), v))
 	}
 	sc := req.period.scope()
 	sc.MemberID = req.memberID
 	tables, err := a.reportTables(r.Context(), sc, req.period, req.csvBase("/console/reports/csv"), true)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v.Tables = tables
-	a.render(w, r, http.StatusOK, views.Reports(a.page(r, "Reports"), v))
+	return a.render(w, r, http.StatusOK, views.Reports(a.page(r, "Reports"), v))
 }
 
 // GET /console/reports/csv?table=ID&from=…&to=…[&member=…]
-func (a *App) handleReportsCSV(w http.ResponseWriter, r *http.Request) {
-	req, _, ok := a.overviewRequest(w, r)
-	if !ok {
-		return
+func (a *App) handleReportsCSV(w http.ResponseWriter, r *http.Request) error {
+	req, _, err := a.overviewRequest(r)
+	if err != nil {
+		return err
 	}
 	if len(req.filter.Errors) > 0 {
-		a.badReport(w, r)
-		return
+		return errBadReport
 	}
 	sc := req.period.scope()
 	sc.MemberID = req.memberID
 	tables, err := a.reportTables(r.Context(), sc, req.period, req.csvBase("/console/reports/csv"), true)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.sendReportCSV(w, r, tables, "kelas-report", req.filter.From, req.filter.To)
+	return a.sendReportCSV(w, r, tables, "kelas-report", req.filter.From, req.filter.To)
 }
 
-// badReport answers report parameters out of range on a CSV route.
-func (a *App) badReport(w http.ResponseWriter, r *http.Request) {
-	a.notice(w, r, http.StatusUnprocessableEntity, views.Notice{Heading: "That report cannot be made",
-		Message: "The months asked for are out of range: choose months from 2000 to this month, at most " +
-			strconv.Itoa(maxReportMonths) + " of them, the first not after the last.", LinkURL: "/console/reports", LinkLabel: "Back to the reports"})
-}
+// errBadReport answers report parameters out of range on a CSV route.
+var errBadReport = &Error{Status: http.StatusUnprocessableEntity, Key: "error.bad_report", Args: []any{maxReportMonths}, Link: "/console/reports"}
 
 // sendReportCSV sends the table named by ?table= as CSV: the same header,
 // labels and cell texts as the HTML table.
-func (a *App) sendReportCSV(w http.ResponseWriter, r *http.Request, tables []views.ReportTable, prefix, from, to string) {
+func (a *App) sendReportCSV(w http.ResponseWriter, r *http.Request, tables []views.ReportTable, prefix, from, to string) error {
 	id := r.URL.Query().Get("table")
 	for _, t := range tables {
 		if t.ID != id {
@@ -497,41 +484,27 @@ func (a *App) sendReportCSV(w http.ResponseWriter, r *http.Request, tables []vie
 		if t.Total != nil {
 			add(*t.Total)
 		}
-		a.writeCSV(w, r, prefix+"-"+t.ID+"-"+from+"-"+to+".csv", rows)
-		return
+		return a.writeCSV(w, r, prefix+"-"+t.ID+"-"+from+"-"+to+".csv", rows)
 	}
-	a.badReport(w, r)
+	return errBadReport
 }
 
 // trainingReportIn loads the training of a per-training report. Staff of
 // another Member get 404, as everywhere: they learn nothing about it.
-func (a *App) trainingReportIn(w http.ResponseWriter, r *http.Request) (store.Training, actor, bool) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return store.Training{}, x, false
+func (a *App) trainingReportIn(r *http.Request) (store.Training, actor, error) {
+	x := actorFrom(r.Context())
+	t, err := load(r, "id", a.store.Training)
+	if err == nil && !mayViewReports(x, t.MemberID) {
+		err = errNotFound
 	}
-	id := r.PathValue("id")
-	if !store.ValidID(id) {
-		a.fail(w, r, store.ErrNotFound)
-		return store.Training{}, x, false
-	}
-	t, err := a.store.Training(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, err)
-		return t, x, false
-	}
-	if !mayViewReports(x, t.MemberID) {
-		a.fail(w, r, store.ErrNotFound)
-		return t, x, false
-	}
-	return t, x, true
+	return t, x, err
 }
 
 // GET /console/reports/trainings/{id}
-func (a *App) handleTrainingReport(w http.ResponseWriter, r *http.Request) {
-	t, x, ok := a.trainingReportIn(w, r)
-	if !ok {
-		return
+func (a *App) handleTrainingReport(w http.ResponseWriter, r *http.Request) error {
+	t, x, err := a.trainingReportIn(r)
+	if err != nil {
+		return err
 	}
 	p, from, to, errs := parseReportPeriod(r.URL.Query(), a.clock())
 	base := "/console/reports/trainings/" + t.ID
@@ -542,39 +515,35 @@ func (a *App) handleTrainingReport(w http.ResponseWriter, r *http.Request) {
 		v.Notify = "/console/trainings/" + t.ID + "/notify"
 	}
 	if len(errs) > 0 {
-		a.render(w, r, http.StatusUnprocessableEntity, views.Reports(a.page(r, "Report"), v))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Reports(a.page(r, "Report"), v))
 	}
 	sc := p.scope()
 	sc.TrainingID = t.ID
 	csvBase := base + "/csv?" + url.Values{"from": {from}, "to": {to}}.Encode()
 	tables, err := a.reportTables(r.Context(), sc, p, csvBase, false)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v.Tables = tables
-	a.render(w, r, http.StatusOK, views.Reports(a.page(r, "Report: "+t.Title), v))
+	return a.render(w, r, http.StatusOK, views.Reports(a.page(r, "Report: "+t.Title), v))
 }
 
 // GET /console/reports/trainings/{id}/csv?table=ID&from=…&to=…
-func (a *App) handleTrainingReportCSV(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := a.trainingReportIn(w, r)
-	if !ok {
-		return
+func (a *App) handleTrainingReportCSV(w http.ResponseWriter, r *http.Request) error {
+	t, _, err := a.trainingReportIn(r)
+	if err != nil {
+		return err
 	}
 	p, from, to, errs := parseReportPeriod(r.URL.Query(), a.clock())
 	if len(errs) > 0 {
-		a.badReport(w, r)
-		return
+		return errBadReport
 	}
 	sc := p.scope()
 	sc.TrainingID = t.ID
 	csvBase := "/console/reports/trainings/" + t.ID + "/csv?" + url.Values{"from": {from}, "to": {to}}.Encode()
 	tables, err := a.reportTables(r.Context(), sc, p, csvBase, false)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.sendReportCSV(w, r, tables, "kelas-report-training", from, to)
+	return a.sendReportCSV(w, r, tables, "kelas-report-training", from, to)
 }

@@ -65,39 +65,31 @@ func holdCategories() []views.Option {
 	return out
 }
 
-func (a *App) renderRetention(w http.ResponseWriter, r *http.Request, status int, rules views.RulesForm, hold views.HoldForm) {
+func (a *App) renderRetention(w http.ResponseWriter, r *http.Request, status int, rules views.RulesForm, hold views.HoldForm) error {
 	v, err := a.retentionView(r.Context(), rules, hold)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, status, views.Retention(a.page(r, "Retention"), v))
+	return a.render(w, r, status, views.Retention(a.page(r, "Retention"), v))
 }
 
 // GET /console/retention
-func (a *App) handleRetention(w http.ResponseWriter, r *http.Request) {
-	if a.requireOperator(w, r) == nil {
-		return
-	}
-	a.renderRetention(w, r, http.StatusOK, views.RulesForm{}, views.HoldForm{})
+func (a *App) handleRetention(w http.ResponseWriter, r *http.Request) error {
+
+	return a.renderRetention(w, r, http.StatusOK, views.RulesForm{}, views.HoldForm{})
 }
 
 // POST /console/retention/rules
-func (a *App) handleRetentionRules(w http.ResponseWriter, r *http.Request) {
-	u := a.requireOperator(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleRetentionRules(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	if err := r.ParseForm(); err != nil {
-		a.fail(w, r, errBadRequest)
-		return
+		return errBadRequest
 	}
 	form := views.RulesForm{Values: map[string]string{}, Errors: views.Errors{}}
 	keep := map[string]int{}
 	rules, err := a.store.RetentionRules(r.Context())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	for _, rule := range rules {
 		if !rule.Editable {
@@ -121,35 +113,29 @@ func (a *App) handleRetentionRules(w http.ResponseWriter, r *http.Request) {
 				form.Errors["keep_"+c] = strings.ToUpper(msg[:1]) + msg[1:] + "."
 			}
 		case err != nil:
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if len(form.Errors) > 0 {
-		a.renderRetention(w, r, http.StatusUnprocessableEntity, form, views.HoldForm{})
-		return
+		return a.renderRetention(w, r, http.StatusUnprocessableEntity, form, views.HoldForm{})
 	}
 	a.redirect(w, r, "/console/retention", "Retention rules saved.")
+	return nil
 }
 
 // POST /console/retention/holds
-func (a *App) handleHoldCreate(w http.ResponseWriter, r *http.Request) {
-	u := a.requireOperator(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleHoldCreate(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	// The store checks what the values mean; the form checks their shape.
 	hold := views.HoldForm{UserID: f.text("user_id", "Account id", 0, 26), Category: f.text("category", "Category", 0, 40),
 		Reason: f.text("reason", "Reason", 0, 500)}
 	if !f.Valid() {
 		hold.Errors = f.Errors
-		a.renderRetention(w, r, http.StatusUnprocessableEntity, views.RulesForm{}, hold)
-		return
+		return a.renderRetention(w, r, http.StatusUnprocessableEntity, views.RulesForm{}, hold)
 	}
 	_, err = a.store.SetLegalHold(r.Context(), u.ID, store.NewLegalHold{UserID: hold.UserID, Category: hold.Category, Reason: hold.Reason})
 	var he store.HoldErrors
@@ -162,29 +148,24 @@ func (a *App) handleHoldCreate(w http.ResponseWriter, r *http.Request) {
 			}
 			hold.Errors[f] = strings.ToUpper(msg[:1]) + msg[1:] + "."
 		}
-		a.renderRetention(w, r, http.StatusUnprocessableEntity, views.RulesForm{}, hold)
-		return
+		return a.renderRetention(w, r, http.StatusUnprocessableEntity, views.RulesForm{}, hold)
 	case err != nil:
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/console/retention", "Legal hold set: retention skips what it covers until it is released.")
+	return nil
 }
 
 // POST /console/retention/holds/{id}/release
-func (a *App) handleHoldRelease(w http.ResponseWriter, r *http.Request) {
-	u := a.requireOperator(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleHoldRelease(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	id := r.PathValue("id")
 	if !store.ValidID(id) {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	if err := a.store.ReleaseLegalHold(r.Context(), u.ID, id); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/console/retention", "Legal hold released.")
+	return nil
 }

@@ -37,26 +37,23 @@ func (a *App) erasureWhen(at time.Time) string {
 }
 
 // GET /privacy
-func (a *App) handlePrivacy(w http.ResponseWriter, r *http.Request) {
+func (a *App) handlePrivacy(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	policy, err := a.store.CurrentPolicy(ctx)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	rules, err := a.store.RetentionRules(ctx)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	members, err := a.store.Members(ctx)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v := views.PrivacyNotice{Policy: policy, Categories: noticeCategories(store.DataMap()), Retention: rules, Members: members,
 		Grace: a.erasureGrace()}
-	a.render(w, r, http.StatusOK, views.Privacy(a.page(r, "Privacy notice"), v))
+	return a.render(w, r, http.StatusOK, views.Privacy(a.page(r, "Privacy notice"), v))
 }
 
 // categoryNames are the data-map categories as the notice names them.
@@ -130,17 +127,13 @@ func bookkeeping(col string) bool {
 }
 
 // GET /rights
-func (a *App) handleRights(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleRights(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	v, err := a.rightsView(r.Context(), u)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.Rights(a.page(r, "Your data rights"), v))
+	return a.render(w, r, http.StatusOK, views.Rights(a.page(r, "Your data rights"), v))
 }
 
 func (a *App) rightsView(ctx context.Context, u *store.User) (views.RightsView, error) {
@@ -183,25 +176,21 @@ func (a *App) rightsView(ctx context.Context, u *store.User) (views.RightsView, 
 }
 
 // rightsFormError shows the rights page again with an error.
-func (a *App) rightsFormError(w http.ResponseWriter, r *http.Request, u *store.User, f *form, edit func(*views.RightsView)) {
+func (a *App) rightsFormError(w http.ResponseWriter, r *http.Request, u *store.User, f *form, edit func(*views.RightsView)) error {
 	v, err := a.rightsView(r.Context(), u)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v.Errors = f.Errors
 	if edit != nil {
 		edit(&v)
 	}
-	a.render(w, r, http.StatusUnprocessableEntity, views.Rights(a.page(r, "Your data rights"), v))
+	return a.render(w, r, http.StatusUnprocessableEntity, views.Rights(a.page(r, "Your data rights"), v))
 }
 
 // GET /rights/access
-func (a *App) handleRightsAccess(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleRightsAccess(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	ctx := r.Context()
 	v := views.AccessView{User: *u}
 	var err error
@@ -219,37 +208,31 @@ func (a *App) handleRightsAccess(w http.ResponseWriter, r *http.Request) {
 	step(func() (e error) { v.Restricted, e = a.store.Restricted(ctx, u.ID); return })
 	step(func() (e error) { v.Objections, e = a.store.Objections(ctx, u.ID); return })
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.AccessPage(a.page(r, "Everything we hold about you"), v))
+	return a.render(w, r, http.StatusOK, views.AccessPage(a.page(r, "Everything we hold about you"), v))
 }
 
 // POST /rights/rectification
-func (a *App) handleRectification(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleRectification(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	text := f.multiline("correction", "The correction", 2000)
 	if text == "" && f.Errors["correction"] == "" {
 		f.fail("correction", "Tell us what should be corrected.")
 	}
 	if !f.Valid() {
-		a.rightsFormError(w, r, u, f, func(v *views.RightsView) { v.Rectification = text })
-		return
+		return a.rightsFormError(w, r, u, f, func(v *views.RightsView) { v.Rectification = text })
 	}
 	c, err := a.openCase(r, u, store.NewCase{Kind: store.CaseRectification, Details: text})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/rights/cases/"+c.ID, "Your request is received. We answer by "+c.DueAt.Format("2 January 2006")+".")
+	return nil
 }
 
 // openCase records a request, audits it and tells the privacy officers.
@@ -322,58 +305,46 @@ func (a *App) recentlyConfirmed(r *http.Request) bool {
 }
 
 // POST /rights/erasure
-func (a *App) handleErasure(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleErasure(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	if c, err := a.store.OpenCase(r.Context(), u.ID, store.CaseErasure); err == nil {
 		// A second request shows the first instead of opening another.
 		a.redirect(w, r, "/rights/cases/"+c.ID, "Your erasure request is already registered.")
-		return
+		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ok, err := a.confirmPassword(r, u, f, "erasure-password")
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !ok {
-		a.rightsFormError(w, r, u, f, nil)
-		return
+		return a.rightsFormError(w, r, u, f, nil)
 	}
 	when := a.clock().Add(a.erasureGrace())
 	c, err := a.openCase(r, u, store.NewCase{Kind: store.CaseErasure, ExecuteAfter: when,
 		Note: "Erasure scheduled " + a.erasureWhen(when) + "; it can be cancelled until then."})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.mailErasureScheduled(r.Context(), u, c)
 	a.redirect(w, r, "/rights/cases/"+c.ID, "Your account will be erased "+a.erasureWhen(when)+". You can cancel until then.")
+	return nil
 }
 
 // POST /rights/cases/{id}/cancel
-func (a *App) handleCancelCase(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleCancelCase(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	c, err := a.userCase(r, u)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if c.Kind != store.CaseErasure || !c.Open() {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	// Not while the erasure runs (rights_console.go): it would read
 	// "cancelled" for an erased account.
@@ -381,15 +352,14 @@ func (a *App) handleCancelCase(w http.ResponseWriter, r *http.Request) {
 	_, err = a.store.UpdateCase(r.Context(), c.ID, u.ID, store.CaseCancelled, "Cancelled by the person.")
 	a.erasing.Unlock()
 	if errors.Is(err, store.ErrCaseClosed) {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.auditReq(r, "rights.erasure.cancel", "case", c.ID, nil)
 	a.redirect(w, r, "/rights/cases/"+c.ID, "The erasure is cancelled. Your account stays.")
+	return nil
 }
 
 func (a *App) userCase(r *http.Request, u *store.User) (store.Case, error) {
@@ -401,78 +371,60 @@ func (a *App) userCase(r *http.Request, u *store.User) (store.Case, error) {
 }
 
 // GET /rights/cases/{id}
-func (a *App) handleCase(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleCase(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	c, err := a.userCase(r, u)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	held, err := a.heldPeople(r.Context())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.CasePage(a.page(r, views.CaseKindLabel(c.Kind)), views.CaseView{Case: c, Held: len(held[u.ID]) > 0}))
+	return a.render(w, r, http.StatusOK, views.CasePage(a.page(r, views.CaseKindLabel(c.Kind)), views.CaseView{Case: c, Held: len(held[u.ID]) > 0}))
 }
 
 // POST /rights/restriction
-func (a *App) handleRestriction(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleRestriction(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	on := f.raw("restrict")
 	if on != "on" && on != "off" {
-		a.fail(w, r, errBadRequest)
-		return
+		return errBadRequest
 	}
 	if err := a.store.SetRestricted(r.Context(), u.ID, on == "on"); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	note, flash := "Processing frozen at the person's request.", "Processing of your data is frozen. Lift it here whenever you like."
 	if on == "off" {
 		note, flash = "Freeze lifted by the person.", "The freeze is lifted."
 	}
 	if _, err := a.openCase(r, u, store.NewCase{Kind: store.CaseRestriction, Status: store.CaseCompleted, Note: note}); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/rights#restriction", flash)
+	return nil
 }
 
 // POST /rights/objections
-func (a *App) handleObjections(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleObjections(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	objectNotify, objectFeedback, objectStats := f.checkbox("object_notify_new"), f.checkbox("object_feedback"), f.checkbox("object_statistics")
 	if !f.Valid() {
-		a.rightsFormError(w, r, u, f, nil)
-		return
+		return a.rightsFormError(w, r, u, f, nil)
 	}
 	if err := a.store.SetConsents(r.Context(), u.ID, !objectNotify, !objectFeedback, "rights"); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := a.store.SetObjection(r.Context(), u.ID, "statistics", objectStats); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	var list []string
 	for name, on := range map[string]bool{"new-training emails": objectNotify, "feedback requests": objectFeedback, "statistics": objectStats} {
@@ -486,51 +438,41 @@ func (a *App) handleObjections(w http.ResponseWriter, r *http.Request) {
 		note = "Objections now: " + strings.Join(list, ", ") + "."
 	}
 	if _, err := a.openCase(r, u, store.NewCase{Kind: store.CaseObjection, Status: store.CaseCompleted, Note: note}); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/rights#objection", "Your objections are saved and apply at once.")
+	return nil
 }
 
 // POST /rights/withdraw
-func (a *App) handleWithdraw(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleWithdraw(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	c, err := a.store.Consents(r.Context(), u.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := a.store.SetConsents(r.Context(), u.ID, false, c.Feedback, "rights"); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if _, err := a.openCase(r, u, store.NewCase{Kind: store.CaseWithdrawConsent, Status: store.CaseCompleted,
 		Note: "Consent to emails about new trainings withdrawn."}); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/rights#withdraw", "Your consent is withdrawn: no more emails about new trainings.")
+	return nil
 }
 
 // POST /rights/review
-func (a *App) handleReview(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleReview(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	id := f.raw("attempt")
 	attempts, err := a.store.Attempts(r.Context(), u.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	var found *store.AttemptSummary
 	for i := range attempts {
@@ -540,14 +482,13 @@ func (a *App) handleReview(w http.ResponseWriter, r *http.Request) {
 	}
 	if found == nil {
 		f.fail("attempt", "Choose one of your quiz grades.")
-		a.rightsFormError(w, r, u, f, nil)
-		return
+		return a.rightsFormError(w, r, u, f, nil)
 	}
 	details := "Human review of the automatic grade " + strconv.Itoa(found.Score) + "% in \"" + found.TrainingTitle + "\" (attempt " + found.ID + ")."
 	c, err := a.openCase(r, u, store.NewCase{Kind: store.CaseReview, Details: details})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/rights/cases/"+c.ID, "A person will review the grade and answer by "+c.DueAt.Format("2 January 2006")+".")
+	return nil
 }

@@ -12,25 +12,9 @@ import (
 	"kelas/views"
 )
 
-// officer requires the privacy officer.
-func (a *App) officer(w http.ResponseWriter, r *http.Request) (actor, bool) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return x, false
-	}
-	if !mayHandleRights(x) {
-		a.fail(w, r, errForbidden)
-		return x, false
-	}
-	return x, true
-}
-
 // GET /console/rights
-func (a *App) handleRightsQueue(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.officer(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleRightsQueue(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	q := r.URL.Query()
 	v := views.RightsQueue{Nav: a.consoleNav(r.Context(), x), Kind: q.Get("kind"), Status: q.Get("status"), Overdue: q.Get("overdue") == "on", Now: a.clock()}
 	if !store.ValidCaseKind(v.Kind) {
@@ -50,71 +34,55 @@ func (a *App) handleRightsQueue(w http.ResponseWriter, r *http.Request) {
 	v.Kinds = []views.OptionGroup{{Options: opts}}
 	cs, err := a.store.Cases(r.Context(), store.CaseFilter{Kind: v.Kind, Status: v.Status, Overdue: v.Overdue, Limit: 500})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v.Cases = cs
 	if v.Held, err = a.heldPeople(r.Context()); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleRightsQueue(a.page(r, "Rights requests"), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleRightsQueue(a.page(r, "Rights requests"), v))
 }
 
-func (a *App) officerCase(w http.ResponseWriter, r *http.Request) (store.Case, actor, bool) {
-	x, ok := a.officer(w, r)
-	if !ok {
-		return store.Case{}, x, false
-	}
-	id := r.PathValue("id")
-	if !store.ValidID(id) {
-		a.fail(w, r, store.ErrNotFound)
-		return store.Case{}, x, false
-	}
-	c, err := a.store.Case(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, err)
-		return c, x, false
-	}
-	return c, x, true
+// officerCase loads the case in the path (the route admits only the
+// privacy officer).
+func (a *App) officerCase(r *http.Request) (store.Case, actor, error) {
+	c, err := load(r, "id", a.store.Case)
+	return c, actorFrom(r.Context()), err
 }
 
 // GET /console/rights/{id}
-func (a *App) handleRightsCase(w http.ResponseWriter, r *http.Request) {
-	c, x, ok := a.officerCase(w, r)
-	if !ok {
-		return
+func (a *App) handleRightsCase(w http.ResponseWriter, r *http.Request) error {
+	c, x, err := a.officerCase(r)
+	if err != nil {
+		return err
 	}
 	// The officer reads the person's own words: that too is a view of
 	// their data, shown to them.
 	if err := a.disclose(r, x, store.ViewRightsCase, "", "answering the person's request", c.UserID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.renderOfficerCase(w, r, http.StatusOK, x, c, views.Errors{}, "")
+	return a.renderOfficerCase(w, r, http.StatusOK, x, c, views.Errors{}, "")
 }
 
 // renderOfficerCase shows a case to the privacy officer: the person it is
 // about, their data the request concerns, and the legal holds that block
 // it when it is an erasure.
-func (a *App) renderOfficerCase(w http.ResponseWriter, r *http.Request, status int, x actor, c store.Case, errs views.Errors, note string) {
-	a.renderOfficerCaseForm(w, r, status, x, c, errs, note, views.CaseActionForm{})
+func (a *App) renderOfficerCase(w http.ResponseWriter, r *http.Request, status int, x actor, c store.Case, errs views.Errors, note string) error {
+	return a.renderOfficerCaseForm(w, r, status, x, c, errs, note, views.CaseActionForm{})
 }
 
-func (a *App) renderOfficerCaseForm(w http.ResponseWriter, r *http.Request, status int, x actor, c store.Case, errs views.Errors, note string, form views.CaseActionForm) {
+func (a *App) renderOfficerCaseForm(w http.ResponseWriter, r *http.Request, status int, x actor, c store.Case, errs views.Errors, note string, form views.CaseActionForm) error {
 	ctx := r.Context()
 	v := views.RightsCaseConsole{Nav: a.consoleNav(r.Context(), x), Case: c, Errors: errs, Note: note, Form: form}
 	u, err := a.store.User(ctx, c.UserID)
 	switch {
 	case errors.Is(err, store.ErrNotFound): // erased
 	case err != nil:
-		a.fail(w, r, err)
-		return
+		return err
 	default:
 		v.Person = &u
 		if v.Restricted, err = a.store.Restricted(ctx, u.ID); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		switch c.Kind {
 		case store.CaseRectification:
@@ -123,35 +91,31 @@ func (a *App) renderOfficerCaseForm(w http.ResponseWriter, r *http.Request, stat
 			v.Attempts, err = a.store.Attempts(ctx, u.ID)
 		}
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if c.Kind == store.CaseErasure {
 		held, err := a.heldPeople(ctx)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		v.Holds = held[c.UserID]
 	}
-	a.render(w, r, status, views.ConsoleRightsCase(a.page(r, views.CaseKindLabel(c.Kind)), v))
+	return a.render(w, r, status, views.ConsoleRightsCase(a.page(r, views.CaseKindLabel(c.Kind)), v))
 }
 
 // POST /console/rights/{id}
-func (a *App) handleRightsCaseAction(w http.ResponseWriter, r *http.Request) {
-	c, x, ok := a.officerCase(w, r)
-	if !ok {
-		return
+func (a *App) handleRightsCaseAction(w http.ResponseWriter, r *http.Request) error {
+	c, x, err := a.officerCase(r)
+	if err != nil {
+		return err
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if c.Kind == store.CaseErasure {
-		a.erasureCaseAction(w, r, x, c, f)
-		return
+		return a.erasureCaseAction(w, r, x, c, f)
 	}
 	note := f.multiline("note", "Note", 2000)
 	action := f.raw("action")
@@ -164,16 +128,13 @@ func (a *App) handleRightsCaseAction(w http.ResponseWriter, r *http.Request) {
 		f.fail("note", "Say why the request is declined: the person is told.")
 	}
 	if !f.Valid() {
-		a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
-		return
+		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
 	}
 	if action == "lift" || action == "restrict" {
 		if err := a.store.SetRestricted(r.Context(), c.UserID, action == "restrict"); errors.Is(err, store.ErrNotFound) {
-			a.fail(w, r, store.ErrConflict) // the account is gone
-			return
+			return store.ErrConflict
 		} else if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if note == "" && action == "lift" {
 			note = "Restriction lifted by the privacy officer."
@@ -184,30 +145,28 @@ func (a *App) handleRightsCaseAction(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err = a.store.UpdateCase(r.Context(), c.ID, x.user.ID, status, note)
 	if errors.Is(err, store.ErrCaseClosed) {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.auditReq(r, "rights.case."+action, "case", c.ID, map[string]any{"status": status})
 	if status != store.CaseInProgress || action == "restrict" {
 		a.mailCaseUpdate(r.Context(), c, note)
 	}
 	a.redirect(w, r, "/console/rights/"+c.ID, "The request is updated.")
+	return nil
 }
 
 // POST /console/rights/{id}/extend
-func (a *App) handleRightsCaseExtend(w http.ResponseWriter, r *http.Request) {
-	c, x, ok := a.officerCase(w, r)
-	if !ok {
-		return
+func (a *App) handleRightsCaseExtend(w http.ResponseWriter, r *http.Request) error {
+	c, x, err := a.officerCase(r)
+	if err != nil {
+		return err
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	months, _ := strconv.Atoi(f.raw("months"))
 	if months < 1 || months > 2 {
@@ -222,19 +181,18 @@ func (a *App) handleRightsCaseExtend(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, store.ErrCaseClosed):
 			f.fail("months", "The request is closed.")
 		case err != nil:
-			a.fail(w, r, err)
-			return
+			return err
 		default:
 			c = c2
 		}
 	}
 	if !f.Valid() {
-		a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "")
-		return
+		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "")
 	}
 	a.auditReq(r, "rights.case.extend", "case", c.ID, map[string]any{"months": months})
 	a.mailCaseUpdate(r.Context(), c, "We need more time to answer your request, until "+c.DueAt.Format("2 January 2006")+". Reason: "+reason)
 	a.redirect(w, r, "/console/rights/"+c.ID, "The deadline is extended and the person is told why.")
+	return nil
 }
 
 // erasureCaseAction is the officer's answer to an erasure request: carry
@@ -243,16 +201,14 @@ func (a *App) handleRightsCaseExtend(w http.ResponseWriter, r *http.Request) {
 // the schedule needs no action. Nothing here marks the case done: only the
 // erasure itself does (executeErasure), so a case cannot read "done" while
 // the account lives on.
-func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor, c store.Case, f *form) {
+func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor, c store.Case, f *form) error {
 	action := f.raw("action")
 	if action != "carry_out" && action != "refuse" {
 		f.fail("_form", "An erasure request is not marked done or in progress by hand: carry it out now, refuse it with the legal reason, or leave it to the schedule.")
-		a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, f.raw("note"))
-		return
+		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, f.raw("note"))
 	}
 	if !c.Open() {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	note := f.multiline("note", "Legal reason", 2000)
 	if action == "refuse" && note == "" && f.Errors["note"] == "" {
@@ -262,8 +218,7 @@ func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor,
 		f.fail("confirm", "Tick the box to confirm: the erasure cannot be undone.")
 	}
 	if !f.Valid() {
-		a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
-		return
+		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
 	}
 	if action == "refuse" {
 		// Not while the erasure runs: the case would read "refused" for an
@@ -272,34 +227,30 @@ func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor,
 		c, err := a.store.UpdateCase(r.Context(), c.ID, x.user.ID, store.CaseRejected, note)
 		a.erasing.Unlock()
 		if errors.Is(err, store.ErrCaseClosed) {
-			a.fail(w, r, store.ErrConflict)
-			return
+			return store.ErrConflict
 		}
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		a.auditReq(r, "rights.case.refuse", "case", c.ID, map[string]any{"status": c.Status})
 		a.mailCaseUpdate(r.Context(), c, "We have refused to erase your account, for this reason: "+note)
 		a.redirect(w, r, "/console/rights/"+c.ID, "The erasure is refused; the person is told why.")
-		return
+		return nil
 	}
 	err := a.executeErasure(r.Context(), c, x.user.ID)
 	var held *heldError
 	switch {
 	case errors.As(err, &held):
 		f.fail("_form", held.describe())
-		a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
-		return
+		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
 	case errors.Is(err, store.ErrCaseClosed):
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	case err != nil:
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.auditReq(r, "rights.case.carry_out", "case", c.ID, nil)
 	a.redirect(w, r, "/console/rights/"+c.ID, "The erasure is carried out.")
+	return nil
 }
 
 // heldError means a legal hold on the person blocks their erasure.
@@ -500,64 +451,54 @@ func (a *App) runRightsReminders(ctx context.Context) error {
 	return nil
 }
 
-// caseActionDone answers an officer's action that went through the store:
-// a case closed meanwhile is a conflict, a forged certificate or grade of
-// someone else a field error.
-func (a *App) caseActionFailed(w http.ResponseWriter, r *http.Request, err error) bool {
-	switch {
-	case err == nil:
-		return false
-	case errors.Is(err, store.ErrCaseClosed), errors.Is(err, store.ErrErasureNotCarriedOut):
-		a.fail(w, r, store.ErrConflict)
-	default:
-		a.fail(w, r, err)
+// caseActionError maps the store's answer to an officer's action: a case
+// closed meanwhile is a conflict.
+func caseActionError(err error) error {
+	if errors.Is(err, store.ErrCaseClosed) || errors.Is(err, store.ErrErasureNotCarriedOut) {
+		return &Error{Status: http.StatusConflict, Key: "error.conflict", Cause: err}
 	}
-	return true
+	return err
 }
 
 // POST /console/rights/{id}/identity
-func (a *App) handleRightsCaseIdentity(w http.ResponseWriter, r *http.Request) {
-	c, x, ok := a.officerCase(w, r)
-	if !ok {
-		return
+func (a *App) handleRightsCaseIdentity(w http.ResponseWriter, r *http.Request) error {
+	c, x, err := a.officerCase(r)
+	if err != nil {
+		return err
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !c.Open() || c.Kind == store.CaseErasure {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	how := f.text("identity", "How the identity was verified", 5, 500)
 	if !f.Valid() {
-		a.renderOfficerCaseForm(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "", views.CaseActionForm{Identity: how})
-		return
+		return a.renderOfficerCaseForm(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "", views.CaseActionForm{Identity: how})
 	}
 	c, err = a.store.RecordIdentityCheck(r.Context(), c.ID, x.user.ID, how)
-	if a.caseActionFailed(w, r, err) {
-		return
+	if err := caseActionError(err); err != nil {
+		return err
 	}
 	a.auditReq(r, "rights.case.identity", "case", c.ID, nil)
 	a.mailCaseUpdate(r.Context(), c, "We have verified that the request is yours and are working on it.")
 	a.redirect(w, r, "/console/rights/"+c.ID, "The verification is recorded.")
+	return nil
 }
 
 // POST /console/rights/{id}/rectify
-func (a *App) handleRightsCaseRectify(w http.ResponseWriter, r *http.Request) {
-	c, x, ok := a.officerCase(w, r)
-	if !ok {
-		return
+func (a *App) handleRightsCaseRectify(w http.ResponseWriter, r *http.Request) error {
+	c, x, err := a.officerCase(r)
+	if err != nil {
+		return err
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if c.Kind != store.CaseRectification || !c.Open() {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	form := views.CaseActionForm{Certificate: f.raw("certificate"), HolderName: f.text("holder_name", "Name", 2, 200)}
 	if !store.ValidCertificateCode(form.Certificate) {
@@ -567,37 +508,35 @@ func (a *App) handleRightsCaseRectify(w http.ResponseWriter, r *http.Request) {
 		c2, err := a.store.RectifyCertificateName(r.Context(), c.ID, x.user.ID, form.Certificate, form.HolderName)
 		if errors.Is(err, store.ErrNotFound) {
 			f.fail("certificate", "Choose one of the person's certificates.")
-		} else if a.caseActionFailed(w, r, err) {
-			return
+		} else if err := caseActionError(err); err != nil {
+			return err
 		} else {
 			c = c2
 		}
 	}
 	if !f.Valid() {
-		a.renderOfficerCaseForm(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "", form)
-		return
+		return a.renderOfficerCaseForm(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "", form)
 	}
 	// The audit log names the field, never the names themselves: those stay
 	// sealed in the case history.
 	a.auditReq(r, "rights.case.rectify", "case", c.ID, map[string]any{"field": "certificates.holder_name"})
 	a.mailCaseUpdate(r.Context(), c, "The name on your certificate "+form.Certificate+" now reads: "+form.HolderName+". Anyone who verifies the certificate sees the corrected name.")
 	a.redirect(w, r, "/console/rights/"+c.ID, "The name is corrected and the person is told.")
+	return nil
 }
 
 // POST /console/rights/{id}/grade
-func (a *App) handleRightsCaseGrade(w http.ResponseWriter, r *http.Request) {
-	c, x, ok := a.officerCase(w, r)
-	if !ok {
-		return
+func (a *App) handleRightsCaseGrade(w http.ResponseWriter, r *http.Request) error {
+	c, x, err := a.officerCase(r)
+	if err != nil {
+		return err
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if c.Kind != store.CaseReview || !c.Open() {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	form := views.CaseActionForm{Attempt: f.raw("attempt"), Decision: f.raw("decision"), Score: strings.TrimSpace(f.raw("score")),
 		GradeReason: f.multiline("grade_reason", "Reason", 2000)}
@@ -622,15 +561,14 @@ func (a *App) handleRightsCaseGrade(w http.ResponseWriter, r *http.Request) {
 		c2, err := a.store.ReviewGrade(r.Context(), c.ID, x.user.ID, d)
 		if errors.Is(err, store.ErrNotFound) {
 			f.fail("attempt", "Choose one of the person's grades.")
-		} else if a.caseActionFailed(w, r, err) {
-			return
+		} else if err := caseActionError(err); err != nil {
+			return err
 		} else {
 			c = c2
 		}
 	}
 	if !f.Valid() {
-		a.renderOfficerCaseForm(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "", form)
-		return
+		return a.renderOfficerCaseForm(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "", form)
 	}
 	a.auditReq(r, "rights.case.grade", "case", c.ID, map[string]any{"decision": form.Decision})
 	if d.Change {
@@ -649,6 +587,7 @@ func (a *App) handleRightsCaseGrade(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mailCaseUpdate(r.Context(), c, note)
 	a.redirect(w, r, "/console/rights/"+c.ID, "The review is recorded and the person is told.")
+	return nil
 }
 
 // mustAttempts lists a person's attempts, or none when that fails (logged).
@@ -661,44 +600,38 @@ func (a *App) mustAttempts(ctx context.Context, userID string) []store.AttemptSu
 }
 
 // POST /console/rights/{id}/export
-func (a *App) handleRightsCaseExport(w http.ResponseWriter, r *http.Request) {
-	c, x, ok := a.officerCase(w, r)
-	if !ok {
-		return
+func (a *App) handleRightsCaseExport(w http.ResponseWriter, r *http.Request) error {
+	c, x, err := a.officerCase(r)
+	if err != nil {
+		return err
 	}
 	if _, err := parseForm(r); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if (c.Kind != store.CaseAccess && c.Kind != store.CasePortability) || !c.Open() {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	ctx := r.Context()
 	u, err := a.store.User(ctx, c.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		a.fail(w, r, store.ErrConflict)
-		return
+		return store.ErrConflict
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !u.Verified() {
 		// The link goes only to an address the person has confirmed.
-		a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, views.Errors{"_form": "The person's email address is not confirmed: an export link goes only to a confirmed address. Ask them to confirm it, or answer by post."}, "")
-		return
+		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, views.Errors{"_form": "The person's email address is not confirmed: an export link goes only to a confirmed address. Ask them to confirm it, or answer by post."}, "")
 	}
 	exportID, err := a.startExport(ctx, u.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	days := a.exportDays(r)
 	note := "An export of your data was prepared on your behalf. The download link went to your confirmed email address; sign in to download it within " + strconv.Itoa(days) + " days."
 	c, err = a.store.UpdateCase(ctx, c.ID, x.user.ID, store.CaseCompleted, note)
-	if a.caseActionFailed(w, r, err) {
-		return
+	if err := caseActionError(err); err != nil {
+		return err
 	}
 	a.auditReq(r, "rights.case.export", "case", c.ID, map[string]any{"export_id": exportID})
 	if err := a.accountMail(ctx, u.ID, u.Email, "rights_export", "Your data export", views.MailBody{
@@ -710,6 +643,7 @@ func (a *App) handleRightsCaseExport(w http.ResponseWriter, r *http.Request) {
 		a.log.Error("export on behalf mail", "case_id", c.ID, "err", err)
 	}
 	a.redirect(w, r, "/console/rights/"+c.ID, "The export is being built; the person gets the link by mail.")
+	return nil
 }
 
 // rightsRequestKinds are the requests an officer may record on someone's
@@ -724,13 +658,10 @@ func rightsRequestKinds() []views.OptionGroup {
 }
 
 // GET /console/rights/new
-func (a *App) handleNewRightsRequest(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.officer(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleNewRightsRequest(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	form := views.RightsRequestForm{ReceivedOn: a.clock().UTC().Format(time.DateOnly), Kinds: rightsRequestKinds()}
-	a.render(w, r, http.StatusOK, views.ConsoleNewRightsRequest(a.page(r, "Record a request"), views.NewRightsRequestConsole{Nav: a.consoleNav(r.Context(), x), Form: form}))
+	return a.render(w, r, http.StatusOK, views.ConsoleNewRightsRequest(a.page(r, "Record a request"), views.NewRightsRequestConsole{Nav: a.consoleNav(r.Context(), x), Form: form}))
 }
 
 // oldestReceipt bounds how far back a received date may lie: a request
@@ -738,15 +669,11 @@ func (a *App) handleNewRightsRequest(w http.ResponseWriter, r *http.Request) {
 const oldestReceipt = 366 * 24 * time.Hour
 
 // POST /console/rights/new
-func (a *App) handleCreateRightsRequest(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.officer(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleCreateRightsRequest(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	form := views.RightsRequestForm{Email: f.email("email"), Kind: f.choice("kind", "kind of request", store.ValidCaseKind, true),
@@ -779,16 +706,14 @@ func (a *App) handleCreateRightsRequest(w http.ResponseWriter, r *http.Request) 
 		if errors.Is(err, store.ErrNotFound) {
 			f.fail("email", "No account has this address. A request from someone without an account is answered outside kelas.")
 		} else if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		} else if c, err := a.store.OpenCase(ctx, u.ID, store.CaseErasure); err == nil && form.Kind == store.CaseErasure {
 			f.fail("kind", "This person's erasure request "+c.ID[:8]+" is open already.")
 		}
 	}
 	if !f.Valid() {
 		form.Errors = f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewRightsRequest(a.page(r, "Record a request"), views.NewRightsRequestConsole{Nav: a.consoleNav(r.Context(), x), Form: form}))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewRightsRequest(a.page(r, "Record a request"), views.NewRightsRequestConsole{Nav: a.consoleNav(r.Context(), x), Form: form}))
 	}
 	nc := store.NewCase{UserID: u.ID, Kind: form.Kind, Details: form.Details, ReceivedAt: received, Channel: form.Channel,
 		RecordedBy: x.user.ID, IdentityCheck: form.Identity,
@@ -802,8 +727,7 @@ func (a *App) handleCreateRightsRequest(w http.ResponseWriter, r *http.Request) 
 	}
 	c, err := a.store.CreateCase(ctx, nc)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.auditReq(r, "rights.case.record", "case", c.ID, map[string]any{"kind": c.Kind, "channel": c.Channel})
 	if c.Kind == store.CaseErasure {
@@ -813,17 +737,15 @@ func (a *App) handleCreateRightsRequest(w http.ResponseWriter, r *http.Request) 
 			" and will answer by "+c.DueAt.Format("2 January 2006")+". You can follow it in your account.")
 	}
 	a.redirect(w, r, "/console/rights/"+c.ID, "The request is recorded; the answer is due by "+c.DueAt.Format("2 January 2006")+".")
+	return nil
 }
 
 // disclosureReviewLimit bounds the review page; filters narrow it.
 const disclosureReviewLimit = 500
 
 // GET /console/disclosures
-func (a *App) handleDisclosureReview(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.officer(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleDisclosureReview(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	ctx := r.Context()
 	q := r.URL.Query()
 	v := views.DisclosureReview{Nav: a.consoleNav(ctx, x), Viewer: strings.TrimSpace(q.Get("viewer")), Member: q.Get("member"),
@@ -858,16 +780,14 @@ func (a *App) handleDisclosureReview(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, store.ErrNotFound):
 			v.Errors["person"] = "No account has this address."
 		case err != nil:
-			a.fail(w, r, err)
-			return
+			return err
 		default:
 			f.SubjectID = u.ID
 		}
 	}
 	ms, err := a.store.Members(ctx)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	var opts []views.Option
 	for _, m := range ms {
@@ -878,8 +798,7 @@ func (a *App) handleDisclosureReview(w http.ResponseWriter, r *http.Request) {
 	if len(v.Errors) > 0 {
 		status = http.StatusUnprocessableEntity
 	} else if v.Disclosures, err = a.store.AllDisclosures(ctx, f); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, status, views.ConsoleDisclosures(a.page(r, "Disclosures"), v))
+	return a.render(w, r, status, views.ConsoleDisclosures(a.page(r, "Disclosures"), v))
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"net/http"
 
 	"kelas/store"
@@ -11,105 +12,85 @@ import (
 //
 // The person confirms their password (re-authentication), then the export
 // is built in the background; its page shows progress.
-func (a *App) handleExportRequest(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleExportRequest(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	if !u.Verified() {
 		a.redirect(w, r, "/rights#portability", "Confirm your email address first: exports go only to confirmed accounts.")
-		return
+		return nil
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ok, err := a.confirmPassword(r, u, f, "export-password")
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !ok {
-		a.rightsFormError(w, r, u, f, nil)
-		return
+		return a.rightsFormError(w, r, u, f, nil)
 	}
 	if job, err := a.store.LatestExport(r.Context(), u.ID); err == nil && job.Active() {
 		a.redirect(w, r, "/rights/export/"+job.ID, "Your export is already being prepared.")
-		return
+		return nil
 	}
 	id, err := a.startExport(r.Context(), u.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if _, err := a.openCase(r, u, store.NewCase{Kind: store.CasePortability, Status: store.CaseCompleted,
 		Note: "Export prepared on request; downloadable for 7 days."}); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/rights/export/"+id, "Your export is being prepared.")
+	return nil
 }
 
 // exportJob loads the person's own export named in the path.
-func (a *App) exportJob(w http.ResponseWriter, r *http.Request) (*store.User, store.ExportJob, bool) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return nil, store.ExportJob{}, false
-	}
-	id := r.PathValue("id")
-	if !store.ValidID(id) {
-		a.fail(w, r, store.ErrNotFound)
-		return u, store.ExportJob{}, false
-	}
-	job, err := a.store.Export(r.Context(), u.ID, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return u, job, false
-	}
-	return u, job, true
+func (a *App) exportJob(r *http.Request) (*store.User, store.ExportJob, error) {
+	u := currentUser(r.Context())
+	job, err := load(r, "id", func(ctx context.Context, id string) (store.ExportJob, error) { return a.store.Export(ctx, u.ID, id) })
+	return u, job, err
 }
 
 // GET /rights/export/{id}
-func (a *App) handleExportStatus(w http.ResponseWriter, r *http.Request) {
-	u, job, ok := a.exportJob(w, r)
-	if !ok {
-		return
+func (a *App) handleExportStatus(w http.ResponseWriter, r *http.Request) error {
+	u, job, err := a.exportJob(r)
+	if err != nil {
+		return err
 	}
 	v := views.ExportStatus{Job: job, Expired: job.Expired(a.clock()), Confirmed: a.recentlyConfirmed(r), TwoFactor: u.TwoFactor, Errors: views.Errors{}}
 	if job.Active() {
 		// Progress without JavaScript: the browser reloads the page.
 		w.Header().Set("Refresh", "3")
 	}
-	a.render(w, r, http.StatusOK, views.ExportStatusPage(a.page(r, "Your export"), v))
+	return a.render(w, r, http.StatusOK, views.ExportStatusPage(a.page(r, "Your export"), v))
 }
 
 // GET /rights/export/{id}/download
 //
 // Downloads need a password confirmed in this session within 30 minutes;
 // otherwise the status page asks for it.
-func (a *App) handleExportDownload(w http.ResponseWriter, r *http.Request) {
-	u, job, ok := a.exportJob(w, r)
-	if !ok {
-		return
+func (a *App) handleExportDownload(w http.ResponseWriter, r *http.Request) error {
+	u, job, err := a.exportJob(r)
+	if err != nil {
+		return err
 	}
 	if !a.recentlyConfirmed(r) {
 		http.Redirect(w, r, "/rights/export/"+job.ID, http.StatusSeeOther)
-		return
+		return nil
 	}
-	a.serveExport(w, r, u.ID, job.ID)
+	return a.serveExport(w, r, u.ID, job.ID)
 }
 
 // POST /rights/export/{id}/download
-func (a *App) handleExportConfirm(w http.ResponseWriter, r *http.Request) {
-	u, job, ok := a.exportJob(w, r)
-	if !ok {
-		return
+func (a *App) handleExportConfirm(w http.ResponseWriter, r *http.Request) error {
+	u, job, err := a.exportJob(r)
+	if err != nil {
+		return err
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	confirmed, err := a.confirmPassword(r, u, f, "password")
 	if err == nil && confirmed {
@@ -119,13 +100,11 @@ func (a *App) handleExportConfirm(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !confirmed {
 		v := views.ExportStatus{Job: job, Expired: job.Expired(a.clock()), TwoFactor: u.TwoFactor, Errors: f.Errors}
-		a.render(w, r, http.StatusUnprocessableEntity, views.ExportStatusPage(a.page(r, "Your export"), v))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ExportStatusPage(a.page(r, "Your export"), v))
 	}
-	a.serveExport(w, r, u.ID, job.ID)
+	return a.serveExport(w, r, u.ID, job.ID)
 }

@@ -498,7 +498,7 @@ func normaliseHost(h string) string {
 const statsDays = 30
 
 // GET /stats
-func (a *App) handleStats(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleStats(w http.ResponseWriter, r *http.Request) error {
 	min := int64(a.cfg.StatsMinCell)
 	if min <= 0 {
 		min = 10
@@ -507,8 +507,7 @@ func (a *App) handleStats(w http.ResponseWriter, r *http.Request) {
 	first := last.AddDate(0, 0, -(statsDays - 1))
 	days, err := a.store.StatsByDay(r.Context(), first, last)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm := views.StatsPage{From: days[0].Day, To: days[len(days)-1].Day, MinCell: int(min)}
 	var views_, visitors int64
@@ -521,12 +520,11 @@ func (a *App) handleStats(w http.ResponseWriter, r *http.Request) {
 	for _, dim := range store.StatDimensions() {
 		vals, err := a.store.StatsByValue(r.Context(), dim, first, last)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		vm.Tables = append(vm.Tables, statTable(dim, vals, min))
 	}
-	a.render(w, r, http.StatusOK, views.Stats(a.page(r, "Usage statistics"), vm))
+	return a.render(w, r, http.StatusOK, views.Stats(a.page(r, "Usage statistics"), vm))
 }
 
 // statCell suppresses a count under min. Zero is shown: it describes

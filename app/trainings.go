@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -11,7 +12,7 @@ import (
 )
 
 // GET /trainings
-func (a *App) handleCatalogue(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleCatalogue(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	v := views.CatalogueView{
 		Query:     boundedQuery(q.Get("q"), 100),
@@ -34,11 +35,10 @@ func (a *App) handleCatalogue(w http.ResponseWriter, r *http.Request) {
 	}
 	ts, err := a.store.Trainings(r.Context(), store.CatalogueFilter{Country: v.Country, Language: v.Language, Kind: v.Kind, Query: v.Query})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v.Trainings = ts
-	a.render(w, r, http.StatusOK, views.Catalogue(a.page(r, "Trainings"), v))
+	return a.render(w, r, http.StatusOK, views.Catalogue(a.page(r, "Trainings"), v))
 }
 
 // boundedQuery trims a search string to max runes of printable text.
@@ -87,35 +87,30 @@ func (a *App) enrolment(r *http.Request, x actor, t store.Training) (store.Enrol
 }
 
 // GET /trainings/{id}
-func (a *App) handleTraining(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleTraining(w http.ResponseWriter, r *http.Request) error {
 	t, x, err := a.trainingFor(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	e, enrolled, err := a.enrolment(r, x, t)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v := views.TrainingView{Training: t, Enrolled: enrolled, Enrolment: e, LoggedIn: x.user != nil,
 		CanEnrol: !enrolled && mayEnrol(x, t), CanStudy: mayStudy(x, t, enrolled), CanManage: mayEditTraining(x, t)}
 	v.NeedsVerification = x.user != nil && !x.user.Verified() && !enrolled
 	if v.Sessions, err = a.store.TrainingSessions(r.Context(), t.ID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if v.CanStudy {
 		mats, err := a.store.Materials(r.Context(), t.ID)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		viewed := map[string]bool{}
 		if enrolled {
 			if viewed, err = a.store.ViewedMaterials(r.Context(), x.user.ID, t.ID); err != nil {
-				a.fail(w, r, err)
-				return
+				return err
 			}
 		}
 		for _, m := range mats {
@@ -123,92 +118,69 @@ func (a *App) handleTraining(w http.ResponseWriter, r *http.Request) {
 		}
 		quiz, err := a.store.Quiz(r.Context(), t.ID)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		v.HasQuiz = len(quiz) > 0
 	}
 	if enrolled {
 		a.logActivity(r, store.ActivityEvent{TrainingID: t.ID, Action: store.ActViewTraining, ObjectType: "training", ObjectID: t.ID})
 	}
-	a.render(w, r, http.StatusOK, views.TrainingPage(a.page(r, t.Title), v))
+	return a.render(w, r, http.StatusOK, views.TrainingPage(a.page(r, t.Title), v))
 }
 
 // POST /trainings/{id}/enrol
-func (a *App) handleEnrol(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleEnrol(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	t, x, err := a.trainingFor(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !u.Verified() {
 		a.redirect(w, r, "/trainings/"+t.ID, "Please confirm your email address before you enrol: use the link we sent you.")
-		return
+		return nil
 	}
 	if !mayEnrol(x, t) {
-		a.fail(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	if err := a.store.Enrol(r.Context(), u.ID, t.ID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.logActivity(r, store.ActivityEvent{TrainingID: t.ID, Action: store.ActEnrol, ObjectType: "training", ObjectID: t.ID})
 	a.redirect(w, r, "/trainings/"+t.ID, "You are enrolled. Start with the first material below.")
+	return nil
 }
 
 // studyable loads the training and the material named in the path for
-// someone allowed to study it.
-func (a *App) studyable(w http.ResponseWriter, r *http.Request) (store.Training, store.Material, actor, bool, bool) {
-	if a.requireUser(w, r) == nil {
-		return store.Training{}, store.Material{}, actor{}, false, false
-	}
-	t, x, err := a.trainingFor(r)
+// someone allowed to study it, and whether they are enrolled.
+func (a *App) studyable(r *http.Request) (t store.Training, m store.Material, x actor, enrolled bool, err error) {
+	t, x, err = a.trainingFor(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return t, store.Material{}, x, false, false
+		return t, m, x, false, err
 	}
-	_, enrolled, err := a.enrolment(r, x, t)
-	if err != nil {
-		a.fail(w, r, err)
-		return t, store.Material{}, x, false, false
+	if _, enrolled, err = a.enrolment(r, x, t); err != nil {
+		return t, m, x, false, err
 	}
 	if !mayStudy(x, t, enrolled) {
-		a.fail(w, r, errForbidden)
-		return t, store.Material{}, x, false, false
+		return t, m, x, false, errForbidden
 	}
-	mid := r.PathValue("mid")
-	if mid == "" {
-		return t, store.Material{}, x, enrolled, true
+	if r.PathValue("mid") == "" {
+		return t, m, x, enrolled, nil
 	}
-	if !store.ValidID(mid) {
-		a.fail(w, r, store.ErrNotFound)
-		return t, store.Material{}, x, false, false
-	}
-	m, err := a.store.Material(r.Context(), t.ID, mid)
-	if err != nil {
-		a.fail(w, r, err)
-		return t, m, x, false, false
-	}
-	return t, m, x, enrolled, true
+	m, err = load(r, "mid", func(ctx context.Context, mid string) (store.Material, error) { return a.store.Material(ctx, t.ID, mid) })
+	return t, m, x, enrolled, err
 }
 
 // GET /trainings/{id}/materials/{mid}
-func (a *App) handleMaterial(w http.ResponseWriter, r *http.Request) {
-	t, m, x, enrolled, ok := a.studyable(w, r)
-	if !ok {
-		return
+func (a *App) handleMaterial(w http.ResponseWriter, r *http.Request) error {
+	t, m, x, enrolled, err := a.studyable(r)
+	if err != nil {
+		return err
 	}
 	v := views.MaterialView{Training: t, Material: m}
 	if m.Kind == store.MaterialPage {
 		html, err := a.renderMarkdown(m.BodyMD)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		v.HTML = html
 	}
@@ -216,11 +188,10 @@ func (a *App) handleMaterial(w http.ResponseWriter, r *http.Request) {
 	// it is downloaded.
 	if enrolled && m.Kind != store.MaterialFile {
 		if err := a.materialViewed(r, x, t, m); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
-	a.render(w, r, http.StatusOK, views.MaterialPage(a.page(r, m.Title), v))
+	return a.render(w, r, http.StatusOK, views.MaterialPage(a.page(r, m.Title), v))
 }
 
 // materialViewed records progress and the activity, and completes the
@@ -250,74 +221,66 @@ func (a *App) completeIfDone(r *http.Request, userID string, t store.Training) (
 }
 
 // GET /trainings/{id}/materials/{mid}/file
-func (a *App) handleMaterialFile(w http.ResponseWriter, r *http.Request) {
-	t, m, x, enrolled, ok := a.studyable(w, r)
-	if !ok {
-		return
+func (a *App) handleMaterialFile(w http.ResponseWriter, r *http.Request) error {
+	t, m, x, enrolled, err := a.studyable(r)
+	if err != nil {
+		return err
 	}
 	if m.Kind != store.MaterialFile {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	f, err := a.openMaterialFile(m)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	defer f.Close()
 	if enrolled {
 		if err := a.materialViewed(r, x, t, m); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	serveFile(w, r, f, m)
+	return nil
 }
 
 // GET /trainings/{id}/quiz
-func (a *App) handleQuiz(w http.ResponseWriter, r *http.Request) {
-	t, _, _, enrolled, ok := a.studyable(w, r)
-	if !ok {
-		return
+func (a *App) handleQuiz(w http.ResponseWriter, r *http.Request) error {
+	t, _, _, enrolled, err := a.studyable(r)
+	if err != nil {
+		return err
 	}
 	qs, err := a.store.Quiz(r.Context(), t.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if len(qs) == 0 {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	if enrolled {
 		a.logActivity(r, store.ActivityEvent{TrainingID: t.ID, Action: store.ActStartQuiz, ObjectType: "quiz", ObjectID: t.ID})
 	}
-	a.render(w, r, http.StatusOK, views.QuizPage(a.page(r, "Quiz: "+t.Title), views.QuizView{Training: t, Questions: qs}))
+	return a.render(w, r, http.StatusOK, views.QuizPage(a.page(r, "Quiz: "+t.Title), views.QuizView{Training: t, Questions: qs}))
 }
 
 // POST /trainings/{id}/quiz
-func (a *App) handleQuizSubmit(w http.ResponseWriter, r *http.Request) {
-	t, _, x, enrolled, ok := a.studyable(w, r)
-	if !ok {
-		return
+func (a *App) handleQuizSubmit(w http.ResponseWriter, r *http.Request) error {
+	t, _, x, enrolled, err := a.studyable(r)
+	if err != nil {
+		return err
 	}
 	if !enrolled {
-		a.fail(w, r, errForbidden) // staff preview the quiz but do not submit it
-		return
+		return errForbidden
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	qs, err := a.store.Quiz(r.Context(), t.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if len(qs) == 0 {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	answers := map[string]string{}
 	known := map[string]bool{}
@@ -343,14 +306,12 @@ func (a *App) handleQuizSubmit(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, store.ErrUnknownAnswer) {
 			f.fail("_form", "The answers name a choice that is not part of this quiz.")
 		} else if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if !f.Valid() {
-		a.render(w, r, http.StatusUnprocessableEntity, views.QuizPage(a.page(r, "Quiz: "+t.Title),
+		return a.render(w, r, http.StatusUnprocessableEntity, views.QuizPage(a.page(r, "Quiz: "+t.Title),
 			views.QuizView{Training: t, Questions: qs, Answers: answers, Errors: f.Errors}))
-		return
 	}
 	a.logActivity(r, store.ActivityEvent{TrainingID: t.ID, Action: store.ActSubmitQuiz, ObjectType: "quiz_attempt", ObjectID: attempt.ID})
 	flash := "Your grade: " + strconv.Itoa(attempt.Score) + "%. "
@@ -358,8 +319,7 @@ func (a *App) handleQuizSubmit(w http.ResponseWriter, r *http.Request) {
 		flash += "You passed."
 		c, err := a.completeIfDone(r, x.user.ID, t)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if c != nil {
 			flash += " The training is complete and your certificate is ready."
@@ -368,35 +328,30 @@ func (a *App) handleQuizSubmit(w http.ResponseWriter, r *http.Request) {
 		flash += "The pass mark is " + strconv.Itoa(t.PassMark) + "%; you can try again."
 	}
 	a.redirect(w, r, "/trainings/"+t.ID, flash)
+	return nil
 }
 
 // GET /certificates/{code}
-func (a *App) handleCertificate(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleCertificate(w http.ResponseWriter, r *http.Request) error {
 	code := strings.ToUpper(r.PathValue("code"))
 	if !store.ValidCertificateCode(code) {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	c, err := a.store.CertificateByCode(r.Context(), code)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.CertificatePage(a.page(r, "Certificate "+c.Code), c))
+	return a.render(w, r, http.StatusOK, views.CertificatePage(a.page(r, "Certificate "+c.Code), c))
 }
 
 // GET /dashboard
-func (a *App) handleDashboard(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleDashboard(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	es, err := a.store.Enrolments(r.Context(), u.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.Dashboard(a.page(r, "My trainings"), views.DashboardView{Enrolments: es}))
+	return a.render(w, r, http.StatusOK, views.Dashboard(a.page(r, "My trainings"), views.DashboardView{Enrolments: es}))
 }
 
 func languageOptions() []views.OptionGroup {

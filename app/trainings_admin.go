@@ -14,34 +14,17 @@ import (
 )
 
 // GET /console/trainings
-func (a *App) handleConsoleTrainings(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.trainingManager(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleConsoleTrainings(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	f := store.CatalogueFilter{IncludeUnpublished: true}
 	if !x.isOperator() {
 		f.MemberID = x.staff.MemberID
 	}
 	ts, err := a.store.Trainings(r.Context(), f)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleTrainings(a.page(r, "Manage trainings"), views.ConsoleTrainingsView{Trainings: ts}))
-}
-
-// trainingManager requires someone who may manage trainings at all.
-func (a *App) trainingManager(w http.ResponseWriter, r *http.Request) (actor, bool) {
-	if a.requireUser(w, r) == nil {
-		return actor{}, false
-	}
-	x := actorFrom(r.Context())
-	if !mayManageTrainings(x) && !x.isOperator() {
-		a.fail(w, r, errForbidden)
-		return x, false
-	}
-	return x, true
+	return a.render(w, r, http.StatusOK, views.ConsoleTrainings(a.page(r, "Manage trainings"), views.ConsoleTrainingsView{Trainings: ts}))
 }
 
 // trainingFormFor fills the form's choices; operators pick the Member.
@@ -62,21 +45,16 @@ func (a *App) trainingFormFor(r *http.Request, x actor, f views.TrainingForm) (v
 }
 
 // GET /console/trainings/new
-func (a *App) handleNewTraining(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.trainingManager(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleNewTraining(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	if !x.canEditContent() && x.staff == nil {
-		a.fail(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	f, err := a.trainingFormFor(r, x, views.TrainingForm{Action: "/console/trainings", PassMark: "70", Language: "en", Kind: store.KindSelfStudy})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.NewTraining(a.page(r, "New training"), f))
+	return a.render(w, r, http.StatusOK, views.NewTraining(a.page(r, "New training"), f))
 }
 
 // readTrainingForm validates the details form.
@@ -102,15 +80,11 @@ func readTrainingForm(f *form, vm *views.TrainingForm) store.TrainingInput {
 }
 
 // POST /console/trainings
-func (a *App) handleCreateTraining(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.trainingManager(w, r)
-	if !ok {
-		return
-	}
+func (a *App) handleCreateTraining(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm := views.TrainingForm{Action: "/console/trainings"}
 	in := readTrainingForm(f, &vm)
@@ -127,54 +101,37 @@ func (a *App) handleCreateTraining(w http.ResponseWriter, r *http.Request) {
 		memberID = x.staff.MemberID
 	}
 	if !mayCreateTrainingFor(x, memberID) {
-		a.fail(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	if !f.Valid() {
 		vm.Errors = f.Errors
 		if vm, err = a.trainingFormFor(r, x, vm); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		a.render(w, r, http.StatusUnprocessableEntity, views.NewTraining(a.page(r, "New training"), vm))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.NewTraining(a.page(r, "New training"), vm))
 	}
 	t, err := a.store.CreateTraining(r.Context(), memberID, x.user.ID, in)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.log.Info("training created", "training_id", t.ID, "member_id", memberID, "user_id", x.user.ID)
 	a.redirect(w, r, "/console/trainings/"+t.ID, "The training is saved. Add its materials below.")
+	return nil
 }
 
 // managedTraining loads the training in the path for someone who may edit
 // it. Trainings of other Members are 404 for staff: they learn nothing
-// about them.
-func (a *App) managedTraining(w http.ResponseWriter, r *http.Request) (store.Training, actor, bool) {
-	x, ok := a.trainingManager(w, r)
-	if !ok {
-		return store.Training{}, x, false
-	}
-	id := r.PathValue("id")
-	if !store.ValidID(id) {
-		a.fail(w, r, store.ErrNotFound)
-		return store.Training{}, x, false
-	}
-	t, err := a.store.Training(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, err)
-		return t, x, false
-	}
-	if !mayEditTraining(x, t) {
+// about them; a consultant sees all trainings but edits none (403).
+func (a *App) managedTraining(r *http.Request) (store.Training, actor, error) {
+	x := actorFrom(r.Context())
+	t, err := load(r, "id", a.store.Training)
+	if err == nil && !mayEditTraining(x, t) {
+		err = errNotFound
 		if x.isOperator() {
-			a.fail(w, r, errForbidden) // a consultant sees all trainings but edits none
-		} else {
-			a.fail(w, r, store.ErrNotFound)
+			err = errForbidden
 		}
-		return t, x, false
 	}
-	return t, x, true
+	return t, x, err
 }
 
 // manageView assembles the staff page of a training.
@@ -223,67 +180,62 @@ func (a *App) manageView(r *http.Request, x actor, t store.Training) (views.Mana
 }
 
 // GET /console/trainings/{id}
-func (a *App) handleManageTraining(w http.ResponseWriter, r *http.Request) {
-	t, x, ok := a.managedTraining(w, r)
-	if !ok {
-		return
+func (a *App) handleManageTraining(w http.ResponseWriter, r *http.Request) error {
+	t, x, err := a.managedTraining(r)
+	if err != nil {
+		return err
 	}
 	v, err := a.manageView(r, x, t)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.ManageTraining(a.page(r, "Manage: "+t.Title), v))
+	return a.render(w, r, http.StatusOK, views.ManageTraining(a.page(r, "Manage: "+t.Title), v))
 }
 
 // rerenderManage shows the staff page again with a sub-form's errors.
-func (a *App) rerenderManage(w http.ResponseWriter, r *http.Request, x actor, t store.Training, edit func(*views.ManageTrainingView)) {
+func (a *App) rerenderManage(w http.ResponseWriter, r *http.Request, x actor, t store.Training, edit func(*views.ManageTrainingView)) error {
 	v, err := a.manageView(r, x, t)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	edit(&v)
-	a.render(w, r, http.StatusUnprocessableEntity, views.ManageTraining(a.page(r, "Manage: "+t.Title), v))
+	return a.render(w, r, http.StatusUnprocessableEntity, views.ManageTraining(a.page(r, "Manage: "+t.Title), v))
 }
 
 // POST /console/trainings/{id}
-func (a *App) handleUpdateTraining(w http.ResponseWriter, r *http.Request) {
-	t, x, ok := a.managedTraining(w, r)
-	if !ok {
-		return
+func (a *App) handleUpdateTraining(w http.ResponseWriter, r *http.Request) error {
+	t, x, err := a.managedTraining(r)
+	if err != nil {
+		return err
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	vm := views.TrainingForm{Action: "/console/trainings/" + t.ID}
 	in := readTrainingForm(f, &vm)
 	if !f.Valid() {
-		a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) {
+		return a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) {
 			vm.Languages, vm.Countries, vm.Errors = v.Form.Languages, v.Form.Countries, f.Errors
 			v.Form = vm
 		})
-		return
 	}
 	if err := a.store.UpdateTraining(r.Context(), t.ID, in); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/console/trainings/"+t.ID, "The training is saved.")
+	return nil
 }
 
 // POST /console/trainings/{id}/materials
-func (a *App) handleAddMaterial(w http.ResponseWriter, r *http.Request) {
-	t, x, ok := a.managedTraining(w, r)
-	if !ok {
-		return
+func (a *App) handleAddMaterial(w http.ResponseWriter, r *http.Request) error {
+	t, x, err := a.managedTraining(r)
+	if err != nil {
+		return err
 	}
 	f, err := parseMultipart(r, maxMaterialFileBytes+(256<<10))
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	mf := views.MaterialForm{
 		Kind:  f.choice("material_kind", "kind of material", func(v string) bool { return allowedMaterialKinds[v] }, true),
@@ -318,34 +270,31 @@ func (a *App) handleAddMaterial(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !f.Valid() {
-		a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Material = f.Errors, mf })
-		return
+		return a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Material = f.Errors, mf })
 	}
 	if data != nil {
 		if in.FileHash, err = a.saveMaterialFile(id, data); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if _, err := a.store.AddMaterial(r.Context(), t.ID, id, in); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/console/trainings/"+t.ID, "The material is added.")
+	return nil
 }
 
 var allowedMaterialKinds = map[string]bool{store.MaterialPage: true, store.MaterialFile: true, store.MaterialVideo: true, store.MaterialLink: true}
 
 // POST /console/trainings/{id}/questions
-func (a *App) handleAddQuestion(w http.ResponseWriter, r *http.Request) {
-	t, x, ok := a.managedTraining(w, r)
-	if !ok {
-		return
+func (a *App) handleAddQuestion(w http.ResponseWriter, r *http.Request) error {
+	t, x, err := a.managedTraining(r)
+	if err != nil {
+		return err
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	qf := views.QuestionForm{Prompt: f.text("question_prompt", "Question", 3, 500)}
 	var choices []store.Choice
@@ -371,33 +320,30 @@ func (a *App) handleAddQuestion(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !f.Valid() {
-		a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Question = f.Errors, qf })
-		return
+		return a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Question = f.Errors, qf })
 	}
 	if _, err := a.store.AddQuestion(r.Context(), t.ID, qf.Prompt, choices); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/console/trainings/"+t.ID, "The question is added.")
+	return nil
 }
 
 // datetimeLocal is the format of <input type="datetime-local">.
 const datetimeLocal = "2006-01-02T15:04"
 
 // POST /console/trainings/{id}/sessions
-func (a *App) handleAddSession(w http.ResponseWriter, r *http.Request) {
-	t, x, ok := a.managedTraining(w, r)
-	if !ok {
-		return
+func (a *App) handleAddSession(w http.ResponseWriter, r *http.Request) error {
+	t, x, err := a.managedTraining(r)
+	if err != nil {
+		return err
 	}
 	if !t.Live() {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	sf := views.SessionForm{Starts: f.text("session_starts", "Start", 1, 20), Ends: f.text("session_ends", "End", 1, 20)}
 	start, err1 := time.Parse(datetimeLocal, sf.Starts)
@@ -412,76 +358,66 @@ func (a *App) handleAddSession(w http.ResponseWriter, r *http.Request) {
 		f.fail("session_ends", "The end must be after the start.")
 	}
 	if !f.Valid() {
-		a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Session = f.Errors, sf })
-		return
+		return a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Session = f.Errors, sf })
 	}
 	if _, err := a.store.AddSession(r.Context(), t.ID, start, end); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/console/trainings/"+t.ID, "The session is added.")
+	return nil
 }
 
 // POST /console/trainings/{id}/sessions/{sid}/attendance
-func (a *App) handleMarkAttendance(w http.ResponseWriter, r *http.Request) {
-	t, x, ok := a.managedTraining(w, r)
-	if !ok {
-		return
+func (a *App) handleMarkAttendance(w http.ResponseWriter, r *http.Request) error {
+	t, x, err := a.managedTraining(r)
+	if err != nil {
+		return err
 	}
 	grantID, err := a.grantFor(r, x, t)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !mayMarkAttendance(x, t, grantID != "") {
-		a.fail(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	sid, uid := r.PathValue("sid"), f.raw("user_id")
 	if !store.ValidID(sid) || !store.ValidID(uid) {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	sessions, err := a.store.TrainingSessions(r.Context(), t.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	found := false
 	for _, s := range sessions {
 		found = found || s.ID == sid
 	}
 	if !found {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	// A restricted learner is left out of the attendance list: their
 	// processing is frozen, so an id posted by hand is refused the same
 	// way as one not enrolled.
 	restricted, err := a.store.Restricted(r.Context(), uid)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if restricted {
-		a.fail(w, r, store.ErrNotFound)
-		return
+		return store.ErrNotFound
 	}
 	if err := a.store.MarkAttendance(r.Context(), sid, uid, x.user.ID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.logActivityFor(r, uid, store.ActivityEvent{TrainingID: t.ID, Action: store.ActAttendance, ObjectType: "session", ObjectID: sid})
 	if _, err := a.completeIfDone(r, uid, t); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.redirect(w, r, "/console/trainings/"+t.ID, "Attendance is recorded.")
+	return nil
 }
 
 // sentFileName is the file name exactly as the browser sent it. The

@@ -204,17 +204,13 @@ func qrSVG(content string) (string, error) {
 }
 
 // GET /profile/2fa
-func (a *App) handleTwoFactor(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleTwoFactor(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	vm, err := a.twoFactorForm(r.Context(), u)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	a.render(w, r, http.StatusOK, views.TwoFactor(a.page(r, "Two-factor authentication"), vm))
+	return a.render(w, r, http.StatusOK, views.TwoFactor(a.page(r, "Two-factor authentication"), vm))
 }
 
 // twoFactorForm shows the status of the second factor, or sets up a new
@@ -257,41 +253,34 @@ func groupSecret(s string) string {
 // recovery codes once; action=codes replaces the recovery codes;
 // action=disable removes the second factor (learners only: everyone who
 // sees other people's data keeps it).
-func (a *App) handleTwoFactorSave(w http.ResponseWriter, r *http.Request) {
-	u := a.requireUser(w, r)
-	if u == nil {
-		return
-	}
+func (a *App) handleTwoFactorSave(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	action := f.raw("action")
 	if blocked, wait := a.limits.codeAccount.blocked("code:" + u.ID); blocked {
-		a.tooMany(w, r, wait)
-		return
+		return tooMany(wait)
 	}
-	rerender := func() {
+	rerender := func() error {
 		vm, err := a.twoFactorForm(ctx, u)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		vm.Errors = f.Errors
-		a.render(w, r, http.StatusUnprocessableEntity, views.TwoFactor(a.page(r, "Two-factor authentication"), vm))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.TwoFactor(a.page(r, "Two-factor authentication"), vm))
 	}
 	switch {
 	case action == "enable" && !u.TwoFactor:
 		t, err := a.store.TOTP(ctx, u.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			http.Redirect(w, r, "/profile/2fa", http.StatusSeeOther)
-			return
+			return nil
 		}
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		code, isCode := isTOTPCode(f.raw("code"))
 		step, ok := matchTOTP(t.Secret, code, a.clock())
@@ -305,90 +294,80 @@ func (a *App) handleTwoFactorSave(w http.ResponseWriter, r *http.Request) {
 			f.fail("code", "That code is not right. Check that the app was set up with this QR code or key, and that the device's clock is right.")
 		}
 		if !f.Valid() {
-			rerender()
-			return
+			return rerender()
 		}
 		codes := newRecoveryCodes()
 		if err := a.store.ConfirmTOTP(ctx, u.ID, step, codes); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		nu, err := a.store.User(ctx, u.ID)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		// Other sessions ended; this one goes on, on a new token.
 		if err := a.logIn(ctx, nu); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		a.log.Info("second factor on", "user_id", u.ID)
 		if err := a.mailTwoFactorChanged(ctx, nu, true, false); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		a.render(w, r, http.StatusOK, views.RecoveryCodes(a.page(r, "Your recovery codes"),
-			views.RecoveryCodesView{Codes: codes, Next: a.policyCheckpoint(ctx, u.ID, "/")}))
+		if err := a.render(w, r, http.StatusOK, views.RecoveryCodes(a.page(r, "Your recovery codes"),
+			views.RecoveryCodesView{Codes: codes, Next: a.policyCheckpoint(ctx, u.ID, "/")})); err != nil {
+			return err
+		}
 	case action == "codes" && u.TwoFactor:
 		if ok, err := a.stepUp(ctx, u, f); err != nil || !ok {
 			if err != nil {
-				a.fail(w, r, err)
-				return
+				return err
 			}
-			rerender()
-			return
+			return rerender()
 		}
 		codes := newRecoveryCodes()
 		if err := a.store.ReplaceRecoveryCodes(ctx, u.ID, codes); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		a.render(w, r, http.StatusOK, views.RecoveryCodes(a.page(r, "Your recovery codes"),
-			views.RecoveryCodesView{Codes: codes, Next: "/profile/2fa"}))
+		if err := a.render(w, r, http.StatusOK, views.RecoveryCodes(a.page(r, "Your recovery codes"),
+			views.RecoveryCodesView{Codes: codes, Next: "/profile/2fa"})); err != nil {
+			return err
+		}
 	case action == "disable" && u.TwoFactor:
 		if u.Privileged() {
-			a.fail(w, r, errForbidden)
-			return
+			return errForbidden
 		}
 		if ok, err := a.stepUp(ctx, u, f); err != nil || !ok {
 			if err != nil {
-				a.fail(w, r, err)
-				return
+				return err
 			}
-			rerender()
-			return
+			return rerender()
 		}
 		if err := a.store.RemoveTOTP(ctx, u.ID, u.ID); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		nu, err := a.store.User(ctx, u.ID)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if err := a.logIn(ctx, nu); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if err := a.mailTwoFactorChanged(ctx, nu, false, false); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		a.redirect(w, r, "/profile/2fa", "Two-factor authentication is off.")
 	default:
-		a.fail(w, r, errBadRequest)
+		return errBadRequest
 	}
+	return nil
 }
 
 // GET /login/2fa
-func (a *App) handleLoginCodeForm(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleLoginCodeForm(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := a.pendingLogin(r.Context()); !ok {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
+		return nil
 	}
-	a.render(w, r, http.StatusOK, views.LoginCode(a.page(r, "Enter your code"), views.LoginCodeForm{}))
+	return a.render(w, r, http.StatusOK, views.LoginCode(a.page(r, "Enter your code"), views.LoginCodeForm{}))
 }
 
 // pendingLogin is the account whose password was right in this session
@@ -403,46 +382,41 @@ func (a *App) pendingLogin(ctx context.Context) (string, bool) {
 }
 
 // POST /login/2fa
-func (a *App) handleLoginCode(w http.ResponseWriter, r *http.Request) {
+func (a *App) handleLoginCode(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	uid, ok := a.pendingLogin(ctx)
 	if !ok {
 		a.redirect(w, r, "/login", "Please log in again: the time for entering the code ran out.")
-		return
+		return nil
 	}
 	if blocked, wait := a.limits.codeAccount.blocked("code:" + uid); blocked {
-		a.tooMany(w, r, wait)
-		return
+		return tooMany(wait)
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	u, err := a.store.User(ctx, uid)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if u.SessionEpoch != a.sessions.GetInt64(ctx, "mfa_epoch") || u.Status != "active" {
 		a.sessions.Remove(ctx, "mfa_uid")
 		a.redirect(w, r, "/login", "Please log in again.")
-		return
+		return nil
 	}
 	if ok, err := a.stepUp(ctx, &u, f); err != nil || !ok {
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		a.render(w, r, http.StatusUnprocessableEntity, views.LoginCode(a.page(r, "Enter your code"), views.LoginCodeForm{Errors: f.Errors}))
-		return
+		return a.render(w, r, http.StatusUnprocessableEntity, views.LoginCode(a.page(r, "Enter your code"), views.LoginCodeForm{Errors: f.Errors}))
 	}
 	next := a.sessions.GetString(ctx, "mfa_next")
 	for _, k := range []string{"mfa_uid", "mfa_epoch", "mfa_until", "mfa_next"} {
 		a.sessions.Remove(ctx, k)
 	}
 	a.limits.codeAccount.reset("code:" + uid)
-	a.finishLogin(w, r, u, next)
+	return a.finishLogin(w, r, u, next)
 }
 
 // POST /console/accounts/{uid}/2fa/reset
@@ -451,56 +425,44 @@ func (a *App) handleLoginCode(w http.ResponseWriter, r *http.Request) {
 // device and their recovery codes, after checking who they are outside
 // kelas. It needs the operator's own code, is audited, and the person is
 // mailed; a privileged person is asked to set up a new one at next login.
-func (a *App) handleTwoFactorReset(w http.ResponseWriter, r *http.Request) {
-	x, ok := a.consoleActor(w, r)
-	if !ok {
-		return
-	}
-	if !mayResetTwoFactor(x) {
-		a.fail(w, r, errForbidden)
-		return
-	}
+func (a *App) handleTwoFactorReset(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
 	uid := r.PathValue("uid")
 	if !store.ValidID(uid) || uid == x.user.ID {
-		a.fail(w, r, errBadRequest)
-		return
+		return errBadRequest
 	}
 	f, err := parseForm(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	if !a.stepUpOrRefuse(w, r, x.user, f) {
-		return
+	if err := a.stepUpCheck(r, x.user, f); err != nil {
+		return err
 	}
 	if err := a.store.RemoveTOTP(r.Context(), x.user.ID, uid); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	u, err := a.store.User(r.Context(), uid)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := a.mailTwoFactorChanged(r.Context(), u, false, true); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.log.Info("second factor reset", "user_id", uid, "by", x.user.ID)
 	a.redirect(w, r, "/console/operators", "Their two-factor authentication is off and they have been told by email.")
+	return nil
 }
 
-// codeRefused answers a console action whose form has no room for a
-// per-field message: the same 422, with the reason and the way back.
-func (a *App) codeRefused(w http.ResponseWriter, r *http.Request, f *form) {
+// codeRefused answers a step-up whose code is missing or wrong, offering
+// the way back to the page the form was on.
+func codeRefused(r *http.Request, f *form) error {
 	back := r.Header.Get("Referer")
 	if u, err := url.Parse(back); err != nil || u.Host != r.Host {
 		back = "/console"
 	} else {
 		back = safeNext(u.RequestURI())
 	}
-	a.notice(w, r, http.StatusUnprocessableEntity, views.Notice{Heading: "Your code is needed",
-		Message: f.Errors["code"] + " Nothing was changed.", LinkURL: back, LinkLabel: "Go back"})
+	return &Error{Status: http.StatusUnprocessableEntity, Key: "error.code_needed", Args: []any{f.Errors["code"]}, Link: back}
 }
 
 func (a *App) mailTwoFactorChanged(ctx context.Context, u store.User, on, byOperator bool) error {
