@@ -1,14 +1,24 @@
 package app
 
 import (
+	"cmp"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
@@ -22,9 +32,14 @@ import (
 //
 // Outcomes, one letter per role in matrixRoles order:
 //
-//	A  allowed: the handler ran (2xx, 3xx elsewhere than /login, 400, 409, 422)
-//	L  sent to log in (303 to /login)
-//	F  forbidden (403)
+//	A  allowed: a page was shown (GET), or the action was carried out and
+//	   changed what kelas records (POST, sent with a valid form)
+//	S  allowed, and the action's whole effect is on the person's session
+//	   (logging in or out, confirming a password)
+//	R  refused by an answer of its own (a redirect elsewhere, 400, 409,
+//	   422), with nothing changed
+//	L  sent to log in (303 to /login), nothing changed
+//	F  forbidden (403), nothing changed
 //	N  not found (404): the object is not theirs to know about
 //	G  a link token that is not valid (404 or 410) whoever follows it
 var matrixRoles = []string{"visitor", "unverified", "learner", "staff-in-grant", "staff-no-grant", "member-admin",
@@ -41,14 +56,14 @@ var matrix = map[string]string{
 	"GET /register":                "AAAAAAAAAA",
 	"POST /register":               "AAAAAAAAAA",
 	"GET /verify/{token}":          "GGGGGGGGGG",
-	"POST /verify/resend":          "LAAAAAAAAA",
+	"POST /verify/resend":          "LARRRRRRRR", // already confirmed: nothing to send
 	"GET /email/revert/{token}":    "GGGGGGGGGG",
 	"POST /email/revert/{token}":   "GGGGGGGGGG",
 	"GET /login":                   "AAAAAAAAAA",
-	"POST /login":                  "AAAAAAAAAA",
+	"POST /login":                  "ASSSSSSSSS", // signed in again: only the session changes
 	"GET /login/2fa":               "LLLLLLLLLL", // no password given in this session: back to the first step
 	"POST /login/2fa":              "LLLLLLLLLL",
-	"POST /logout":                 "AAAAAAAAAA",
+	"POST /logout":                 "SSSSSSSSSS",
 	"GET /password/forgot":         "AAAAAAAAAA",
 	"POST /password/forgot":        "AAAAAAAAAA",
 	"GET /password/reset/{token}":  "GGGGGGGGGG",
@@ -67,7 +82,7 @@ var matrix = map[string]string{
 
 	"GET /trainings":                           "AAAAAAAAAA",
 	"GET /trainings/{id}":                      "AAAAAAAAAA",
-	"POST /trainings/{id}/enrol":               "LAAAAAAAAA",
+	"POST /trainings/{id}/enrol":               "LRAAAAAAAA", // confirm the address first
 	"GET /trainings/{id}/materials/{mid}":      "LFAAFAAAAA",
 	"GET /trainings/{id}/materials/{mid}/file": "LFAAFAAAAA",
 	"GET /trainings/{id}/quiz":                 "LFAAFAAAAA",
@@ -94,7 +109,7 @@ var matrix = map[string]string{
 	"POST /console/members/{id}":                    "LFFFNFAFAA",
 	"POST /console/members/{id}/invitations":        "LFFFNAAFAA",
 	"POST /console/members/{id}/staff/{uid}":        "LFFFNAAFAA",
-	"POST /console/members/{id}/staff/{uid}/remove": "LFFFNNNFNN", // an unknown person: allowed roles reach the lookup
+	"POST /console/members/{id}/staff/{uid}/remove": "LFFFNAAFAA",
 	"GET /console/operators":                        "LFFFFFAAAA",
 	"POST /console/operators/invitations":           "LFFFFFAFFA",
 	"POST /console/operators/{uid}":                 "LFFFFFAFFA",
@@ -117,7 +132,7 @@ var matrix = map[string]string{
 	"POST /rights/restriction":           "LAAAAAAAAA",
 	"POST /rights/objections":            "LAAAAAAAAA",
 	"POST /rights/withdraw":              "LAAAAAAAAA",
-	"POST /rights/review":                "LAAAAAAAAA",
+	"POST /rights/review":                "LRARRRRRRR", // only the learner has a grade to review
 	"GET /rights/cases/{id}":             "LNANNNNNNN", // the learner's own case
 	"POST /rights/cases/{id}/cancel":     "LNANNNNNNN",
 	"GET /console/rights":                "LFFFFFFFFA",
@@ -136,7 +151,7 @@ var matrix = map[string]string{
 	"GET /console/retention":                     "LFFFFFAFFA",
 	"POST /console/retention/rules":              "LFFFFFAFFA",
 	"POST /console/retention/holds":              "LFFFFFAFFA",
-	"POST /console/retention/holds/{id}/release": "LFFFFFNFFN", // an unknown hold: allowed roles reach the lookup
+	"POST /console/retention/holds/{id}/release": "LFFFFFAFFA",
 	"GET /console/backups":                       "LFFFFFAFFA",
 	"POST /console/backups/run":                  "LFFFFFAFFA",
 	"POST /console/backups/target":               "LFFFFFAFFA",
@@ -175,7 +190,7 @@ var matrix = map[string]string{
 	"POST /console/trainings/{id}/announce":         "LFFANAAFAA",
 	"POST /console/trainings/{id}/feedback-request": "LFFANAAFAA",
 	"GET /unsubscribe/{token}":                      "AAAAAAAAAA",
-	"POST /unsubscribe/{token}":                     "AAAAAAAAAA",
+	"POST /unsubscribe/{token}":                     "RRRRRRRRRR",
 
 	// Reports: staff see their own Member's trainings, operators all.
 	"GET /console/reports":                    "LFFAAAAAAA",
@@ -184,10 +199,10 @@ var matrix = map[string]string{
 	"GET /console/reports/trainings/{id}/csv": "LFFANAAAAA",
 
 	// Portability: one's own export only.
-	"POST /rights/export":               "LAAAAAAAAA",
+	"POST /rights/export":               "LRAAAAAAAA", // exports go to confirmed addresses only
 	"GET /rights/export/{id}":           "LNANNNNNNN",
 	"GET /rights/export/{id}/download":  "LNANNNNNNN",
-	"POST /rights/export/{id}/download": "LNANNNNNNN",
+	"POST /rights/export/{id}/download": "LNSNNNNNNN",
 
 	"/": "NNNNNNNNNN",
 }
@@ -201,20 +216,28 @@ type matrixFixture struct {
 	spareOperator, learnerID, caseID string
 	certificate                      string
 	breach, draft, export            string
-	password                         string
+	password, hash                   string
 	emails                           map[string]string
+	question, rightChoice, attempt   string
+	rules                            url.Values
+	n                                int // makes names and labels unique
+	readers                          []tableReader
+	lastState                        string  // the last fingerprint
+	lastVersions                     []int64 // the readers' data_version when it was taken
+	clients                          map[string]*testServer
 }
 
-func newMatrixFixture(t *testing.T) *matrixFixture {
+func newMatrixFixture(t *testing.T, withExport bool) *matrixFixture {
 	t.Helper()
 	ts := newTestServer(t)
 	ctx := t.Context()
-	fx := &matrixFixture{ts: ts, password: "matrix password 1", emails: map[string]string{}}
+	fx := &matrixFixture{ts: ts, password: "matrix password 1", emails: map[string]string{}, rules: url.Values{}}
 	// Every role logs in afresh for every route: lift the per-address
 	// login throttle, which would otherwise (rightly) stop this one client.
 	ts.app.limits.loginIP = newLimiter(1<<30, time.Hour, ts.clock.Now)
 	hash, err := bcrypt.GenerateFromPassword([]byte(fx.password), bcrypt.MinCost)
 	require.NoError(t, err)
+	fx.hash = string(hash)
 	mk := func(email string, role store.Role, verified, dpo bool) store.User {
 		u, err := ts.store.CreateUser(ctx, store.NewUser{Email: email, FirstName: "M", Surname: "X", PasswordHash: string(hash),
 			Role: role, Verified: verified, DPO: dpo})
@@ -274,6 +297,18 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 	_, err = ts.store.SubmitQuiz(ctx, learner.ID, tr, map[string]string{q.ID: q.Choices[0].ID})
 	require.NoError(t, err)
 	require.NoError(t, ts.store.MarkAttendance(ctx, se.ID, learner.ID, "x"))
+	fx.question, fx.rightChoice = q.ID, q.Choices[0].ID
+	attempts, err := ts.store.Attempts(ctx, learner.ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, attempts)
+	fx.attempt = attempts[0].ID
+	rules, err := ts.store.RetentionRules(ctx)
+	require.NoError(t, err)
+	for _, r := range rules {
+		if r.Editable {
+			fx.rules.Set("keep_"+r.Category, strconv.Itoa(r.Keep))
+		}
+	}
 	cert, err := ts.store.CompleteIfDone(ctx, learner.ID, tr.ID)
 	require.NoError(t, err)
 	require.NotNil(t, cert)
@@ -300,13 +335,38 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 		Material: true, EffectiveAt: ts.clock.Now().Add(24 * time.Hour)})
 	require.NoError(t, err)
 	fx.draft = d.ID
-	fx.export, err = ts.store.CreateExport(ctx, learner.ID)
-	require.NoError(t, err)
+	fx.openReaders(t)
+	fx.export = store.NewID()
+	if withExport {
+		fx.export, err = ts.app.startExport(ctx, learner.ID)
+		require.NoError(t, err)
+		require.Equal(t, store.ExportReady, waitExport(t, ts, learner.ID, fx.export).Status)
+	}
 	return fx
 }
 
 // client returns a fresh, logged-in client for role ("visitor": none).
 func (fx *matrixFixture) client(t *testing.T, role string) *testServer {
+	t.Helper()
+	return fx.newClient(t, role)
+}
+
+// reader returns role's logged-in client for pages that change nothing,
+// logging in once per role.
+func (fx *matrixFixture) reader(t *testing.T, role string) *testServer {
+	t.Helper()
+	if fx.clients == nil {
+		fx.clients = map[string]*testServer{}
+	}
+	if c, ok := fx.clients[role]; ok {
+		return c
+	}
+	c := fx.newClient(t, role)
+	fx.clients[role] = c
+	return c
+}
+
+func (fx *matrixFixture) newClient(t *testing.T, role string) *testServer {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
@@ -320,122 +380,520 @@ func (fx *matrixFixture) client(t *testing.T, role string) *testServer {
 	return c
 }
 
-// path fills a pattern's wildcards with the fixture's objects.
-func (fx *matrixFixture) path(pattern string) (method, path string, form url.Values) {
-	method, path, _ = strings.Cut(pattern, " ")
+// probe is one request of the matrix.
+type probe struct {
+	method, path string
+	form         url.Values
+	multipart    bool
+}
+
+// probe builds the request for pattern as role would send it: a form that
+// passes validation, so an allowed role reaches the action, and objects
+// made afresh where an action uses its object up (a revoked grant, a
+// closed case), so one role's action never decides the next one's
+// outcome. c is role's client (nil for a visitor).
+func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string) probe {
+	t.Helper()
+	ctx := t.Context()
+	ts := fx.ts
+	now := ts.clock.Now().UTC()
+	method, path, _ := strings.Cut(pattern, " ")
 	if path == "" {
 		method, path = "GET", pattern
 	}
-	form = url.Values{}
+	p := probe{method: method, form: url.Values{}}
+	code := func() string {
+		if c == nil || c.uid == "" {
+			return "000000"
+		}
+		return c.code(t)
+	}
+	fx.n++
+	unique := strconv.Itoa(fx.n)
 	switch {
 	case path == "/":
-		return method, "/no-such-page", form
+		p.path = "/no-such-page"
+		return p
 	case path == "/static/":
-		return method, "/static/kelas.css", form
-	case strings.Contains(path, "/materials/{mid}/file"):
-		path = strings.Replace(path, "{mid}", fx.file, 1)
-	case strings.Contains(path, "/sessions/{sid}/attendance"):
-		path = strings.Replace(path, "{sid}", fx.session, 1)
-		form.Set("user_id", fx.learnerID)
+		p.path = "/static/kelas.css"
+		return p
 	}
 	r := strings.NewReplacer(
 		"{$}", "",
 		"{token}", "bogus-token-that-was-never-issued-000000000",
 		"{code}", fx.certificate,
-		"{mid}", fx.page,
+		"{version}", "2023-10-09",
 	)
 	path = r.Replace(path)
-	id := fx.training
+	ids := map[string]string{"{id}": fx.training, "{mid}": fx.page, "{uid}": fx.learnerID}
 	switch {
+	case strings.HasSuffix(path, "/materials/{mid}/file"):
+		ids["{mid}"] = fx.file
 	case strings.HasSuffix(path, "/enrol"):
-		id = fx.otherTraining
+		ids["{id}"] = fx.otherTraining
+	case strings.HasSuffix(path, "/attendance"):
+		se, err := ts.store.AddSession(ctx, fx.training, now.Add(-time.Hour), now.Add(time.Hour))
+		require.NoError(t, err)
+		ids["{sid}"] = se.ID
+		p.form.Set("user_id", fx.learnerID)
 	case strings.HasPrefix(path, "/console/members/"):
-		id = fx.memberA
-	case strings.HasPrefix(path, "/console/grants/"):
-		id = fx.grantSpare
-	case strings.HasPrefix(path, "/rights/cases/"), strings.HasPrefix(path, "/console/rights/"):
-		id = fx.caseID
-	case strings.HasPrefix(path, "/console/breaches/"):
-		id = fx.breach
-	case strings.HasPrefix(path, "/console/policies/"):
-		id = fx.draft
-	case strings.HasPrefix(path, "/rights/export/"):
-		id = fx.export
-	case strings.HasPrefix(path, "/console/backups/"), strings.HasPrefix(path, "/console/retention/"):
-		id = store.NewID() // none exists: allowed roles reach the lookup
-	}
-	path = strings.Replace(path, "{version}", "2023-10-09", 1)
-	switch {
-	}
-	path = strings.Replace(path, "{id}", id, 1)
-	uid := fx.learnerID
-	switch {
-	case strings.HasSuffix(path, "/remove"):
-		uid = store.NewID()
-	case strings.HasPrefix(path, "/console/members/"):
-		uid = fx.spareStaff
+		ids["{id}"] = fx.memberA
+		st := fx.user(t, "staff", store.RoleLearner, false)
+		require.NoError(t, ts.store.SetStaff(ctx, st, fx.memberA, store.RoleMemberStaff))
+		ids["{uid}"] = st
 	case strings.HasPrefix(path, "/console/operators/"):
-		uid = fx.spareOperator
+		ids["{uid}"] = fx.user(t, "consultant", store.RoleConsultant, false)
+	case strings.HasPrefix(path, "/console/accounts/"):
+		uid := fx.user(t, "with-2fa", store.RoleLearner, false)
+		enrolTOTP(t, ts, uid)
+		ids["{uid}"] = uid
+	case strings.HasPrefix(path, "/console/grants/"):
+		g, err := ts.store.CreateGrant(ctx, fx.grant())
+		require.NoError(t, err)
+		ids["{id}"] = g.ID
+	case strings.HasPrefix(path, "/console/rights/"):
+		kind := store.CaseRectification
+		switch {
+		case strings.HasSuffix(path, "/grade"):
+			kind = store.CaseReview
+		case strings.HasSuffix(path, "/export"):
+			kind = store.CasePortability
+		}
+		cs, err := ts.store.CreateCase(ctx, store.NewCase{UserID: fx.learnerID, Kind: kind, Details: "case " + unique})
+		require.NoError(t, err)
+		ids["{id}"] = cs.ID
+	case strings.HasPrefix(path, "/rights/cases/"):
+		// The learner's own erasure request, afresh: cancelling uses it up.
+		if cs, err := ts.store.OpenCase(ctx, fx.learnerID, store.CaseErasure); err == nil {
+			ids["{id}"] = cs.ID
+		} else {
+			cs, err := ts.store.CreateCase(ctx, store.NewCase{UserID: fx.learnerID, Kind: store.CaseErasure, ExecuteAfter: now.Add(7 * 24 * time.Hour)})
+			require.NoError(t, err)
+			ids["{id}"] = cs.ID
+		}
+	case strings.HasPrefix(path, "/console/breaches/"):
+		b, err := ts.store.CreateBreach(ctx, "x", store.NewBreach{Title: "Lost laptop " + unique, Description: "d", Measures: "m", Advice: "a",
+			Contact: "c", Categories: []string{string(store.CatRegistration)}, OccurredAt: now.Add(-time.Hour),
+			DetectedAt: now, Scope: store.BreachAll})
+		require.NoError(t, err)
+		ids["{id}"] = b.ID
+	case strings.HasPrefix(path, "/console/policies/"):
+		d, err := ts.store.SavePolicyDraft(ctx, "x", store.PolicyDraft{Version: fx.nextVersion(), Summary: "s", BodyMD: "b",
+			Material: true, EffectiveAt: now.Add(24 * time.Hour)})
+		require.NoError(t, err)
+		ids["{id}"] = d.ID
+	case strings.HasPrefix(path, "/rights/export/"):
+		ids["{id}"] = fx.export
+	case strings.HasPrefix(path, "/console/backups/"):
+		ids["{id}"] = store.NewID() // none exists: allowed roles reach the lookup
+	case strings.HasPrefix(path, "/console/retention/holds/"):
+		h, err := ts.store.SetLegalHold(ctx, "x", store.NewLegalHold{UserID: fx.learnerID, Reason: "case " + unique})
+		require.NoError(t, err)
+		ids["{id}"] = h.ID
 	}
-	path = strings.Replace(path, "{uid}", uid, 1)
-	return method, path, form
-}
+	for k, v := range ids {
+		path = strings.Replace(path, k, v, 1)
+	}
+	p.path = path
+	if method != http.MethodPost {
+		return p
+	}
 
-func outcome(res *http.Response) byte {
-	switch res.StatusCode {
-	case http.StatusForbidden:
-		return 'F'
-	case http.StatusNotFound:
-		return 'N'
-	case http.StatusGone:
-		return 'G'
-	case http.StatusSeeOther, http.StatusFound:
-		if strings.HasPrefix(res.Header.Get("Location"), "/login") {
-			return 'L'
+	// The forms a person allowed to send them would send.
+	f := p.form
+	set := func(kv ...string) {
+		for i := 0; i+1 < len(kv); i += 2 {
+			f.Add(kv[i], kv[i+1])
 		}
 	}
-	if res.StatusCode >= 500 {
-		return '!'
+	email := "probe" + unique + "@example.org"
+	switch pattern {
+	case "POST /register":
+		for k, v := range registration() {
+			f[k] = v
+		}
+		f.Set("email", email)
+	case "POST /login":
+		set("email", fx.emails["learner"], "password", fx.password)
+	case "POST /password/forgot":
+		set("email", cmp.Or(fx.emails[role], fx.emails["learner"]))
+	case "POST /setup/{token}", "POST /invite/{token}", "POST /password/reset/{token}":
+		set("first_name", "New", "surname", "Person", "email", email, "password", "a long new password 2026")
+	case "POST /profile":
+		for k, v := range profileValues() {
+			f[k] = v
+		}
+		f.Set("email", fx.emails[role])
+		f.Set("company", "Company "+unique)
+		p.multipart = true
+	case "POST /profile/password":
+		set("current_password", fx.password, "password", "a long new password 2026 "+unique, "code", code())
+	case "POST /profile/2fa":
+		u, err := ts.store.UserByEmail(ctx, fx.emails[role])
+		if err != nil || u.TwoFactor {
+			set("action", "codes", "code", code()) // new recovery codes
+			break
+		}
+		// Turning the second factor on, as after opening the page.
+		secret := newTOTPSecret()
+		require.NoError(t, ts.store.StartTOTP(ctx, u.ID, secret))
+		c, err := totp.GenerateCodeCustom(secret, now, totpOpts)
+		require.NoError(t, err)
+		set("action", "enable", "code", c)
+	case "POST /cookies":
+		set("choice", "reject_all", "return", "/")
+	case "POST /privacy/accept":
+		set("version", "2023-10-09", "next", "/")
+	case "POST /trainings/{id}/quiz":
+		set("q_"+fx.question, fx.rightChoice)
+	case "POST /rights/rectification":
+		set("correction", "My company is called Probe "+unique+".")
+	case "POST /rights/erasure", "POST /rights/export":
+		set("password", fx.password)
+	case "POST /rights/export/{id}/download":
+		set("password", fx.password, "code", code())
+	case "POST /rights/restriction":
+		set("restrict", "on")
+	case "POST /rights/objections":
+		set("object_statistics", "on")
+	case "POST /rights/review":
+		set("attempt", fx.attempt)
+	case "POST /console/trainings", "POST /console/trainings/{id}":
+		set("title", "Probe training "+unique, "summary", "A summary.", "language", "en", "country", "MY", "kind", store.KindSelfStudy,
+			"pass_mark", "60", "member_id", fx.memberA)
+	case "POST /console/trainings/{id}/materials":
+		set("material_kind", store.MaterialPage, "material_title", "Probe "+unique, "material_body", "Some text.")
+		p.multipart = true
+	case "POST /console/trainings/{id}/questions":
+		set("question_prompt", "Which "+unique+"?", "question_choice_1", "this", "question_choice_2", "that", "question_correct", "1")
+	case "POST /console/trainings/{id}/sessions":
+		set("session_starts", now.Add(48*time.Hour).Format(datetimeLocal), "session_ends", now.Add(50*time.Hour).Format(datetimeLocal))
+	case "POST /console/trainings/{id}/announce":
+		set("country", "MY")
+	case "POST /console/retention/rules":
+		for k, v := range fx.rules {
+			f[k] = v
+		}
+		f.Set("keep_access_log", strconv.Itoa(2+fx.n%80))
+	case "POST /console/retention/holds":
+		set("user_id", fx.learnerID, "reason", "court case "+unique)
+	case "POST /console/backups/target":
+		set("target", "") // clearing it: setting one needs credentials
+	case "POST /console/members", "POST /console/members/{id}":
+		set("name", "Probe Member "+unique, "country", "MY", "kind", "ngo", "active", "on")
+	case "POST /console/members/{id}/invitations":
+		set("email", email, "role", string(store.RoleMemberStaff))
+	case "POST /console/members/{id}/staff/{uid}":
+		set("role", string(store.RoleMemberAdmin), "code", code())
+	case "POST /console/members/{id}/staff/{uid}/remove":
+		set("code", code())
+	case "POST /console/operators/invitations":
+		set("email", email, "role", string(store.RoleConsultant), "code", code())
+	case "POST /console/operators/{uid}":
+		set("role", string(store.RoleBackoffice), "code", code())
+	case "POST /console/accounts/{uid}/2fa/reset":
+		set("code", code())
+	case "POST /console/grants":
+		set("member_id", fx.memberA, "trainings", fx.training, "purpose", "certificates "+unique,
+			"valid_from", now.Format(datetimeLocal), "valid_until", now.Add(24*time.Hour).Format(datetimeLocal), "code", code())
+	case "POST /console/grants/{id}/revoke":
+		set("code", code())
+	case "POST /console/learners/{uid}":
+		set("reason", "checking an attendance dispute")
+	case "POST /console/rights/new":
+		set("email", fx.emails["learner"], "kind", store.CaseRectification, "channel", store.ChannelLetter,
+			"received_on", now.AddDate(0, 0, -1).Format(time.DateOnly), "details", "Please fix my name "+unique+".")
+	case "POST /console/rights/{id}":
+		set("action", "reject", "note", "Nothing to correct.")
+	case "POST /console/rights/{id}/extend":
+		set("months", "2", "reason", "many records to check")
+	case "POST /console/rights/{id}/identity":
+		set("identity", "ID card seen")
+	case "POST /console/rights/{id}/rectify":
+		set("certificate", fx.certificate, "holder_name", "Name "+unique)
+	case "POST /console/rights/{id}/grade":
+		set("attempt", fx.attempt, "decision", "change", "score", "90", "grade_reason", "the question was ambiguous")
+	case "POST /console/breaches", "POST /console/breaches/{id}/edit":
+		for k, v := range breachValues(ts) {
+			f[k] = v
+		}
+	case "POST /console/breaches/{id}/timeline":
+		set("note", "Called the partner "+unique+".")
+	case "POST /console/breaches/{id}/authority":
+		set("authority_at", now.Format(datetimeLocal), "reference", "REF-"+unique)
+	case "POST /console/breaches/{id}/close":
+		set("summary", "Contained and explained.")
+	case "POST /console/policies", "POST /console/policies/{id}":
+		for k, v := range policyValues(fx.nextVersion(), now.AddDate(0, 0, 1).Format(time.DateOnly), true, "New text "+unique+".") {
+			f[k] = v
+		}
 	}
-	return 'A'
+	return p
 }
 
-func TestAuthorisationMatrix(t *testing.T) {
-	fx := newMatrixFixture(t)
-	var patterns []string
-	for _, rt := range fx.ts.app.routeTable {
-		patterns = append(patterns, rt.pattern)
+// user makes a verified account for a probe and returns its id.
+func (fx *matrixFixture) user(t *testing.T, name string, role store.Role, dpo bool) string {
+	t.Helper()
+	fx.n++
+	u, err := fx.ts.store.CreateUser(t.Context(), store.NewUser{Email: name + strconv.Itoa(fx.n) + "@example.org", FirstName: "P", Surname: "Q",
+		PasswordHash: fx.hash, Role: role, Verified: true, DPO: dpo})
+	require.NoError(t, err)
+	return u.ID
+}
+
+// nextVersion is a policy version label not used yet.
+func (fx *matrixFixture) nextVersion() string {
+	fx.n++
+	return fx.ts.clock.Now().UTC().AddDate(0, 0, 1+fx.n).Format(time.DateOnly)
+}
+
+// grant is a live access grant of Member A to the main training.
+func (fx *matrixFixture) grant() store.NewGrant {
+	now := fx.ts.clock.Now()
+	return store.NewGrant{MemberID: fx.memberA, TrainingIDs: []string{fx.training}, Purpose: "matrix", GrantedBy: "x",
+		ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(24 * time.Hour)}
+}
+
+// send makes the probe's request with c; it returns the answer and, for a
+// form sent back with errors, what the errors say.
+func (p probe) send(t *testing.T, c *testServer) (*http.Response, string) {
+	t.Helper()
+	var res *http.Response
+	var body string
+	switch {
+	case p.method == http.MethodPost && p.multipart:
+		res, body = c.postMultipart(t, p.path, p.form, "", "", nil)
+	case p.method == http.MethodPost:
+		res, body = c.postForm(t, p.path, p.form)
+	default:
+		res, body = c.get(t, p.path)
 	}
-	sort.Strings(patterns)
+	var errs []string
+	if res.StatusCode == http.StatusUnprocessableEntity || res.StatusCode == http.StatusConflict || res.StatusCode == http.StatusBadRequest {
+		d, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+		require.NoError(t, err)
+		d.Find(`[data-testid^="error"], .error, h1`).Each(func(_ int, s *goquery.Selection) {
+			errs = append(errs, strings.Join(strings.Fields(s.Text()), " "))
+		})
+	}
+	return res, strings.Join(errs, " | ")
+}
+
+// noiseTables change without anyone acting on data: the session store,
+// the access log and statistics buffers, the scheduler's leases and the
+// journal's queue (a copy of changes counted elsewhere).
+var noiseTables = map[string]bool{"sessions": true, "access_log": true, "stats_daily": true, "stats_hourly": true,
+	"anonymous_counts": true, "jobs": true, "journal_pending": true, "schema_migrations": true}
+
+// state fingerprints everything kelas has recorded, in both database
+// files, once queued activity is committed: a refusal must leave it as it
+// was, an allowed action must change it.
+func (fx *matrixFixture) state(t *testing.T) string {
+	t.Helper()
+	require.NoError(t, fx.ts.app.activity.Sync(t.Context()))
+	// Nothing committed since the last fingerprint (data_version moves
+	// with every commit by another connection): it still holds.
+	versions := make([]int64, len(fx.readers))
+	for i, r := range fx.readers {
+		require.NoError(t, r.db.QueryRow("PRAGMA data_version").Scan(&versions[i]))
+	}
+	if fx.lastState != "" && slices.Equal(versions, fx.lastVersions) {
+		return fx.lastState
+	}
+	h := sha256.New()
+	for _, r := range fx.readers {
+		for _, n := range r.tables {
+			rows, err := r.db.Query(`SELECT * FROM "` + n + `"`)
+			require.NoError(t, err)
+			cols, err := rows.Columns()
+			require.NoError(t, err)
+			var lines []string
+			vals, ptrs := make([]any, len(cols)), make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			for rows.Next() {
+				require.NoError(t, rows.Scan(ptrs...))
+				lines = append(lines, fmt.Sprintf("%q", vals))
+			}
+			require.NoError(t, rows.Err())
+			rows.Close()
+			sort.Strings(lines)
+			fmt.Fprintf(h, "%s/%s:%d\n%s\n", r.file, n, len(lines), strings.Join(lines, "\n"))
+		}
+	}
+	fx.lastState, fx.lastVersions = hex.EncodeToString(h.Sum(nil)), versions
+	return fx.lastState
+}
+
+// openReaders opens both database files read-only for state, for as long
+// as the test that made the fixture runs.
+func (fx *matrixFixture) openReaders(t *testing.T) {
+	t.Helper()
+	for _, name := range []string{store.MainDBFile, store.KeysDBFile} {
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(fx.ts.store.Dir(), name)+"?mode=ro")
+		require.NoError(t, err)
+		db.SetMaxOpenConns(1)
+		t.Cleanup(func() { assert.NoError(t, db.Close()) })
+		r := tableReader{db: db, file: name}
+		rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+		require.NoError(t, err)
+		for rows.Next() {
+			var n string
+			require.NoError(t, rows.Scan(&n))
+			if !noiseTables[n] && !strings.HasPrefix(n, "sqlite_") {
+				r.tables = append(r.tables, n)
+			}
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		require.NotEmpty(t, r.tables)
+		fx.readers = append(fx.readers, r)
+	}
+}
+
+// tableReader reads one database file for state.
+type tableReader struct {
+	db     *sql.DB
+	file   string
+	tables []string
+}
+
+// sessionOnly are the actions whose whole effect is on the person's session
+// (the session table is not part of the fingerprint): logging in and out,
+// confirming one's password before a download.
+var sessionOnly = map[string]bool{"POST /login": true, "POST /logout": true, "POST /login/2fa": true, "POST /rights/export/{id}/download": true}
+
+// outcome classifies an answer by its effect, not by its status class.
+func outcome(pattern, method string, res *http.Response, changed bool) byte {
+	switch {
+	case res.StatusCode >= 500:
+		return '!'
+	case res.StatusCode == http.StatusForbidden:
+		return 'F'
+	case res.StatusCode == http.StatusNotFound:
+		return 'N'
+	case res.StatusCode == http.StatusGone:
+		return 'G'
+	case method == http.MethodPost && changed:
+		return 'A'
+	case res.StatusCode/100 == 3 && strings.HasPrefix(res.Header.Get("Location"), "/login"):
+		return 'L'
+	case method != http.MethodPost:
+		return 'A'
+	case sessionOnly[pattern] && (res.StatusCode/100 == 2 || res.StatusCode/100 == 3):
+		return 'S'
+	default:
+		// Refused with an answer of its own (a redirect elsewhere, 400,
+		// 409, 422, 429): nothing was done.
+		return 'R'
+	}
+}
+
+// gate is what the route's declared audience answers role before any
+// handler runs: 'L' (log in first), 'F' (not admitted) or 0 (admitted).
+func (fx *matrixFixture) gate(t *testing.T, who audience, role string) byte {
+	t.Helper()
+	if who.admits == nil {
+		return 0
+	}
+	if role == "visitor" {
+		return 'L'
+	}
+	u, err := fx.ts.store.UserByEmail(t.Context(), fx.emails[role])
+	require.NoError(t, err)
+	x := actor{user: &u}
+	if st, err := fx.ts.store.StaffOf(t.Context(), u.ID); err == nil && st.MemberActive {
+		x.staff = &st
+	}
+	if who.admits(x) {
+		return 0
+	}
+	return 'F'
+}
+
+// TestEveryRouteDeclaresAnAudience: a route registered without saying who
+// may enter fails here, and so does a declared audience the matrix
+// contradicts: where the audience turns a role away, the matrix must say
+// so (L for visitors, F for the signed-in).
+func TestEveryRouteDeclaresAnAudience(t *testing.T) {
+	fx := newMatrixFixture(t, false)
+	seen := map[string]bool{}
+	for _, rt := range fx.ts.app.routeTable {
+		assert.NotEmpty(t, rt.who.name, "%s declares no audience", rt.pattern)
+		assert.False(t, seen[rt.pattern], "%s registered twice", rt.pattern)
+		seen[rt.pattern] = true
+		want, ok := matrix[rt.pattern]
+		if !ok {
+			continue // TestAuthorisationMatrix names it
+		}
+		for i, role := range matrixRoles {
+			if g := fx.gate(t, rt.who, role); g != 0 {
+				assert.Equal(t, string(g), string(want[i]), "%s as %s: the route's audience %q turns them away", rt.pattern, role, rt.who.name)
+			}
+		}
+	}
+}
+
+// TestAuthorisationMatrix probes every route as every role with what a
+// permitted person would send, and classifies the answer by its effect:
+// every refusal (L, F, N, G, R) must leave all recorded data as it was,
+// an allowed POST (A) must have changed it, and the outcome must be the
+// matrix's. Where the route's declared audience turns a role away, the
+// answer must be that refusal.
+func TestAuthorisationMatrix(t *testing.T) {
+	shared := newMatrixFixture(t, true)
+	var routes []route
+	for _, rt := range shared.ts.app.routeTable {
+		routes = append(routes, rt)
+	}
+	sort.Slice(routes, func(i, j int) bool { return routes[i].pattern < routes[j].pattern })
 	var missing []string
-	for _, p := range patterns {
-		if _, ok := matrix[p]; !ok {
-			missing = append(missing, p)
+	for _, rt := range routes {
+		if _, ok := matrix[rt.pattern]; !ok {
+			missing = append(missing, rt.pattern)
 		}
 	}
 	require.Empty(t, missing, "routes without an entry in the authorisation matrix")
 	for p := range matrix {
-		assert.Contains(t, patterns, p, "a matrix entry for a route that does not exist")
+		assert.True(t, slices.ContainsFunc(routes, func(rt route) bool { return rt.pattern == p }), "a matrix entry for a route that does not exist: %s", p)
 	}
-	for _, p := range patterns {
-		want := matrix[p]
-		require.Len(t, want, len(matrixRoles), p)
-		t.Run(strings.NewReplacer("/", "_", " ", "_").Replace(p), func(t *testing.T) {
+	for _, rt := range routes {
+		want := matrix[rt.pattern]
+		require.Len(t, want, len(matrixRoles), rt.pattern)
+		t.Run(strings.NewReplacer("/", "_", " ", "_").Replace(rt.pattern), func(t *testing.T) {
+			fx := shared
+			if strings.HasPrefix(rt.pattern, "POST ") {
+				// Actions change things: each route acts on data of its own.
+				t.Parallel()
+				fx = newMatrixFixture(t, strings.Contains(rt.pattern, "/rights/export/{id}"))
+			}
 			for i, role := range matrixRoles {
-				c := fx.client(t, role)
-				method, path, form := fx.path(p)
-				var res *http.Response
-				if method == http.MethodPost {
-					res, _ = c.postForm(t, path, form)
-				} else {
-					res, _ = c.get(t, path)
+				c := fx.reader(t, role)
+				if fx != shared {
+					c = fx.client(t, role) // a fresh login for every action
 				}
-				got := outcome(res)
+				var cs *testServer
+				if role != "visitor" {
+					cs = c
+				}
+				pr := fx.probe(t, cs, rt.pattern, role)
+				before := fx.state(t)
+				res, errs := pr.send(t, c)
+				changed := fx.state(t) != before
+				got := outcome(rt.pattern, pr.method, res, changed)
 				exp := want[i]
+				what := fmt.Sprintf("%s %s as %s: status %d, location %q, data changed %v %s", pr.method, pr.path, role, res.StatusCode, res.Header.Get("Location"), changed, errs)
+				if g := fx.gate(t, rt.who, role); g != 0 {
+					assert.Equal(t, string(g), string(got), "%s: the declared audience %q turns them away", what, rt.who.name)
+				}
+				if got != 'A' && got != 'S' {
+					assert.False(t, changed, "%s: a refusal changed recorded data", what)
+				}
 				if exp == 'G' && (got == 'N' || got == 'G') {
 					continue
 				}
-				assert.Equal(t, string(exp), string(got), "%s %s as %s: status %d, location %q", method, path, role, res.StatusCode, res.Header.Get("Location"))
+				assert.Equal(t, string(exp), string(got), what)
 			}
 		})
 	}

@@ -32,6 +32,8 @@ type ActivityEvent struct {
 	ObjectID   string
 	At         time.Time
 	IP         netip.Addr
+
+	synced chan struct{} // a Sync marker, not an event: closed once what came before it is committed
 }
 
 // ErrWriterClosed is returned by Record after Close.
@@ -84,6 +86,30 @@ func (w *ActivityWriter) Record(ctx context.Context, ev ActivityEvent) error {
 	}
 }
 
+// Sync returns once every event recorded before it is committed (or ctx
+// ends): for those who must read the log right after writing it.
+func (w *ActivityWriter) Sync(ctx context.Context) error {
+	done := make(chan struct{})
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return nil // Close commits everything queued
+	}
+	select {
+	case w.ch <- ActivityEvent{synced: done}:
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return ctx.Err()
+	}
+	w.mu.RUnlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Close stops accepting events and returns once every queued event is
 // committed, or ctx ends.
 func (w *ActivityWriter) Close(ctx context.Context) error {
@@ -107,7 +133,12 @@ func (w *ActivityWriter) run() {
 	linger := time.NewTimer(0)
 	<-linger.C
 	for ev := range w.ch {
+		if ev.synced != nil {
+			close(ev.synced) // everything before it is committed already
+			continue
+		}
 		batch = append(batch[:0], ev)
+		var synced []chan struct{}
 		// Wait briefly for more events so that a steady stream is committed
 		// in large batches (one commit and fsync per batch), not one by one.
 		linger.Reset(activityLinger)
@@ -116,6 +147,10 @@ func (w *ActivityWriter) run() {
 			select {
 			case ev, ok := <-w.ch:
 				if !ok {
+					break fill
+				}
+				if ev.synced != nil {
+					synced = append(synced, ev.synced)
 					break fill
 				}
 				batch = append(batch, ev)
@@ -136,6 +171,9 @@ func (w *ActivityWriter) run() {
 			if err := w.s.writeActivity(context.Background(), batch); err != nil && w.onError != nil {
 				w.onError(fmt.Errorf("activity batch of %d lost: %w", len(batch), err))
 			}
+		}
+		for _, c := range synced {
+			close(c)
 		}
 	}
 }

@@ -140,3 +140,28 @@ func BenchmarkActivityIngestRawBaseline(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 }
+
+// TestActivityWriterSync: after Sync, every event recorded before it can be
+// read, however the batches fell; a Sync with nothing queued returns too.
+func TestActivityWriterSync(t *testing.T) {
+	s := newTestStore(t)
+	u, err := s.CreateUser(t.Context(), NewUser{Email: "learner@example.org", FirstName: "A", Surname: "B", PasswordHash: "x", Role: RoleLearner})
+	require.NoError(t, err)
+	w := s.NewActivityWriter(64, func(err error) { t.Errorf("writer: %v", err) })
+	require.NoError(t, w.Sync(t.Context()), "nothing queued")
+	count := func() (n int) {
+		require.NoError(t, s.rdb.QueryRow("SELECT COUNT(*) FROM activity_log").Scan(&n))
+		return n
+	}
+	total := 0
+	for _, n := range []int{1, 3, 500} {
+		for range n {
+			require.NoError(t, w.Record(t.Context(), ActivityEvent{UserID: u.ID, Action: ActEnrol}))
+		}
+		total += n
+		require.NoError(t, w.Sync(t.Context()))
+		assert.Equal(t, total, count(), "committed before Sync returned")
+	}
+	require.NoError(t, w.Close(t.Context()))
+	require.NoError(t, w.Sync(t.Context()), "after Close there is nothing left to wait for")
+}
