@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -50,6 +51,28 @@ var messages = map[string]views.ErrorPage{
 	"error.export_not_ready": {Heading: "Your export is not ready",
 		Message: "It is still being prepared, or preparing it failed. The rights page shows how far it has got.", LinkURL: "/rights#portability", LinkLabel: "Back to your rights"},
 	"error.code_needed": {Heading: "Your code is needed", Message: "%s Nothing was changed.", LinkLabel: "Go back"},
+}
+
+// fieldMessages is the catalogue of what a form says at a field, by the
+// key of the error that refused the value.
+var fieldMessages = map[string]string{
+	"file.name":          "The file name must be a plain name (no folders) ending in .pdf, .png, .jpg, .txt, .csv, .docx, .xlsx or .pptx.",
+	"file.type":          "The file's content does not match its type. Upload PDF, PNG, JPEG, text, CSV or Office documents only.",
+	"picture.format":     "The picture must be a JPEG or PNG image.",
+	"picture.too_large":  "The picture is at most 2 MB.",
+	"picture.dimensions": "The picture is too large: at most 4096 × 4096 pixels.",
+}
+
+// messageOf is what a form says at a field about err: its message from the
+// catalogue, or a plain refusal for an error without one.
+func messageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		if m, ok := fieldMessages[e.Key]; ok {
+			return fmt.Sprintf(m, e.Args...)
+		}
+	}
+	return "This value cannot be accepted."
 }
 
 // statusKeys is the message of a bare status, for the middleware's answers.

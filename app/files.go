@@ -35,8 +35,8 @@ var allowedFiles = map[string]struct{ sniff, serve string }{
 }
 
 var (
-	errFileName = errors.New("The file name must be a plain name (no folders) ending in .pdf, .png, .jpg, .txt, .csv, .docx, .xlsx or .pptx.")
-	errFileType = errors.New("The file's content does not match its type. Upload PDF, PNG, JPEG, text, CSV or Office documents only.")
+	errFileName = &Error{Status: http.StatusUnprocessableEntity, Key: "file.name"}
+	errFileType = &Error{Status: http.StatusUnprocessableEntity, Key: "file.type"}
 )
 
 // checkUpload validates a training file by name and by content: the

@@ -2,11 +2,11 @@ package app
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"image/png"
+	"net/http"
 
 	"golang.org/x/image/draw"
 )
@@ -26,9 +26,9 @@ const (
 // The picture errors carry messages meant for the person uploading: the
 // profile form shows them beside the field.
 var (
-	errPictureFormat     = errors.New("The picture must be a JPEG or PNG image.")
-	errPictureTooLarge   = errors.New("The picture is at most 2 MB.")
-	errPictureDimensions = errors.New("The picture is too large: at most 4096 × 4096 pixels.")
+	errPictureFormat     = &Error{Status: http.StatusUnprocessableEntity, Key: "picture.format"}
+	errPictureTooLarge   = &Error{Status: http.StatusUnprocessableEntity, Key: "picture.too_large"}
+	errPictureDimensions = &Error{Status: http.StatusUnprocessableEntity, Key: "picture.dimensions"}
 )
 
 var (

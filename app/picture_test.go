@@ -286,7 +286,7 @@ func TestProcessPictureBombNotAllocated(t *testing.T) {
 
 func TestPictureErrorsSpeakToPeople(t *testing.T) {
 	for _, err := range []error{errPictureFormat, errPictureTooLarge, errPictureDimensions} {
-		assert.Regexp(t, `^The picture .*\.$`, err.Error())
+		assert.Regexp(t, `^The picture .*\.$`, messageOf(err))
 	}
 }
 
