@@ -238,3 +238,80 @@ func TestOperatorRoleChanges(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, res.StatusCode, "a consultant changes no roles")
 	assert.Equal(t, store.RoleOperator, roleOf(opUser.ID))
 }
+
+// TestStaffRemoval: a Member admin removes a staff member with the second
+// factor: the person is a learner again, logged out, and their console is
+// gone; another Member's staff cannot be removed from here.
+func TestStaffRemoval(t *testing.T) {
+	ts := newTestServer(t)
+	memberID := member(t, ts, "SME Corporation Malaysia")
+	otherID := member(t, ts, "SMESCO Indonesia")
+	admin, adminUser := ts.person(t, "admin@example.org", store.RoleMemberAdmin, memberID)
+	staff, staffUser := ts.person(t, "staff@example.org", store.RoleMemberStaff, memberID)
+	_, outsider := ts.person(t, "outsider@example.org", store.RoleMemberStaff, otherID)
+	path := "/console/members/" + memberID + "/staff/" + staffUser.ID + "/remove"
+
+	res, _ := admin.postForm(t, path, nil)
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode, "the second factor is asked")
+	_, err := ts.store.StaffOf(t.Context(), staffUser.ID)
+	require.NoError(t, err, "still staff")
+	res, _ = admin.postForm(t, "/console/members/"+memberID+"/staff/"+outsider.ID+"/remove", url.Values{"code": {admin.code(t)}})
+	assert.Equal(t, http.StatusNotFound, res.StatusCode, "not this Member's staff")
+	res, _ = admin.postForm(t, "/console/members/"+memberID+"/staff/not-an-id/remove", url.Values{"code": {admin.code(t)}})
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+	_, err = ts.store.StaffOf(t.Context(), outsider.ID)
+	require.NoError(t, err, "another Member's staff untouched")
+
+	res, _ = admin.postForm(t, path, url.Values{"code": {admin.code(t)}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, err = ts.store.StaffOf(t.Context(), staffUser.ID)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	u, err := ts.store.User(t.Context(), staffUser.ID)
+	require.NoError(t, err)
+	assert.Equal(t, store.RoleLearner, u.Role)
+	e := lastAudit(t, ts)
+	assert.Equal(t, "staff.remove", e.Action)
+	assert.Equal(t, adminUser.ID, e.ActorID)
+	assert.Equal(t, staffUser.ID, e.TargetID)
+	assert.True(t, loggedOut(t, staff), "logged out everywhere")
+	require.Equal(t, http.StatusSeeOther, staff.signIn(t, staffUser.Email, "a long test password").StatusCode)
+	res, _ = staff.get(t, "/console/trainings")
+	assert.Equal(t, http.StatusForbidden, res.StatusCode, "no console for a learner")
+}
+
+// TestOperatorInvitationAccepted: an operator invites a new back-office
+// operator with the second factor; the invitee creates the account from
+// the mailed link, gets exactly the role invited, and must set up a second
+// factor before anything else.
+func TestOperatorInvitationAccepted(t *testing.T) {
+	ts, smtpd := newMailTestServer(t)
+	op, opUser := ts.person(t, "ops@example.org", store.RoleOperator, "")
+	v := url.Values{"email": {"new.backoffice@example.org"}, "role": {"backoffice"}}
+	res, _ := op.postForm(t, "/console/operators/invitations", v)
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode, "the second factor is asked")
+	assert.Empty(t, outboxKinds(t, ts), "no invitation sent")
+	v.Set("code", op.code(t))
+	res, _ = op.postForm(t, "/console/operators/invitations", v)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	e := lastAudit(t, ts)
+	assert.Equal(t, "invitation.create", e.Action)
+	assert.Equal(t, opUser.ID, e.ActorID)
+	ts.deliver(t)
+	link := linkIn(t, mailTo(t, smtpd.WaitFor(t, 1), "new.backoffice@example.org"), "/invite/")
+
+	invitee := ts.newClient(t)
+	res, body := invitee.postForm(t, link, url.Values{"first_name": {"Ratna"}, "surname": {"Dewi"}, "password": {"short"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	assert.NotEmpty(t, doc(t, body).Find(`[data-testid="error-password"]`).Text())
+	_, err := ts.store.UserByEmail(t.Context(), "new.backoffice@example.org")
+	require.ErrorIs(t, err, store.ErrNotFound, "no account from an invalid form")
+	res, _ = invitee.postForm(t, link, url.Values{"first_name": {"Ratna"}, "surname": {"Dewi"}, "password": {"anyaman pandan kering 7"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Equal(t, "/profile/2fa", res.Header.Get("Location"))
+	u, err := ts.store.UserByEmail(t.Context(), "new.backoffice@example.org")
+	require.NoError(t, err)
+	assert.Equal(t, store.RoleBackoffice, u.Role)
+	assert.False(t, u.DPO)
+	res, _ = invitee.get(t, "/console")
+	assert.Equal(t, "/profile/2fa", res.Header.Get("Location"), "a second factor first")
+}
