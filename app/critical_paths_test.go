@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -117,13 +118,12 @@ func TestPasswordChangeThrottled(t *testing.T) {
 
 // appOn opens the store in dir with key and an app on it, as `kelas serve`
 // would after a restart; close closes both and reports their errors.
-func appOn(t *testing.T, dir string, key []byte, clock *testClock, mailer Mailer) (st *store.Store, a *App, logs *syncBuffer, close func()) {
+func appOn(t *testing.T, dir string, key []byte, clock *testClock, mailer Mailer) (st *store.Store, a *App, close func()) {
 	t.Helper()
 	st, err := store.Open(context.Background(), store.Options{Dir: dir, MasterKey: key, Clock: clock.Now})
 	require.NoError(t, err)
-	logs = &syncBuffer{}
 	a, err = New(Config{Addr: "127.0.0.1:0", DataDir: dir, BcryptCost: 4},
-		Deps{Log: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Static: os.DirFS("../static"), Mailer: mailer})
+		Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Static: os.DirFS("../static"), Mailer: mailer})
 	require.NoError(t, err)
 	var once sync.Once
 	close = func() {
@@ -133,7 +133,7 @@ func appOn(t *testing.T, dir string, key []byte, clock *testClock, mailer Mailer
 		})
 	}
 	t.Cleanup(close)
-	return st, a, logs, close
+	return st, a, close
 }
 
 // shutdownAfter is the real SMTP mailer with a shutdown arriving right
@@ -174,7 +174,7 @@ func TestMailShutdownMidBatchNeverResendsAccepted(t *testing.T) {
 	rand.Read(key)
 	clock := &testClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 
-	st, a, _, closeFirst := appOn(t, dir, key, clock, mailer)
+	st, a, closeFirst := appOn(t, dir, key, clock, mailer)
 	var ids []string
 	for _, to := range []string{"first@example.test", "second@example.test", "third@example.test", "fourth@example.test"} {
 		id, err := st.EnqueueMail(ctx, store.NewMail{To: to, Kind: "verify", Subject: "s", Text: "t"})
@@ -198,7 +198,7 @@ func TestMailShutdownMidBatchNeverResendsAccepted(t *testing.T) {
 
 	// The restart: the mail handed out before the shutdown waits for its
 	// lease to run out, then goes; the accepted ones do not go again.
-	st, a, _, _ = appOn(t, dir, key, clock, real)
+	st, a, _ = appOn(t, dir, key, clock, real)
 	clock.Add(5*time.Minute + time.Second)
 	processed, sent, err = a.deliverBatch(context.Background())
 	require.NoError(t, err)
