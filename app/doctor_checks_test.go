@@ -126,14 +126,8 @@ func TestDoctorWarnsAboutJobsMailAndBackups(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.Remove(st.BackupPath(bs[0])))
 
-	_, err = st.EnqueueMail(ctx, store.NewMail{To: "someone@example.org", Kind: "verify", Subject: "s", Text: "t"})
+	waiting, err := st.EnqueueMail(ctx, store.NewMail{To: "someone@example.org", Kind: "verify", Subject: "s", Text: "t"})
 	require.NoError(t, err)
-	due, err := st.DueMail(ctx, 1)
-	require.NoError(t, err)
-	require.NoError(t, st.MarkMailFailed(ctx, due[0].ID, "smtp recipient: 550 (permanent)"))
-	_, err = st.EnqueueMail(ctx, store.NewMail{To: "later@example.org", Kind: "verify", Subject: "s", Text: "t"})
-	require.NoError(t, err)
-
 	ts.clock.Add(51 * time.Hour)
 	checks = Doctor(ctx, st, DoctorInput{KeySource: "environment", SMTPURL: "smtp://user:s3cret@relay.example.org:99999"})
 	byName := map[string]Check{}
@@ -146,11 +140,19 @@ func TestDoctorWarnsAboutJobsMailAndBackups(t *testing.T) {
 	assert.Contains(t, byName["scheduler"].Detail, "backup: disk full")
 	assert.Equal(t, CheckFail, byName["retention"].Status)
 	assert.Contains(t, byName["retention"].Detail, "it is due daily")
-	assert.Equal(t, CheckWarn, byName["outbox"].Status)
-	assert.Contains(t, byName["outbox"].Detail, "1 failed")
-	assert.Contains(t, byName["outbox"].Detail, "the oldest queued mail waits for")
+	assert.Equal(t, CheckWarn, byName["outbox"].Status, "a mail waits for more than an hour")
+	assert.Contains(t, byName["outbox"].Detail, "the oldest queued mail waits for 2d 3h")
 	assert.Equal(t, CheckFail, byName["mail"].Status)
 	assert.True(t, strings.Contains(byName["mail"].Detail, "port"), byName["mail"].Detail)
 	assert.Equal(t, CheckWarn, byName["backup files"].Status)
 	assert.Contains(t, byName["backup files"].Detail, "1 recorded backups are missing")
+
+	// The waiting mail goes; another fails: a failure alone warns too.
+	require.NoError(t, st.MarkMailSent(ctx, waiting))
+	failed, err := st.EnqueueMail(ctx, store.NewMail{To: "nobody@example.org", Kind: "verify", Subject: "s", Text: "t"})
+	require.NoError(t, err)
+	require.NoError(t, st.MarkMailFailed(ctx, failed, "smtp recipient: 550 (permanent)"))
+	ob := checkNamed(t, Doctor(ctx, st, DoctorInput{KeySource: "environment"}), "outbox")
+	assert.Equal(t, CheckWarn, ob.Status)
+	assert.Equal(t, "0 queued, 1 sent, 1 failed", ob.Detail)
 }
