@@ -12,25 +12,6 @@ import (
 	"kelas/views"
 )
 
-// queueTracked is queueMail for mail whose delivery is followed up (breach
-// notices, mass mail): it returns the outbox id. Like queueMail it wakes
-// the delivery loop and logs nothing about the recipient.
-func (a *App) queueTracked(ctx context.Context, m store.NewMail) (string, error) {
-	id, err := a.store.EnqueueMail(ctx, m)
-	if err != nil {
-		return "", err
-	}
-	if a.mailer == nil {
-		a.log.Info("mail waiting in outbox", "mail_id", id, "kind", m.Kind)
-		return id, nil
-	}
-	select {
-	case a.mailWake <- struct{}{}:
-	default:
-	}
-	return id, nil
-}
-
 // renderMail turns a body into the text and HTML parts of a mail. Optional
 // mail (announcements, feedback requests) gets its unsubscribe link at the
 // foot of both parts.
@@ -65,23 +46,6 @@ func (a *App) optionalMail(ctx context.Context, u store.User, kind, subject stri
 	}
 	return store.NewMail{UserID: u.ID, To: u.Email, Kind: kind, Subject: subject, Text: text, HTML: html,
 		Headers: map[string]string{"List-Unsubscribe": "<" + link + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}, nil
-}
-
-// buildAndQueue queues the mail build makes for account id; an account
-// erased meanwhile gets nothing ("" and no error).
-func (a *App) buildAndQueue(ctx context.Context, id string, build func(store.User) (store.NewMail, error)) (string, error) {
-	u, err := a.store.User(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	m, err := build(u)
-	if err != nil {
-		return "", err
-	}
-	return a.queueTracked(ctx, m)
 }
 
 // sendSuppressed is the send-time check of the outbox: optional mail to a

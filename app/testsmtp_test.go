@@ -65,6 +65,12 @@ func withSMTPAuth(user, password string) testSMTPOption {
 	return func(s *testSMTP) { s.user, s.password = user, password }
 }
 
+// atSMTPAddr makes the server listen on addr, e.g. where a stopped one
+// listened, instead of a fresh port.
+func atSMTPAddr(addr string) testSMTPOption {
+	return func(s *testSMTP) { s.addr = addr }
+}
+
 // withSMTPTLS gives the server a certificate for 127.0.0.1, so it offers
 // STARTTLS; s.roots trusts it.
 func withSMTPTLS(t *testing.T) testSMTPOption {
@@ -92,7 +98,11 @@ func newTestSMTP(t *testing.T, opts ...testSMTPOption) *testSMTP {
 	for _, o := range opts {
 		o(s)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := "127.0.0.1:0"
+	if s.addr != "" {
+		addr = s.addr
+	}
+	ln, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
 	s.addr = ln.Addr().String()
 	go s.srv.Serve(ln)

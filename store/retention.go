@@ -427,7 +427,7 @@ type purgeStep func(ctx context.Context, tx *sql.Tx, cutoff string, limit int) (
 // batches until it touches fewer rows than a batch; finish runs after.
 type purger struct {
 	category string
-	table    string // needed in the schema, or the purge is skipped
+	table    string // needed in the schema, or the purge fails
 	steps    []purgeStep
 	finish   func(ctx context.Context, cutoff time.Time) (keys int, err error)
 }
@@ -615,7 +615,9 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) ([]PurgeResult, error
 		case err != nil:
 			res.Err = err
 		case !exists:
-			continue
+			// Every table is in the migrations: a missing one is damage,
+			// and the purge it prevents is reported, not skipped.
+			res.Err = fmt.Errorf("table %s is missing", p.table)
 		case heldCats[p.category] || (heldCats[RetActivity] && (p.category == RetActivityIP || p.category == RetActivityPrefix)):
 			res.Held = true
 		default:
