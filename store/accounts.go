@@ -63,21 +63,51 @@ type PolicyVersion struct {
 }
 
 // CurrentPolicy is the newest policy version in effect now.
+// Every page asks for it (consent), so it is cached until the next write or
+// until the next published version takes effect.
 func (s *Store) CurrentPolicy(ctx context.Context) (PolicyVersion, error) {
+	now := s.Now()
+	if v, ok := s.cache.get(currentPolicyKey{}, now); ok {
+		e := v.(currentPolicy)
+		return e.p, e.err
+	}
+	gen := s.cache.generation()
 	var p PolicyVersion
 	var eff, pub string
-	err := s.rdb.QueryRowContext(ctx, `SELECT version, summary, body_md, material, effective_at, published_at
-		FROM policy_versions WHERE effective_at <= ? ORDER BY effective_at DESC LIMIT 1`, ts(s.Now())).
-		Scan(&p.Version, &p.Summary, &p.BodyMD, &p.Material, &eff, &pub)
+	var next sql.NullString
+	err := s.rdb.QueryRowContext(ctx, `SELECT version, summary, body_md, material, effective_at, published_at,
+		(SELECT MIN(effective_at) FROM policy_versions WHERE effective_at > ?1)
+		FROM policy_versions WHERE effective_at <= ?1 ORDER BY effective_at DESC LIMIT 1`, ts(now)).
+		Scan(&p.Version, &p.Summary, &p.BodyMD, &p.Material, &eff, &pub, &next)
 	if errors.Is(err, sql.ErrNoRows) {
-		return p, ErrNotFound
-	}
-	if err != nil {
+		err = ErrNotFound
+		// None in effect yet: that holds until the first one takes effect.
+		var first sql.NullString
+		if s.rdb.QueryRowContext(ctx, "SELECT MIN(effective_at) FROM policy_versions").Scan(&first) != nil {
+			return p, err
+		}
+		next = first
+	} else if err != nil {
 		return p, fmt.Errorf("store: current policy: %w", err)
 	}
 	p.EffectiveAt, _ = parseTS(eff)
 	p.PublishedAt, _ = parseTS(pub)
-	return p, nil
+	e := cacheEntry{v: currentPolicy{p, err}, from: p.EffectiveAt}
+	if next.Valid {
+		if e.until, _ = parseTS(next.String); e.until.IsZero() {
+			return p, err
+		}
+	}
+	s.cache.put(gen, currentPolicyKey{}, e)
+	return p, err
+}
+
+// currentPolicyKey is CurrentPolicy's key in the read cache.
+type currentPolicyKey struct{}
+
+type currentPolicy struct {
+	p   PolicyVersion
+	err error
 }
 
 func acceptPolicy(ctx context.Context, tx *sql.Tx, userID, version, how string, now time.Time) error {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -149,6 +150,11 @@ func (s *Store) exec1(ctx context.Context, what, query string, args ...any) erro
 // Training returns one training, published or not; callers decide who may
 // see it.
 func (s *Store) Training(ctx context.Context, id string) (Training, error) {
+	key := trainingKey(id)
+	if v, ok := s.cache.get(key, time.Time{}); ok {
+		return v.(Training), nil
+	}
+	gen := s.cache.generation()
 	t, err := scanTraining(s.rdb.QueryRowContext(ctx, "SELECT "+trainingColumns+
 		" FROM trainings t JOIN members m ON m.id = t.member_id WHERE t.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -157,8 +163,16 @@ func (s *Store) Training(ctx context.Context, id string) (Training, error) {
 	if err != nil {
 		return t, fmt.Errorf("store: training: %w", err)
 	}
+	s.cache.put(gen, key, cacheEntry{v: t})
 	return t, nil
 }
+
+// Keys of the read cache (cache.go).
+type (
+	trainingKey         string
+	trainingSessionsKey string
+	catalogueKey        CatalogueFilter
+)
 
 // CatalogueFilter narrows the public catalogue.
 type CatalogueFilter struct {
@@ -169,6 +183,19 @@ type CatalogueFilter struct {
 
 // Trainings lists trainings matching f, newest first.
 func (s *Store) Trainings(ctx context.Context, f CatalogueFilter) ([]Training, error) {
+	key := catalogueKey(f)
+	if v, ok := s.cache.get(key, time.Time{}); ok {
+		return slices.Clone(v.([]Training)), nil
+	}
+	gen := s.cache.generation()
+	out, err := s.trainings(ctx, f)
+	if err == nil {
+		s.cache.put(gen, key, cacheEntry{v: slices.Clone(out)})
+	}
+	return out, err
+}
+
+func (s *Store) trainings(ctx context.Context, f CatalogueFilter) ([]Training, error) {
 	var where []string
 	var args []any
 	if !f.IncludeUnpublished {
@@ -242,6 +269,19 @@ func (s *Store) AddSession(ctx context.Context, trainingID string, start, end ti
 
 // TrainingSessions lists a training's dates in order.
 func (s *Store) TrainingSessions(ctx context.Context, trainingID string) ([]Session, error) {
+	key := trainingSessionsKey(trainingID)
+	if v, ok := s.cache.get(key, time.Time{}); ok {
+		return slices.Clone(v.([]Session)), nil
+	}
+	gen := s.cache.generation()
+	out, err := s.trainingSessions(ctx, trainingID)
+	if err == nil {
+		s.cache.put(gen, key, cacheEntry{v: slices.Clone(out)})
+	}
+	return out, err
+}
+
+func (s *Store) trainingSessions(ctx context.Context, trainingID string) ([]Session, error) {
 	rows, err := s.rdb.QueryContext(ctx, "SELECT id, training_id, starts_at, ends_at FROM training_sessions WHERE training_id = ? ORDER BY starts_at", trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: sessions: %w", err)
