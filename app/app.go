@@ -156,6 +156,10 @@ type App struct {
 	// filterOptions are the catalogue's country and language lists,
 	// rendered once (trainings.go).
 	filterOptions filterOptions
+	// renderBuffers keeps page buffers between requests (render.go): a
+	// page is tens of kilobytes, and growing a new buffer to that size was
+	// a large share of rendering.
+	renderBuffers sync.Pool
 }
 
 // New builds the application.

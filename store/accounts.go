@@ -75,7 +75,7 @@ func (s *Store) CurrentPolicy(ctx context.Context) (PolicyVersion, error) {
 	var p PolicyVersion
 	var eff, pub string
 	var next sql.NullString
-	err := s.rdb.QueryRowContext(ctx, `SELECT version, summary, body_md, material, effective_at, published_at,
+	err := s.readRow(ctx, `SELECT version, summary, body_md, material, effective_at, published_at,
 		(SELECT MIN(effective_at) FROM policy_versions WHERE effective_at > ?1)
 		FROM policy_versions WHERE effective_at <= ?1 ORDER BY effective_at DESC LIMIT 1`, ts(now)).
 		Scan(&p.Version, &p.Summary, &p.BodyMD, &p.Material, &eff, &pub, &next)
@@ -83,7 +83,7 @@ func (s *Store) CurrentPolicy(ctx context.Context) (PolicyVersion, error) {
 		err = ErrNotFound
 		// None in effect yet: that holds until the first one takes effect.
 		var first sql.NullString
-		if s.rdb.QueryRowContext(ctx, "SELECT MIN(effective_at) FROM policy_versions").Scan(&first) != nil {
+		if s.readRow(ctx, "SELECT MIN(effective_at) FROM policy_versions").Scan(&first) != nil {
 			return p, err
 		}
 		next = first

@@ -29,7 +29,7 @@ func (ss SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool,
 	var b []byte
 	var expiry string
 	th := tokenHash(token)
-	err := ss.s.rdb.QueryRowContext(ctx, "SELECT data, expiry FROM sessions WHERE token_hash = ? AND expiry > ?",
+	err := ss.s.readRow(ctx, "SELECT data, expiry FROM sessions WHERE token_hash = ? AND expiry > ?",
 		th, ts(ss.s.Now())).Scan(&b, &expiry)
 	if errors.Is(err, sql.ErrNoRows) {
 		ss.s.sessions.forget(th)

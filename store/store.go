@@ -77,6 +77,7 @@ type Store struct {
 	sessions sessionSeen  // what each session held when last read or written
 	writes   atomic.Int64 // write transactions committed on kelas.db
 	cache    readCache    // hot public reads, emptied by every write (cache.go)
+	stmts    readStmts    // prepared read statements (stmts.go)
 
 	journalKey []byte     // MAC key of the compliance journal
 	journalMu  sync.Mutex // serialises copying notes to the journal file
@@ -179,6 +180,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 
 // Close closes every connection. It is safe to call on a partly opened store.
 func (s *Store) Close() error {
+	s.stmts.close()
 	var errs []error
 	for _, db := range []*sql.DB{s.db, s.rdb, s.kdb, s.krdb} {
 		if db != nil {

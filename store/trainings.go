@@ -155,7 +155,7 @@ func (s *Store) Training(ctx context.Context, id string) (Training, error) {
 		return v.(Training), nil
 	}
 	gen := s.cache.generation()
-	t, err := scanTraining(s.rdb.QueryRowContext(ctx, "SELECT "+trainingColumns+
+	t, err := scanTraining(s.readRow(ctx, "SELECT "+trainingColumns+
 		" FROM trainings t JOIN members m ON m.id = t.member_id WHERE t.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
@@ -227,7 +227,7 @@ func (s *Store) trainings(ctx context.Context, f CatalogueFilter) ([]Training, e
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := s.rdb.QueryContext(ctx, query+" ORDER BY t.created_at DESC LIMIT 500", args...)
+	rows, err := s.readQuery(ctx, query+" ORDER BY t.created_at DESC LIMIT 500", args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: trainings: %w", err)
 	}
@@ -282,7 +282,7 @@ func (s *Store) TrainingSessions(ctx context.Context, trainingID string) ([]Sess
 }
 
 func (s *Store) trainingSessions(ctx context.Context, trainingID string) ([]Session, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT id, training_id, starts_at, ends_at FROM training_sessions WHERE training_id = ? ORDER BY starts_at", trainingID)
+	rows, err := s.readQuery(ctx, "SELECT id, training_id, starts_at, ends_at FROM training_sessions WHERE training_id = ? ORDER BY starts_at", trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: sessions: %w", err)
 	}
@@ -365,7 +365,7 @@ func (s *Store) Material(ctx context.Context, trainingID, id string) (Material, 
 
 // Materials lists a training's materials in order.
 func (s *Store) Materials(ctx context.Context, trainingID string) ([]Material, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT "+materialColumns+" FROM materials WHERE training_id = ? ORDER BY position", trainingID)
+	rows, err := s.readQuery(ctx, "SELECT "+materialColumns+" FROM materials WHERE training_id = ? ORDER BY position", trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: materials: %w", err)
 	}
@@ -431,7 +431,7 @@ func (s *Store) AddQuestion(ctx context.Context, trainingID, prompt string, choi
 
 // Quiz returns a training's questions with their choices, in order.
 func (s *Store) Quiz(ctx context.Context, trainingID string) ([]Question, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT q.id, q.prompt, q.position, c.id, c.label, c.correct
+	rows, err := s.readQuery(ctx, `SELECT q.id, q.prompt, q.position, c.id, c.label, c.correct
 		FROM questions q JOIN choices c ON c.question_id = q.id WHERE q.training_id = ? ORDER BY q.position, c.position`, trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: quiz: %w", err)
@@ -501,7 +501,7 @@ func (s *Store) Enrolments(ctx context.Context, userID string) ([]Enrolment, err
 }
 
 func (s *Store) enrolments(ctx context.Context, where string, args ...any) ([]Enrolment, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT "+trainingColumns+`, e.enrolled_at, COALESCE(e.completed_at, ''),
+	rows, err := s.readQuery(ctx, "SELECT "+trainingColumns+`, e.enrolled_at, COALESCE(e.completed_at, ''),
 		(SELECT COUNT(*) FROM material_views v JOIN materials mt ON mt.id = v.material_id
 			WHERE v.user_id = e.user_id AND mt.training_id = t.id AND mt.required = 1),
 		(SELECT COUNT(*) FROM materials mt WHERE mt.training_id = t.id AND mt.required = 1),
@@ -759,7 +759,7 @@ func ValidCertificateCode(code string) bool {
 
 // ViewedMaterials is the set of a training's materials userID has opened.
 func (s *Store) ViewedMaterials(ctx context.Context, userID, trainingID string) (map[string]bool, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT v.material_id FROM material_views v JOIN materials m ON m.id = v.material_id
+	rows, err := s.readQuery(ctx, `SELECT v.material_id FROM material_views v JOIN materials m ON m.id = v.material_id
 		WHERE v.user_id = ? AND m.training_id = ?`, userID, trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: viewed materials: %w", err)
