@@ -72,7 +72,7 @@ func (s *Store) SeedMembers(ctx context.Context) (int, error) {
 
 // Members lists all Members by country, then name.
 func (s *Store) Members(ctx context.Context) ([]Member, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT id, name, COALESCE(country, ''), kind, active FROM members ORDER BY country IS NULL, country, name")
+	rows, err := s.readQuery(ctx, "SELECT id, name, COALESCE(country, ''), kind, active FROM members ORDER BY country IS NULL, country, name")
 	if err != nil {
 		return nil, fmt.Errorf("store: members: %w", err)
 	}

@@ -67,3 +67,11 @@ func (s *Store) readRow(ctx context.Context, q string, args ...any) *sql.Row {
 	}
 	return st.QueryRowContext(ctx, args...)
 }
+
+// preparedReads offers readQuery as a QueryContext method, for helpers that
+// run on the read pool or in a write transaction alike.
+type preparedReads struct{ s *Store }
+
+func (p preparedReads) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return p.s.readQuery(ctx, q, args...)
+}

@@ -859,7 +859,7 @@ type AttemptSummary struct {
 
 // Attempts lists a person's quiz attempts, newest first.
 func (s *Store) Attempts(ctx context.Context, userID string) ([]AttemptSummary, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT a.id, a.training_id, t.title, a.score, a.passed, a.submitted_at
+	rows, err := s.readQuery(ctx, `SELECT a.id, a.training_id, t.title, a.score, a.passed, a.submitted_at
 		FROM quiz_attempts a JOIN trainings t ON t.id = a.training_id WHERE a.user_id = ? ORDER BY a.submitted_at DESC`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: attempts: %w", err)

@@ -49,6 +49,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -76,6 +77,7 @@ func run() error {
 	think := flag.Duration("think", 200*time.Millisecond, "mean pause of a client between requests in the mix (uniform 0 to twice this)")
 	logins := flag.Float64("logins", 1, "logins per second in the mix (one at a time)")
 	registrations := flag.Float64("registrations", 0.5, "registrations per second in the mix (kelas hashes their passwords after answering)")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the mixed phase to this file")
 	cost := flag.Int("bcrypt-cost", 12, "bcrypt cost of kelas and of the accounts that log in during the mix")
 	flag.Parse()
 	if *clients < 1 || *clients > 2000 || *duration <= 0 || *duration > 10*time.Minute || *phase <= 0 || *phase > 10*time.Minute ||
@@ -222,6 +224,16 @@ func run() error {
 	anonPages := []string{"/", "/trainings", "/privacy", "/stats", trainingURL[len(base):]}
 	signedPages := []string{"/dashboard", "/trainings", "/rights", "/profile", trainingURL[len(base):]}
 	mix := newResult("mix")
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	drive(mix, signed, *duration, *think, func(ctx context.Context, c *client) (string, error) {
 		select {
 		case <-loginTokens:
@@ -248,6 +260,7 @@ func run() error {
 		}
 		return "signed-in page", c.get(ctx, base+signedPages[int(n/2)%len(signedPages)], http.StatusOK)
 	})
+	pprof.StopCPUProfile()
 	fmt.Printf("mixed phase (%s; think time %s on average; %.1f logins/s and %.1f registrations/s offered):\n",
 		*duration, *think, *logins, *registrations)
 	mix.print(false)
