@@ -74,7 +74,7 @@ func run() error {
 	duration := flag.Duration("duration", 60*time.Second, "length of the mixed phase")
 	phase := flag.Duration("phase", 20*time.Second, "length of each single-page kind, split over -rounds")
 	rounds := flag.Int("rounds", 5, "single-page rounds")
-	think := flag.Duration("think", 200*time.Millisecond, "mean pause of a client between requests in the mix (uniform 0 to twice this)")
+	think := flag.Duration("think", 500*time.Millisecond, "mean pause of a client between requests in the mix (uniform 0 to twice this)")
 	logins := flag.Float64("logins", 1, "logins per second in the mix (one at a time)")
 	registrations := flag.Float64("registrations", 0.5, "registrations per second in the mix (kelas hashes their passwords after answering)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the mixed phase to this file")
@@ -370,6 +370,10 @@ func (c *client) request(ctx context.Context, method, u string, body io.Reader) 
 		return nil, err
 	}
 	req.Header.Set("X-Forwarded-For", c.ip)
+	// A browser's headers, so the visitor statistics and the access log
+	// do their whole work (a Go client would be counted as a bot).
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
+	req.Header.Set("Accept-Language", "id-ID,id;q=0.9,en;q=0.8")
 	return req, nil
 }
 
