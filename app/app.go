@@ -153,6 +153,13 @@ type App struct {
 	accountJobs *accountJobs
 	// mass runs mass mailings in the background (massmail.go).
 	mass *massRunner
+	// filterOptions are the catalogue's country and language lists,
+	// rendered once (trainings.go).
+	filterOptions filterOptions
+	// renderBuffers keeps page buffers between requests (render.go): a
+	// page is tens of kilobytes, and growing a new buffer to that size was
+	// a large share of rendering.
+	renderBuffers sync.Pool
 }
 
 // New builds the application.
@@ -170,6 +177,7 @@ func New(cfg Config, d Deps) (*App, error) {
 		mailer: d.Mailer, mailWake: make(chan struct{}, 1), offsiteWake: make(chan struct{}, 1), hasher: newHasher(cfg.BcryptCost),
 		pictureSlots: make(chan struct{}, 2)}
 	a.limits = newLimiters(a.clock)
+	a.filterOptions = newFilterOptions()
 	a.exports = newExportRunner(exportBuilds)
 	a.accountJobs = newAccountJobs(2)
 	a.mass = newMassRunner()

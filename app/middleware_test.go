@@ -222,6 +222,24 @@ func TestStaticAssetsCachedByHash(t *testing.T) {
 	assert.Contains(t, body, "--brand")
 	assertSecurityHeaders(t, res, false)
 
+	// Every asset, at its content-hashed address, may be kept a year and
+	// never revalidated; any other address of it must be revalidated, so
+	// a changed file is never served from a stale cache.
+	require.NotEmpty(t, ts.app.assets)
+	for name := range ts.app.assets {
+		res, _ := ts.get(t, ts.app.asset(name))
+		require.Equal(t, http.StatusOK, res.StatusCode, name)
+		assert.Equal(t, "public, max-age=31536000, immutable", res.Header.Get("Cache-Control"), name)
+		res, _ = ts.get(t, "/static/"+name+"?v=stale")
+		require.Equal(t, http.StatusOK, res.StatusCode, name)
+		assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"), name)
+		res, _ = ts.get(t, "/static/"+name)
+		assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"), name)
+	}
+	// Pages link the hashed address.
+	_, page := ts.get(t, "/trainings")
+	assert.Contains(t, page, `href="`+ts.app.asset("kelas.css")+`"`)
+
 	res, _ = ts.get(t, "/static/../main.go")
 	assert.NotEqual(t, http.StatusOK, res.StatusCode)
 	res, _ = ts.get(t, "/static/nope.css")

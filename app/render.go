@@ -15,11 +15,15 @@ import (
 // render writes a component with status. It renders into a buffer first so
 // a failing component never leaves a half-written page with a 200.
 func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
-	var buf bytes.Buffer
+	buf, _ := a.renderBuffers.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer a.putRenderBuffer(buf)
 	// Components do no I/O, so rendering finishes even when the request's
 	// context ended (a client gone, a body that stopped arriving): the
 	// answer is written if anyone still reads it.
-	if err := c.Render(context.WithoutCancel(r.Context()), &buf); err != nil {
+	if err := c.Render(context.WithoutCancel(r.Context()), buf); err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -29,6 +33,16 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ
 		w.Write(buf.Bytes())
 	}
 	return nil
+}
+
+// putRenderBuffer returns buf to App.renderBuffers, emptied, unless it grew
+// unusually large.
+func (a *App) putRenderBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 1<<20 {
+		return
+	}
+	buf.Reset()
+	a.renderBuffers.Put(buf)
 }
 
 // page builds the layout model: title, the signed-in person, a pending flash.

@@ -19,8 +19,8 @@ func (a *App) handleCatalogue(w http.ResponseWriter, r *http.Request) error {
 		Country:   q.Get("country"),
 		Language:  q.Get("language"),
 		Kind:      q.Get("kind"),
-		Countries: countryOptions(),
-		Languages: languageOptions(),
+		Countries: a.filterOptions.countries,
+		Languages: a.filterOptions.languages,
 	}
 	// Unknown filter values are ignored rather than refused: a shared link
 	// with a stale filter should still show the catalogue.
@@ -352,6 +352,13 @@ func (a *App) handleDashboard(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.render(w, r, http.StatusOK, views.Dashboard(a.page(r, "My trainings"), views.DashboardView{Enrolments: es}))
+}
+
+// filterOptions are the catalogue's fixed filter lists, rendered once.
+type filterOptions struct{ countries, languages *views.Options }
+
+func newFilterOptions() filterOptions {
+	return filterOptions{countries: views.NewOptions(countryOptions()), languages: views.NewOptions(languageOptions())}
 }
 
 func languageOptions() []views.OptionGroup {

@@ -63,7 +63,7 @@ func (s *Store) WriteAccessLog(ctx context.Context, entries []AccessEntry) error
 		}
 		keys[sub] = dk
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.logTx(ctx, func(tx *sql.Tx) error {
 		// Ids are chosen here, inside the single writer's transaction, so the
 		// sealed address can be bound to its row before it is inserted.
 		var last int64

@@ -63,21 +63,51 @@ type PolicyVersion struct {
 }
 
 // CurrentPolicy is the newest policy version in effect now.
+// Every page asks for it (consent), so it is cached until the next write or
+// until the next published version takes effect.
 func (s *Store) CurrentPolicy(ctx context.Context) (PolicyVersion, error) {
+	now := s.Now()
+	if v, ok := s.cache.get(currentPolicyKey{}, now); ok {
+		e := v.(currentPolicy)
+		return e.p, e.err
+	}
+	gen := s.cache.generation()
 	var p PolicyVersion
 	var eff, pub string
-	err := s.rdb.QueryRowContext(ctx, `SELECT version, summary, body_md, material, effective_at, published_at
-		FROM policy_versions WHERE effective_at <= ? ORDER BY effective_at DESC LIMIT 1`, ts(s.Now())).
-		Scan(&p.Version, &p.Summary, &p.BodyMD, &p.Material, &eff, &pub)
+	var next sql.NullString
+	err := s.readRow(ctx, `SELECT version, summary, body_md, material, effective_at, published_at,
+		(SELECT MIN(effective_at) FROM policy_versions WHERE effective_at > ?1)
+		FROM policy_versions WHERE effective_at <= ?1 ORDER BY effective_at DESC LIMIT 1`, ts(now)).
+		Scan(&p.Version, &p.Summary, &p.BodyMD, &p.Material, &eff, &pub, &next)
 	if errors.Is(err, sql.ErrNoRows) {
-		return p, ErrNotFound
-	}
-	if err != nil {
+		err = ErrNotFound
+		// None in effect yet: that holds until the first one takes effect.
+		var first sql.NullString
+		if s.readRow(ctx, "SELECT MIN(effective_at) FROM policy_versions").Scan(&first) != nil {
+			return p, err
+		}
+		next = first
+	} else if err != nil {
 		return p, fmt.Errorf("store: current policy: %w", err)
 	}
 	p.EffectiveAt, _ = parseTS(eff)
 	p.PublishedAt, _ = parseTS(pub)
-	return p, nil
+	e := cacheEntry{v: currentPolicy{p, err}, from: p.EffectiveAt}
+	if next.Valid {
+		if e.until, _ = parseTS(next.String); e.until.IsZero() {
+			return p, err
+		}
+	}
+	s.cache.put(gen, currentPolicyKey{}, e)
+	return p, err
+}
+
+// currentPolicyKey is CurrentPolicy's key in the read cache.
+type currentPolicyKey struct{}
+
+type currentPolicy struct {
+	p   PolicyVersion
+	err error
 }
 
 func acceptPolicy(ctx context.Context, tx *sql.Tx, userID, version, how string, now time.Time) error {
@@ -110,12 +140,12 @@ type Consents struct {
 // acceptance. With no recorded choice, notifications are off and feedback
 // requests on (the registration defaults).
 func (s *Store) Consents(ctx context.Context, userID string) (Consents, error) {
-	c, err := currentConsents(ctx, s.rdb, userID)
+	c, err := currentConsents(ctx, preparedReads{s}, userID)
 	if err != nil {
 		return c, fmt.Errorf("store: consents: %w", err)
 	}
 	var at sql.NullString
-	err = s.rdb.QueryRowContext(ctx, `SELECT policy_version, accepted_at FROM policy_acceptances
+	err = s.readRow(ctx, `SELECT policy_version, accepted_at FROM policy_acceptances
 		WHERE user_id = ? ORDER BY id DESC LIMIT 1`, userID).Scan(&c.PolicyVersion, &at)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("store: policy acceptance: %w", err)
@@ -302,7 +332,7 @@ func (s *Store) openTokenEmail(ctx context.Context, userID, token string, sealed
 // PendingEmail returns the changed address awaiting confirmation, if any.
 func (s *Store) PendingEmail(ctx context.Context, userID string) (string, error) {
 	var h, sealed []byte
-	err := s.rdb.QueryRowContext(ctx, `SELECT token_hash, new_email FROM account_tokens
+	err := s.readRow(ctx, `SELECT token_hash, new_email FROM account_tokens
 		WHERE user_id = ? AND purpose = 'verify' AND new_email IS NOT NULL AND used_at IS NULL AND expires_at > ?
 		ORDER BY created_at DESC LIMIT 1`, userID, ts(s.Now())).Scan(&h, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -391,7 +421,7 @@ func (s *Store) Profile(ctx context.Context, userID string) (Profile, error) {
 	var pictureType, updated sql.NullString
 	var picture []byte
 	sealed := make([][]byte, 9)
-	err := s.rdb.QueryRowContext(ctx, `SELECT picture, picture_type, description, additional_names, interests, id_number,
+	err := s.readRow(ctx, `SELECT picture, picture_type, description, additional_names, interests, id_number,
 		institution, department, phone, mobile, address, updated_at FROM profiles WHERE user_id = ?`, userID).
 		Scan(&picture, &pictureType, &sealed[0], &sealed[1], &sealed[2], &sealed[3], &sealed[4], &sealed[5], &sealed[6], &sealed[7], &sealed[8], &updated)
 	if errors.Is(err, sql.ErrNoRows) {

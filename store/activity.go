@@ -211,7 +211,7 @@ func (s *Store) writeActivity(ctx context.Context, batch []ActivityEvent) error 
 		}
 		rows = append(rows, r)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.logTx(ctx, func(tx *sql.Tx) error {
 		// activity_log has no foreign key: an event of a person erased
 		// since it was recorded is dropped here, in the writer's
 		// transaction, or nothing would ever remove it.

@@ -116,7 +116,7 @@ func scanConsent(sc interface{ Scan(...any) error }) (ConsentRecord, error) {
 // LatestConsent is the newest record of a consent id: the current choice,
 // if it is still valid for the current revision (the caller decides).
 func (s *Store) LatestConsent(ctx context.Context, consentID string) (ConsentRecord, error) {
-	row := s.rdb.QueryRowContext(ctx, `SELECT `+consentColumns+` FROM consent_records
+	row := s.readRow(ctx, `SELECT `+consentColumns+` FROM consent_records
 		WHERE consent_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, consentID)
 	c, err := scanConsent(row)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -72,7 +72,7 @@ func (s *Store) SeedMembers(ctx context.Context) (int, error) {
 
 // Members lists all Members by country, then name.
 func (s *Store) Members(ctx context.Context) ([]Member, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT id, name, COALESCE(country, ''), kind, active FROM members ORDER BY country IS NULL, country, name")
+	rows, err := s.readQuery(ctx, "SELECT id, name, COALESCE(country, ''), kind, active FROM members ORDER BY country IS NULL, country, name")
 	if err != nil {
 		return nil, fmt.Errorf("store: members: %w", err)
 	}
@@ -91,7 +91,7 @@ func (s *Store) Members(ctx context.Context) ([]Member, error) {
 // Member returns one Member.
 func (s *Store) Member(ctx context.Context, id string) (Member, error) {
 	var m Member
-	err := s.rdb.QueryRowContext(ctx, "SELECT id, name, COALESCE(country, ''), kind, active FROM members WHERE id = ?", id).
+	err := s.readRow(ctx, "SELECT id, name, COALESCE(country, ''), kind, active FROM members WHERE id = ?", id).
 		Scan(&m.ID, &m.Name, &m.Country, &m.Kind, &m.Active)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, ErrNotFound
@@ -105,7 +105,7 @@ func (s *Store) Member(ctx context.Context, id string) (Member, error) {
 // MemberByName finds a Member by its exact name.
 func (s *Store) MemberByName(ctx context.Context, name string) (Member, error) {
 	var id string
-	err := s.rdb.QueryRowContext(ctx, "SELECT id FROM members WHERE name = ?", name).Scan(&id)
+	err := s.readRow(ctx, "SELECT id FROM members WHERE name = ?", name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Member{}, ErrNotFound
 	}
@@ -155,7 +155,7 @@ func (s *Store) SetStaff(ctx context.Context, userID, memberID string, role Role
 func (s *Store) StaffOf(ctx context.Context, userID string) (Staff, error) {
 	var st Staff
 	var role string
-	err := s.rdb.QueryRowContext(ctx, `SELECT s.user_id, s.member_id, s.role, m.active
+	err := s.readRow(ctx, `SELECT s.user_id, s.member_id, s.role, m.active
 		FROM member_staff s JOIN members m ON m.id = s.member_id WHERE s.user_id = ?`, userID).
 		Scan(&st.UserID, &st.MemberID, &role, &st.MemberActive)
 	if errors.Is(err, sql.ErrNoRows) {

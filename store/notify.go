@@ -79,7 +79,7 @@ func objectionsOf(kind string) string {
 // Restricted reports whether the processing of userID's data is restricted.
 func (s *Store) Restricted(ctx context.Context, userID string) (bool, error) {
 	var ok bool
-	err := s.rdb.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM user_restrictions WHERE user_id = ?)", userID).Scan(&ok)
+	err := s.readRow(ctx, "SELECT EXISTS (SELECT 1 FROM user_restrictions WHERE user_id = ?)", userID).Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("store: restricted: %w", err)
 	}

@@ -121,7 +121,7 @@ func defaultRule(category string) (RetentionRule, bool) {
 // the operator's changes. The privacy notice and the console read it.
 func (s *Store) RetentionRules(ctx context.Context) ([]RetentionRule, error) {
 	stored := map[string]RetentionRule{}
-	rows, err := s.rdb.QueryContext(ctx, "SELECT category, keep, updated_at, updated_by FROM retention_rules")
+	rows, err := s.readQuery(ctx, "SELECT category, keep, updated_at, updated_by FROM retention_rules")
 	if err != nil {
 		return nil, fmt.Errorf("store: retention rules: %w", err)
 	}
@@ -374,7 +374,7 @@ func (s *Store) LegalHolds(ctx context.Context, all bool) ([]LegalHold, error) {
 	if !all {
 		q += " WHERE released_at IS NULL"
 	}
-	rows, err := s.rdb.QueryContext(ctx, q+" ORDER BY released_at IS NOT NULL, set_at DESC, id")
+	rows, err := s.readQuery(ctx, q+" ORDER BY released_at IS NOT NULL, set_at DESC, id")
 	if err != nil {
 		return nil, fmt.Errorf("store: legal holds: %w", err)
 	}

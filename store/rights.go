@@ -465,7 +465,7 @@ func (s *Store) Cases(ctx context.Context, f CaseFilter) ([]Case, error) {
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	rows, err := s.readQuery(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: cases: %w", err)
 	}
@@ -541,7 +541,7 @@ func (s *Store) MarkReminded(ctx context.Context, id string) error {
 
 // Objections returns the purposes the person objects to.
 func (s *Store) Objections(ctx context.Context, userID string) (map[string]bool, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT purpose FROM user_objections WHERE user_id = ?", userID)
+	rows, err := s.readQuery(ctx, "SELECT purpose FROM user_objections WHERE user_id = ?", userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: objections: %w", err)
 	}

@@ -29,7 +29,7 @@ func (ss SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool,
 	var b []byte
 	var expiry string
 	th := tokenHash(token)
-	err := ss.s.rdb.QueryRowContext(ctx, "SELECT data, expiry FROM sessions WHERE token_hash = ? AND expiry > ?",
+	err := ss.s.readRow(ctx, "SELECT data, expiry FROM sessions WHERE token_hash = ? AND expiry > ?",
 		th, ts(ss.s.Now())).Scan(&b, &expiry)
 	if errors.Is(err, sql.ErrNoRows) {
 		ss.s.sessions.forget(th)
@@ -99,7 +99,7 @@ func (ss SessionStore) CommitCtx(ctx context.Context, token string, b []byte, ex
 	if ss.s.sessions.unchanged(th, b, expiry) {
 		return nil
 	}
-	err := ss.s.tx(ctx, func(tx *sql.Tx) error {
+	err := ss.s.logTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, data, expiry) VALUES (?, ?, ?)
 			ON CONFLICT (token_hash) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`,
 			th, b, ts(expiry))
@@ -115,7 +115,7 @@ func (ss SessionStore) CommitCtx(ctx context.Context, token string, b []byte, ex
 // DeleteCtx removes a session; a missing one is not an error.
 func (ss SessionStore) DeleteCtx(ctx context.Context, token string) error {
 	ss.s.sessions.forget(tokenHash(token))
-	err := ss.s.tx(ctx, func(tx *sql.Tx) error {
+	err := ss.s.logTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE token_hash = ?", tokenHash(token))
 		return err
 	})
@@ -147,7 +147,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 	var total int64
 	for {
 		var n int64
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.logTx(ctx, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE rowid IN
 				(SELECT rowid FROM sessions WHERE expiry <= ? LIMIT 500)`, ts(s.Now()))
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -103,7 +104,27 @@ type DayStat struct {
 // days), zero for days without views.
 func (s *Store) StatsByDay(ctx context.Context, first, last time.Time) ([]DayStat, error) {
 	first, last = first.UTC().Truncate(24*time.Hour), last.UTC().Truncate(24*time.Hour)
-	rows, err := s.rdb.QueryContext(ctx, `SELECT day, SUM(views), SUM(visitors) FROM stats_hourly
+	key := statsKey{first: first, last: last}
+	if v, ok := s.cache.get(key, time.Time{}); ok {
+		return slices.Clone(v.([]DayStat)), nil
+	}
+	gen := s.cache.generation()
+	out, err := s.statsByDay(ctx, first, last)
+	if err == nil {
+		s.cache.put(gen, key, cacheEntry{v: slices.Clone(out)})
+	}
+	return out, err
+}
+
+// statsKey is a statistics read's key in the read cache (cache.go): the
+// counts are anonymous aggregates, written once a minute.
+type statsKey struct {
+	dimension   string
+	first, last time.Time
+}
+
+func (s *Store) statsByDay(ctx context.Context, first, last time.Time) ([]DayStat, error) {
+	rows, err := s.readQuery(ctx, `SELECT day, SUM(views), SUM(visitors) FROM stats_hourly
 		WHERE day BETWEEN ? AND ? GROUP BY day`, first.Format(DayLayout), last.Format(DayLayout))
 	if err != nil {
 		return nil, fmt.Errorf("store: stats by day: %w", err)
@@ -141,7 +162,20 @@ type ValueStat struct {
 // viewed first. Small counts are returned as they are: suppressing them is
 // the caller's job, where the minimum cell size is configured.
 func (s *Store) StatsByValue(ctx context.Context, dimension string, first, last time.Time) ([]ValueStat, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT value, SUM(views) AS v, SUM(visitors) FROM stats_daily
+	key := statsKey{dimension: dimension, first: first.UTC(), last: last.UTC()}
+	if v, ok := s.cache.get(key, time.Time{}); ok {
+		return slices.Clone(v.([]ValueStat)), nil
+	}
+	gen := s.cache.generation()
+	out, err := s.statsByValue(ctx, dimension, first, last)
+	if err == nil {
+		s.cache.put(gen, key, cacheEntry{v: slices.Clone(out)})
+	}
+	return out, err
+}
+
+func (s *Store) statsByValue(ctx context.Context, dimension string, first, last time.Time) ([]ValueStat, error) {
+	rows, err := s.readQuery(ctx, `SELECT value, SUM(views) AS v, SUM(visitors) FROM stats_daily
 		WHERE dimension = ? AND day BETWEEN ? AND ? GROUP BY value ORDER BY v DESC, value`,
 		dimension, first.UTC().Format(DayLayout), last.UTC().Format(DayLayout))
 	if err != nil {

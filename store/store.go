@@ -76,6 +76,8 @@ type Store struct {
 
 	sessions sessionSeen  // what each session held when last read or written
 	writes   atomic.Int64 // write transactions committed on kelas.db
+	cache    readCache    // hot public reads, emptied by every write (cache.go)
+	stmts    readStmts    // prepared read statements (stmts.go)
 
 	journalKey []byte     // MAC key of the compliance journal
 	journalMu  sync.Mutex // serialises copying notes to the journal file
@@ -178,6 +180,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 
 // Close closes every connection. It is safe to call on a partly opened store.
 func (s *Store) Close() error {
+	s.stmts.close()
 	var errs []error
 	for _, db := range []*sql.DB{s.db, s.rdb, s.kdb, s.krdb} {
 		if db != nil {
@@ -303,6 +306,16 @@ func checkpointTruncate(ctx context.Context, db *sql.DB) error {
 // commit; a failure there leaves the anchor behind (reported by `kelas
 // doctor`, retried after the next write) but does not undo the commit.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	err := s.logTx(ctx, fn)
+	// Also after a failed commit: whether it reached the file is unknown.
+	s.cache.invalidate()
+	return err
+}
+
+// logTx is tx for the writers of sessions, the access log and the activity
+// log: no cached read (cache.go) reads those tables, so their frequent
+// commits leave the cache alone. Anything else goes through tx.
+func (s *Store) logTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := inTx(ctx, s.db, fn); err != nil {
 		return err
 	}

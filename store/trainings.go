@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -149,7 +150,12 @@ func (s *Store) exec1(ctx context.Context, what, query string, args ...any) erro
 // Training returns one training, published or not; callers decide who may
 // see it.
 func (s *Store) Training(ctx context.Context, id string) (Training, error) {
-	t, err := scanTraining(s.rdb.QueryRowContext(ctx, "SELECT "+trainingColumns+
+	key := trainingKey(id)
+	if v, ok := s.cache.get(key, time.Time{}); ok {
+		return v.(Training), nil
+	}
+	gen := s.cache.generation()
+	t, err := scanTraining(s.readRow(ctx, "SELECT "+trainingColumns+
 		" FROM trainings t JOIN members m ON m.id = t.member_id WHERE t.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
@@ -157,8 +163,16 @@ func (s *Store) Training(ctx context.Context, id string) (Training, error) {
 	if err != nil {
 		return t, fmt.Errorf("store: training: %w", err)
 	}
+	s.cache.put(gen, key, cacheEntry{v: t})
 	return t, nil
 }
+
+// Keys of the read cache (cache.go).
+type (
+	trainingKey         string
+	trainingSessionsKey string
+	catalogueKey        CatalogueFilter
+)
 
 // CatalogueFilter narrows the public catalogue.
 type CatalogueFilter struct {
@@ -169,6 +183,19 @@ type CatalogueFilter struct {
 
 // Trainings lists trainings matching f, newest first.
 func (s *Store) Trainings(ctx context.Context, f CatalogueFilter) ([]Training, error) {
+	key := catalogueKey(f)
+	if v, ok := s.cache.get(key, time.Time{}); ok {
+		return slices.Clone(v.([]Training)), nil
+	}
+	gen := s.cache.generation()
+	out, err := s.trainings(ctx, f)
+	if err == nil {
+		s.cache.put(gen, key, cacheEntry{v: slices.Clone(out)})
+	}
+	return out, err
+}
+
+func (s *Store) trainings(ctx context.Context, f CatalogueFilter) ([]Training, error) {
 	var where []string
 	var args []any
 	if !f.IncludeUnpublished {
@@ -200,7 +227,7 @@ func (s *Store) Trainings(ctx context.Context, f CatalogueFilter) ([]Training, e
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := s.rdb.QueryContext(ctx, query+" ORDER BY t.created_at DESC LIMIT 500", args...)
+	rows, err := s.readQuery(ctx, query+" ORDER BY t.created_at DESC LIMIT 500", args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: trainings: %w", err)
 	}
@@ -242,7 +269,20 @@ func (s *Store) AddSession(ctx context.Context, trainingID string, start, end ti
 
 // TrainingSessions lists a training's dates in order.
 func (s *Store) TrainingSessions(ctx context.Context, trainingID string) ([]Session, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT id, training_id, starts_at, ends_at FROM training_sessions WHERE training_id = ? ORDER BY starts_at", trainingID)
+	key := trainingSessionsKey(trainingID)
+	if v, ok := s.cache.get(key, time.Time{}); ok {
+		return slices.Clone(v.([]Session)), nil
+	}
+	gen := s.cache.generation()
+	out, err := s.trainingSessions(ctx, trainingID)
+	if err == nil {
+		s.cache.put(gen, key, cacheEntry{v: slices.Clone(out)})
+	}
+	return out, err
+}
+
+func (s *Store) trainingSessions(ctx context.Context, trainingID string) ([]Session, error) {
+	rows, err := s.readQuery(ctx, "SELECT id, training_id, starts_at, ends_at FROM training_sessions WHERE training_id = ? ORDER BY starts_at", trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: sessions: %w", err)
 	}
@@ -325,7 +365,7 @@ func (s *Store) Material(ctx context.Context, trainingID, id string) (Material, 
 
 // Materials lists a training's materials in order.
 func (s *Store) Materials(ctx context.Context, trainingID string) ([]Material, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT "+materialColumns+" FROM materials WHERE training_id = ? ORDER BY position", trainingID)
+	rows, err := s.readQuery(ctx, "SELECT "+materialColumns+" FROM materials WHERE training_id = ? ORDER BY position", trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: materials: %w", err)
 	}
@@ -391,7 +431,7 @@ func (s *Store) AddQuestion(ctx context.Context, trainingID, prompt string, choi
 
 // Quiz returns a training's questions with their choices, in order.
 func (s *Store) Quiz(ctx context.Context, trainingID string) ([]Question, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT q.id, q.prompt, q.position, c.id, c.label, c.correct
+	rows, err := s.readQuery(ctx, `SELECT q.id, q.prompt, q.position, c.id, c.label, c.correct
 		FROM questions q JOIN choices c ON c.question_id = q.id WHERE q.training_id = ? ORDER BY q.position, c.position`, trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: quiz: %w", err)
@@ -461,7 +501,7 @@ func (s *Store) Enrolments(ctx context.Context, userID string) ([]Enrolment, err
 }
 
 func (s *Store) enrolments(ctx context.Context, where string, args ...any) ([]Enrolment, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT "+trainingColumns+`, e.enrolled_at, COALESCE(e.completed_at, ''),
+	rows, err := s.readQuery(ctx, "SELECT "+trainingColumns+`, e.enrolled_at, COALESCE(e.completed_at, ''),
 		(SELECT COUNT(*) FROM material_views v JOIN materials mt ON mt.id = v.material_id
 			WHERE v.user_id = e.user_id AND mt.training_id = t.id AND mt.required = 1),
 		(SELECT COUNT(*) FROM materials mt WHERE mt.training_id = t.id AND mt.required = 1),
@@ -719,7 +759,7 @@ func ValidCertificateCode(code string) bool {
 
 // ViewedMaterials is the set of a training's materials userID has opened.
 func (s *Store) ViewedMaterials(ctx context.Context, userID, trainingID string) (map[string]bool, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT v.material_id FROM material_views v JOIN materials m ON m.id = v.material_id
+	rows, err := s.readQuery(ctx, `SELECT v.material_id FROM material_views v JOIN materials m ON m.id = v.material_id
 		WHERE v.user_id = ? AND m.training_id = ?`, userID, trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: viewed materials: %w", err)
@@ -819,7 +859,7 @@ type AttemptSummary struct {
 
 // Attempts lists a person's quiz attempts, newest first.
 func (s *Store) Attempts(ctx context.Context, userID string) ([]AttemptSummary, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT a.id, a.training_id, t.title, a.score, a.passed, a.submitted_at
+	rows, err := s.readQuery(ctx, `SELECT a.id, a.training_id, t.title, a.score, a.passed, a.submitted_at
 		FROM quiz_attempts a JOIN trainings t ON t.id = a.training_id WHERE a.user_id = ? ORDER BY a.submitted_at DESC`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: attempts: %w", err)

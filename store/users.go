@@ -179,13 +179,13 @@ const userColumns = `id, email, first_name, surname, company, gender, country, i
 
 // User returns the account with id, or ErrNotFound.
 func (s *Store) User(ctx context.Context, id string) (User, error) {
-	return s.scanUser(ctx, s.rdb.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
+	return s.scanUser(ctx, s.readRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
 }
 
 // UserByEmail finds an account by email through the blind index, so the
 // lookup is case-insensitive without any plaintext address on disk.
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
-	return s.scanUser(ctx, s.rdb.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE email_index = ?", s.emailIndex(email)))
+	return s.scanUser(ctx, s.readRow(ctx, "SELECT "+userColumns+" FROM users WHERE email_index = ?", s.emailIndex(email)))
 }
 
 func (s *Store) scanUser(ctx context.Context, row *sql.Row) (User, error) {

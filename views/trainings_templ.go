@@ -18,7 +18,7 @@ import (
 // CatalogueView is the public list of trainings with its filters.
 type CatalogueView struct {
 	Query, Country, Language, Kind string
-	Countries, Languages           []OptionGroup
+	Countries, Languages           *Options // fixed lists, rendered once (options.go)
 	Trainings                      []store.Training
 }
 
@@ -59,11 +59,11 @@ func Catalogue(p Page, v CatalogueView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = selectField(fieldSelect{Filter: true, Name: "country", Label: "Country", Value: v.Country, Groups: v.Countries, Blank: "Any country"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = selectField(fieldSelect{Filter: true, Name: "country", Label: "Country", Value: v.Country, Options: v.Countries, Blank: "Any country"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = selectField(fieldSelect{Filter: true, Name: "language", Label: "Language", Value: v.Language, Groups: v.Languages, Blank: "Any language"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = selectField(fieldSelect{Filter: true, Name: "language", Label: "Language", Value: v.Language, Options: v.Languages, Blank: "Any language"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

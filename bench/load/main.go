@@ -1,23 +1,35 @@
 // Command load measures kelas under concurrent clients on loopback, each
 // figure beside a baseline measured in the same run: a Go hello-world
 // server answering the same clients. It starts kelas in-process on
-// 127.0.0.1 with demo data in a temporary directory, then runs, one after
-// the other and for a bounded time each:
+// 127.0.0.1 with demo data in a temporary directory, then:
 //
-//  1. hello-world baseline: GET / on a plain net/http server;
-//  2. anonymous catalogue: GET /trainings;
-//  3. signed-in dashboard: GET /dashboard with a session;
-//  4. the mix: anonymous pages, signed-in pages, logins and registrations
-//     together, reporting req/s, p50/p99 per kind, 5xx answers and errors.
+//  1. single-page rounds: -rounds times, -phase/-rounds each of the
+//     hello-world baseline (GET / on a plain net/http server), the
+//     anonymous catalogue (GET /trainings), an anonymous training page
+//     (GET /trainings/{id}) and a signed-in dashboard (GET /dashboard),
+//     every client sending its next request as soon as the last is
+//     answered. Interleaving the kinds in short slices lets a machine
+//     shared with other work slow them alike, so the ratios hold.
+//  2. the mix, for -duration: anonymous pages, signed-in pages, logins and
+//     registrations together, each client pausing -think on average
+//     between requests as a person reading would. Logins and
+//     registrations are paced (-logins, -registrations per second, one
+//     login at a time) below what bcrypt allows, so they measure kelas,
+//     not a queue the program builds. Reported: req/s, p50/p99 per kind, 5xx, 429 (throttled) and
+//     other errors. Every request carries the phase's deadline, so the mix
+//     ends on time.
 //
 // Run it from the repository root (it serves ./static):
 //
 //	go run ./bench/load -clients 200 -duration 60s
 //
-// Logins and registrations are bound by bcrypt at -bcrypt-cost (12, as
-// kelas ships); each client presents its own X-Forwarded-For address from
-// a trusted loopback proxy, so the per-address throttles see 200 people,
-// not one.
+// Everything listens on 127.0.0.1 and the run is bounded (-clients at most
+// 2000, each phase at most 10 minutes). The throttles stay as kelas ships
+// them: the program configures 127.0.0.0/8 as a trusted proxy, as a site
+// behind a reverse proxy would, and gives each simulated person an
+// X-Forwarded-For address of their own (every login and registration a
+// new one), and each login its own account, so the throttles see many
+// people instead of one. A 429 is still reported, never hidden.
 package main
 
 import (
@@ -29,6 +41,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -36,6 +49,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -57,11 +71,18 @@ func main() {
 
 func run() error {
 	clients := flag.Int("clients", 200, "concurrent clients")
-	duration := flag.Duration("duration", 60*time.Second, "length of the mixed phase (the three single-page phases take a quarter of it each)")
-	cost := flag.Int("bcrypt-cost", 12, "bcrypt cost of kelas (logins and registrations are bound by it)")
+	duration := flag.Duration("duration", 60*time.Second, "length of the mixed phase")
+	phase := flag.Duration("phase", 20*time.Second, "length of each single-page kind, split over -rounds")
+	rounds := flag.Int("rounds", 5, "single-page rounds")
+	think := flag.Duration("think", 500*time.Millisecond, "mean pause of a client between requests in the mix (uniform 0 to twice this)")
+	logins := flag.Float64("logins", 1, "logins per second in the mix (one at a time)")
+	registrations := flag.Float64("registrations", 0.5, "registrations per second in the mix (kelas hashes their passwords after answering)")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the mixed phase to this file")
+	cost := flag.Int("bcrypt-cost", 12, "bcrypt cost of kelas and of the accounts that log in during the mix")
 	flag.Parse()
-	if *clients < 1 || *clients > 2000 || *duration <= 0 || *duration > 10*time.Minute {
-		return errors.New("-clients must be 1 to 2000 and -duration at most 10m")
+	if *clients < 1 || *clients > 2000 || *duration <= 0 || *duration > 10*time.Minute || *phase <= 0 || *phase > 10*time.Minute ||
+		*rounds < 1 || *rounds > 100 || *logins < 0 || *logins > 100 || *registrations < 0 || *registrations > 100 || *think < 0 {
+		return errors.New("-clients must be 1 to 2000, -duration and -phase at most 10m, -rounds 1 to 100, -logins and -registrations 0 to 100")
 	}
 	if _, err := os.Stat("static/kelas.css"); err != nil {
 		return errors.New("run from the repository root (./static is served)")
@@ -99,22 +120,41 @@ func run() error {
 	case <-time.After(30 * time.Second):
 		return errors.New("kelas did not start")
 	}
+	trs, err := st.Trainings(ctx, store.CatalogueFilter{})
+	if err != nil || len(trs) == 0 {
+		return fmt.Errorf("demo trainings: %v", err)
+	}
+	trainingURL := base + "/trainings/" + trs[0].ID
 
-	// Accounts for the signed-in clients, made directly in the store (one
-	// hash, reused) so setting up does not measure bcrypt.
+	// Accounts, made directly in the store so setting up does not measure
+	// bcrypt: the signed-in clients' accounts carry a minimum-cost hash
+	// (their one login each is set-up, not measured); the accounts that
+	// log in during the mix carry a hash of -bcrypt-cost, as real ones do.
 	const password = "load test password 2026"
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), *cost)
+	cheap, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
 		return err
 	}
-	var emails []string
+	costly, err := bcrypt.GenerateFromPassword([]byte(password), *cost)
+	if err != nil {
+		return err
+	}
+	policy := currentPolicy(ctx, st)
+	account := func(email string, hash []byte, i int) error {
+		_, err := st.CreateUser(ctx, store.NewUser{Email: email, FirstName: "Load", Surname: fmt.Sprint(i), PasswordHash: string(hash),
+			Role: store.RoleLearner, Verified: true, AcceptedPolicy: policy, Country: "ID", Industry: "C"})
+		return err
+	}
+	var loginEmails []string
 	for i := range *clients {
-		email := fmt.Sprintf("load%d@example.test", i)
-		if _, err := st.CreateUser(ctx, store.NewUser{Email: email, FirstName: "Load", Surname: fmt.Sprint(i), PasswordHash: string(hash),
-			Role: store.RoleLearner, Verified: true, AcceptedPolicy: currentPolicy(ctx, st), Country: "ID", Industry: "C"}); err != nil {
+		if err := account(fmt.Sprintf("load%d@example.test", i), cheap, i); err != nil {
 			return err
 		}
-		emails = append(emails, email)
+		email := fmt.Sprintf("login%d@example.test", i)
+		if err := account(email, costly, i); err != nil {
+			return err
+		}
+		loginEmails = append(loginEmails, email)
 	}
 
 	hello := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -127,51 +167,107 @@ func run() error {
 	}
 	go hello.Serve(hln)
 	defer hello.Close()
+	helloURL := "http://" + hln.Addr().String() + "/"
 
-	fmt.Printf("machine: %d CPUs, %s; load average before: %s\n", runtime.NumCPU(), runtime.Version(), loadAvg())
-	fmt.Printf("%d clients; bcrypt cost %d\n\n", *clients, *cost)
-	phase := *duration / 4
-
-	helloRes := drive("hello-world", *clients, phase, func(c *client) (string, error) { return "hello", c.get("http://"+hln.Addr().String()+"/", 200) })
-	anonRes := drive("catalogue", *clients, phase, func(c *client) (string, error) { return "catalogue", c.get(base+"/trainings", 200) })
 	signed := make([]*client, *clients)
 	for i := range signed {
-		c := newClient(i)
-		if err := c.login(base, emails[i], password); err != nil {
+		c := newClient(addr(0, i))
+		if err := c.login(ctx, base, fmt.Sprintf("load%d@example.test", i), password); err != nil {
 			return fmt.Errorf("setting up signed-in clients: %w", err)
 		}
 		signed[i] = c
 	}
-	dashRes := driveWith("dashboard", signed, phase, func(c *client) (string, error) { return "dashboard", c.get(base+"/dashboard", 200) })
+	anon := make([]*client, *clients)
+	for i := range anon {
+		anon[i] = newClient(addr(1, i))
+	}
 
-	fmt.Println("single-page phases (each a quarter of -duration):")
-	helloRes.print()
-	anonRes.print()
-	dashRes.print()
-	fmt.Printf("  ratio catalogue / hello-world: %.3f\n", anonRes.rate()/helloRes.rate())
-	fmt.Printf("  ratio dashboard / hello-world: %.3f\n\n", dashRes.rate()/helloRes.rate())
+	fmt.Printf("machine: %d CPUs, %s; load average before: %s\n", runtime.NumCPU(), runtime.Version(), loadAvg())
+	fmt.Printf("%d clients; bcrypt cost %d\n\n", *clients, *cost)
 
-	// The mix: of each ten requests, four anonymous pages, four signed-in
-	// pages, one login and one registration.
-	var regs atomic.Int64
-	anonPages := []string{"/", "/trainings", "/privacy", "/stats"}
-	mix := driveWith("mix", signed, *duration, func(c *client) (string, error) {
-		n := c.n.Add(1)
-		switch n % 10 {
-		case 0:
-			fresh := newClient(int(n) + 1_000_000)
-			return "login", fresh.login(base, emails[int(n/10)%len(emails)], password)
-		case 5:
-			i := regs.Add(1)
-			return "register", c.register(base, fmt.Sprintf("new%d.%d@example.test", c.id, i))
-		case 1, 2, 3, 4:
-			return "anonymous page", c.anon(base + anonPages[n%4])
-		default:
-			return "signed-in page", c.get(base+[]string{"/dashboard", "/trainings", "/rights", "/profile"}[n%4], 200)
+	// Single-page rounds.
+	slice := *phase / time.Duration(*rounds)
+	kinds := []struct {
+		name string
+		cs   []*client
+		f    func(context.Context, *client) (string, error)
+	}{
+		{"hello-world", anon, func(ctx context.Context, c *client) (string, error) { return "hello-world", c.anon(ctx, helloURL) }},
+		{"catalogue", anon, func(ctx context.Context, c *client) (string, error) {
+			return "catalogue", c.anon(ctx, base+"/trainings")
+		}},
+		{"training page", anon, func(ctx context.Context, c *client) (string, error) { return "training page", c.anon(ctx, trainingURL) }},
+		{"dashboard", signed, func(ctx context.Context, c *client) (string, error) {
+			return "dashboard", c.get(ctx, base+"/dashboard", http.StatusOK)
+		}},
+	}
+	single := newResult("single-page rounds")
+	for range *rounds {
+		for _, k := range kinds {
+			drive(single, k.cs, slice, 0, k.f)
 		}
+	}
+	fmt.Printf("single-page rounds (%d × %s per kind; each client sends its next request when answered):\n", *rounds, slice)
+	single.print(true)
+	helloRate := single.rate("hello-world")
+	for _, k := range kinds[1:] {
+		fmt.Printf("  ratio %s / hello-world: %.3f\n", k.name, single.rate(k.name)/helloRate)
+	}
+	fmt.Println()
+
+	// The mix: paced logins and registrations, pages for the rest, half
+	// anonymous and half signed in.
+	var nLogin, nReg, loginSkipped atomic.Int64
+	var loginBusy atomic.Bool
+	loginTokens := pace(ctx, *logins)
+	regTokens := pace(ctx, *registrations)
+	anonPages := []string{"/", "/trainings", "/privacy", "/stats", trainingURL[len(base):]}
+	signedPages := []string{"/dashboard", "/trainings", "/rights", "/profile", trainingURL[len(base):]}
+	mix := newResult("mix")
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	drive(mix, signed, *duration, *think, func(ctx context.Context, c *client) (string, error) {
+		select {
+		case <-loginTokens:
+			// One login at a time: the program never queues logins
+			// behind bcrypt itself; a login due while one runs is
+			// skipped (and counted).
+			if !loginBusy.CompareAndSwap(false, true) {
+				loginSkipped.Add(1)
+				break
+			}
+			defer loginBusy.Store(false)
+			i := nLogin.Add(1)
+			fresh := newClient(addr(2, int(i)))
+			return "login", fresh.login(ctx, base, loginEmails[int(i)%len(loginEmails)], password)
+		case <-regTokens:
+			i := nReg.Add(1)
+			fresh := newClient(addr(3, int(i)))
+			return "register", fresh.register(ctx, base, fmt.Sprintf("new%d@example.test", i))
+		default:
+		}
+		n := c.n.Add(1)
+		if n%2 == 0 {
+			return "anonymous page", c.anon(ctx, base+anonPages[int(n/2)%len(anonPages)])
+		}
+		return "signed-in page", c.get(ctx, base+signedPages[int(n/2)%len(signedPages)], http.StatusOK)
 	})
-	fmt.Printf("mixed phase (%s):\n", *duration)
-	mix.print()
+	pprof.StopCPUProfile()
+	fmt.Printf("mixed phase (%s; think time %s on average; %.1f logins/s and %.1f registrations/s offered):\n",
+		*duration, *think, *logins, *registrations)
+	mix.print(false)
+	if n := loginSkipped.Load(); n > 0 {
+		fmt.Printf("    (%d logins skipped: due while the previous one still ran)\n", n)
+	}
+	mix.printCombined("page views", "anonymous page", "signed-in page")
 	fmt.Printf("\nload average after: %s\n", loadAvg())
 	cancel()
 	select {
@@ -180,6 +276,38 @@ func run() error {
 	case <-time.After(30 * time.Second):
 		return errors.New("kelas did not stop")
 	}
+}
+
+// addr is the X-Forwarded-For address of simulated person i of a group:
+// 10.group.x.y, distinct for every (group, i) up to 65,536 per group.
+func addr(group, i int) string {
+	return netip.AddrFrom4([4]byte{10, byte(group), byte(i >> 8), byte(i)}).String()
+}
+
+// pace hands out one token per 1/rate seconds (none when rate is 0); a
+// token not taken before the next one is due is dropped, so no burst
+// builds up.
+func pace(ctx context.Context, rate float64) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	if rate <= 0 {
+		return ch
+	}
+	go func() {
+		t := time.NewTicker(time.Duration(float64(time.Second) / rate))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return ch
 }
 
 func currentPolicy(ctx context.Context, st *store.Store) string {
@@ -205,30 +333,26 @@ func loadAvg() string {
 // client is one simulated person: a cookie jar, no redirects followed, and
 // an address of its own for X-Forwarded-For.
 type client struct {
-	id  int
-	hc  *http.Client
-	ip  string
-	n   atomic.Int64
-	bad atomic.Int64
+	hc *http.Client
+	ip string
+	n  atomic.Int64
 }
 
 var transport = &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}
 
-func newClient(id int) *client {
+func newClient(ip string) *client {
 	jar, _ := cookiejar.New(nil)
-	ip := netip.AddrFrom4([4]byte{10, byte(id >> 16), byte(id >> 8), byte(id)})
-	return &client{id: id, ip: ip.String(), hc: &http.Client{Jar: jar, Transport: transport, Timeout: 30 * time.Second,
+	return &client{ip: ip, hc: &http.Client{Jar: jar, Transport: transport, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-// errStatus is an answer with an unexpected status; 5xx are counted apart.
+// errStatus is an answer with an unexpected status; 5xx and 429 are counted
+// apart from other errors.
 type errStatus struct{ code int }
 
 func (e errStatus) Error() string { return fmt.Sprintf("status %d", e.code) }
 
-func (c *client) do(req *http.Request, want int) error {
-	req.Header.Set("X-Forwarded-For", c.ip)
-	res, err := c.hc.Do(req)
+func check(res *http.Response, err error, want int) error {
 	if err != nil {
 		return err
 	}
@@ -240,61 +364,74 @@ func (c *client) do(req *http.Request, want int) error {
 	return nil
 }
 
-func (c *client) get(u string, want int) error {
-	req, err := http.NewRequest(http.MethodGet, u, nil)
+func (c *client) request(ctx context.Context, method, u string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-Forwarded-For", c.ip)
+	// A browser's headers, so the visitor statistics and the access log
+	// do their whole work (a Go client would be counted as a bot).
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
+	req.Header.Set("Accept-Language", "id-ID,id;q=0.9,en;q=0.8")
+	return req, nil
+}
+
+func (c *client) get(ctx context.Context, u string, want int) error {
+	req, err := c.request(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}
-	return c.do(req, want)
+	res, err := c.hc.Do(req)
+	return check(res, err, want)
 }
 
 // anon fetches a page without the client's cookies.
-func (c *client) anon(u string) error {
-	req, err := http.NewRequest(http.MethodGet, u, nil)
+func (c *client) anon(ctx context.Context, u string) error {
+	req, err := c.request(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("X-Forwarded-For", c.ip)
 	res, err := transport.RoundTrip(req)
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return errStatus{res.StatusCode}
-	}
-	return nil
+	return check(res, err, http.StatusOK)
 }
 
-func (c *client) post(u string, v url.Values, want int) error {
-	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(v.Encode()))
+func (c *client) post(ctx context.Context, u string, v url.Values, want int) error {
+	req, err := c.request(ctx, http.MethodPost, u, strings.NewReader(v.Encode()))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return c.do(req, want)
+	res, err := c.hc.Do(req)
+	return check(res, err, want)
 }
 
-func (c *client) login(base, email, password string) error {
-	return c.post(base+"/login", url.Values{"email": {email}, "password": {password}}, http.StatusSeeOther)
+func (c *client) login(ctx context.Context, base, email, password string) error {
+	return c.post(ctx, base+"/login", url.Values{"email": {email}, "password": {password}}, http.StatusSeeOther)
 }
 
-func (c *client) register(base, email string) error {
-	return c.post(base+"/register", url.Values{"first_name": {"Siti"}, "surname": {"Rahmawati"}, "email": {email}, "country": {"ID"},
+func (c *client) register(ctx context.Context, base, email string) error {
+	return c.post(ctx, base+"/register", url.Values{"first_name": {"Siti"}, "surname": {"Rahmawati"}, "email": {email}, "country": {"ID"},
 		"company": {"Batik Nusantara"}, "industry": {"C"}, "gender": {""}, "password": {"kain batik tulis 2026"}, "adult": {"on"},
 		"accept_policy": {"on"}}, http.StatusSeeOther)
 }
 
-// result gathers latencies per kind of request.
+// result gathers latencies and time spent per kind of request.
 type result struct {
-	name    string
-	elapsed time.Duration
-	mu      sync.Mutex
-	lat     map[string][]time.Duration
-	fivexx  map[string]int
-	errs    map[string]int
-	example map[string]string
+	name      string
+	mu        sync.Mutex
+	elapsed   map[string]time.Duration // time the kind was driven (single-page rounds)
+	total     time.Duration            // the whole phase
+	lat       map[string][]time.Duration
+	fivexx    map[string]int
+	throttled map[string]int
+	errs      map[string]int
+	example   map[string]string
+}
+
+func newResult(name string) *result {
+	return &result{name: name, elapsed: map[string]time.Duration{}, lat: map[string][]time.Duration{}, fivexx: map[string]int{},
+		throttled: map[string]int{}, errs: map[string]int{}, example: map[string]string{}}
 }
 
 func (r *result) add(kind string, d time.Duration, err error) {
@@ -306,6 +443,8 @@ func (r *result) add(kind string, d time.Duration, err error) {
 	case err == nil:
 	case errors.As(err, &es) && es.code >= 500:
 		r.fivexx[kind]++
+	case errors.As(err, &es) && es.code == http.StatusTooManyRequests:
+		r.throttled[kind]++
 	default:
 		r.errs[kind]++
 		if r.example[kind] == "" {
@@ -314,29 +453,44 @@ func (r *result) add(kind string, d time.Duration, err error) {
 	}
 }
 
-func (r *result) total() int {
-	n := 0
-	for _, l := range r.lat {
-		n += len(l)
+// rate is kind's requests per second of the time it was driven (single
+// rounds) or of the whole phase (the mix).
+func (r *result) rate(kind string) float64 {
+	d := r.elapsed[kind]
+	if d == 0 {
+		d = r.total
 	}
-	return n
+	return float64(len(r.lat[kind])) / d.Seconds()
 }
 
-func (r *result) rate() float64 { return float64(r.total()) / r.elapsed.Seconds() }
-
-func (r *result) print() {
+func (r *result) print(perKind bool) {
 	kinds := make([]string, 0, len(r.lat))
-	for k := range r.lat {
+	n := 0
+	for k, l := range r.lat {
 		kinds = append(kinds, k)
+		n += len(l)
 	}
 	slices.Sort(kinds)
-	fmt.Printf("  %-16s %9.0f req/s over %s\n", r.name, r.rate(), r.elapsed.Round(time.Millisecond))
+	fmt.Printf("  %-16s %9.0f req/s over %s\n", r.name, float64(n)/r.total.Seconds(), r.total.Round(time.Millisecond))
 	for _, k := range kinds {
 		l := r.lat[k]
 		slices.Sort(l)
-		fmt.Printf("    %-16s %8d req  %8.1f req/s  p50 %7.1f ms  p99 %7.1f ms  5xx %d  errors %d %s\n", k, len(l),
-			float64(len(l))/r.elapsed.Seconds(), ms(pct(l, 0.50)), ms(pct(l, 0.99)), r.fivexx[k], r.errs[k], r.example[k])
+		fmt.Printf("    %-16s %8d req  %8.1f req/s  p50 %7.1f ms  p99 %7.1f ms  5xx %d  429 %d  errors %d %s\n", k, len(l),
+			r.rate(k), ms(pct(l, 0.50)), ms(pct(l, 0.99)), r.fivexx[k], r.throttled[k], r.errs[k], r.example[k])
 	}
+}
+
+// printCombined prints p50/p99 over several kinds together.
+func (r *result) printCombined(name string, kinds ...string) {
+	var l []time.Duration
+	bad := 0
+	for _, k := range kinds {
+		l = append(l, r.lat[k]...)
+		bad += r.fivexx[k] + r.throttled[k] + r.errs[k]
+	}
+	slices.Sort(l)
+	fmt.Printf("    %-16s %8d req  %8.1f req/s  p50 %7.1f ms  p99 %7.1f ms  failed %d\n", name, len(l),
+		float64(len(l))/r.total.Seconds(), ms(pct(l, 0.50)), ms(pct(l, 0.99)), bad)
 }
 
 func pct(l []time.Duration, p float64) time.Duration {
@@ -348,32 +502,42 @@ func pct(l []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func drive(name string, n int, d time.Duration, f func(*client) (string, error)) *result {
-	cs := make([]*client, n)
-	for i := range cs {
-		cs[i] = newClient(i)
-	}
-	return driveWith(name, cs, d, f)
-}
-
-// driveWith runs f in a loop on every client until d has passed.
-func driveWith(name string, cs []*client, d time.Duration, f func(*client) (string, error)) *result {
-	r := &result{name: name, lat: map[string][]time.Duration{}, fivexx: map[string]int{}, errs: map[string]int{}, example: map[string]string{}}
-	stop := time.Now().Add(d)
+// drive runs f in a loop on every client until d has passed, pausing
+// uniformly 0 to 2×think between requests. Requests carry a deadline a few
+// seconds after d, so the phase ends on time even if kelas stalls; a
+// request cut by it counts as an error.
+func drive(r *result, cs []*client, d, think time.Duration, f func(context.Context, *client) (string, error)) {
 	start := time.Now()
+	stop := start.Add(d)
+	ctx, cancel := context.WithDeadline(context.Background(), stop.Add(5*time.Second))
+	defer cancel()
 	var wg sync.WaitGroup
+	var kind string
+	var once sync.Once
 	for _, c := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(stop) {
+				if think > 0 {
+					time.Sleep(mrand.N(2 * think))
+					if !time.Now().Before(stop) {
+						return
+					}
+				}
 				t := time.Now()
-				kind, err := f(c)
-				r.add(kind, time.Since(t), err)
+				k, err := f(ctx, c)
+				r.add(k, time.Since(t), err)
+				once.Do(func() { kind = k })
 			}
 		}()
 	}
 	wg.Wait()
-	r.elapsed = time.Since(start)
-	return r
+	el := time.Since(start)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.total += el
+	if think == 0 {
+		r.elapsed[kind] += el
+	}
 }
