@@ -26,6 +26,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"kelas/app"
+	"kelas/jobs"
 	"kelas/store"
 	"kelas/store/crypt"
 	"kelas/store/offsite"
@@ -243,11 +244,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("%w: a restore is running; start kelas again when it has finished", err)
 	}
 	defer unlock()
-	a, err := app.New(cfg, app.Deps{Log: log, Store: st, Static: staticFS(), Stdout: stdout})
+	bg := jobs.New(jobs.Config{BackupRecipients: cfg.BackupRecipients, BackupTarget: cfg.BackupTarget,
+		BackupCredentials: cfg.BackupCredentials, OffsiteRetry: cfg.OffsiteRetry}, st, log)
+	a, err := app.New(cfg, app.Deps{Log: log, Store: st, Static: staticFS(), Stdout: stdout, Background: bg})
 	if err != nil {
 		return err
 	}
-	return a.Serve(ctx, func(addr string) {
+	bg.SetWork(jobs.Work(a.Tasks()))
+	return serve(ctx, a, bg, func() {
 		link, err := a.SetupLink(ctx)
 		if err != nil {
 			log.Error("cannot create a setup link", "err", err)
@@ -257,6 +261,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			fmt.Fprintf(stdout, "kelas: no operator account exists yet. Open this one-time link within 24 hours to create it:\n\n    %s\n\n", link)
 		}
 	})
+}
+
+// serve prepares the app and its background work, then runs both until
+// ctx ends; it returns once every goroutine has stopped.
+func serve(ctx context.Context, a *app.App, bg *jobs.Runner, ready func()) error {
+	if err := bg.Prepare(ctx); err != nil {
+		return err
+	}
+	if err := a.Prepare(ctx); err != nil {
+		return err
+	}
+	err := bg.Serve(ctx, a.Serve, func(string) { ready() })
+	cctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return errors.Join(err, a.Close(cctx))
 }
 
 func staticFS() fs.FS {

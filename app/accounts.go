@@ -97,7 +97,7 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
 		Country: vm.Country, Industry: vm.Industry, Role: store.RoleLearner,
 		AdultConfirmed: true, AcceptedPolicy: vm.PolicyVersion, NotifyNew: vm.NotifyNew, Feedback: vm.Feedback,
 	}
-	a.accountJobs.add(r.Context(), func(ctx context.Context) {
+	a.bg.AfterAnswer(r.Context(), func(ctx context.Context) {
 		if err := a.register(ctx, nu, password); err != nil {
 			a.log.Error("registration", "err", err)
 		}
@@ -335,7 +335,7 @@ func (a *App) handleForgot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := vm.Email
-	a.accountJobs.add(r.Context(), func(ctx context.Context) {
+	a.bg.AfterAnswer(r.Context(), func(ctx context.Context) {
 		if err := a.forgot(ctx, email); err != nil {
 			a.log.Error("password reset request", "err", err)
 		}

@@ -52,7 +52,7 @@ func newMailTestServer(t *testing.T, mods ...func(*Config)) (*testServer, *testS
 // deliver runs one outbox pass and returns the n-th..last received mails.
 func (ts *testServer) deliver(t *testing.T) {
 	t.Helper()
-	ts.app.mass.wait() // mass mailings queue in the background
+	ts.jobs.WaitMailings() // mass mailings queue in the background
 	_, err := ts.app.deliverMail(t.Context())
 	require.NoError(t, err)
 }

@@ -37,34 +37,6 @@ func ParseBackupRecipients(v string) ([]age.Recipient, error) {
 	return out, nil
 }
 
-// runBackup takes a backup now (data and keys) and prunes old ones.
-func (a *App) runBackup(ctx context.Context, origin, actor string) ([]store.Backup, error) {
-	bs, err := a.store.Backup(ctx, store.BackupOptions{Origin: origin, Actor: actor, Recipients: a.cfg.BackupRecipients})
-	for _, b := range bs {
-		a.log.Info("backup written", "backup_id", b.ID, "kind", b.Kind, "file", b.File, "bytes", b.Size)
-	}
-	if err != nil {
-		a.log.Error("backup failed", "origin", origin, "err", err)
-		return bs, err
-	}
-	// The copy off the server follows at once: inside the scheduled job,
-	// or, for a backup asked for on the console, by waking the off-site
-	// job so nobody waits on a slow or unreachable target. Its failure
-	// does not fail the backup: the local files stay, the state shows on
-	// the console and in `kelas doctor`, and the hourly job tries again.
-	if origin != store.OriginSchedule {
-		select {
-		case a.offsiteWake <- struct{}{}:
-		default:
-		}
-		return bs, nil
-	}
-	if oerr := a.runOffsite(ctx); oerr != nil {
-		a.log.Error("off-site copy failed", "err", oerr)
-	}
-	return bs, nil
-}
-
 // backupsPageSize is how many records the console lists.
 const backupsPageSize = 60
 
@@ -134,7 +106,7 @@ func (a *App) handleBackupRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The backup finishes even if the browser gives up waiting.
-	bs, err := a.runBackup(context.WithoutCancel(r.Context()), store.OriginConsole, u.ID)
+	bs, err := a.bg.Backup(context.WithoutCancel(r.Context()), store.OriginConsole, u.ID)
 	if err != nil {
 		a.redirect(w, r, "/console/backups", "The backup failed. The reason is in the list below.")
 		return

@@ -125,7 +125,7 @@ func TestBackupFailureIsVisible(t *testing.T) {
 	}
 
 	require.NoError(t, os.Remove(filepath.Join(ts.store.Dir(), store.BackupsDir)))
-	_, err = ts.app.runBackup(t.Context(), store.OriginSchedule, store.ActorScheduler)
+	_, err = ts.jobs.Backup(t.Context(), store.OriginSchedule, store.ActorScheduler)
 	require.NoError(t, err, "works again once the directory can be created")
 }
 
@@ -146,9 +146,9 @@ func TestDoctorReport(t *testing.T) {
 	assert.Equal(t, CheckOK, byName["erasures"].Status)
 	assert.Contains(t, []string{CheckOK, CheckWarn}, byName["disk"].Status)
 
-	_, err := ts.app.runBackup(t.Context(), store.OriginCLI, store.ActorCLI)
+	_, err := ts.jobs.Backup(t.Context(), store.OriginCLI, store.ActorCLI)
 	require.NoError(t, err)
-	require.NoError(t, ts.app.runRetention(t.Context()))
+	require.NoError(t, ts.jobs.RunNow(t.Context(), "retention"))
 	checks = Doctor(t.Context(), ts.store, DoctorInput{KeySource: "/etc/kelas/key", SMTPURL: "smtp://user:s3cret@mail.example.test:2525"})
 	byName = map[string]Check{}
 	for _, c := range checks {

@@ -409,10 +409,7 @@ func (a *App) queueMail(ctx context.Context, m store.NewMail) error {
 		a.log.Info("mail waiting in outbox", "mail_id", id, "kind", m.Kind)
 		return nil
 	}
-	select {
-	case a.mailWake <- struct{}{}:
-	default: // a wake-up is already pending
-	}
+	a.bg.WakeOutbox()
 	return nil
 }
 

@@ -24,10 +24,7 @@ func (a *App) queueTracked(ctx context.Context, m store.NewMail) (string, error)
 		a.log.Info("mail waiting in outbox", "mail_id", id, "kind", m.Kind)
 		return id, nil
 	}
-	select {
-	case a.mailWake <- struct{}{}:
-	default:
-	}
+	a.bg.WakeOutbox()
 	return id, nil
 }
 

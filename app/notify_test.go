@@ -80,7 +80,7 @@ func dpoClient(t *testing.T, ts *testServer) (*testServer, store.User) {
 // deliverAll runs outbox passes until nothing due is left.
 func (ts *testServer) deliverAll(t *testing.T) {
 	t.Helper()
-	ts.app.mass.wait() // mass mailings queue in the background
+	ts.jobs.WaitMailings() // mass mailings queue in the background
 	for range 100 {
 		processed, _, err := ts.app.deliverBatch(t.Context())
 		require.NoError(t, err)

@@ -82,12 +82,8 @@ func TestBackupsConsoleOffsite(t *testing.T) {
 		assert.Equal(t, "local", strings.TrimSpace(d.Find(`[data-testid="offsite-`+b.ID+`"]`).Text()), b.File)
 	}
 	// The console woke the off-site job; the scheduler runs it.
-	select {
-	case <-ts.app.offsiteWake:
-	default:
-		t.Fatal("the off-site job was not woken")
-	}
-	require.NoError(t, ts.app.runOffsite(t.Context()))
+	require.True(t, ts.jobs.TakeWake("offsite"), "the off-site job was not woken")
+	require.NoError(t, ts.jobs.RunNow(t.Context(), "offsite"))
 	_, body = ts.get(t, "/console/backups")
 	d = doc(t, body)
 	assert.Equal(t, s3.URL, strings.TrimSpace(d.Find(`[data-testid="offsite-target"]`).Text()))
@@ -100,7 +96,7 @@ func TestBackupsConsoleOffsite(t *testing.T) {
 	assert.NotContains(t, ts.logs.String(), offsitetest.S3SecretKey)
 
 	// The drill passes and says so.
-	require.NoError(t, ts.app.runDrill(t.Context()))
+	require.NoError(t, ts.jobs.RunNow(t.Context(), "restore_drill"))
 	c = doctorCheck(t, ts, "restore drill")
 	assert.Equal(t, CheckOK, c.Status, c.Detail)
 	_, body = ts.get(t, "/console/backups")
@@ -121,7 +117,7 @@ func TestOffsiteFailureKeepsBackup(t *testing.T) {
 	})
 	loginAs(t, ts, "offsite", store.RoleOperator)
 	// The scheduled backup copies its pair at once.
-	_, err := ts.app.runBackup(t.Context(), store.OriginSchedule, store.ActorScheduler)
+	_, err := ts.jobs.Backup(t.Context(), store.OriginSchedule, store.ActorScheduler)
 	require.NoError(t, err, "the backup itself succeeds")
 	bs, err := ts.store.Backups(t.Context(), 10)
 	require.NoError(t, err)
@@ -141,7 +137,7 @@ func TestOffsiteFailureKeepsBackup(t *testing.T) {
 	}
 
 	// The drill fails too, and every operator is mailed.
-	require.Error(t, ts.app.runDrill(t.Context()))
+	require.Error(t, ts.jobs.RunNow(t.Context(), "restore_drill"))
 	mails, err := ts.store.OutboxMails(t.Context(), 10)
 	require.NoError(t, err)
 	var drillMails int
@@ -156,7 +152,8 @@ func TestOffsiteFailureKeepsBackup(t *testing.T) {
 
 	// Fixed credentials: the next hourly run copies what failed.
 	ts.app.cfg.BackupCredentials = offsitetest.S3Creds()
-	require.NoError(t, ts.app.runOffsite(t.Context()))
+	_, fixed := newApp(t, ts.app.cfg, ts.store, ts.logs, ts.stdout) // a restart with them
+	require.NoError(t, fixed.RunNow(t.Context(), "offsite"))
 	c = doctorCheck(t, ts, "off-site")
 	assert.Equal(t, CheckOK, c.Status, c.Detail)
 }
@@ -167,7 +164,7 @@ func TestOffsiteFailureKeepsBackup(t *testing.T) {
 func TestOffsiteUnusableTargetIsShown(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) { c.BackupTarget = "sftp://backup@192.0.2.1/srv/kelas" })
 	loginAs(t, ts, "offsite", store.RoleOperator)
-	bs, err := ts.app.runBackup(t.Context(), store.OriginSchedule, store.ActorScheduler)
+	bs, err := ts.jobs.Backup(t.Context(), store.OriginSchedule, store.ActorScheduler)
 	require.NoError(t, err)
 	require.Len(t, bs, 2)
 	_, body := ts.get(t, "/console/backups")
