@@ -26,6 +26,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"kelas/app"
+	"kelas/doctor"
 	"kelas/jobs"
 	"kelas/store"
 	"kelas/store/crypt"
@@ -214,10 +215,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.ErasureGrace, err = erasureGrace(getenv); err != nil {
 		return err
 	}
-	if cfg.TrustedProxies, err = app.ParseTrustedProxies(getenv("KELAS_TRUSTED_PROXIES")); err != nil {
+	if cfg.TrustedProxies, err = parseTrustedProxies(getenv("KELAS_TRUSTED_PROXIES")); err != nil {
 		return fmt.Errorf("KELAS_TRUSTED_PROXIES: %w", err)
 	}
-	if cfg.BackupRecipients, err = app.ParseBackupRecipients(getenv("KELAS_BACKUP_RECIPIENT")); err != nil {
+	if cfg.BackupRecipients, err = parseBackupRecipients(getenv("KELAS_BACKUP_RECIPIENT")); err != nil {
 		return fmt.Errorf("KELAS_BACKUP_RECIPIENT: %w", err)
 	}
 	cfg.BackupTarget, cfg.BackupCredentials = getenv("KELAS_BACKUP_TARGET"), offsiteCredentials(getenv)
@@ -445,7 +446,7 @@ func runRotateMaster(ctx context.Context, dir, newKeyFile, recipient string, get
 	if err != nil {
 		return err
 	}
-	recipients, err := app.ParseBackupRecipients(recipient)
+	recipients, err := parseBackupRecipients(recipient)
 	if err != nil {
 		return err
 	}
@@ -502,7 +503,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if !store.Exists(*dir) {
 		return fmt.Errorf("no kelas data in %s", *dir)
 	}
-	recipients, err := app.ParseBackupRecipients(*recipient)
+	recipients, err := parseBackupRecipients(*recipient)
 	if err != nil {
 		return err
 	}
@@ -604,7 +605,7 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("restore needs the master key the backup was made under (KELAS_MASTER_KEY, KELAS_MASTER_KEY_FILE or %s): %w",
 			filepath.Join(*dir, crypt.MasterKeyFile), err)
 	}
-	recipients, err := app.ParseBackupRecipients(getenv("KELAS_BACKUP_RECIPIENT"))
+	recipients, err := parseBackupRecipients(getenv("KELAS_BACKUP_RECIPIENT"))
 	if err != nil {
 		return fmt.Errorf("KELAS_BACKUP_RECIPIENT: %w", err)
 	}
@@ -699,16 +700,16 @@ func runDoctor(ctx context.Context, args []string, getenv func(string) string, s
 		return errors.New("doctor found a problem")
 	}
 	defer st.Close()
-	checks := app.Doctor(ctx, st, app.DoctorInput{KeySource: mk.Source, KeyWarnings: mk.Warnings, SMTPURL: getenv("KELAS_SMTP_URL"),
+	checks := doctor.Run(ctx, st, doctor.Input{SMTPRelay: app.SMTPRelay, KeySource: mk.Source, KeyWarnings: mk.Warnings, SMTPURL: getenv("KELAS_SMTP_URL"),
 		Domain: getenv("KELAS_DOMAIN"), BackupTarget: getenv("KELAS_BACKUP_TARGET"), BackupCredentials: offsiteCredentials(getenv)})
 	fails, warns := 0, 0
 	for _, c := range checks {
 		label := "ok"
 		switch c.Status {
-		case app.CheckFail:
+		case doctor.CheckFail:
 			label = "FAIL"
 			fails++
-		case app.CheckWarn:
+		case doctor.CheckWarn:
 			label = "WARN"
 			warns++
 		}

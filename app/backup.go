@@ -3,39 +3,16 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 
-	"filippo.io/age"
-
 	"kelas/store"
 	"kelas/store/offsite"
 	"kelas/views"
 )
-
-// ParseBackupRecipients reads KELAS_BACKUP_RECIPIENT: age public keys
-// (age1...), comma- or space-separated, that backups are also encrypted to,
-// such as an offline recovery key whose secret never touches the server.
-func ParseBackupRecipients(v string) ([]age.Recipient, error) {
-	var out []age.Recipient
-	for i, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
-		// Errors never repeat the value: it may be a secret key pasted by
-		// mistake.
-		if strings.HasPrefix(strings.ToUpper(f), "AGE-SECRET-KEY-") {
-			return nil, fmt.Errorf("backup recipient %d is a secret key: give its public key (age-keygen -y) and keep the secret offline", i+1)
-		}
-		r, err := age.ParseX25519Recipient(f)
-		if err != nil {
-			return nil, fmt.Errorf("backup recipient %d is not an age public key (age1...)", i+1)
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
 
 // backupsPageSize is how many records the console lists.
 const backupsPageSize = 60

@@ -53,6 +53,16 @@ type smtpConfig struct {
 // repeats the URL, which may hold a password.
 const smtpURLForms = "want smtp://[user:pass@]host[:port][?starttls=required] or smtps://[user:pass@]host[:port]"
 
+// SMTPRelay reads KELAS_SMTP_URL as the mailer does and names its relay,
+// host:port, for `kelas doctor`.
+func SMTPRelay(rawURL string) (string, error) {
+	c, err := parseSMTPURL(rawURL)
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(c.host, strconv.Itoa(c.port)), nil
+}
+
 // parseSMTPURL reads KELAS_SMTP_URL. smtp:// uses STARTTLS when the server
 // offers it (or demands it with ?starttls=required) and defaults to port
 // 587; smtps:// is TLS from the start and defaults to port 465. Errors

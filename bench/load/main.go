@@ -81,7 +81,7 @@ func run() error {
 		return err
 	}
 	defer st.Close()
-	proxies, _ := app.ParseTrustedProxies("127.0.0.0/8")
+	proxies := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	cfg := app.Config{Addr: "127.0.0.1:0", DataDir: dir, BcryptCost: *cost, Demo: true, TrustedProxies: proxies}
 	a, err := app.New(cfg, app.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Static: os.DirFS("static")})
 	if err != nil {
