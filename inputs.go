@@ -3,9 +3,14 @@ package main
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
+	"time"
 
 	"filippo.io/age"
+	"golang.org/x/crypto/bcrypt"
+
+	"kelas/store/offsite"
 )
 
 // Parsing of command-line and environment inputs shared by several
@@ -55,4 +60,40 @@ func parseTrustedProxies(v string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// erasureGrace reads KELAS_ERASURE_GRACE: a Go duration ("168h") or a
+// number of days ("7"). Unset is nil, the default; 0 is no grace period at
+// all (the erasure job's next run), which is why the two are kept apart.
+func erasureGrace(getenv func(string) string) (*time.Duration, error) {
+	v := getenv("KELAS_ERASURE_GRACE")
+	if v == "" {
+		return nil, nil
+	}
+	d, err := time.ParseDuration(v)
+	if n, nerr := strconv.Atoi(v); nerr == nil {
+		d, err = time.Duration(n)*24*time.Hour, nil
+	}
+	if err != nil || d < 0 || d > 90*24*time.Hour {
+		return nil, fmt.Errorf("KELAS_ERASURE_GRACE must be a number of days (0 to 90) or a duration like 168h")
+	}
+	return &d, nil
+}
+
+func bcryptCost(getenv func(string) string) (int, error) {
+	v := getenv("KELAS_BCRYPT_COST")
+	if v == "" {
+		return 12, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < bcrypt.MinCost || n > bcrypt.MaxCost {
+		return 0, fmt.Errorf("KELAS_BCRYPT_COST must be a number from %d to %d", bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	return n, nil
+}
+
+// offsiteCredentials reads the off-site target's secrets.
+func offsiteCredentials(getenv func(string) string) offsite.Credentials {
+	return offsite.Credentials{S3AccessKey: getenv("KELAS_BACKUP_S3_ACCESS_KEY"), S3SecretKey: getenv("KELAS_BACKUP_S3_SECRET_KEY"),
+		SFTPKeyFile: getenv("KELAS_BACKUP_SFTP_KEY"), SFTPKnownHosts: getenv("KELAS_BACKUP_SFTP_KNOWN_HOSTS")}
 }
