@@ -23,15 +23,15 @@ func runAdminCreate(ctx context.Context, args []string, getenv func(string) stri
 	first := f.String("first-name", "", "first name (defaults to the part of the email before @)")
 	surname := f.String("surname", "", "surname")
 	dpo := f.Bool("dpo", false, "also make the account a privacy officer")
-	if err := f.parse(args, stderr); err != nil {
+	if err := f.parse(args, stdout, stderr); err != nil {
 		return err
 	}
 	role, ok := store.ParseRole(*roleName)
 	if !ok || !role.IsOperator() {
-		return badUsage(stderr, fmt.Sprintf("--role must be operator, consultant or backoffice, not %q", *roleName))
+		return f.badUsage(stderr, fmt.Sprintf("--role must be operator, consultant or backoffice, not %q", *roleName))
 	}
 	if *email == "" || !strings.Contains(*email, "@") {
-		return badUsage(stderr, "--email is required and must be an email address")
+		return f.badUsage(stderr, "--email is required and must be an email address")
 	}
 	if *first == "" {
 		*first, _, _ = strings.Cut(*email, "@")

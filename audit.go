@@ -14,7 +14,7 @@ import (
 func runAuditVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := newFlags("audit verify", getenv)
 	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
-	if err := f.parse(args, stderr); err != nil {
+	if err := f.parse(args, stdout, stderr); err != nil {
 		return err
 	}
 	if !store.Exists(*dir) {

@@ -16,7 +16,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	f := newFlags("backup", getenv)
 	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
 	recipient := f.str("recipient", "KELAS_BACKUP_RECIPIENT", "", "age public key (age1...) of an offline recovery key")
-	if err := f.parse(args, stderr); err != nil {
+	if err := f.parse(args, stdout, stderr); err != nil {
 		return err
 	}
 	if !store.Exists(*dir) {

@@ -16,7 +16,7 @@ func runKeysRotate(ctx context.Context, args []string, getenv func(string) strin
 	dir := f.str("data", "KELAS_DATA", "./kelas-data", "data directory")
 	newKeyFile := f.String("new-master-key-file", "", "move every key to the master key in this file (kelas stopped)")
 	recipient := f.str("recipient", "KELAS_BACKUP_RECIPIENT", "", "age public key (age1...) of an offline recovery key")
-	if err := f.parse(args, stderr); err != nil {
+	if err := f.parse(args, stdout, stderr); err != nil {
 		return err
 	}
 	if !store.Exists(*dir) {

@@ -38,112 +38,133 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-const usage = `kelas: a privacy-first online training portal
-
-Usage:
-  kelas [serve] [--addr 127.0.0.1:8080] [--data ./kelas-data] [--base-url URL] [--domain NAME] [--demo]
-                [--https-addr :443] [--http-addr :80]
-  kelas admin create --email E [--role operator|consultant|backoffice] [--first-name N] [--surname N] [--data DIR]
-  kelas keys rotate [--data DIR]
-  kelas keys rotate --new-master-key-file FILE [--data DIR] [--recipient AGE_PUBLIC_KEY]
-  kelas backup [--data DIR] [--recipient AGE_PUBLIC_KEY]
-  kelas restore [--data DIR] [--keys KEYS_BACKUP] [--identity FILE] FILE
-  kelas restore [--data DIR] [--identity FILE] --from TARGET_URL [--at STAMP]
-  kelas audit verify [--data DIR]
-  kelas doctor [--data DIR]
-  kelas healthcheck [--addr 127.0.0.1:8080]
-  kelas version
-
-Every flag has a KELAS_* environment fallback (KELAS_ADDR, KELAS_DATA, ...).
-The master key comes from KELAS_MASTER_KEY (base64 of 32 bytes) or
-KELAS_MASTER_KEY_FILE; on the very first run kelas creates DATA/master.key.
-With --domain, certificates come from KELAS_ACME_DIRECTORY (default Let's
-Encrypt), trusting KELAS_ACME_CA_ROOT (a PEM file) for a private ACME server;
-KELAS_ACME_EMAIL receives expiry notices.
-`
-
 // run is the whole program behind main, with its surroundings passed in so
 // tests can drive it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdin, stdout, stderr)
+	if errors.Is(err, errHelpShown) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
+	}
+	// `kelas admin -h` is the help of `kelas admin create`, and so on.
+	sub := func(name string) ([]string, bool) {
+		switch {
+		case len(args) > 0 && args[0] == name:
+			return args[1:], true
+		case len(args) > 0 && isHelpFlag(args[0]):
+			return args, true
+		}
+		return nil, false
 	}
 	switch cmd {
 	case "serve":
 		return runServe(ctx, args, getenv, stdout, stderr)
 	case "version":
-		if len(args) > 0 {
-			return badUsage(stderr, "version takes no arguments")
-		}
-		fmt.Fprintln(stdout, versionString())
-		return nil
+		return runVersion(ctx, args, getenv, stdout, stderr)
 	case "admin":
-		if len(args) == 0 || args[0] != "create" {
+		rest, ok := sub("create")
+		if !ok {
 			return badUsage(stderr, "unknown admin command; did you mean `kelas admin create`?")
 		}
-		return runAdminCreate(ctx, args[1:], getenv, stdin, stdout, stderr)
+		return runAdminCreate(ctx, rest, getenv, stdin, stdout, stderr)
 	case "keys":
-		if len(args) == 0 || args[0] != "rotate" {
+		rest, ok := sub("rotate")
+		if !ok {
 			return badUsage(stderr, "unknown keys command; did you mean `kelas keys rotate`?")
 		}
-		return runKeysRotate(ctx, args[1:], getenv, stdout, stderr)
+		return runKeysRotate(ctx, rest, getenv, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args, getenv, stdout, stderr)
 	case "restore":
 		return runRestore(ctx, args, getenv, stdout, stderr)
 	case "audit":
-		if len(args) == 0 || args[0] != "verify" {
+		rest, ok := sub("verify")
+		if !ok {
 			return badUsage(stderr, "unknown audit command; did you mean `kelas audit verify`?")
 		}
-		return runAuditVerify(ctx, args[1:], getenv, stdout, stderr)
+		return runAuditVerify(ctx, rest, getenv, stdout, stderr)
 	case "doctor":
 		return runDoctor(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, args, getenv, stdout, stderr)
 	case "help":
-		fmt.Fprint(stdout, usage)
-		return nil
+		return runHelp(ctx, args, getenv, stdin, stdout, stderr)
 	}
 	return badUsage(stderr, fmt.Sprintf("unknown command %q", cmd))
 }
 
+// badUsage reports a wrong command line with the usage of every command.
 func badUsage(stderr io.Writer, msg string) error {
-	fmt.Fprintf(stderr, "kelas: %s\n\n%s", msg, usage)
+	fmt.Fprintf(stderr, "kelas: %s\n\n%s", msg, usage())
 	return usageError{msg}
 }
 
-// flags is a flag set whose defaults fall back to KELAS_* variables.
+// errHelpShown ends a command whose help was asked for (-h): it has been
+// printed, and kelas exits 0.
+var errHelpShown = errors.New("help shown")
+
+func isHelpFlag(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "--h"
+}
+
+// flags is a command's flag set. Flags that configure the installation
+// fall back to KELAS_* variables; env records which, for the help.
 type flags struct {
 	*flag.FlagSet
 	getenv func(string) string
+	name   string            // the command, "admin create"
+	env    map[string]string // flag name → its environment variable
 }
 
 func newFlags(name string, getenv func(string) string) flags {
 	fs := flag.NewFlagSet("kelas "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	return flags{fs, getenv}
+	return flags{FlagSet: fs, getenv: getenv, name: name, env: map[string]string{}}
 }
 
+// str is a string flag whose default comes from env when it is set.
 func (f flags) str(name, env, def, help string) *string {
 	if v := f.getenv(env); v != "" {
 		def = v
 	}
-	return f.String(name, def, help+" ("+env+")")
+	f.env[name] = env
+	return f.String(name, def, help)
 }
 
-func (f flags) parse(args []string, stderr io.Writer) error {
+// boolEnv is a boolean flag that any non-empty env turns on.
+func (f flags) boolEnv(name, env, help string) *bool {
+	f.env[name] = env
+	return f.Bool(name, f.getenv(env) != "", help)
+}
+
+// parse parses args; -h prints the command's help to stdout and ends the
+// command with errHelpShown.
+func (f flags) parse(args []string, stdout, stderr io.Writer) error {
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, usage)
-			return usageError{"help"}
+			f.help(stdout)
+			return errHelpShown
 		}
-		return badUsage(stderr, err.Error())
+		return f.badUsage(stderr, err.Error())
 	}
 	if f.NArg() > 0 {
-		return badUsage(stderr, fmt.Sprintf("unexpected argument %q", f.Arg(0)))
+		return f.badUsage(stderr, fmt.Sprintf("unexpected argument %q", f.Arg(0)))
 	}
 	return nil
+}
+
+// badUsage reports a wrong command line with the command's own help.
+func (f flags) badUsage(stderr io.Writer, msg string) error {
+	fmt.Fprintf(stderr, "kelas: %s\n\n", msg)
+	f.help(stderr)
+	return usageError{msg}
 }
 
 func newLogger(w io.Writer) *slog.Logger {

@@ -30,25 +30,25 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 	var file string
 	for rest := args; ; {
 		if err := f.Parse(rest); err != nil {
-			return f.parse(rest, stderr)
+			return f.parse(rest, stdout, stderr)
 		}
 		if f.NArg() == 0 {
 			break
 		}
 		if file != "" {
-			return badUsage(stderr, fmt.Sprintf("unexpected argument %q", f.Arg(0)))
+			return f.badUsage(stderr, fmt.Sprintf("unexpected argument %q", f.Arg(0)))
 		}
 		file, rest = f.Arg(0), f.Args()[1:]
 	}
 	switch {
 	case *from != "" && file != "":
-		return badUsage(stderr, "restore takes either a backup FILE or --from TARGET_URL, not both")
+		return f.badUsage(stderr, "restore takes either a backup FILE or --from TARGET_URL, not both")
 	case *at != "" && *from == "":
-		return badUsage(stderr, "--at needs --from TARGET_URL")
+		return f.badUsage(stderr, "--at needs --from TARGET_URL")
 	case *from != "" && *keys != "":
-		return badUsage(stderr, "--keys is for a backup FILE; --from fetches the keys backup of the same run")
+		return f.badUsage(stderr, "--keys is for a backup FILE; --from fetches the keys backup of the same run")
 	case file == "" && *from == "":
-		return badUsage(stderr, "restore needs the backup FILE to restore, or --from TARGET_URL")
+		return f.badUsage(stderr, "restore needs the backup FILE to restore, or --from TARGET_URL")
 	}
 	var ids []age.Identity
 	if *identity != "" {

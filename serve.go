@@ -22,8 +22,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	domain := f.str("domain", "KELAS_DOMAIN", "", "public domain name; turns on automatic HTTPS")
 	httpsAddr := f.str("https-addr", "KELAS_HTTPS_ADDR", app.DefaultHTTPSAddr, "HTTPS listen address with --domain")
 	httpAddr := f.str("http-addr", "KELAS_HTTP_ADDR", app.DefaultHTTPAddr, "listen address for ACME challenges and redirects to HTTPS with --domain")
-	demo := f.Bool("demo", f.getenv("KELAS_DEMO") != "", "seed sample trainings when there are none (KELAS_DEMO)")
-	if err := f.parse(args, stderr); err != nil {
+	demo := f.boolEnv("demo", "KELAS_DEMO", "seed sample trainings when there are none")
+	if err := f.parse(args, stdout, stderr); err != nil {
 		return err
 	}
 	cfg := app.Config{Addr: *addr, DataDir: *dir, BaseURL: *baseURL, Domain: *domain, Version: versionString(), Demo: *demo,
