@@ -45,6 +45,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"kelas/app"
+	"kelas/jobs"
 	"kelas/store"
 )
 
@@ -83,13 +84,23 @@ func run() error {
 	defer st.Close()
 	proxies := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	cfg := app.Config{Addr: "127.0.0.1:0", DataDir: dir, BcryptCost: *cost, Demo: true, TrustedProxies: proxies}
-	a, err := app.New(cfg, app.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Static: os.DirFS("static")})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	bg := jobs.New(jobs.Config{}, st, log)
+	a, err := app.New(cfg, app.Deps{Log: log, Store: st, Static: os.DirFS("static"), Background: bg})
 	if err != nil {
 		return err
 	}
+	bg.SetWork(jobs.Work(a.Tasks()))
+	if err := bg.Prepare(ctx); err != nil {
+		return err
+	}
+	if err := a.Prepare(ctx); err != nil {
+		return err
+	}
+	defer a.Close(context.Background())
 	ready := make(chan string, 1)
 	served := make(chan error, 1)
-	go func() { served <- a.Serve(ctx, func(addr string) { ready <- addr }) }()
+	go func() { served <- bg.Serve(ctx, a.Serve, func(addr string) { ready <- addr }) }()
 	var base string
 	select {
 	case addr := <-ready:
