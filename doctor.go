@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"kelas/app"
 	"kelas/doctor"
+	"kelas/jobs"
 	"kelas/store"
 )
 
@@ -34,7 +34,7 @@ func runDoctor(ctx context.Context, args []string, getenv func(string) string, s
 		return errors.New("doctor found a problem")
 	}
 	defer st.Close()
-	checks := doctor.Run(ctx, st, doctor.Input{SMTPRelay: app.SMTPRelay, KeySource: mk.Source, KeyWarnings: mk.Warnings, SMTPURL: getenv("KELAS_SMTP_URL"),
+	checks := doctor.Run(ctx, st, doctor.Input{SMTPRelay: jobs.SMTPRelay, KeySource: mk.Source, KeyWarnings: mk.Warnings, SMTPURL: getenv("KELAS_SMTP_URL"),
 		Domain: getenv("KELAS_DOMAIN"), BackupTarget: getenv("KELAS_BACKUP_TARGET"), BackupCredentials: offsiteCredentials(getenv)})
 	fails, warns := 0, 0
 	for _, c := range checks {

@@ -67,8 +67,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("%w: a restore is running; start kelas again when it has finished", err)
 	}
 	defer unlock()
-	bg := jobs.New(jobs.Config{BackupRecipients: cfg.BackupRecipients, BackupTarget: cfg.BackupTarget,
-		BackupCredentials: cfg.BackupCredentials, OffsiteRetry: cfg.OffsiteRetry}, st, log)
+	bg, err := jobs.New(jobs.Config{BackupRecipients: cfg.BackupRecipients, BackupTarget: cfg.BackupTarget,
+		BackupCredentials: cfg.BackupCredentials, OffsiteRetry: cfg.OffsiteRetry, SMTPURL: cfg.SMTPURL, MailFrom: cfg.MailFrom}, st, log)
+	if err != nil {
+		return err
+	}
 	a, err := app.New(cfg, app.Deps{Log: log, Store: st, Static: staticFS(), Stdout: stdout, Background: bg})
 	if err != nil {
 		return err

@@ -106,9 +106,6 @@ type Deps struct {
 	// Stdout receives links an operator needs when no mail can be sent
 	// (setup and verification links). Nil discards them.
 	Stdout io.Writer
-	// Mailer delivers outbox mail; nil builds one from Config.SMTPURL, and
-	// with no SMTP URL mail waits in the outbox.
-	Mailer Mailer
 	// Background takes the work requests start but do not wait for
 	// (package jobs).
 	Background Background
@@ -123,7 +120,10 @@ type App struct {
 	clock    func() time.Time
 	static   fs.FS
 	stdout   io.Writer
-	mailer   Mailer
+	// mailOn says outbox mail is delivered (Config.SMTPURL is set; the
+	// runner in package jobs delivers it); without it the links mail
+	// would carry are also printed on stdout.
+	mailOn bool
 	// bg takes the work requests start but do not wait for (background.go).
 	bg     Background
 	limits limiters
@@ -164,7 +164,7 @@ func New(cfg Config, d Deps) (*App, error) {
 		cfg.BodyTimeout = 10 * time.Second
 	}
 	a := &App{cfg: cfg, log: d.Log, store: d.Store, clock: d.Store.Now, static: d.Static, stdout: d.Stdout,
-		mailer: d.Mailer, bg: d.Background, hasher: newHasher(cfg.BcryptCost),
+		mailOn: cfg.SMTPURL != "", bg: d.Background, hasher: newHasher(cfg.BcryptCost),
 		pictureSlots: make(chan struct{}, 2)}
 	// The dummy hash is made at start, in the background (throttle.go).
 	a.bg.Go(a.hasher.makeDummy)
@@ -174,13 +174,6 @@ func New(cfg Config, d Deps) (*App, error) {
 	a.activity = d.Store.NewActivityWriter(1<<16, func(err error) { a.log.Error("activity writer", "err", err) })
 	if a.stdout == nil {
 		a.stdout = io.Discard
-	}
-	if a.mailer == nil && cfg.SMTPURL != "" {
-		m, err := NewSMTPMailer(cfg.SMTPURL, cfg.MailFrom)
-		if err != nil {
-			return nil, err
-		}
-		a.mailer = m
 	}
 	a.sessions = scs.New()
 	a.sessions.Store = d.Store.Sessions()

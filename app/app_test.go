@@ -109,8 +109,9 @@ func (ts *testServer) background() (*jobs.Runner, bool) {
 func newApp(t testing.TB, cfg Config, st *store.Store, logs, stdout io.Writer) (*App, *jobs.Runner) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	bg := jobs.New(jobs.Config{BackupRecipients: cfg.BackupRecipients, BackupTarget: cfg.BackupTarget,
-		BackupCredentials: cfg.BackupCredentials, OffsiteRetry: cfg.OffsiteRetry}, st, log)
+	bg, err := jobs.New(jobs.Config{BackupRecipients: cfg.BackupRecipients, BackupTarget: cfg.BackupTarget,
+		BackupCredentials: cfg.BackupCredentials, OffsiteRetry: cfg.OffsiteRetry, SMTPURL: cfg.SMTPURL, MailFrom: cfg.MailFrom}, st, log)
+	require.NoError(t, err)
 	a, err := New(cfg, Deps{Log: log, Store: st, Static: os.DirFS("../static"), Stdout: stdout, Background: bg})
 	require.NoError(t, err)
 	bg.SetWork(jobs.Work(a.Tasks()))

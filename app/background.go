@@ -32,12 +32,11 @@ type Background interface {
 }
 
 // Tasks is the background work whose body belongs to the HTTP side: mail
-// written with its templates, and the erasure an officer can also carry
-// out at once. The runner in package jobs schedules it; its fields match
+// written with its templates (reminders, the attention digest, mass
+// mailings), and the erasure an officer can also carry out at once. The runner in package jobs schedules it; its fields match
 // jobs.Work, so one converts to the other. A nil function leaves its job
 // out.
 type Tasks struct {
-	Outbox          func(context.Context) error
 	Erasures        func(context.Context) error
 	RightsReminders func(context.Context) error
 	AttentionDigest func(context.Context) error
@@ -60,18 +59,5 @@ func (a *App) Tasks() Tasks {
 		StatsWake:       a.stats.wake,
 		FlushAccessLog:  a.flushAccessLog,
 	}
-	if a.mailer != nil {
-		t.Outbox = a.drainOutbox
-	}
 	return t
-}
-
-// drainOutbox delivers due mail until a pass finds less than a full batch.
-func (a *App) drainOutbox(ctx context.Context) error {
-	for {
-		processed, _, err := a.deliverBatch(ctx)
-		if err != nil || processed < mailBatch {
-			return err
-		}
-	}
 }

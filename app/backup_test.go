@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"kelas/doctor"
+	"kelas/jobs"
 	"kelas/store"
 )
 
@@ -130,7 +131,7 @@ func TestDoctorReport(t *testing.T) {
 	_, err := ts.jobs.Backup(t.Context(), store.OriginCLI, store.ActorCLI)
 	require.NoError(t, err)
 	require.NoError(t, ts.jobs.RunNow(t.Context(), "retention"))
-	checks = doctor.Run(t.Context(), ts.store, doctor.Input{KeySource: "/etc/kelas/key", SMTPURL: "smtp://user:s3cret@mail.example.test:2525", SMTPRelay: SMTPRelay})
+	checks = doctor.Run(t.Context(), ts.store, doctor.Input{KeySource: "/etc/kelas/key", SMTPURL: "smtp://user:s3cret@mail.example.test:2525", SMTPRelay: jobs.SMTPRelay})
 	byName = map[string]doctor.Check{}
 	for _, c := range checks {
 		byName[c.Name] = c

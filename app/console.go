@@ -342,7 +342,7 @@ func (a *App) invite(r *http.Request, inv store.Invitation, memberName string) e
 		what += " of " + memberName
 	}
 	link := a.cfg.PublicURL() + "/invite/" + token
-	if a.mailer == nil {
+	if !a.mailOn {
 		a.printLink("invitation", link)
 	}
 	a.auditReq(r, "invitation.create", "member", inv.MemberID, map[string]any{"role": string(inv.Role)})
@@ -592,7 +592,7 @@ func (a *App) handleOutbox(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.render(w, r, http.StatusOK, views.ConsoleOutbox(a.page(r, "Mail outbox"), views.OutboxConsole{Nav: a.consoleNav(r.Context(), x), Stats: st, Mails: mails, NoSMTP: a.mailer == nil}))
+	a.render(w, r, http.StatusOK, views.ConsoleOutbox(a.page(r, "Mail outbox"), views.OutboxConsole{Nav: a.consoleNav(r.Context(), x), Stats: st, Mails: mails, NoSMTP: !a.mailOn}))
 }
 
 // GET /invite/{token}

@@ -109,7 +109,7 @@ func (a *App) runMass(ctx context.Context, m store.MassMailing) error {
 		if err := a.store.MassMailingProgress(record, m.ID, len(ids), start+len(batch), queued); err != nil {
 			return err
 		}
-		if n > 0 && a.mailer != nil {
+		if n > 0 && a.mailOn {
 			a.bg.WakeOutbox()
 		}
 	}

@@ -20,7 +20,7 @@ func (a *App) queueTracked(ctx context.Context, m store.NewMail) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if a.mailer == nil {
+	if !a.mailOn {
 		a.log.Info("mail waiting in outbox", "mail_id", id, "kind", m.Kind)
 		return id, nil
 	}
@@ -79,16 +79,6 @@ func (a *App) buildAndQueue(ctx context.Context, id string, build func(store.Use
 		return "", err
 	}
 	return a.queueTracked(ctx, m)
-}
-
-// sendSuppressed is the send-time check of the outbox: optional mail to a
-// person who restricted processing, objected or opted out after it was
-// queued must not go. It returns the reason to record, or "".
-func (a *App) sendSuppressed(ctx context.Context, m store.OutboxMail) (string, error) {
-	if !store.OptionalMail(m.Kind) {
-		return "", nil
-	}
-	return a.store.MailSuppressed(ctx, m.UserID, m.Kind)
 }
 
 // notifyView assembles the announcement page of a training.

@@ -37,7 +37,7 @@ type Input struct {
 	KeySource   string // "environment" or the key file's path
 	KeyWarnings []string
 	SMTPURL     string
-	// SMTPRelay reads SMTPURL as kelas's mailer does (app.SMTPRelay) and
+	// SMTPRelay reads SMTPURL as kelas's mailer does (jobs.SMTPRelay) and
 	// names the relay, host:port.
 	SMTPRelay func(rawURL string) (relay string, err error)
 	Domain    string // KELAS_DOMAIN: automatic HTTPS for this name

@@ -1,6 +1,7 @@
 // Package jobs is kelas's background work: the scheduler and its periodic
-// jobs, the pools that finish what a request started after it has been
-// answered, and the writers behind the in-memory buffers. It depends on
+// jobs (outbox delivery over SMTP among them), the pools that finish what a
+// request started after it has been answered, and the writers behind the
+// in-memory buffers. It depends on
 // store, never on the HTTP package; the work whose body the HTTP side
 // defines (mail written with its templates) comes in as plain functions.
 // Runner.Run owns every goroutine and returns when all have stopped.
@@ -32,12 +33,17 @@ type Config struct {
 	BackupCredentials offsite.Credentials
 	// OffsiteRetry tunes upload retries; zero values mean the defaults.
 	OffsiteRetry store.OffsiteOptions
+	// SMTPURL (KELAS_SMTP_URL) and MailFrom (KELAS_MAIL_FROM) configure
+	// outbox delivery; without a URL mail waits in the outbox.
+	SMTPURL  string
+	MailFrom string
+	// Mailer delivers outbox mail in place of one built from SMTPURL.
+	Mailer Mailer
 }
 
 // Work is the background work whose body the HTTP side defines. A nil
-// function leaves its job out; Outbox is nil when no mail can be sent.
+// function leaves its job out.
 type Work struct {
-	Outbox          func(context.Context) error
 	Erasures        func(context.Context) error
 	RightsReminders func(context.Context) error
 	AttentionDigest func(context.Context) error
@@ -60,6 +66,8 @@ type Runner struct {
 	clock func() time.Time
 	log   *slog.Logger
 	work  Work
+	// mailer delivers the outbox; nil when no SMTP relay is configured.
+	mailer Mailer
 
 	mailWake chan struct{}
 	// offsiteWake runs the off-site job at once (a backup taken on the
@@ -72,11 +80,20 @@ type Runner struct {
 	gos      sync.WaitGroup
 }
 
-// New builds the runner; it does no I/O and starts nothing.
-func New(cfg Config, st *store.Store, log *slog.Logger) *Runner {
-	return &Runner{cfg: cfg, store: st, clock: st.Now, log: log,
+// New builds the runner; it does no I/O and starts nothing. Its error is
+// a KELAS_SMTP_URL or KELAS_MAIL_FROM that cannot be used.
+func New(cfg Config, st *store.Store, log *slog.Logger) (*Runner, error) {
+	r := &Runner{cfg: cfg, store: st, clock: st.Now, log: log, mailer: cfg.Mailer,
 		mailWake: make(chan struct{}, 1), offsiteWake: make(chan struct{}, 1),
 		accounts: newAccountQueue(2), exports: newLimited(exportBuilds), mass: newMassRunner()}
+	if r.mailer == nil && cfg.SMTPURL != "" {
+		m, err := NewSMTPMailer(cfg.SMTPURL, cfg.MailFrom)
+		if err != nil {
+			return nil, err
+		}
+		r.mailer = m
+	}
+	return r, nil
 }
 
 // SetWork hands the runner the work the HTTP side defines; call it before
@@ -211,8 +228,8 @@ func (r *Runner) jobs() []*job {
 		{name: "offsite", sched: hourlyAt(40), lease: time.Hour, run: r.runOffsite, wake: r.offsiteWake},
 		{name: "restore_drill", sched: weeklyAt(4, 0), lease: time.Hour, retry: 6 * time.Hour, run: r.runDrill},
 	}
-	if w.Outbox != nil {
-		js = append(js, &job{name: "outbox", sched: everyMinute(), lease: 5 * time.Minute, run: w.Outbox, wake: r.mailWake})
+	if r.mailer != nil {
+		js = append(js, &job{name: "outbox", sched: everyMinute(), lease: 5 * time.Minute, run: r.drainOutbox, wake: r.mailWake})
 	}
 	out := js[:0]
 	for _, j := range js {
@@ -297,7 +314,7 @@ func (r *Runner) queueMail(ctx context.Context, m store.NewMail) error {
 	if err != nil {
 		return err
 	}
-	if r.work.Outbox == nil {
+	if r.mailer == nil {
 		r.log.Info("mail waiting in outbox", "mail_id", id, "kind", m.Kind)
 		return nil
 	}

@@ -85,7 +85,10 @@ func run() error {
 	proxies := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	cfg := app.Config{Addr: "127.0.0.1:0", DataDir: dir, BcryptCost: *cost, Demo: true, TrustedProxies: proxies}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	bg := jobs.New(jobs.Config{}, st, log)
+	bg, err := jobs.New(jobs.Config{}, st, log)
+	if err != nil {
+		return err
+	}
 	a, err := app.New(cfg, app.Deps{Log: log, Store: st, Static: os.DirFS("static"), Background: bg})
 	if err != nil {
 		return err
