@@ -16,7 +16,7 @@ import (
 func runHealthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := newFlags("healthcheck", getenv)
 	addr := f.str("addr", "KELAS_ADDR", "127.0.0.1:8080", "address kelas listens on")
-	if err := f.parse(args, stderr); err != nil {
+	if err := f.parse(args, stdout, stderr); err != nil {
 		return err
 	}
 	url, err := healthURL(*addr)

@@ -13,9 +13,6 @@ import (
 // (and counted) rather than slowing requests down.
 const accessLogMax = 10000
 
-// accessLogInterval is how often waiting lines are written.
-const accessLogInterval = time.Second
-
 // accessBuffer collects access-log lines off the request path.
 type accessBuffer struct {
 	mu      sync.Mutex
@@ -75,22 +72,6 @@ func (a *App) flushAccessLog(ctx context.Context) error {
 		a.log.Warn("access log lines dropped: the writer fell behind", "count", dropped)
 	}
 	return a.store.WriteAccessLog(ctx, lines)
-}
-
-// runAccessLog writes waiting lines every accessLogInterval until ctx ends.
-func (a *App) runAccessLog(ctx context.Context) {
-	t := time.NewTicker(accessLogInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := a.flushAccessLog(ctx); err != nil && ctx.Err() == nil {
-				a.log.Error("access log", "err", err)
-			}
-		}
-	}
 }
 
 // accessBrowser is the browser family for the access log, which, unlike the

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,8 +35,8 @@ func TestForgotAndRegisterAnswerBeforeAnyAddressWork(t *testing.T) {
 	res, _ := ts.postForm(t, "/register", registration())
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	before := len(outboxKinds(t, ts))
-	held := newAccountJobs(0) // no workers: jobs wait in the queue
-	ts.app.accountJobs = held
+	held := &heldWork{Background: ts.app.bg} // account jobs wait in a list
+	ts.app.bg = held
 
 	post := func(path string, v url.Values) *http.Response {
 		req, err := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(v.Encode()))
@@ -58,13 +59,16 @@ func TestForgotAndRegisterAnswerBeforeAnyAddressWork(t *testing.T) {
 	assert.Equal(t, again.StatusCode, newcomer.StatusCode)
 	assert.Equal(t, again.Header.Get("Location"), newcomer.Header.Get("Location"))
 	assert.Equal(t, ops, ts.app.hasher.Ops(), "no hashing before the answer")
-	assert.Len(t, held.queue, 4, "every answer left the same one job")
+	held.mu.Lock()
+	defer held.mu.Unlock()
+	assert.Len(t, held.jobs, 4, "every answer left the same one job")
 	assert.Len(t, outboxKinds(t, ts), before, "nothing mailed before the answers")
 
-	go held.run()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	require.NoError(t, held.close(ctx))
+	for _, job := range held.jobs {
+		job(ctx)
+	}
 	kinds := outboxKinds(t, ts)
 	assert.Contains(t, kinds, "reset")
 	assert.Contains(t, kinds, "duplicate_notice")
@@ -95,4 +99,17 @@ func TestDuplicateNoticeAtMostDaily(t *testing.T) {
 	res, _ = ts.postForm(t, "/register", registration())
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	assert.Equal(t, 2, notices(), "another the next day")
+}
+
+// heldWork holds account jobs instead of running them.
+type heldWork struct {
+	Background
+	mu   sync.Mutex
+	jobs []func(context.Context)
+}
+
+func (h *heldWork) AfterAnswer(_ context.Context, work func(context.Context)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.jobs = append(h.jobs, work)
 }

@@ -92,7 +92,7 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) error {
 		Country: vm.Country, Industry: vm.Industry, Role: store.RoleLearner,
 		AdultConfirmed: true, AcceptedPolicy: vm.PolicyVersion, NotifyNew: vm.NotifyNew, Feedback: vm.Feedback,
 	}
-	a.accountJobs.add(r.Context(), func(ctx context.Context) {
+	a.bg.AfterAnswer(r.Context(), func(ctx context.Context) {
 		if err := a.register(ctx, nu, password); err != nil {
 			a.log.Error("registration", "err", err)
 		}
@@ -310,7 +310,7 @@ func (a *App) handleForgot(w http.ResponseWriter, r *http.Request) error {
 		return a.render(w, r, http.StatusUnprocessableEntity, views.Forgot(a.page(r, "Reset your password"), vm))
 	}
 	email := vm.Email
-	a.accountJobs.add(r.Context(), func(ctx context.Context) {
+	a.bg.AfterAnswer(r.Context(), func(ctx context.Context) {
 		if err := a.forgot(ctx, email); err != nil {
 			a.log.Error("password reset request", "err", err)
 		}

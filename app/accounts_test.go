@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"kelas/jobs/smtptest"
 	"kelas/store"
 )
 
@@ -42,9 +43,9 @@ func registration() url.Values {
 }
 
 // mailServer starts a loopback SMTP server and a test server that sends to it.
-func newMailTestServer(t *testing.T, mods ...func(*Config)) (*testServer, *testSMTP) {
+func newMailTestServer(t *testing.T, mods ...func(*Config)) (*testServer, *smtptest.Server) {
 	t.Helper()
-	smtpd := newTestSMTP(t)
+	smtpd := smtptest.New(t)
 	ts := newTestServer(t, append([]func(*Config){func(c *Config) { c.SMTPURL = smtpd.URL() }}, mods...)...)
 	return ts, smtpd
 }
@@ -52,15 +53,15 @@ func newMailTestServer(t *testing.T, mods ...func(*Config)) (*testServer, *testS
 // deliver runs one outbox pass and returns the n-th..last received mails.
 func (ts *testServer) deliver(t *testing.T) {
 	t.Helper()
-	ts.app.mass.wait() // mass mailings queue in the background
-	_, err := ts.app.deliverMail(t.Context())
+	ts.jobs.WaitMailings() // mass mailings queue in the background
+	_, err := ts.jobs.DeliverMail(t.Context())
 	require.NoError(t, err)
 }
 
 var linkRE = regexp.MustCompile(`https?://[^\s"<>]+`)
 
 // linkIn finds the first link in a mail's text part under path prefix.
-func linkIn(t *testing.T, m receivedMail, prefix string) string {
+func linkIn(t *testing.T, m smtptest.Mail, prefix string) string {
 	t.Helper()
 	for _, l := range linkRE.FindAllString(m.Text, -1) {
 		u, err := url.Parse(l)
@@ -306,7 +307,7 @@ func TestDuplicateRegistrationLooksNew(t *testing.T) {
 	assert.Equal(t, flash1, flashOf(t, ts, "/login"))
 
 	ts.deliver(t)
-	var notice receivedMail
+	var notice smtptest.Mail
 	for _, m := range smtpd.WaitFor(t, 2) {
 		if strings.Contains(m.Subject, "tried to register") {
 			notice = m
@@ -515,9 +516,9 @@ func TestProfileRejectsBadPictures(t *testing.T) {
 }
 
 // mailTo picks the one mail sent to address.
-func mailTo(t *testing.T, mails []receivedMail, address string) receivedMail {
+func mailTo(t *testing.T, mails []smtptest.Mail, address string) smtptest.Mail {
 	t.Helper()
-	var found []receivedMail
+	var found []smtptest.Mail
 	for _, m := range mails {
 		if len(m.To) == 1 && m.To[0] == address {
 			found = append(found, m)
@@ -612,9 +613,7 @@ func asciiLower(b []byte) []byte {
 
 func mustPrefixes(t *testing.T, v string) []netip.Prefix {
 	t.Helper()
-	p, err := ParseTrustedProxies(v)
-	require.NoError(t, err)
-	return p
+	return []netip.Prefix{netip.MustParsePrefix(v)}
 }
 
 // Without SMTP a newcomer can still finish registration: the link is printed

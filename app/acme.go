@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
 
+	"kelas/doctor"
 	"kelas/store"
 	"kelas/views"
 )
@@ -137,71 +138,6 @@ func (a *App) redirectToHTTPS() http.Handler {
 	})
 }
 
-// certRenewalWarn is how long before expiry a certificate that has not been
-// renewed is reported.
-const certRenewalWarn = 14 * 24 * time.Hour
-
-// certStatus is the state of one HTTPS certificate, for the doctor and the
-// console.
-type certStatus struct {
-	Status   string // CheckOK, CheckWarn, CheckFail
-	Detail   string
-	DaysLeft int
-}
-
-// certStatuses judges the certificates in DATA/acme for domain (may be
-// empty when kelas runs without automatic HTTPS). A certificate is renewed
-// when a third of its lifetime (at most 30 days) is left, as autocert does;
-// one still unrenewed an hour past that and within 14 days of expiry means
-// renewal has failed.
-func certStatuses(now time.Time, domain string, st store.ACMEState) []certStatus {
-	var out []certStatus
-	covered := false
-	for _, c := range st.Certs {
-		if domain != "" && !containsFold(c.Names, domain) {
-			continue // left from an earlier domain; never served again
-		}
-		covered = true
-		left := c.NotAfter.Sub(now)
-		days := int(left.Hours() / 24)
-		names := strings.Join(c.Names, ", ")
-		renewAt := c.NotAfter.Add(-min(c.NotAfter.Sub(c.NotBefore)/3, 30*24*time.Hour))
-		s := certStatus{DaysLeft: max(days, 0)}
-		switch {
-		case left <= 0:
-			s.Status = CheckFail
-			s.Detail = fmt.Sprintf("%s (issued by %s) expired on %s: renewal has failed; check that ports 80 and 443 reach kelas and that the ACME directory answers",
-				names, c.Issuer, c.NotAfter.Format(time.RFC3339))
-		case left < certRenewalWarn && now.After(renewAt.Add(time.Hour)):
-			s.Status = CheckWarn
-			s.Detail = fmt.Sprintf("%s (issued by %s) expires on %s, in %s, and renewal has failed; check that ports 80 and 443 reach kelas and that the ACME directory answers",
-				names, c.Issuer, c.NotAfter.Format(time.RFC3339), ago(c.NotAfter, now))
-		default:
-			s.Status = CheckOK
-			s.Detail = fmt.Sprintf("%s (issued by %s) expires on %s, in %s", names, c.Issuer, c.NotAfter.Format(time.RFC3339), ago(c.NotAfter, now))
-		}
-		out = append(out, s)
-	}
-	if domain != "" && !covered {
-		out = append(out, certStatus{Status: CheckWarn,
-			Detail: fmt.Sprintf("no certificate for %s yet: `kelas serve --domain %s` obtains one at the first HTTPS request", domain, domain)})
-	}
-	if st.Unreadable > 0 {
-		out = append(out, certStatus{Status: CheckWarn,
-			Detail: fmt.Sprintf("%d files in %s do not open under this master key: `kelas serve` seals files left in the clear and replaces the rest", st.Unreadable, store.ACMEDir)})
-	}
-	return out
-}
-
-func containsFold(names []string, name string) bool {
-	for _, n := range names {
-		if strings.EqualFold(n, name) {
-			return true
-		}
-	}
-	return false
-}
-
 // certAttention is the doctor's certificate check as dashboard items: the
 // days left, with the same words as `kelas doctor`.
 func (a *App) certAttention(ctx context.Context) ([]views.Attention, error) {
@@ -213,9 +149,9 @@ func (a *App) certAttention(ctx context.Context) ([]views.Attention, error) {
 	if err != nil {
 		return nil, err
 	}
-	level := map[string]string{CheckOK: "ok", CheckWarn: "warn", CheckFail: "alert"}
+	level := map[string]string{doctor.CheckOK: "ok", doctor.CheckWarn: "warn", doctor.CheckFail: "alert"}
 	var out []views.Attention
-	for _, s := range certStatuses(a.clock(), a.cfg.Domain, st) {
+	for _, s := range doctor.CertStatuses(a.clock(), a.cfg.Domain, st) {
 		out = append(out, views.Attention{Label: "HTTPS certificate: " + s.Detail, Count: s.DaysLeft, Level: level[s.Status]})
 	}
 	return out, nil

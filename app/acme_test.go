@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"kelas/doctor"
 	"kelas/store"
 )
 
@@ -41,45 +42,6 @@ func putCert(t *testing.T, st *store.Store, name string, notBefore, notAfter tim
 	require.NoError(t, c.Put(t.Context(), name, data))
 }
 
-func TestCertStatuses(t *testing.T) {
-	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	day := 24 * time.Hour
-	cert := func(name string, lifetime, left time.Duration) store.ACMECert {
-		return store.ACMECert{File: name, Names: []string{name}, Issuer: "Test CA", NotBefore: now.Add(left - lifetime), NotAfter: now.Add(left)}
-	}
-	for _, tc := range []struct {
-		name   string
-		domain string
-		certs  []store.ACMECert
-		want   []string // statuses
-		detail string   // in the first detail
-	}{
-		{"no domain, no certificate", "", nil, nil, ""},
-		{"domain without a certificate yet", certDomain, nil, []string{CheckWarn}, "no certificate for learn.example.org yet"},
-		{"fresh 90-day certificate", certDomain, []store.ACMECert{cert(certDomain, 90*day, 80*day)}, []string{CheckOK},
-			"learn.example.org (issued by Test CA) expires on 2026-05-20T09:00:00Z, in 80d 0h"},
-		{"due for renewal, not yet failed", certDomain, []store.ACMECert{cert(certDomain, 90*day, 20*day)}, []string{CheckOK}, "in 20d"},
-		{"14 days left: renewal has failed", certDomain, []store.ACMECert{cert(certDomain, 90*day, 13*day)}, []string{CheckWarn}, "renewal has failed"},
-		{"expired", certDomain, []store.ACMECert{cert(certDomain, 90*day, -time.Hour)}, []string{CheckFail}, "expired on"},
-		{"6-day certificate, renewal not due", certDomain, []store.ACMECert{cert(certDomain, 6*day, 3*day)}, []string{CheckOK}, "in 3d"},
-		{"6-day certificate, renewal overdue", certDomain, []store.ACMECert{cert(certDomain, 6*day, day)}, []string{CheckWarn}, "renewal has failed"},
-		{"a former domain's certificate is not judged", certDomain, []store.ACMECert{cert("old.example.org", 90*day, -day)},
-			[]string{CheckWarn}, "no certificate for learn.example.org yet"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := certStatuses(now, tc.domain, store.ACMEState{Certs: tc.certs})
-			var statuses []string
-			for _, s := range got {
-				statuses = append(statuses, s.Status)
-			}
-			assert.Equal(t, tc.want, statuses)
-			if tc.detail != "" {
-				assert.Contains(t, got[0].Detail, tc.detail)
-			}
-		})
-	}
-}
-
 // TestDoctorWarnsWhenRenewalFailed: a certificate 14 days from expiry that
 // was due for renewal long ago shows in `kelas doctor` and on the console
 // dashboard, with the same words.
@@ -88,20 +50,20 @@ func TestDoctorWarnsWhenRenewalFailed(t *testing.T) {
 	now := ts.clock.Now()
 	putCert(t, ts.store, certDomain, now.Add(-77*24*time.Hour), now.Add(13*24*time.Hour))
 
-	var cert Check
-	for _, c := range Doctor(t.Context(), ts.store, DoctorInput{KeySource: "environment", Domain: certDomain}) {
+	var cert doctor.Check
+	for _, c := range doctor.Run(t.Context(), ts.store, doctor.Input{KeySource: "environment", Domain: certDomain}) {
 		if c.Name == "certificate" {
 			require.Empty(t, cert.Name, "one certificate line")
 			cert = c
 		}
 	}
-	assert.Equal(t, CheckWarn, cert.Status)
+	assert.Equal(t, doctor.CheckWarn, cert.Status)
 	assert.Contains(t, cert.Detail, "learn.example.org (issued by Test CA) expires on")
 	assert.Contains(t, cert.Detail, "renewal has failed")
 
 	// Without automatic HTTPS and no certificate there is nothing to say.
 	other := newTestServer(t)
-	for _, c := range Doctor(t.Context(), other.store, DoctorInput{KeySource: "environment"}) {
+	for _, c := range doctor.Run(t.Context(), other.store, doctor.Input{KeySource: "environment"}) {
 		assert.NotEqual(t, "certificate", c.Name)
 	}
 

@@ -106,9 +106,9 @@ type Deps struct {
 	// Stdout receives links an operator needs when no mail can be sent
 	// (setup and verification links). Nil discards them.
 	Stdout io.Writer
-	// Mailer delivers outbox mail; nil builds one from Config.SMTPURL, and
-	// with no SMTP URL mail waits in the outbox.
-	Mailer Mailer
+	// Background takes the work requests start but do not wait for
+	// (package jobs).
+	Background Background
 }
 
 // App holds every dependency of the HTTP side.
@@ -120,13 +120,14 @@ type App struct {
 	clock    func() time.Time
 	static   fs.FS
 	stdout   io.Writer
-	mailer   Mailer
-	mailWake chan struct{}
-	// offsiteWake runs the off-site job at once (a backup taken on the
-	// console is copied without making the operator wait for it).
-	offsiteWake chan struct{}
-	limits      limiters
-	hasher      *hasher
+	// mailOn says outbox mail is delivered (Config.SMTPURL is set; the
+	// runner in package jobs delivers it); without it the links mail
+	// would carry are also printed on stdout.
+	mailOn bool
+	// bg takes the work requests start but do not wait for (background.go).
+	bg     Background
+	limits limiters
+	hasher *hasher
 	// pictureSlots bounds concurrent picture re-encoding.
 	pictureSlots chan struct{}
 	consent      *consentKit   // cookie consent (consent.go)
@@ -146,13 +147,6 @@ type App struct {
 	// officer's "carry out now" never both act on one case (rights_console.go).
 	erasing sync.Mutex
 
-	// exports runs portability export builds, a few at a time (export.go).
-	exports *exportRunner
-	// accountJobs does the address-dependent work of registration and
-	// password reset after the answer (accountjobs.go).
-	accountJobs *accountJobs
-	// mass runs mass mailings in the background (massmail.go).
-	mass *massRunner
 	// filterOptions are the catalogue's country and language lists,
 	// rendered once (trainings.go).
 	filterOptions filterOptions
@@ -162,8 +156,12 @@ type App struct {
 	renderBuffers sync.Pool
 }
 
-// New builds the application.
+// New builds the application. It does no I/O: Prepare does, before
+// serving.
 func New(cfg Config, d Deps) (*App, error) {
+	if d.Background == nil {
+		return nil, errors.New("app: no background runner")
+	}
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = 12
 	}
@@ -174,31 +172,18 @@ func New(cfg Config, d Deps) (*App, error) {
 		cfg.BodyTimeout = 10 * time.Second
 	}
 	a := &App{cfg: cfg, log: d.Log, store: d.Store, clock: d.Store.Now, static: d.Static, stdout: d.Stdout,
-		mailer: d.Mailer, mailWake: make(chan struct{}, 1), offsiteWake: make(chan struct{}, 1), hasher: newHasher(cfg.BcryptCost),
+		mailOn: cfg.SMTPURL != "", bg: d.Background, hasher: newHasher(cfg.BcryptCost),
 		pictureSlots: make(chan struct{}, 2)}
+	// The dummy hash is made at start, in the background (throttle.go).
+	a.bg.Go(a.hasher.makeDummy)
 	a.limits = newLimiters(a.clock)
 	a.filterOptions = newFilterOptions()
-	a.exports = newExportRunner(exportBuilds)
-	a.accountJobs = newAccountJobs(2)
-	a.mass = newMassRunner()
 	a.consent, a.stats = newConsentKit(a.clock), newStatsCounter()
 	a.md = newMarkdown()
 	a.activity = d.Store.NewActivityWriter(1<<16, func(err error) { a.log.Error("activity writer", "err", err) })
 	if a.stdout == nil {
 		a.stdout = io.Discard
 	}
-	if a.mailer == nil && cfg.SMTPURL != "" {
-		m, err := NewSMTPMailer(cfg.SMTPURL, cfg.MailFrom)
-		if err != nil {
-			return nil, err
-		}
-		a.mailer = m
-	}
-	assets, err := hashAssets(d.Static)
-	if err != nil {
-		return nil, err
-	}
-	a.assets = assets
 	a.sessions = scs.New()
 	a.sessions.Store = d.Store.Sessions()
 	a.sessions.Lifetime = 24 * time.Hour
@@ -216,34 +201,36 @@ func New(cfg Config, d Deps) (*App, error) {
 	}
 	a.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { a.writeError(w, r, err) }
 	a.handler = a.routes()
-	ctx := context.Background()
-	// Export builds cut off by a restart are marked failed at once, so
-	// their pages stop waiting.
-	if _, err := d.Store.InterruptExports(ctx); err != nil {
-		return nil, err
-	}
-	if n, err := d.Store.SeedMembers(ctx); err != nil {
-		return nil, err
-	} else if n > 0 {
-		a.log.Info("member organisations seeded", "count", n)
-	}
-	if cfg.Demo {
-		if err := a.seedDemo(ctx); err != nil {
-			return nil, fmt.Errorf("demo data: %w", err)
-		}
-	}
-	if err := a.refreshPolicyBanner(context.Background()); err != nil {
-		return nil, err
-	}
 	return a, nil
 }
 
+// Prepare does the app's start-up I/O: it fingerprints the static files,
+// seeds the member organisations (and, with Config.Demo, sample
+// trainings) and reads the policy banner. Call it once, before serving.
+func (a *App) Prepare(ctx context.Context) error {
+	assets, err := hashAssets(a.static)
+	if err != nil {
+		return err
+	}
+	a.assets = assets
+	if n, err := a.store.SeedMembers(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		a.log.Info("member organisations seeded", "count", n)
+	}
+	if a.cfg.Demo {
+		if err := a.seedDemo(ctx); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	return a.refreshPolicyBanner(ctx)
+}
+
 // Close flushes what the app holds in memory (queued activity events) to
-// the store. Serve calls it after the last request has finished; it is safe
-// to call more than once.
+// the store. Call it after the last request has finished and the
+// background work has stopped; it is safe to call more than once.
 func (a *App) Close(ctx context.Context) error {
-	a.mass.close() // a mailing cut short resumes at the next start
-	return errors.Join(a.accountJobs.close(ctx), a.exports.wait(ctx), a.activity.Close(ctx))
+	return a.activity.Close(ctx)
 }
 
 // Handler is the complete HTTP handler with all middleware.
@@ -265,11 +252,9 @@ func (a *App) SetupLink(ctx context.Context) (string, error) {
 
 // Serve listens until ctx is cancelled, then shuts down gracefully, letting
 // requests in flight finish. With a domain it serves HTTPS with certificates
-// from ACME and answers plain HTTP only for challenges and redirects.
+// from ACME and answers plain HTTP only for challenges and redirects. The
+// background work runs beside it (package jobs), not inside it.
 func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
-	if err := a.applyTombstones(ctx); err != nil {
-		return err
-	}
 	srv := a.server(a.cfg.Addr, a.handler)
 	var redirect *http.Server
 	if a.cfg.Domain != "" {
@@ -310,11 +295,6 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		go func() { errc <- redirect.Serve(rln) }()
 		a.log.Info("answering ACME challenges and redirecting plain HTTP", "addr", rln.Addr().String())
 	}
-	// The scheduler (outbox delivery, retention, backups, cleanups) and the
-	// access-log writer; deferred so they stop after the last request.
-	defer a.startOperations(ctx)()
-	// Deferred, so the last statistics are written after the last request.
-	defer a.startStats(ctx)()
 	a.log.Info("listening", "addr", ln.Addr().String(), "url", a.cfg.PublicURL())
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -333,7 +313,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if redirect != nil {
 		err = errors.Join(err, redirect.Shutdown(sctx))
 	}
-	return errors.Join(err, a.Close(sctx))
+	return err
 }
 
 func (a *App) server(addr string, h http.Handler) *http.Server {

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"kelas/jobs"
 	"kelas/store"
 )
 
@@ -27,6 +28,7 @@ import (
 type testServer struct {
 	*httptest.Server
 	app    *App
+	jobs   *jobs.Runner // the background work, as main wires it; not running
 	store  *store.Store
 	client *http.Client
 	logs   *syncBuffer
@@ -83,17 +85,43 @@ func newTestServer(t testing.TB, mods ...func(*Config)) *testServer {
 		m(&cfg)
 	}
 	logs, stdout := &syncBuffer{}, &syncBuffer{}
-	a, err := New(cfg, Deps{Log: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Static: os.DirFS("../static"), Stdout: stdout})
-	require.NoError(t, err)
+	a, bg := newApp(t, cfg, st, logs, stdout)
 	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		assert.NoError(t, a.Close(context.Background()), "closing the app")
-	})
+	t.Cleanup(srv.Close)
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &testServer{Server: srv, app: a, store: st, client: client, logs: logs, stdout: stdout, clock: clock}
+	return &testServer{Server: srv, app: a, jobs: bg, store: st, client: client, logs: logs, stdout: stdout, clock: clock}
+}
+
+// background is the runner behind the app of ts, if any.
+func (ts *testServer) background() (*jobs.Runner, bool) {
+	if ts.app == nil {
+		return nil, false
+	}
+	bg, ok := ts.app.bg.(*jobs.Runner)
+	return bg, ok
+}
+
+// newApp builds an app and its background runner on st as main does, and
+// prepares both; both close when the test ends. The runner is not running: tests run its jobs with
+// RunNow, or start Run themselves.
+func newApp(t testing.TB, cfg Config, st *store.Store, logs, stdout io.Writer) (*App, *jobs.Runner) {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	bg, err := jobs.New(jobs.Config{BackupRecipients: cfg.BackupRecipients, BackupTarget: cfg.BackupTarget,
+		BackupCredentials: cfg.BackupCredentials, OffsiteRetry: cfg.OffsiteRetry, SMTPURL: cfg.SMTPURL, MailFrom: cfg.MailFrom}, st, log)
+	require.NoError(t, err)
+	a, err := New(cfg, Deps{Log: log, Store: st, Static: os.DirFS("../static"), Stdout: stdout, Background: bg})
+	require.NoError(t, err)
+	bg.SetWork(jobs.Work(a.Tasks()))
+	t.Cleanup(func() {
+		assert.NoError(t, bg.Close(context.Background()), "closing the background work")
+		assert.NoError(t, a.Close(context.Background()), "closing the app")
+	})
+	require.NoError(t, bg.Prepare(t.Context()))
+	require.NoError(t, a.Prepare(t.Context()))
+	return a, bg
 }
 
 func (ts *testServer) get(t testing.TB, path string) (*http.Response, string) {
@@ -118,8 +146,8 @@ func (ts *testServer) do(t testing.TB, req *http.Request) (*http.Response, strin
 	defer res.Body.Close()
 	// Registration and reset requests finish their work after answering:
 	// tests see its outcome at once.
-	if ts.app != nil {
-		require.NoError(t, ts.app.accountJobs.wait(t.Context()))
+	if bg, ok := ts.background(); ok {
+		require.NoError(t, bg.WaitAccounts(t.Context()))
 	}
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 
+	"kelas/doctor"
 	"kelas/views"
 )
 
@@ -74,7 +75,7 @@ func (a *App) operationsAttention(ctx context.Context) ([]views.Attention, error
 	switch {
 	case bs.Failing:
 		out = append(out, views.Attention{Label: "Backups failing: the last attempt failed", Count: 1, Link: "/console/backups", Level: "alert"})
-	case bs.LastGood.ID != "" && now.Sub(bs.LastGood.CreatedAt) > backupMaxAge:
+	case bs.LastGood.ID != "" && now.Sub(bs.LastGood.CreatedAt) > doctor.BackupMaxAge:
 		out = append(out, views.Attention{Label: "Backups: the last good one is older than a day", Count: 1, Link: "/console/backups", Level: "alert"})
 	default:
 		out = append(out, views.Attention{Label: "Backups failing", Count: 0, Link: "/console/backups", Level: "ok"})
@@ -94,12 +95,12 @@ func (a *App) operationsAttention(ctx context.Context) ([]views.Attention, error
 		level = "alert"
 	}
 	out = append(out, views.Attention{Label: "Scheduled jobs failing", Count: failing, Level: level})
-	if free, total, err := diskFree(a.store.Dir()); err == nil {
+	if free, total, err := doctor.DiskFree(a.store.Dir()); err == nil {
 		level, label := "ok", "GiB free on the data disk"
-		if free < diskWarnFree || float64(free) < diskWarnFraction*float64(total) || free < 2*uint64(dbSize(a.store.Dir())) {
+		if free < doctor.DiskWarnFree || float64(free) < doctor.DiskWarnFraction*float64(total) || free < 2*uint64(doctor.DBSize(a.store.Dir())) {
 			level, label = "warn", "GiB free on the data disk: low, backups need room for a copy of the database"
 		}
-		if free < diskFailFree {
+		if free < doctor.DiskFailFree {
 			level = "alert"
 		}
 		out = append(out, views.Attention{Label: label, Count: int(free >> 30), Level: level})

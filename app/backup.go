@@ -3,67 +3,16 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 
-	"filippo.io/age"
-
 	"kelas/store"
 	"kelas/store/offsite"
 	"kelas/views"
 )
-
-// ParseBackupRecipients reads KELAS_BACKUP_RECIPIENT: age public keys
-// (age1...), comma- or space-separated, that backups are also encrypted to,
-// such as an offline recovery key whose secret never touches the server.
-func ParseBackupRecipients(v string) ([]age.Recipient, error) {
-	var out []age.Recipient
-	for i, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
-		// Errors never repeat the value: it may be a secret key pasted by
-		// mistake.
-		if strings.HasPrefix(strings.ToUpper(f), "AGE-SECRET-KEY-") {
-			return nil, fmt.Errorf("backup recipient %d is a secret key: give its public key (age-keygen -y) and keep the secret offline", i+1)
-		}
-		r, err := age.ParseX25519Recipient(f)
-		if err != nil {
-			return nil, fmt.Errorf("backup recipient %d is not an age public key (age1...)", i+1)
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// runBackup takes a backup now (data and keys) and prunes old ones.
-func (a *App) runBackup(ctx context.Context, origin, actor string) ([]store.Backup, error) {
-	bs, err := a.store.Backup(ctx, store.BackupOptions{Origin: origin, Actor: actor, Recipients: a.cfg.BackupRecipients})
-	for _, b := range bs {
-		a.log.Info("backup written", "backup_id", b.ID, "kind", b.Kind, "file", b.File, "bytes", b.Size)
-	}
-	if err != nil {
-		a.log.Error("backup failed", "origin", origin, "err", err)
-		return bs, err
-	}
-	// The copy off the server follows at once: inside the scheduled job,
-	// or, for a backup asked for on the console, by waking the off-site
-	// job so nobody waits on a slow or unreachable target. Its failure
-	// does not fail the backup: the local files stay, the state shows on
-	// the console and in `kelas doctor`, and the hourly job tries again.
-	if origin != store.OriginSchedule {
-		select {
-		case a.offsiteWake <- struct{}{}:
-		default:
-		}
-		return bs, nil
-	}
-	if oerr := a.runOffsite(ctx); oerr != nil {
-		a.log.Error("off-site copy failed", "err", oerr)
-	}
-	return bs, nil
-}
 
 // backupsPageSize is how many records the console lists.
 const backupsPageSize = 60
@@ -128,7 +77,7 @@ func (a *App) backupsView(r *http.Request) (views.BackupsView, error) {
 func (a *App) handleBackupRun(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r.Context())
 	// The backup finishes even if the browser gives up waiting.
-	bs, err := a.runBackup(context.WithoutCancel(r.Context()), store.OriginConsole, u.ID)
+	bs, err := a.bg.Backup(context.WithoutCancel(r.Context()), store.OriginConsole, u.ID)
 	if err != nil {
 		a.redirect(w, r, "/console/backups", "The backup failed. The reason is in the list below.")
 		return nil

@@ -9,13 +9,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"kelas/jobs/smtptest"
 	"kelas/store"
 )
 
 // mailWith picks the one mail to address whose subject contains subject.
-func mailWith(t *testing.T, mails []receivedMail, address, subject string) receivedMail {
+func mailWith(t *testing.T, mails []smtptest.Mail, address, subject string) smtptest.Mail {
 	t.Helper()
-	var found []receivedMail
+	var found []smtptest.Mail
 	for _, m := range mails {
 		if len(m.To) == 1 && m.To[0] == address && strings.Contains(m.Subject, subject) {
 			found = append(found, m)

@@ -24,7 +24,7 @@ func (a *App) invite(r *http.Request, inv store.Invitation, memberName string) e
 		what += " of " + memberName
 	}
 	link := a.cfg.PublicURL() + "/invite/" + token
-	if a.mailer == nil {
+	if !a.mailOn {
 		a.printLink("invitation", link)
 	}
 	a.auditReq(r, "invitation.create", "member", inv.MemberID, map[string]any{"role": string(inv.Role)})

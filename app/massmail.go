@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"sync"
 
 	"kelas/store"
 	"kelas/views"
@@ -15,78 +14,14 @@ import (
 // is recorded after each batch.
 const massBatch = 500
 
-// massRunner runs mass mailings in the background of this process: the
-// request that starts one records it and returns; the mailing job resumes
-// any still running after a restart.
-type massRunner struct {
-	ctx     context.Context // ends when the app closes: a run stops between batches
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	running map[string]bool
-}
-
-func newMassRunner() *massRunner {
-	ctx, stop := context.WithCancel(context.Background())
-	return &massRunner{ctx: ctx, stop: stop, running: map[string]bool{}}
-}
-
-// close stops the runs between batches and waits for them.
-func (m *massRunner) close() {
-	m.stop()
-	m.wg.Wait()
-}
-
-// wait waits for the runs in progress (tests).
-func (m *massRunner) wait() { m.wg.Wait() }
-
 // startMassMailing records a mailing and starts it in the background.
 func (a *App) startMassMailing(ctx context.Context, kind, refID, createdBy string, params map[string][]string) (store.MassMailing, error) {
 	m, err := a.store.CreateMassMailing(ctx, kind, refID, createdBy, params)
 	if err != nil {
 		return m, err
 	}
-	a.kickMassMailing(m)
+	a.bg.Mailing(m)
 	return m, nil
-}
-
-// kickMassMailing runs m in the background unless this process runs it
-// already.
-func (a *App) kickMassMailing(m store.MassMailing) {
-	r := a.mass
-	r.mu.Lock()
-	if r.running[m.ID] || r.ctx.Err() != nil {
-		r.mu.Unlock()
-		return
-	}
-	r.running[m.ID] = true
-	r.wg.Add(1)
-	r.mu.Unlock()
-	go func() {
-		defer r.wg.Done()
-		defer func() {
-			r.mu.Lock()
-			delete(r.running, m.ID)
-			r.mu.Unlock()
-		}()
-		if err := a.runMass(r.ctx, m); err != nil && !errors.Is(err, context.Canceled) {
-			a.log.Error("mass mailing", "mailing_id", m.ID, "kind", m.Kind, "err", err)
-		}
-	}()
-}
-
-// runMassMailings is the scheduler's job: every mailing still running
-// (after a restart, say) is resumed; the claims make resuming safe.
-func (a *App) runMassMailings(ctx context.Context) error {
-	ms, err := a.store.RunningMassMailings(ctx)
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		a.kickMassMailing(m)
-	}
-	a.mass.wait()
-	return nil
 }
 
 // massPlan is who a mailing goes to and what each gets.
@@ -174,11 +109,8 @@ func (a *App) runMass(ctx context.Context, m store.MassMailing) error {
 		if err := a.store.MassMailingProgress(record, m.ID, len(ids), start+len(batch), queued); err != nil {
 			return err
 		}
-		if n > 0 && a.mailer != nil {
-			select {
-			case a.mailWake <- struct{}{}:
-			default:
-			}
+		if n > 0 && a.mailOn {
+			a.bg.WakeOutbox()
 		}
 	}
 	if err := a.store.MassMailingProgress(record, m.ID, len(ids), len(ids), queued); err != nil {

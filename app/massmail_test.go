@@ -3,9 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -52,7 +50,7 @@ func TestMassMailingIsAResumableJob(t *testing.T) {
 		m, err := ts.store.MassMailing(ctx, ms[0].ID)
 		return err == nil && m.Processed > 0
 	}, 30*time.Second, time.Millisecond)
-	require.NoError(t, ts.app.Close(context.Background()))
+	require.NoError(t, ts.jobs.Close(context.Background()))
 	m, err := ts.store.MassMailing(ctx, ms[0].ID)
 	require.NoError(t, err)
 	require.Equal(t, store.MassRunning, m.Status, "stopped mid-way")
@@ -60,11 +58,8 @@ func TestMassMailingIsAResumableJob(t *testing.T) {
 	t.Logf("stopped after %d of %d", m.Processed, m.Targeted)
 
 	// The next start: a new app on the same data resumes it from its job.
-	again, err := New(Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), BcryptCost: 4},
-		Deps{Log: slog.New(slog.NewTextHandler(ts.logs, nil)), Store: ts.store, Static: os.DirFS("../static"), Stdout: ts.stdout})
-	require.NoError(t, err)
-	t.Cleanup(func() { again.Close(context.Background()) })
-	require.NoError(t, again.runMassMailings(ctx))
+	_, againJobs := newApp(t, Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), BcryptCost: 4}, ts.store, ts.logs, ts.stdout)
+	require.NoError(t, againJobs.RunNow(ctx, "mass_mail"))
 	m, err = ts.store.MassMailing(ctx, ms[0].ID)
 	require.NoError(t, err)
 	assert.Equal(t, store.MassDone, m.Status)
@@ -87,7 +82,7 @@ func TestMassMailingIsAResumableJob(t *testing.T) {
 	// Resuming once more sends nothing.
 	_, err = ts.store.CreateMassMailing(ctx, store.MassBreachNotice, b.ID, "x", nil)
 	require.NoError(t, err)
-	require.NoError(t, again.runMassMailings(ctx))
+	require.NoError(t, againJobs.RunNow(ctx, "mass_mail"))
 	perPerson, err = ts.store.MailsPerPerson(ctx, store.MailBreachNotice)
 	require.NoError(t, err)
 	assert.Len(t, perPerson, m.Targeted)

@@ -132,8 +132,7 @@ func TestOversizedBodyGets413(t *testing.T) {
 }
 
 func TestClientIP(t *testing.T) {
-	trusted, err := ParseTrustedProxies("10.0.0.0/8, 192.0.2.7")
-	require.NoError(t, err)
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32")}
 	cases := []struct {
 		name, remote string
 		xff          []string
@@ -154,12 +153,10 @@ func TestClientIP(t *testing.T) {
 			assert.Equal(t, netip.MustParseAddr(c.want), clientIP(c.remote, c.xff, trusted))
 		})
 	}
-	_, err = ParseTrustedProxies("10.0.0.0/8,nonsense")
-	assert.Error(t, err)
 }
 
 func FuzzClientIP(f *testing.F) {
-	trusted, _ := ParseTrustedProxies("10.0.0.0/8,::1/128")
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	f.Add("10.0.0.1:80", "1.2.3.4, 5.6.7.8")
 	f.Add("[::1]:80", "2001:db8::1")
 	f.Add("garbage", ",,,")
@@ -192,22 +189,6 @@ func FuzzClientIP(f *testing.F) {
 			// A trusted hop is skipped unless the chain ends in it.
 			if parseAddr(strings.TrimSpace(hops[0])) != ip {
 				t.Fatalf("a trusted hop %v was taken for the client (%q)", ip, xff)
-			}
-		}
-	})
-}
-
-func FuzzParseTrustedProxies(f *testing.F) {
-	f.Add("10.0.0.0/8, 192.0.2.1")
-	f.Add("::1/128,fe80::/10")
-	f.Fuzz(func(t *testing.T, v string) {
-		ps, err := ParseTrustedProxies(v)
-		if err != nil {
-			return
-		}
-		for _, p := range ps {
-			if !p.IsValid() {
-				t.Fatalf("invalid prefix accepted from %q", v)
 			}
 		}
 	})

@@ -48,16 +48,6 @@ func (a *App) optionalMail(ctx context.Context, u store.User, kind, subject stri
 		Headers: map[string]string{"List-Unsubscribe": "<" + link + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}, nil
 }
 
-// sendSuppressed is the send-time check of the outbox: optional mail to a
-// person who restricted processing, objected or opted out after it was
-// queued must not go. It returns the reason to record, or "".
-func (a *App) sendSuppressed(ctx context.Context, m store.OutboxMail) (string, error) {
-	if !store.OptionalMail(m.Kind) {
-		return "", nil
-	}
-	return a.store.MailSuppressed(ctx, m.UserID, m.Kind)
-}
-
 // notifyView assembles the announcement page of a training.
 func (a *App) notifyView(r *http.Request, x actor, t store.Training, f views.NotifyForm) (views.NotifyTrainingView, error) {
 	ctx := r.Context()

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
+	"kelas/jobs/smtptest"
 	"kelas/store"
 )
 
@@ -77,22 +78,17 @@ func dpoClient(t *testing.T, ts *testServer) (*testServer, store.User) {
 	return c, u
 }
 
-// deliverAll runs outbox passes until nothing due is left.
+// deliverAll runs the outbox job: passes until nothing due is left.
 func (ts *testServer) deliverAll(t *testing.T) {
 	t.Helper()
-	ts.app.mass.wait() // mass mailings queue in the background
-	for range 100 {
-		processed, _, err := ts.app.deliverBatch(t.Context())
-		require.NoError(t, err)
-		if processed < mailBatch {
-			return
-		}
+	ts.jobs.WaitMailings() // mass mailings queue in the background
+	if ts.app.mailOn {
+		require.NoError(t, ts.jobs.RunNow(t.Context(), "outbox"))
 	}
-	t.Fatal("the outbox did not drain")
 }
 
 // recipients lists who received each of msgs.
-func recipients(msgs []receivedMail) []string {
+func recipients(msgs []smtptest.Mail) []string {
 	var out []string
 	for _, m := range msgs {
 		out = append(out, m.To...)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"kelas/doctor"
 	"kelas/store"
 	"kelas/store/offsite/offsitetest"
 )
@@ -24,16 +25,16 @@ func offsiteServer(t *testing.T) (*testServer, *offsitetest.S3Server) {
 	return ts, s3
 }
 
-func doctorCheck(t *testing.T, ts *testServer, name string) Check {
+func doctorCheck(t *testing.T, ts *testServer, name string) doctor.Check {
 	t.Helper()
-	for _, c := range Doctor(t.Context(), ts.store, DoctorInput{KeySource: "environment", BackupCredentials: ts.app.cfg.BackupCredentials,
+	for _, c := range doctor.Run(t.Context(), ts.store, doctor.Input{KeySource: "environment", BackupCredentials: ts.app.cfg.BackupCredentials,
 		BackupTarget: ts.app.cfg.BackupTarget}) {
 		if c.Name == name {
 			return c
 		}
 	}
 	t.Fatalf("no doctor check %q", name)
-	return Check{}
+	return doctor.Check{}
 }
 
 // TestBackupsConsoleOffsite: an operator sets the target on the console
@@ -47,7 +48,7 @@ func TestBackupsConsoleOffsite(t *testing.T) {
 	res, body := ts.get(t, "/console/backups")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Contains(t, doc(t, body).Find(`[data-testid="offsite"]`).Text(), "No off-site target is set")
-	assert.Equal(t, CheckWarn, doctorCheck(t, ts, "off-site").Status)
+	assert.Equal(t, doctor.CheckWarn, doctorCheck(t, ts, "off-site").Status)
 
 	for _, bad := range []struct{ url, want string }{
 		{"sftp://backup:hunter2@example.test/kelas", "put no password in KELAS_BACKUP_TARGET"},
@@ -82,12 +83,8 @@ func TestBackupsConsoleOffsite(t *testing.T) {
 		assert.Equal(t, "local", strings.TrimSpace(d.Find(`[data-testid="offsite-`+b.ID+`"]`).Text()), b.File)
 	}
 	// The console woke the off-site job; the scheduler runs it.
-	select {
-	case <-ts.app.offsiteWake:
-	default:
-		t.Fatal("the off-site job was not woken")
-	}
-	require.NoError(t, ts.app.runOffsite(t.Context()))
+	require.True(t, ts.jobs.TakeWake("offsite"), "the off-site job was not woken")
+	require.NoError(t, ts.jobs.RunNow(t.Context(), "offsite"))
 	_, body = ts.get(t, "/console/backups")
 	d = doc(t, body)
 	assert.Equal(t, s3.URL, strings.TrimSpace(d.Find(`[data-testid="offsite-target"]`).Text()))
@@ -95,14 +92,14 @@ func TestBackupsConsoleOffsite(t *testing.T) {
 		assert.Equal(t, "verified", strings.TrimSpace(d.Find(`[data-testid="offsite-`+b.ID+`"]`).Text()), b.File)
 	}
 	c := doctorCheck(t, ts, "off-site")
-	assert.Equal(t, CheckOK, c.Status, c.Detail)
+	assert.Equal(t, doctor.CheckOK, c.Status, c.Detail)
 	assert.Contains(t, c.Detail, "2 backup files verified")
 	assert.NotContains(t, ts.logs.String(), offsitetest.S3SecretKey)
 
 	// The drill passes and says so.
-	require.NoError(t, ts.app.runDrill(t.Context()))
+	require.NoError(t, ts.jobs.RunNow(t.Context(), "restore_drill"))
 	c = doctorCheck(t, ts, "restore drill")
-	assert.Equal(t, CheckOK, c.Status, c.Detail)
+	assert.Equal(t, doctor.CheckOK, c.Status, c.Detail)
 	_, body = ts.get(t, "/console/backups")
 	assert.Contains(t, doc(t, body).Find(`[data-testid="drill"]`).Text(), "passed")
 }
@@ -121,7 +118,7 @@ func TestOffsiteFailureKeepsBackup(t *testing.T) {
 	})
 	loginAs(t, ts, "offsite", store.RoleOperator)
 	// The scheduled backup copies its pair at once.
-	_, err := ts.app.runBackup(t.Context(), store.OriginSchedule, store.ActorScheduler)
+	_, err := ts.jobs.Backup(t.Context(), store.OriginSchedule, store.ActorScheduler)
 	require.NoError(t, err, "the backup itself succeeds")
 	bs, err := ts.store.Backups(t.Context(), 10)
 	require.NoError(t, err)
@@ -134,14 +131,14 @@ func TestOffsiteFailureKeepsBackup(t *testing.T) {
 		assert.Contains(t, d.Find(`[data-testid="offsite-`+b.ID+`"]`).Text(), "refused the credentials")
 	}
 	c := doctorCheck(t, ts, "off-site")
-	assert.Equal(t, CheckFail, c.Status)
+	assert.Equal(t, doctor.CheckFail, c.Status)
 	assert.Contains(t, c.Detail, "refused the credentials")
 	for _, out := range []string{ts.logs.String(), body, c.Detail} {
 		assert.NotContains(t, out, offsitetest.S3SecretKey)
 	}
 
 	// The drill fails too, and every operator is mailed.
-	require.Error(t, ts.app.runDrill(t.Context()))
+	require.Error(t, ts.jobs.RunNow(t.Context(), "restore_drill"))
 	mails, err := ts.store.OutboxMails(t.Context(), 10)
 	require.NoError(t, err)
 	var drillMails int
@@ -152,13 +149,14 @@ func TestOffsiteFailureKeepsBackup(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, drillMails)
-	assert.Equal(t, CheckFail, doctorCheck(t, ts, "restore drill").Status)
+	assert.Equal(t, doctor.CheckFail, doctorCheck(t, ts, "restore drill").Status)
 
 	// Fixed credentials: the next hourly run copies what failed.
 	ts.app.cfg.BackupCredentials = offsitetest.S3Creds()
-	require.NoError(t, ts.app.runOffsite(t.Context()))
+	_, fixed := newApp(t, ts.app.cfg, ts.store, ts.logs, ts.stdout) // a restart with them
+	require.NoError(t, fixed.RunNow(t.Context(), "offsite"))
 	c = doctorCheck(t, ts, "off-site")
-	assert.Equal(t, CheckOK, c.Status, c.Detail)
+	assert.Equal(t, doctor.CheckOK, c.Status, c.Detail)
 }
 
 // TestOffsiteUnusableTargetIsShown: a KELAS_BACKUP_TARGET whose credentials
@@ -167,12 +165,12 @@ func TestOffsiteFailureKeepsBackup(t *testing.T) {
 func TestOffsiteUnusableTargetIsShown(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) { c.BackupTarget = "sftp://backup@192.0.2.1/srv/kelas" })
 	loginAs(t, ts, "offsite", store.RoleOperator)
-	bs, err := ts.app.runBackup(t.Context(), store.OriginSchedule, store.ActorScheduler)
+	bs, err := ts.jobs.Backup(t.Context(), store.OriginSchedule, store.ActorScheduler)
 	require.NoError(t, err)
 	require.Len(t, bs, 2)
 	_, body := ts.get(t, "/console/backups")
 	assert.Contains(t, doc(t, body).Find(`[data-testid="offsite-status"]`).Text(), "set KELAS_BACKUP_SFTP_KEY")
 	c := doctorCheck(t, ts, "off-site")
-	assert.Equal(t, CheckFail, c.Status)
+	assert.Equal(t, doctor.CheckFail, c.Status)
 	assert.Contains(t, c.Detail, "KELAS_BACKUP_SFTP_KEY")
 }

@@ -11,17 +11,6 @@ import (
 	"kelas/views"
 )
 
-// runRetention is the daily retention job.
-func (a *App) runRetention(ctx context.Context) error {
-	results, err := a.store.Purge(ctx, store.PurgeOptions{Actor: store.ActorScheduler})
-	for _, r := range results {
-		if r.Rows > 0 || r.Keys > 0 || r.Held {
-			a.log.Info("retention purge", "category", r.Category, "rows", r.Rows, "keys", r.Keys, "held", r.Held)
-		}
-	}
-	return err
-}
-
 // retentionView gathers everything the retention page shows.
 func (a *App) retentionView(ctx context.Context, rules views.RulesForm, hold views.HoldForm) (views.RetentionView, error) {
 	v := views.RetentionView{Nav: a.consoleNav(ctx, actorFrom(ctx)), Rules: rules, Hold: hold, Categories: holdCategories()}

@@ -131,7 +131,7 @@ func TestRetentionJobAndReport(t *testing.T) {
 		{At: old, Method: "GET", Route: "GET /", Status: 200, IP: netip.MustParseAddr("192.0.2.1")},
 		{At: old, Method: "GET", Route: "GET /", Status: 200, IP: netip.MustParseAddr("192.0.2.2")},
 	}))
-	require.NoError(t, ts.app.runRetention(t.Context()))
+	require.NoError(t, ts.jobs.RunNow(t.Context(), "retention"))
 	res, body := ts.get(t, "/console/retention")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	d := doc(t, body)

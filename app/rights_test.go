@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"kelas/jobs/smtptest"
 	"kelas/store"
 )
 
@@ -19,7 +20,7 @@ import (
 // officer, with a real SMTP server.
 type rightsFixture struct {
 	ts      *testServer
-	smtpd   *testSMTP
+	smtpd   *smtptest.Server
 	learner *testServer
 	user    store.User
 	dpo     *testServer
@@ -121,8 +122,8 @@ func TestRectificationHandledByOfficer(t *testing.T) {
 }
 
 // lastMails returns the delivered mails whose subject contains s.
-func lastMails(smtpd *testSMTP, s string) []receivedMail {
-	var out []receivedMail
+func lastMails(smtpd *smtptest.Server, s string) []smtptest.Mail {
+	var out []smtptest.Mail
 	for _, m := range smtpd.Messages() {
 		if strings.Contains(m.Subject, s) {
 			out = append(out, m)

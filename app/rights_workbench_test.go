@@ -189,7 +189,7 @@ func TestOfficerWorkbenchEndToEnd(t *testing.T) {
 		"received_on": {now.Format(time.DateOnly)}, "identity": {"Sent from the account's confirmed address."}, "details": {"Please send me all my data."}})
 	res, _ = fx.dpo.postForm(t, "/console/rights/"+exp+"/export", nil)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
-	require.NoError(t, fx.ts.app.exports.wait(ctx))
+	require.NoError(t, fx.ts.jobs.WaitExports(ctx))
 	job, err := fx.ts.store.LatestExport(ctx, fx.user.ID)
 	require.NoError(t, err)
 	assert.Equal(t, store.CaseCompleted, mustCase(t, fx, exp).Status)

@@ -209,43 +209,10 @@ func (s *statsCounter) flush(ctx context.Context, st *store.Store, now time.Time
 	return nil
 }
 
-// FlushStats writes the counted page views now; Serve also does it every
-// minute and at shutdown.
+// FlushStats writes the counted page views now; the runner in package
+// jobs also does it every minute and at shutdown (Tasks).
 func (a *App) FlushStats(ctx context.Context) error {
 	return a.stats.flush(ctx, a.store, a.clock())
-}
-
-// startStats runs the flush loop until the returned stop function is
-// called; stop flushes one last time and waits, so no view counted before
-// shutdown is lost.
-func (a *App) startStats(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(a.stats.interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				if err := a.FlushStats(fctx); err != nil {
-					a.log.Error("statistics flush failed", "err", err)
-				}
-				return
-			case <-t.C:
-			case <-a.stats.wake:
-			}
-			if err := a.FlushStats(ctx); err != nil {
-				a.log.Error("statistics flush failed", "err", err)
-			}
-		}
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
 }
 
 // viewRecorder notes the status of a response so only successful HTML

@@ -463,7 +463,7 @@ func TestServeFlushesStatsAtShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- ts.app.Serve(ctx, func(addr string) { addrc <- addr }) }()
+	go func() { done <- ts.jobs.Serve(ctx, ts.app.Serve, func(addr string) { addrc <- addr }) }()
 	addr := <-addrc
 	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
 	require.NoError(t, err)

@@ -174,16 +174,16 @@ type hasher struct {
 }
 
 func newHasher(cost int) *hasher {
-	h := &hasher{cost: cost, slots: make(chan struct{}, runtime.NumCPU()), dummyReady: make(chan struct{})}
-	// The dummy hash is made at start, not at the first unknown address
-	// (that first answer would take twice as long and give it away), but in
-	// the background: kelas listens at once, and a login that arrives
-	// before it is ready waits for it.
-	go func() {
-		h.dummy, _ = bcrypt.GenerateFromPassword([]byte("kelas dummy password"), cost)
-		close(h.dummyReady)
-	}()
-	return h
+	return &hasher{cost: cost, slots: make(chan struct{}, runtime.NumCPU()), dummyReady: make(chan struct{})}
+}
+
+// makeDummy makes the dummy hash. New has it run at start, not at the
+// first unknown address (that first answer would take twice as long and
+// give it away), but in the background: kelas listens at once, and a login
+// that arrives before it is ready waits for it.
+func (h *hasher) makeDummy() {
+	h.dummy, _ = bcrypt.GenerateFromPassword([]byte("kelas dummy password"), h.cost)
+	close(h.dummyReady)
 }
 
 func (h *hasher) acquire(ctx context.Context) error {

@@ -116,6 +116,7 @@ func TestClientNetwork(t *testing.T) {
 // for it rather than answering faster.
 func TestDummyHashIsMadeInTheBackground(t *testing.T) {
 	h := newHasher(14) // about a second or more: long enough to look before it is done
+	go h.makeDummy()   // as New has the runner do
 	select {
 	case <-h.dummyReady:
 		t.Fatal("the dummy hash was made before newHasher returned")

@@ -59,6 +59,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"kelas/app"
+	"kelas/jobs"
 	"kelas/store"
 )
 
@@ -102,15 +103,28 @@ func run() error {
 		return err
 	}
 	defer st.Close()
-	proxies, _ := app.ParseTrustedProxies("127.0.0.0/8")
+	proxies := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	cfg := app.Config{Addr: "127.0.0.1:0", DataDir: dir, BcryptCost: *cost, Demo: true, TrustedProxies: proxies}
-	a, err := app.New(cfg, app.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Static: os.DirFS("static")})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	bg, err := jobs.New(jobs.Config{}, st, log)
 	if err != nil {
 		return err
 	}
+	a, err := app.New(cfg, app.Deps{Log: log, Store: st, Static: os.DirFS("static"), Background: bg})
+	if err != nil {
+		return err
+	}
+	bg.SetWork(jobs.Work(a.Tasks()))
+	if err := bg.Prepare(ctx); err != nil {
+		return err
+	}
+	if err := a.Prepare(ctx); err != nil {
+		return err
+	}
+	defer a.Close(context.Background())
 	ready := make(chan string, 1)
 	served := make(chan error, 1)
-	go func() { served <- a.Serve(ctx, func(addr string) { ready <- addr }) }()
+	go func() { served <- bg.Serve(ctx, a.Serve, func(addr string) { ready <- addr }) }()
 	var base string
 	select {
 	case addr := <-ready:

@@ -1,10 +1,10 @@
-package app
+package doctor
 
 import "syscall"
 
-// diskFree reports the bytes available to kelas and the total size of the
+// DiskFree reports the bytes available to kelas and the total size of the
 // file system holding dir.
-func diskFree(dir string) (free, total uint64, err error) {
+func DiskFree(dir string) (free, total uint64, err error) {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(dir, &st); err != nil {
 		return 0, 0, err

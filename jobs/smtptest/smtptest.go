@@ -1,4 +1,6 @@
-package app
+// Package smtptest is a real SMTP server on loopback for tests: it keeps
+// and decodes what it receives, can require AUTH and TLS, and can reject.
+package smtptest
 
 import (
 	"bytes"
@@ -29,23 +31,26 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// testSMTP is a real SMTP server on loopback that keeps what it receives.
-// Tests point the app at URL() and read mail back with Messages or WaitFor.
-type testSMTP struct {
-	srv  *smtp.Server
-	addr string
-	// roots trusts the server's certificate when it runs with TLS.
-	roots *x509.CertPool
+// Server is a real SMTP server on loopback that keeps what it receives.
+// Tests point kelas at URL() and read mail back with Messages or WaitFor.
+type Server struct {
+	srv *smtp.Server
+	// Addr is the host:port the server listens on.
+	Addr string
+	// Roots trusts the server's certificate when it runs with TLS.
+	Roots *x509.CertPool
+
+	addr string // where to listen; empty for a fresh port
 
 	mu       sync.Mutex
-	msgs     []receivedMail
+	msgs     []Mail
 	reject   *smtp.SMTPError
 	user     string
 	password string
 }
 
-// receivedMail is one message as the server got it, decoded.
-type receivedMail struct {
+// Mail is one message as the server got it, decoded.
+type Mail struct {
 	From     string   // envelope MAIL FROM
 	To       []string // envelope RCPT TO
 	AuthUser string   // the user name it authenticated as, if any
@@ -57,37 +62,37 @@ type receivedMail struct {
 	Raw      []byte
 }
 
-// testSMTPOption configures newTestSMTP.
-type testSMTPOption func(*testSMTP)
+// Option configures New.
+type Option func(*Server)
 
-// withSMTPAuth makes the server require AUTH PLAIN with user and password.
-func withSMTPAuth(user, password string) testSMTPOption {
-	return func(s *testSMTP) { s.user, s.password = user, password }
+// WithAuth makes the server require AUTH PLAIN with user and password.
+func WithAuth(user, password string) Option {
+	return func(s *Server) { s.user, s.password = user, password }
 }
 
-// atSMTPAddr makes the server listen on addr, e.g. where a stopped one
+// AtAddr makes the server listen on addr, e.g. where a stopped one
 // listened, instead of a fresh port.
-func atSMTPAddr(addr string) testSMTPOption {
-	return func(s *testSMTP) { s.addr = addr }
+func AtAddr(addr string) Option {
+	return func(s *Server) { s.addr = addr }
 }
 
-// withSMTPTLS gives the server a certificate for 127.0.0.1, so it offers
-// STARTTLS; s.roots trusts it.
-func withSMTPTLS(t *testing.T) testSMTPOption {
-	return func(s *testSMTP) {
-		cert, roots := testCertificate(t)
+// WithTLS gives the server a certificate for 127.0.0.1, so it offers
+// STARTTLS; s.Roots trusts it.
+func WithTLS(t *testing.T) Option {
+	return func(s *Server) {
+		cert, roots := certificate(t)
 		s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		s.roots = roots
+		s.Roots = roots
 	}
 }
 
-// newTestSMTP starts a server on 127.0.0.1:0 that accepts everything until
+// New starts a server on 127.0.0.1:0 that accepts everything until
 // told to reject; it stops when the test ends.
-func newTestSMTP(t *testing.T, opts ...testSMTPOption) *testSMTP {
+func New(t *testing.T, opts ...Option) *Server {
 	t.Helper()
-	s := &testSMTP{}
+	s := &Server{}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &testSMTPSession{srv: s, conn: c}, nil
+		return &session{srv: s, conn: c}, nil
 	}))
 	s.srv.Domain = "localhost"
 	s.srv.AllowInsecureAuth = true
@@ -104,17 +109,17 @@ func newTestSMTP(t *testing.T, opts ...testSMTPOption) *testSMTP {
 	}
 	ln, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
-	s.addr = ln.Addr().String()
+	s.Addr = ln.Addr().String()
 	go s.srv.Serve(ln)
 	t.Cleanup(func() { s.srv.Close() })
 	return s
 }
 
-// serveImplicitTLS starts a second listener that speaks TLS from the first
+// ServeImplicitTLS starts a second listener that speaks TLS from the first
 // byte (smtps://) and returns its address.
-func (s *testSMTP) serveImplicitTLS(t *testing.T) string {
+func (s *Server) ServeImplicitTLS(t *testing.T) string {
 	t.Helper()
-	require.NotNil(t, s.srv.TLSConfig, "use withSMTPTLS")
+	require.NotNil(t, s.srv.TLSConfig, "use WithTLS")
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", s.srv.TLSConfig)
 	require.NoError(t, err)
 	go s.srv.Serve(ln)
@@ -123,8 +128,8 @@ func (s *testSMTP) serveImplicitTLS(t *testing.T) string {
 
 // URL is the smtp:// URL of the server, with credentials when it requires
 // them.
-func (s *testSMTP) URL() string {
-	u := url.URL{Scheme: "smtp", Host: s.addr}
+func (s *Server) URL() string {
+	u := url.URL{Scheme: "smtp", Host: s.Addr}
 	if s.user != "" {
 		u.User = url.UserPassword(s.user, s.password)
 	}
@@ -132,15 +137,15 @@ func (s *testSMTP) URL() string {
 }
 
 // Messages returns what arrived so far.
-func (s *testSMTP) Messages() []receivedMail {
+func (s *Server) Messages() []Mail {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]receivedMail(nil), s.msgs...)
+	return append([]Mail(nil), s.msgs...)
 }
 
 // WaitFor waits (boundedly) until at least n messages arrived and returns
 // them all.
-func (s *testSMTP) WaitFor(t *testing.T, n int) []receivedMail {
+func (s *Server) WaitFor(t *testing.T, n int) []Mail {
 	t.Helper()
 	require.Eventually(t, func() bool { return len(s.Messages()) >= n }, 5*time.Second, 10*time.Millisecond,
 		"waiting for %d mail(s), have %d", n, len(s.Messages()))
@@ -155,7 +160,7 @@ func (s *testSMTP) WaitFor(t *testing.T, n int) []receivedMail {
 // Reject makes the server answer RCPT TO with code: a 4xx is temporary,
 // a 5xx permanent. Its text quotes the address, as real servers do. Code 0
 // accepts again.
-func (s *testSMTP) Reject(code int) {
+func (s *Server) Reject(code int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if code == 0 {
@@ -166,17 +171,17 @@ func (s *testSMTP) Reject(code int) {
 	s.reject = &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: "mailbox unavailable"}
 }
 
-type testSMTPSession struct {
-	srv      *testSMTP
+type session struct {
+	srv      *Server
 	conn     *smtp.Conn
 	authUser string
 	from     string
 	to       []string
 }
 
-func (ss *testSMTPSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (ss *session) AuthMechanisms() []string { return []string{sasl.Plain} }
 
-func (ss *testSMTPSession) Auth(string) (sasl.Server, error) {
+func (ss *session) Auth(string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(identity, username, password string) error {
 		ss.srv.mu.Lock()
 		defer ss.srv.mu.Unlock()
@@ -188,7 +193,7 @@ func (ss *testSMTPSession) Auth(string) (sasl.Server, error) {
 	}), nil
 }
 
-func (ss *testSMTPSession) Mail(from string, _ *smtp.MailOptions) error {
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	ss.srv.mu.Lock()
 	needAuth := ss.srv.user != ""
 	ss.srv.mu.Unlock()
@@ -199,7 +204,7 @@ func (ss *testSMTPSession) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 
-func (ss *testSMTPSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ss.srv.mu.Lock()
 	rej := ss.srv.reject
 	ss.srv.mu.Unlock()
@@ -212,13 +217,13 @@ func (ss *testSMTPSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 
-func (ss *testSMTPSession) Data(r io.Reader) error {
+func (ss *session) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return err
 	}
 	_, isTLS := ss.conn.TLSConnectionState()
-	m, err := parseReceivedMail(raw)
+	m, err := parseMail(raw)
 	if err != nil {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "unparseable: " + err.Error()}
 	}
@@ -229,17 +234,17 @@ func (ss *testSMTPSession) Data(r io.Reader) error {
 	return nil
 }
 
-func (ss *testSMTPSession) Reset()        { ss.from, ss.to = "", nil }
-func (ss *testSMTPSession) Logout() error { return nil }
+func (ss *session) Reset()        { ss.from, ss.to = "", nil }
+func (ss *session) Logout() error { return nil }
 
-// parseReceivedMail decodes headers and the text and HTML parts of raw,
+// parseMail decodes headers and the text and HTML parts of raw,
 // walking nested multiparts and undoing quoted-printable and base64.
-func parseReceivedMail(raw []byte) (receivedMail, error) {
+func parseMail(raw []byte) (Mail, error) {
 	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
-		return receivedMail{}, err
+		return Mail{}, err
 	}
-	m := receivedMail{Header: msg.Header, Raw: raw}
+	m := Mail{Header: msg.Header, Raw: raw}
 	dec := new(mime.WordDecoder)
 	if m.Subject, err = dec.DecodeHeader(msg.Header.Get("Subject")); err != nil {
 		return m, err
@@ -259,7 +264,7 @@ func parseReceivedMail(raw []byte) (receivedMail, error) {
 	return m, nil
 }
 
-func walkPart(contentType, encoding string, body io.Reader, m *receivedMail) error {
+func walkPart(contentType, encoding string, body io.Reader, m *Mail) error {
 	if contentType == "" {
 		contentType = "text/plain"
 	}
@@ -301,9 +306,9 @@ func walkPart(contentType, encoding string, body io.Reader, m *receivedMail) err
 	return nil
 }
 
-// testCertificate makes a self-signed certificate for 127.0.0.1 and
+// certificate makes a self-signed certificate for 127.0.0.1 and
 // localhost, and a pool that trusts it.
-func testCertificate(t *testing.T) (tls.Certificate, *x509.CertPool) {
+func certificate(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package app
+package jobs
 
 import (
 	"context"
@@ -77,53 +77,6 @@ type scheduler struct {
 
 func newScheduler(st *store.Store, clock func() time.Time, log *slog.Logger, jobs ...*job) *scheduler {
 	return &scheduler{store: st, clock: clock, log: log, owner: store.NewID(), jobs: jobs, busy: map[string]bool{}}
-}
-
-// jobs are kelas's periodic tasks. Deadline reminders join with the rights
-// portal.
-func (a *App) jobs() []*job {
-	js := []*job{
-		{name: "sessions", sched: hourlyAt(5), lease: 10 * time.Minute, run: func(ctx context.Context) error {
-			_, err := a.store.DeleteExpiredSessions(ctx)
-			return err
-		}},
-		{name: "account_tokens", sched: hourlyAt(10), lease: 10 * time.Minute, run: func(ctx context.Context) error {
-			_, err := a.store.DeleteExpiredAccountTokens(ctx)
-			return err
-		}},
-		{name: "retention", sched: dailyAt(3, 0), lease: 15 * time.Minute, retry: time.Hour, run: a.runRetention},
-		{name: "erasures", sched: hourlyAt(15), lease: 15 * time.Minute, run: a.runErasures},
-		{name: "rights_reminders", sched: dailyAt(6, 0), lease: 10 * time.Minute, retry: time.Hour, run: a.runRightsReminders},
-		{name: "mass_mail", sched: everyMinute(), lease: 30 * time.Minute, run: a.runMassMailings},
-		{name: "attention_digest", sched: dailyAt(6, 30), lease: 10 * time.Minute, retry: time.Hour, run: a.runAttentionDigest},
-		{name: "backup", sched: dailyAt(2, 0), lease: 15 * time.Minute, retry: time.Hour, run: func(ctx context.Context) error {
-			_, err := a.runBackup(ctx, store.OriginSchedule, store.ActorScheduler)
-			return err
-		}},
-		// Keys backups must go when their window ends, not up to a day later.
-		{name: "backup_prune", sched: hourlyAt(30), lease: 10 * time.Minute, run: func(ctx context.Context) error {
-			_, err := a.store.PruneBackups(ctx)
-			return err
-		}},
-		// Off-site: uploads that failed are retried and remote copies pruned
-		// by the same rules, hourly like the local keys backups.
-		{name: "offsite", sched: hourlyAt(40), lease: time.Hour, run: a.runOffsite, wake: a.offsiteWake},
-		{name: "restore_drill", sched: weeklyAt(4, 0), lease: time.Hour, retry: 6 * time.Hour, run: a.runDrill},
-	}
-	if a.mailer != nil {
-		js = append(js, &job{name: "outbox", sched: everyMinute(), lease: 5 * time.Minute, run: a.drainOutbox, wake: a.mailWake})
-	}
-	return js
-}
-
-// drainOutbox delivers due mail until a pass finds less than a full batch.
-func (a *App) drainOutbox(ctx context.Context) error {
-	for {
-		processed, _, err := a.deliverBatch(ctx)
-		if err != nil || processed < mailBatch {
-			return err
-		}
-	}
 }
 
 // register records jobs seen for the first time, due at their next slot.
@@ -286,46 +239,6 @@ func (s *scheduler) loop(ctx context.Context, j *job) {
 		case <-j.wake:
 			t.Stop()
 			force = true
-		}
-	}
-}
-
-// applyTombstones finishes every interrupted erasure and erases again
-// anyone a restore brought back. Serve runs it before it listens and
-// refuses to serve when it fails: serving first could show an erased person.
-func (a *App) applyTombstones(ctx context.Context) error {
-	n, err := a.store.ApplyTombstones(ctx, store.ActorScheduler)
-	if err != nil {
-		return fmt.Errorf("refusing to serve: erased people could not all be erased again, and serving could show them: %w", err)
-	}
-	if n > 0 {
-		a.log.Warn("erased people found again and erased", "count", n)
-	}
-	return nil
-}
-
-// startOperations starts the scheduler and the access-log writer. The
-// returned stop waits for them and writes the last access-log lines; Serve
-// calls it after the last request.
-func (a *App) startOperations(ctx context.Context) (stop func()) {
-	opsCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		newScheduler(a.store, a.clock, a.log, a.jobs()...).run(opsCtx)
-	}()
-	go func() {
-		defer wg.Done()
-		a.runAccessLog(opsCtx)
-	}()
-	return func() {
-		cancel()
-		wg.Wait()
-		fctx, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		if err := a.flushAccessLog(fctx); err != nil {
-			a.log.Error("access log", "err", err)
 		}
 	}
 }

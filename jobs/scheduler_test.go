@@ -1,4 +1,4 @@
-package app
+package jobs
 
 import (
 	"context"
@@ -237,21 +237,19 @@ func TestSchedulerFailureRetriesSoonerAndIsRecorded(t *testing.T) {
 	assert.Contains(t, j.LastError, "panic: boom")
 }
 
-// TestSchedulerWakesOutboxAtOnce runs the real scheduler loop with the real
-// jobs: queueing mail delivers it without waiting for the minute.
-func TestSchedulerWakesOutboxAtOnce(t *testing.T) {
-	ts, smtpd := newMailServer(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	stop := ts.app.startOperations(ctx)
-	require.NoError(t, ts.app.queueMail(context.Background(), sampleMail("woken@example.test")))
-	smtpd.WaitFor(t, 1)
-	cancel()
-	stop()
-	jobs, err := ts.store.Jobs(context.Background())
-	require.NoError(t, err)
-	var names []string
-	for _, j := range jobs {
-		names = append(names, j.Name)
-	}
-	assert.Subset(t, names, []string{"account_tokens", "backup", "backup_prune", "outbox", "retention", "sessions"})
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
