@@ -115,6 +115,12 @@ func New(t *testing.T, opts ...Option) *Server {
 	return s
 }
 
+// Close stops the server as a relay going down does: it stops listening
+// and ends its connections. A server started AtAddr(s.Addr) takes its place.
+func (s *Server) Close() error {
+	return s.srv.Close()
+}
+
 // ServeImplicitTLS starts a second listener that speaks TLS from the first
 // byte (smtps://) and returns its address.
 func (s *Server) ServeImplicitTLS(t *testing.T) string {
