@@ -180,7 +180,7 @@ func New(cfg Config, d Deps) (*App, error) {
 	a.filterOptions = newFilterOptions()
 	a.consent, a.stats = newConsentKit(a.clock), newStatsCounter()
 	a.md = newMarkdown()
-	a.activity = d.Store.NewActivityWriter(1<<16, func(err error) { a.log.Error("activity writer", "err", err) })
+	a.activity = d.Background.Activity()
 	if a.stdout == nil {
 		a.stdout = io.Discard
 	}
@@ -226,11 +226,11 @@ func (a *App) Prepare(ctx context.Context) error {
 	return a.refreshPolicyBanner(ctx)
 }
 
-// Close flushes what the app holds in memory (queued activity events) to
-// the store. Call it after the last request has finished and the
-// background work has stopped; it is safe to call more than once.
+// Close waits until the activity events requests recorded are committed.
+// Call it after the last request has finished; it is safe to call more
+// than once. (The background runner owns the writer and closes it.)
 func (a *App) Close(ctx context.Context) error {
-	return a.activity.Close(ctx)
+	return a.activity.Sync(ctx)
 }
 
 // Handler is the complete HTTP handler with all middleware.

@@ -26,6 +26,8 @@ type Background interface {
 	Mailing(m store.MassMailing)
 	// WakeOutbox delivers queued mail now rather than at the next minute.
 	WakeOutbox()
+	// Activity records activity events in batches, off the request path.
+	Activity() *store.ActivityWriter
 	// Backup takes a backup now (data and keys), prunes old ones and has
 	// the copy off the server follow.
 	Backup(ctx context.Context, origin, actor string) ([]store.Backup, error)

@@ -66,6 +66,8 @@ type Runner struct {
 	clock func() time.Time
 	log   *slog.Logger
 	work  Work
+	// activity takes activity events off the request path (Activity).
+	activity *store.ActivityWriter
 	// mailer delivers the outbox; nil when no SMTP relay is configured.
 	mailer Mailer
 
@@ -86,6 +88,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger) (*Runner, error) {
 	r := &Runner{cfg: cfg, store: st, clock: st.Now, log: log, mailer: cfg.Mailer,
 		mailWake: make(chan struct{}, 1), offsiteWake: make(chan struct{}, 1),
 		accounts: newAccountQueue(2), exports: newLimited(exportBuilds), mass: newMassRunner()}
+	r.activity = st.NewActivityWriter(1<<16, func(err error) { log.Error("activity writer", "err", err) })
 	if r.mailer == nil && cfg.SMTPURL != "" {
 		m, err := NewSMTPMailer(cfg.SMTPURL, cfg.MailFrom)
 		if err != nil {
@@ -171,8 +174,14 @@ func (r *Runner) Serve(ctx context.Context, serve func(ctx context.Context, read
 // over by requests. Run calls it; it is safe to call more than once.
 func (r *Runner) Close(ctx context.Context) error {
 	r.mass.close()
-	return errors.Join(r.accounts.close(ctx), r.exports.wait(ctx), waitGroup(ctx, &r.gos))
+	err := errors.Join(r.accounts.close(ctx), r.exports.wait(ctx), waitGroup(ctx, &r.gos))
+	// Last, once nothing can record any more: the queued activity.
+	return errors.Join(err, r.activity.Close(ctx))
 }
+
+// Activity is the writer that takes activity events off the request path
+// (store.ActivityWriter); Close commits what it holds.
+func (r *Runner) Activity() *store.ActivityWriter { return r.activity }
 
 // writeBehind calls flush every interval and when woken until ctx ends,
 // then once more, so nothing buffered before shutdown is lost.
