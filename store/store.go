@@ -168,6 +168,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := s.initAuditHead(ctx, freshAuditHead); err != nil {
 		return nil, err
 	}
+	// Accounts made before name_tags existed get their search tags.
+	if err := s.tagUntaggedNames(ctx); err != nil {
+		return nil, err
+	}
 	// Changes a crash left noted but not yet copied to the journal. A
 	// journal that cannot take them (damaged) does not stop kelas: the
 	// notes wait in kelas.db and `kelas doctor` says what to do.
