@@ -458,8 +458,8 @@ func exportText(v any) string {
 		}
 		return "0"
 	case string:
-		if t, ok := storedTime(v); ok {
-			return t.Format(time.RFC3339)
+		if t, ok := storedRFC3339(v); ok {
+			return t
 		}
 		return v
 	case []byte:
@@ -468,6 +468,37 @@ func exportText(v any) string {
 		return v.UTC().Format(time.RFC3339)
 	}
 	return fmt.Sprint(v)
+}
+
+// storedRFC3339 rewrites a time in the store's fixed-width layout
+// (2006-01-02T15:04:05.000000Z, always UTC) as RFC 3339 to the second, as
+// time.Format(time.RFC3339) would, without parsing: an export formats
+// hundreds of thousands of them. Anything else is not a stored time.
+func storedRFC3339(v string) (string, bool) {
+	if len(v) != len(timeLayout) || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' ||
+		v[19] != '.' || v[len(v)-1] != 'Z' {
+		return "", false
+	}
+	for i := 0; i < len(v)-1; i++ {
+		switch i {
+		case 4, 7, 10, 13, 16, 19:
+			continue
+		}
+		if v[i] < '0' || v[i] > '9' {
+			return "", false
+		}
+	}
+	// The digits may still not be a valid time (month 13): leave those to
+	// the parser, which refuses them.
+	if v[5:7] > "12" || v[5:7] == "00" || v[8:10] > "31" || v[8:10] == "00" || v[11:13] > "23" || v[14:16] > "59" || v[17:19] > "59" {
+		return "", false
+	}
+	if v[8:10] > "28" {
+		if _, ok := storedTime(v); !ok {
+			return "", false
+		}
+	}
+	return v[:19] + "Z", true
 }
 
 // storedTime recognises a time in the store's fixed-width layout.
