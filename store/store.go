@@ -260,6 +260,11 @@ func openPair(path string, readConns int, synchronous string) (w, r *sql.DB, err
 	}
 	q.Set("_txlock", "deferred")
 	q.Add("_pragma", "query_only(1)")
+	// Readers map the database file instead of copying its pages into
+	// their cache. Every commit by the writer makes each reader drop its
+	// whole page cache at its next transaction, and freeing thousands of
+	// cached pages cost a large read (an export) more than reading them.
+	q.Add("_pragma", "mmap_size(1073741824)")
 	r, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		w.Close()
