@@ -236,15 +236,18 @@ func (s *Store) SearchLearners(ctx context.Context, q string, limit int) ([]Lear
 		if words = nameWords(q); len(words) == 0 {
 			return nil, nil
 		}
-		// The accounts holding every word's tag.
+		// The accounts holding every word's tag, looked up first (CROSS
+		// JOIN keeps that order): reading users first would visit every
+		// learner.
 		sel := make([]string, len(words))
 		args := make([]any, 0, len(words)+1)
 		for i, w := range words {
 			sel[i] = "SELECT user_id FROM name_tags WHERE tag = ?"
 			args = append(args, nameTag(s.kr, w))
 		}
-		cands, err = s.rdb.QueryContext(ctx, `SELECT u.id FROM users u WHERE u.role = 'learner' AND u.id IN (`+
-			strings.Join(sel, " INTERSECT ")+`) ORDER BY u.created_at DESC, u.id LIMIT ?`, append(args, searchMaxOpen)...)
+		cands, err = s.rdb.QueryContext(ctx, `SELECT u.id FROM (`+strings.Join(sel, " INTERSECT ")+`) AS c
+			CROSS JOIN users u ON u.id = c.user_id WHERE u.role = 'learner' ORDER BY u.created_at DESC, u.id LIMIT ?`,
+			append(args, searchMaxOpen)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: search learners: %w", err)
