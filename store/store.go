@@ -264,7 +264,12 @@ func openPair(path string, readConns int, synchronous string) (w, r *sql.DB, err
 	// their cache. Every commit by the writer makes each reader drop its
 	// whole page cache at its next transaction, and freeing thousands of
 	// cached pages cost a large read (an export) more than reading them.
-	q.Add("_pragma", "mmap_size(1073741824)")
+	// 1 GiB of address space per reader; 64 MiB where addresses are 32 bits.
+	mmap := 1 << 30
+	if strconv.IntSize == 32 {
+		mmap = 64 << 20
+	}
+	q.Add("_pragma", "mmap_size("+strconv.Itoa(mmap)+")")
 	r, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		w.Close()
