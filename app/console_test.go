@@ -187,7 +187,7 @@ func TestDisclosuresForEachView(t *testing.T) {
 	require.Equal(t, 1, doc(t, body).Find(`[data-testid="reason-form"]`).Length())
 	res, _ = fx.operator.postForm(t, "/console/learners/"+ayu.ID, url.Values{"reason": {"support ticket 4411: wrong certificate name"}})
 	require.Equal(t, http.StatusOK, res.StatusCode)
-	res, _ = fx.operator.get(t, "/console/learners?q=ayu") // search with names
+	res, _ = fx.operator.get(t, "/console/learners?q=firstayu") // search with names
 	require.Equal(t, http.StatusOK, res.StatusCode)
 
 	ds, err := fx.ts.store.Disclosures(t.Context(), ayu.ID)

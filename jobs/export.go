@@ -3,20 +3,27 @@ package jobs
 import (
 	"archive/zip"
 	"bufio"
-	"compress/flate"
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"kelas/store"
 	"kelas/views"
+
+	kflate "github.com/klauspost/compress/flate"
 )
 
 // Portability export (GDPR Art. 20, SPEC §6): the rights portal starts an
@@ -134,64 +141,36 @@ func WriteExportZip(w io.Writer, pd store.PersonalData, picture []byte, pictureT
 // writeExport is WriteExportZip with a progress report after each step
 // (data.json, each category's CSV files, index.html); an error from
 // progress stops the export.
+//
+// The files are independent, so they are rendered and compressed in
+// parallel, each into memory (compressed: about a sixth of the data), and
+// then written into the ZIP in their fixed order with their checksums and
+// sizes known. Deflate uses klauspost/compress, about twice as fast as the
+// standard library at the same level; exports are rebuilt on request and
+// kept a few days, so speed matters more than the last few percent of size.
 func writeExport(w io.Writer, pd store.PersonalData, picture []byte, pictureType string, progress func(done, total int) error) error {
-	zw := zip.NewWriter(w)
-	// Exports are rebuilt on request and kept a few days: speed matters
-	// more than the last few percent of size.
-	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(out, flate.BestSpeed)
-	})
 	order := pd.CategoryOrder()
-	total, done := len(order)+2, 0
-	step := func() error {
-		done++
-		if progress == nil {
-			return nil
-		}
-		return progress(done, total)
+	var files []*exportEntry
+	add := func(name string, method uint16, write func(io.Writer) error) *exportEntry {
+		e := &exportEntry{name: name, method: method, write: write, done: make(chan struct{})}
+		files = append(files, e)
+		return e
 	}
-	var sums strings.Builder
-	add := func(name string, method uint16, write func(io.Writer) error) error {
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: pd.GeneratedAt})
-		if err != nil {
-			return err
-		}
-		h := sha256.New()
-		bw := bufio.NewWriterSize(io.MultiWriter(fw, h), 64<<10)
-		if err := write(bw); err != nil {
-			return fmt.Errorf("export %s: %w", name, err)
-		}
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-		// sha256sum's format: the digest, two spaces, the name.
-		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(h.Sum(nil)), name)
-		return nil
-	}
-
-	if err := add("data.json", zip.Deflate, func(w io.Writer) error { return writeDataJSON(w, pd, order) }); err != nil {
-		return err
-	}
-	if err := step(); err != nil {
-		return err
-	}
+	// Progress is reported once the last file of each step is in the ZIP.
+	var stepEnds []*exportEntry
+	stepEnds = append(stepEnds, add("data.json", zip.Deflate, func(w io.Writer) error { return writeDataJSON(w, pd, order) }))
 	for _, c := range order {
+		var last *exportEntry
 		for _, d := range pd.Categories[c] {
-			if err := add(exportCSVName(c, d), zip.Deflate, func(w io.Writer) error { return writeDatasetCSV(w, d) }); err != nil {
-				return err
-			}
+			last = add(exportCSVName(c, d), zip.Deflate, func(w io.Writer) error { return writeDatasetCSV(w, d) })
 		}
-		if err := step(); err != nil {
-			return err
-		}
+		stepEnds = append(stepEnds, last)
 	}
 	pictureFile := ""
 	if len(picture) > 0 {
 		pictureFile = store.PictureFile(pictureType)
 		// Images are compressed already.
-		if err := add(pictureFile, zip.Store, func(w io.Writer) error { _, err := w.Write(picture); return err }); err != nil {
-			return err
-		}
+		add(pictureFile, zip.Store, func(w io.Writer) error { _, err := w.Write(picture); return err })
 	}
 	idx := views.ExportIndex{ExportedAt: pd.GeneratedAt, SchemaVersion: pd.SchemaVersion, Picture: pictureFile}
 	for _, c := range order {
@@ -202,21 +181,184 @@ func writeExport(w io.Writer, pd store.PersonalData, picture []byte, pictureType
 		}
 		idx.Sections = append(idx.Sections, sec)
 	}
-	if err := add("index.html", zip.Deflate, func(w io.Writer) error {
+	stepEnds = append(stepEnds, add("index.html", zip.Deflate, func(w io.Writer) error {
 		return views.ExportIndexPage(idx).Render(context.Background(), w)
-	}); err != nil {
-		return err
+	}))
+
+	// Largest first, so the long ones start at once and the small ones fill
+	// the gaps; one worker per core.
+	queue := make(chan *exportEntry, len(files))
+	bySize := slices.Clone(files)
+	slices.SortStableFunc(bySize, func(a, b *exportEntry) int { return b.weight(pd) - a.weight(pd) })
+	for _, e := range bySize {
+		queue <- e
 	}
-	if err := step(); err != nil {
-		return err
+	close(queue)
+	stop := make(chan struct{})
+	defer close(stop)
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		go func() {
+			for e := range queue {
+				select {
+				case <-stop:
+					e.err = errors.New("export stopped")
+				default:
+					e.compress()
+				}
+				close(e.done)
+			}
+		}()
 	}
-	if err := add("SHA256SUMS", zip.Deflate, func(w io.Writer) error {
+
+	zw := zip.NewWriter(w)
+	var sums strings.Builder
+	total, done := len(order)+2, 0
+	for _, e := range files {
+		<-e.done
+		if e.err != nil {
+			return fmt.Errorf("export %s: %w", e.name, e.err)
+		}
+		if err := e.writeTo(zw, pd.GeneratedAt); err != nil {
+			return err
+		}
+		e.data = bytes.Buffer{} // written: let it go
+		// sha256sum's format: the digest, two spaces, the name.
+		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(e.sum[:]), e.name)
+		for _, end := range stepEnds {
+			if end != e {
+				continue
+			}
+			done++
+			if progress != nil {
+				if err := progress(done, total); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	last := &exportEntry{name: "SHA256SUMS", method: zip.Deflate, write: func(w io.Writer) error {
 		_, err := io.WriteString(w, sums.String())
 		return err
-	}); err != nil {
+	}}
+	if last.compress(); last.err != nil {
+		return last.err
+	}
+	if err := last.writeTo(zw, pd.GeneratedAt); err != nil {
 		return err
 	}
 	return zw.Close()
+}
+
+// exportEntry is one file of an export ZIP, compressed in memory.
+type exportEntry struct {
+	name   string
+	method uint16
+	write  func(io.Writer) error
+	done   chan struct{}
+
+	data       bytes.Buffer // compressed (or stored) content
+	size       uint64       // uncompressed size
+	crc        uint32
+	sum        [sha256.Size]byte
+	err        error
+	rowsWeight int
+}
+
+// weight is a rough size of the entry, to start the large ones first.
+func (e *exportEntry) weight(pd store.PersonalData) int {
+	if e.rowsWeight == 0 {
+		switch {
+		case e.name == "data.json" || e.name == "index.html":
+			for _, ds := range pd.Categories {
+				for _, d := range ds {
+					e.rowsWeight += len(d.Rows) + 1
+				}
+			}
+			if e.name == "index.html" {
+				e.rowsWeight *= 2
+			}
+		default:
+			for c, ds := range pd.Categories {
+				for _, d := range ds {
+					if exportCSVName(c, d) == e.name {
+						e.rowsWeight = len(d.Rows) + 1
+					}
+				}
+			}
+		}
+	}
+	return e.rowsWeight
+}
+
+// compress renders the entry through CRC-32, SHA-256 and the compressor
+// into memory.
+func (e *exportEntry) compress() {
+	crc := crc32.NewIEEE()
+	sum := sha256.New()
+	var out io.Writer = &e.data
+	var fw *kflate.Writer
+	if e.method == zip.Deflate {
+		var err error
+		if fw, err = kflate.NewWriter(&e.data, kflate.BestSpeed); err != nil {
+			e.err = err
+			return
+		}
+		out = fw
+	}
+	cw := &countingWriter{w: io.MultiWriter(out, crc, sum)}
+	bw := bufio.NewWriterSize(cw, 64<<10)
+	if e.err = e.write(bw); e.err != nil {
+		return
+	}
+	if e.err = bw.Flush(); e.err != nil {
+		return
+	}
+	if fw != nil {
+		if e.err = fw.Close(); e.err != nil {
+			return
+		}
+	}
+	e.size, e.crc = cw.n, crc.Sum32()
+	sum.Sum(e.sum[:0])
+}
+
+// writeTo adds the compressed entry to zw as CreateHeader would have
+// written it (extended timestamp, version 2.0), with its sizes and CRC in
+// the local header.
+func (e *exportEntry) writeTo(zw *zip.Writer, modified time.Time) error {
+	fh := &zip.FileHeader{Name: e.name, Method: e.method, CRC32: e.crc, CompressedSize64: uint64(e.data.Len()),
+		UncompressedSize64: e.size, CreatorVersion: 20, ReaderVersion: 20, Modified: modified}
+	fh.ModifiedDate, fh.ModifiedTime = msDosTime(modified)
+	var mbuf [9]byte
+	binary.LittleEndian.PutUint16(mbuf[0:], 0x5455) // extended timestamp
+	binary.LittleEndian.PutUint16(mbuf[2:], 5)
+	mbuf[4] = 1 // modification time only
+	binary.LittleEndian.PutUint32(mbuf[5:], uint32(modified.Unix()))
+	fh.Extra = mbuf[:]
+	fw, err := zw.CreateRaw(fh)
+	if err != nil {
+		return err
+	}
+	_, err = fw.Write(e.data.Bytes())
+	return err
+}
+
+// msDosTime is t in the MS-DOS date and time fields of a ZIP header.
+func msDosTime(t time.Time) (date, clock uint16) {
+	date = uint16(t.Day() + int(t.Month())<<5 + (t.Year()-1980)<<9)
+	clock = uint16(t.Second()/2 + t.Minute()<<5 + t.Hour()<<11)
+	return date, clock
+}
+
+type countingWriter struct {
+	w io.Writer
+	n uint64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += uint64(n)
+	return n, err
 }
 
 // exportCSVName is a dataset's file in the ZIP: category/table.csv.

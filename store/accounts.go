@@ -495,6 +495,9 @@ func (s *Store) UpdateProfile(ctx context.Context, userID string, d Details, p P
 		if err := mustAffect(res); err != nil {
 			return err
 		}
+		if err := setNameTags(ctx, tx, s.kr, userID, d.FirstName, d.Surname); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO profiles (user_id, description, additional_names, interests, id_number,
 			institution, department, phone, mobile, address, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (user_id) DO UPDATE SET description = excluded.description, additional_names = excluded.additional_names,

@@ -221,9 +221,35 @@ func (s *Store) writeActivity(ctx context.Context, batch []ActivityEvent) error 
 			return err
 		}
 		defer stmt.Close()
+		// The reports' per-day counts (activity_days) grow with the log,
+		// in the same transaction and under the same condition.
+		type dayKey struct{ training, day, user string }
+		days := map[dayKey]int{}
+		var order []dayKey
 		for _, r := range rows {
-			if _, err := stmt.ExecContext(ctx, r.ev.UserID, nullStr(r.ev.TrainingID), ts(r.ev.At), r.ev.Action,
+			at := ts(r.ev.At)
+			if _, err := stmt.ExecContext(ctx, r.ev.UserID, nullStr(r.ev.TrainingID), at, r.ev.Action,
 				nullStr(r.ev.ObjectType), nullStr(r.ev.ObjectID), r.ip, r.pref); err != nil {
+				return err
+			}
+			k := dayKey{r.ev.TrainingID, at[:len("2006-01-02")], r.ev.UserID}
+			if days[k] == 0 {
+				order = append(order, k)
+			}
+			days[k]++
+		}
+		if len(order) == 0 {
+			return nil
+		}
+		add, err := tx.PrepareContext(ctx, `INSERT INTO activity_days (training_id, day, user_id, n)
+			SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?3)
+			ON CONFLICT (training_id, day, user_id) DO UPDATE SET n = n + excluded.n`)
+		if err != nil {
+			return err
+		}
+		defer add.Close()
+		for _, k := range order {
+			if _, err := add.ExecContext(ctx, k.training, k.day, k.user, days[k]); err != nil {
 				return err
 			}
 		}

@@ -593,3 +593,20 @@ func TestInterruptExports(t *testing.T) {
 	_, err = s.CreateExport(ctx, b.ID)
 	assert.NoError(t, err)
 }
+
+// TestStoredRFC3339MatchesParsing checks the export's fast time rewrite
+// against parsing and formatting, on valid and invalid stored times.
+func TestStoredRFC3339MatchesParsing(t *testing.T) {
+	for _, v := range []string{"2025-03-14T09:26:53.123456Z", "2024-02-29T23:59:59.999999Z", "2025-02-29T10:00:00.000000Z",
+		"2025-04-31T10:00:00.000000Z", "2025-13-01T10:00:00.000000Z", "2025-00-10T10:00:00.000000Z", "2025-01-10T24:00:00.000000Z",
+		"2025-01-10T10:60:00.000000Z", "2025-01-10T10:00:60.000000Z", "2025-01-10T10:00:00.00000aZ", "2025-01-10 10:00:00.000000Z",
+		"2025-01-10T10:00:00.000000", "hello", "", "2000-01-01T00:00:00.000000Z", "2025-12-31T23:59:59.000000Z"} {
+		want, wantOK := "", false
+		if tm, ok := storedTime(v); ok {
+			want, wantOK = tm.Format(time.RFC3339), true
+		}
+		got, ok := storedRFC3339(v)
+		assert.Equal(t, wantOK, ok, v)
+		assert.Equal(t, want, got, v)
+	}
+}

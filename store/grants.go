@@ -418,50 +418,6 @@ func (s *Store) VisibleLearners(ctx context.Context, trainingID string) ([]Learn
 	return out, nil
 }
 
-// SearchLearners finds accounts whose name or email contains q, for
-// operators. Fields are sealed, so this opens each account: it is meant
-// for the few thousand accounts of a regional portal, and bounded by limit.
-func (s *Store) SearchLearners(ctx context.Context, q string, limit int) ([]LearnerSummary, error) {
-	q = strings.ToLower(strings.TrimSpace(q))
-	rows, err := s.rdb.QueryContext(ctx, "SELECT id FROM users WHERE role = 'learner' ORDER BY created_at DESC")
-	if err != nil {
-		return nil, fmt.Errorf("store: search learners: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	var out []LearnerSummary
-	for _, id := range ids {
-		u, err := s.User(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		name := strings.TrimSpace(u.FirstName + " " + u.Surname)
-		if q != "" && !strings.Contains(strings.ToLower(name), q) && !strings.Contains(u.Email, q) {
-			continue
-		}
-		restricted, err := s.Restricted(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, LearnerSummary{ID: id, Name: name, Email: u.Email, Country: u.Country, Restricted: restricted})
-		if len(out) >= limit {
-			break
-		}
-	}
-	return out, nil
-}
-
 // Invitation is a pending invitation, opened.
 type Invitation struct {
 	ID        string

@@ -446,8 +446,7 @@ func execStep(query string) purgeStep {
 func (s *Store) purgers() []purger {
 	return []purger{
 		// Rows first: clearing addresses of rows about to go is wasted work.
-		{category: RetActivity, table: "activity_log", steps: []purgeStep{execStep(`DELETE FROM activity_log WHERE id IN
-			(SELECT id FROM activity_log WHERE at < ?1 AND user_id NOT IN (` + heldUsers + `) LIMIT ?2)`)}},
+		{category: RetActivity, table: "activity_log", steps: []purgeStep{purgeActivityStep}},
 		{category: RetActivityIP, table: "activity_log", steps: []purgeStep{execStep(`UPDATE activity_log SET ip = NULL WHERE id IN
 			(SELECT id FROM activity_log WHERE ip IS NOT NULL AND at < ?1 AND user_id NOT IN (` + heldUsers + `) LIMIT ?2)`)}},
 		{category: RetActivityPrefix, table: "activity_log", steps: []purgeStep{execStep(`UPDATE activity_log SET ip_prefix = NULL WHERE id IN
@@ -475,6 +474,25 @@ func (s *Store) purgers() []purger {
 		// Export rows past their expiry (store/export.go), then files without a row.
 		{category: RetExports, table: "exports", steps: []purgeStep{s.purgeExportsStep}, finish: s.sweepExportFiles},
 	}
+}
+
+// purgeActivityStep deletes a batch of expired activity rows and takes
+// what they counted off the reports' per-day counts (activity_days), in
+// the same transaction. The batch is the oldest rows in (at, id) order, a
+// total order, so both statements see the same rows.
+func purgeActivityStep(ctx context.Context, tx *sql.Tx, cutoff string, limit int) (int64, error) {
+	const batch = `SELECT id FROM activity_log WHERE at < ?1 AND user_id NOT IN (` + heldUsers + `) ORDER BY at, id LIMIT ?2`
+	if _, err := tx.ExecContext(ctx, `UPDATE activity_days AS d SET n = d.n - g.c
+		FROM (SELECT COALESCE(training_id, '') AS training_id, substr(at, 1, 10) AS day, user_id, COUNT(*) AS c
+			FROM activity_log WHERE id IN (`+batch+`) GROUP BY 1, 2, 3) AS g
+		WHERE d.training_id = g.training_id AND d.day = g.day AND d.user_id = g.user_id`, cutoff, limit); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM activity_log WHERE id IN (`+batch+`)`, cutoff, limit)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // optionalStep runs query only when table exists (a table another feature's

@@ -299,6 +299,9 @@ func rekeyStaged(ctx context.Context, mainPath, keysPath string, oldKr, newKr *c
 		if err := rekeyBlindIndexes(ctx, tx, dks, newKr, res); err != nil {
 			return err
 		}
+		if err := rekeyNameTags(ctx, tx, dks, newKr); err != nil {
+			return err
+		}
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(DISTINCT user_id) FROM recovery_codes").Scan(&res.RecoveryCodeUsers); err != nil {
 			return err
 		}

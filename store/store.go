@@ -170,6 +170,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := s.initAuditHead(ctx, freshAuditHead); err != nil {
 		return nil, err
 	}
+	// Accounts made before name_tags existed get their search tags.
+	if err := s.tagUntaggedNames(ctx); err != nil {
+		return nil, err
+	}
 	// Changes a crash left noted but not yet copied to the journal. A
 	// journal that cannot take them (damaged) does not stop kelas: the
 	// notes wait in kelas.db and `kelas doctor` says what to do.
@@ -259,6 +263,16 @@ func openPair(path string, readConns int, synchronous string) (w, r *sql.DB, err
 	}
 	q.Set("_txlock", "deferred")
 	q.Add("_pragma", "query_only(1)")
+	// Readers map the database file instead of copying its pages into
+	// their cache. Every commit by the writer makes each reader drop its
+	// whole page cache at its next transaction, and freeing thousands of
+	// cached pages cost a large read (an export) more than reading them.
+	// 1 GiB of address space per reader; 64 MiB where addresses are 32 bits.
+	mmap := 1 << 30
+	if strconv.IntSize == 32 {
+		mmap = 64 << 20
+	}
+	q.Add("_pragma", "mmap_size("+strconv.Itoa(mmap)+")")
 	r, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		w.Close()

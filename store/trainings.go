@@ -64,6 +64,10 @@ func trainingTables() []table {
 			columns: []string{"code", "user_id", "training_id", "holder_name", "issued_at"}},
 		{db: DBMain, name: "activity_log", base: activity, sealed: []string{"ip", "ip_prefix"},
 			columns: []string{"id", "user_id", "training_id", "at", "action", "object_type", "object_id", "ip", "ip_prefix"}},
+		{db: DBMain, name: "activity_days", columns: []string{"training_id", "day", "user_id", "n"},
+			base: Field{Category: CatActivity, Personal: true, Purposes: []string{"report how trainings are used"},
+				Basis: BasisLegitimate, Retention: "as the activity log rows it counts", Export: ExportOmit, Erasure: EraseDelete,
+				Why: "counts of the person's activity_log rows per training and day, derived from rows the export holds in full"}},
 	}
 }
 

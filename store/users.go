@@ -147,8 +147,14 @@ func (s *Store) createUser(ctx context.Context, nu NewUser, check func(*sql.Tx) 
 			id, s.emailIndex(nu.Email), z.seal("email", crypt.NormaliseEmail(nu.Email)), z.seal("first_name", nu.FirstName),
 			z.seal("surname", nu.Surname), z.sealOpt("company", nu.Company), z.sealOpt("gender", nu.Gender),
 			nullStr(nu.Country), nullStr(nu.Industry), nu.PasswordHash, string(nu.Role), nu.DPO, nu.Language, ts(now), verified, adult)
-		if err != nil || nu.AcceptedPolicy == "" {
+		if err != nil {
 			return err
+		}
+		if err := setNameTags(ctx, tx, s.kr, id, nu.FirstName, nu.Surname); err != nil {
+			return err
+		}
+		if nu.AcceptedPolicy == "" {
+			return nil
 		}
 		if err := acceptPolicy(ctx, tx, id, nu.AcceptedPolicy, "registration", now); err != nil {
 			return err

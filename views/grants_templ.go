@@ -683,7 +683,7 @@ func ConsoleLearnerSearch(p Page, v LearnerSearch) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = field(fieldInput{Filter: true, Name: "q", Label: "Name or email contains", Type: "search", Value: v.Query}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = field(fieldInput{Filter: true, Name: "q", Label: "Whole words of the name, or the full email address", Type: "search", Value: v.Query}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
