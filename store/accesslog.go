@@ -111,13 +111,11 @@ func (s *Store) AccessLog(ctx context.Context, limit int) ([]AccessEntry, error)
 	var rs []raw
 	for rows.Next() {
 		var r raw
-		var at string
 		var ms int64
-		if err := rows.Scan(&r.e.ID, &at, &r.e.Method, &r.e.Route, &r.e.Status, &ms, &r.e.Browser, &r.e.Referrer, &r.ip); err != nil {
+		if err := rows.Scan(&r.e.ID, tsInto(&r.e.At), &r.e.Method, &r.e.Route, &r.e.Status, &ms, &r.e.Browser, &r.e.Referrer, &r.ip); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: access log: %w", err)
 		}
-		r.e.At, _ = parseTS(at)
 		r.e.Duration = time.Duration(ms) * time.Millisecond
 		rs = append(rs, r)
 	}

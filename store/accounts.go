@@ -73,31 +73,24 @@ func (s *Store) CurrentPolicy(ctx context.Context) (PolicyVersion, error) {
 	}
 	gen := s.cache.generation()
 	var p PolicyVersion
-	var eff, pub string
-	var next sql.NullString
+	var next time.Time
 	err := s.readRow(ctx, `SELECT version, summary, body_md, material, effective_at, published_at,
 		(SELECT MIN(effective_at) FROM policy_versions WHERE effective_at > ?1)
 		FROM policy_versions WHERE effective_at <= ?1 ORDER BY effective_at DESC LIMIT 1`, ts(now)).
-		Scan(&p.Version, &p.Summary, &p.BodyMD, &p.Material, &eff, &pub, &next)
+		Scan(&p.Version, &p.Summary, &p.BodyMD, &p.Material, tsInto(&p.EffectiveAt), tsInto(&p.PublishedAt), tsInto(&next))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 		// None in effect yet: that holds until the first one takes effect.
-		var first sql.NullString
-		if s.readRow(ctx, "SELECT MIN(effective_at) FROM policy_versions").Scan(&first) != nil {
+		var first time.Time
+		if s.readRow(ctx, "SELECT MIN(effective_at) FROM policy_versions").Scan(tsInto(&first)) != nil {
 			return p, err
 		}
 		next = first
 	} else if err != nil {
 		return p, fmt.Errorf("store: current policy: %w", err)
 	}
-	p.EffectiveAt, _ = parseTS(eff)
-	p.PublishedAt, _ = parseTS(pub)
 	e := cacheEntry{v: currentPolicy{p, err}, from: p.EffectiveAt}
-	if next.Valid {
-		if e.until, _ = parseTS(next.String); e.until.IsZero() {
-			return p, err
-		}
-	}
+	e.until = next
 	s.cache.put(gen, currentPolicyKey{}, e)
 	return p, err
 }
@@ -144,13 +137,11 @@ func (s *Store) Consents(ctx context.Context, userID string) (Consents, error) {
 	if err != nil {
 		return c, fmt.Errorf("store: consents: %w", err)
 	}
-	var at sql.NullString
 	err = s.readRow(ctx, `SELECT policy_version, accepted_at FROM policy_acceptances
-		WHERE user_id = ? ORDER BY id DESC LIMIT 1`, userID).Scan(&c.PolicyVersion, &at)
+		WHERE user_id = ? ORDER BY id DESC LIMIT 1`, userID).Scan(&c.PolicyVersion, tsInto(&c.PolicyAccepted))
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("store: policy acceptance: %w", err)
 	}
-	c.PolicyAccepted = nullTS(at)
 	return c, nil
 }
 
@@ -418,12 +409,12 @@ type Profile struct {
 // was saved.
 func (s *Store) Profile(ctx context.Context, userID string) (Profile, error) {
 	var p Profile
-	var pictureType, updated sql.NullString
+	var pictureType sql.NullString
 	var picture []byte
 	sealed := make([][]byte, 9)
 	err := s.readRow(ctx, `SELECT picture, picture_type, description, additional_names, interests, id_number,
 		institution, department, phone, mobile, address, updated_at FROM profiles WHERE user_id = ?`, userID).
-		Scan(&picture, &pictureType, &sealed[0], &sealed[1], &sealed[2], &sealed[3], &sealed[4], &sealed[5], &sealed[6], &sealed[7], &sealed[8], &updated)
+		Scan(&picture, &pictureType, &sealed[0], &sealed[1], &sealed[2], &sealed[3], &sealed[4], &sealed[5], &sealed[6], &sealed[7], &sealed[8], tsInto(&p.UpdatedAt))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, nil
 	}
@@ -447,7 +438,6 @@ func (s *Store) Profile(ctx context.Context, userID string) (Profile, error) {
 			return p, err
 		}
 	}
-	p.UpdatedAt = nullTS(updated)
 	return p, nil
 }
 

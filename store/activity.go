@@ -288,12 +288,10 @@ func (s *Store) Activity(ctx context.Context, userID string, limit int) ([]Activ
 	var out []ActivityEntry
 	for rows.Next() {
 		var e ActivityEntry
-		var at string
 		var ip, pref []byte
-		if err := rows.Scan(&e.ID, &e.TrainingID, &at, &e.Action, &e.ObjectType, &e.ObjectID, &ip, &pref); err != nil {
+		if err := rows.Scan(&e.ID, &e.TrainingID, tsInto(&e.At), &e.Action, &e.ObjectType, &e.ObjectID, &ip, &pref); err != nil {
 			return nil, fmt.Errorf("store: activity: %w", err)
 		}
-		e.At, _ = parseTS(at)
 		if ip != nil || pref != nil {
 			if z == nil {
 				zz, err := s.sealerFor(ctx, userID, "activity_log", userID)

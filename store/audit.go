@@ -423,11 +423,10 @@ func (s *Store) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
 	var out []AuditEntry
 	for rows.Next() {
 		var e AuditEntry
-		var at, details string
-		if err := rows.Scan(&e.Seq, &at, &e.ActorID, &e.Action, &e.TargetType, &e.TargetID, &details, &e.PrevHash, &e.Hash); err != nil {
+		var details string
+		if err := rows.Scan(&e.Seq, tsInto(&e.At), &e.ActorID, &e.Action, &e.TargetType, &e.TargetID, &details, &e.PrevHash, &e.Hash); err != nil {
 			return nil, fmt.Errorf("store: audit log: %w", err)
 		}
-		e.At, _ = parseTS(at)
 		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
 			return nil, fmt.Errorf("store: audit log entry %d: %w", e.Seq, err)
 		}

@@ -450,13 +450,9 @@ func scanBackups(rows *sql.Rows) ([]Backup, error) {
 	var out []Backup
 	for rows.Next() {
 		var b Backup
-		var created string
-		var deleted sql.NullString
-		if err := rows.Scan(&b.ID, &b.File, &b.Kind, &b.Size, &b.SHA256, &created, &b.OK, &b.Error, &b.Origin, &deleted); err != nil {
+		if err := rows.Scan(&b.ID, &b.File, &b.Kind, &b.Size, &b.SHA256, tsInto(&b.CreatedAt), &b.OK, &b.Error, &b.Origin, tsInto(&b.DeletedAt)); err != nil {
 			return nil, err
 		}
-		b.CreatedAt, _ = parseTS(created)
-		b.DeletedAt = nullTS(deleted)
 		out = append(out, b)
 	}
 	return out, rows.Err()

@@ -190,20 +190,14 @@ func (s *Store) scanBreach(ctx context.Context, sc interface{ Scan(...any) error
 	var b Breach
 	var sealed [5][]byte
 	var summary []byte
-	var cats, occurred, detected, recorded string
-	var notified, authority, closed, updated sql.NullString
-	err := sc.Scan(&b.ID, &sealed[0], &sealed[1], &sealed[2], &sealed[3], &sealed[4], &cats, &occurred, &detected,
-		&b.Scope, &b.ScopeID, &b.RecordedBy, &recorded, &notified,
-		&authority, &b.AuthorityReference, &closed, &summary, &updated)
+	var cats string
+	err := sc.Scan(&b.ID, &sealed[0], &sealed[1], &sealed[2], &sealed[3], &sealed[4], &cats, tsInto(&b.OccurredAt), tsInto(&b.DetectedAt),
+		&b.Scope, &b.ScopeID, &b.RecordedBy, tsInto(&b.RecordedAt), tsInto(&b.NotifiedAt),
+		tsInto(&b.AuthorityNotifiedAt), &b.AuthorityReference, tsInto(&b.ClosedAt), &summary, tsInto(&b.UpdatedAt))
 	if err != nil {
 		return b, err
 	}
-	b.AuthorityNotifiedAt, b.ClosedAt, b.UpdatedAt = nullTS(authority), nullTS(closed), nullTS(updated)
 	b.Categories = strings.Split(cats, ",")
-	b.OccurredAt, _ = parseTS(occurred)
-	b.DetectedAt, _ = parseTS(detected)
-	b.RecordedAt, _ = parseTS(recorded)
-	b.NotifiedAt = nullTS(notified)
 	z, err := s.systemSealer(ctx, "breaches", b.ID)
 	if err != nil {
 		return b, err
@@ -240,12 +234,11 @@ func (s *Store) Breach(ctx context.Context, id string) (Breach, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var e BreachEvent
-		var eid, at string
+		var eid string
 		var note []byte
-		if err := rows.Scan(&eid, &at, &e.ActorID, &e.Kind, &note); err != nil {
+		if err := rows.Scan(&eid, tsInto(&e.At), &e.ActorID, &e.Kind, &note); err != nil {
 			return b, fmt.Errorf("store: breach events: %w", err)
 		}
-		e.At, _ = parseTS(at)
 		if note != nil {
 			z, err := s.systemSealer(ctx, "breach_events", eid)
 			if err != nil {
@@ -441,11 +434,10 @@ func (s *Store) BreachNotices(ctx context.Context, breachID string, limit int) (
 	var out []BreachNotice
 	for rows.Next() {
 		var n BreachNotice
-		var queued, status, sent sql.NullString
-		if err := rows.Scan(&n.UserID, &n.OutboxID, &queued, &status, &sent, &n.Error); err != nil {
+		var status sql.NullString
+		if err := rows.Scan(&n.UserID, &n.OutboxID, tsInto(&n.QueuedAt), &status, tsInto(&n.SentAt), &n.Error); err != nil {
 			return nil, c, fmt.Errorf("store: breach notices: %w", err)
 		}
-		n.QueuedAt, n.SentAt = nullTS(queued), nullTS(sent)
 		switch {
 		case n.OutboxID == "":
 			n.Status = NoticeClaimed

@@ -111,13 +111,9 @@ const exportColumns = `id, user_id, status, progress, created_at, ready_at, expi
 
 func scanExport(sc interface{ Scan(...any) error }) (ExportJob, error) {
 	var j ExportJob
-	var created string
-	var ready, expires sql.NullString
-	if err := sc.Scan(&j.ID, &j.UserID, &j.Status, &j.Progress, &created, &ready, &expires, &j.Size, &j.SHA256, &j.Error); err != nil {
+	if err := sc.Scan(&j.ID, &j.UserID, &j.Status, &j.Progress, tsInto(&j.CreatedAt), tsInto(&j.ReadyAt), tsInto(&j.ExpiresAt), &j.Size, &j.SHA256, &j.Error); err != nil {
 		return j, err
 	}
-	j.CreatedAt, _ = parseTS(created)
-	j.ReadyAt, j.ExpiresAt = nullTS(ready), nullTS(expires)
 	return j, nil
 }
 

@@ -146,15 +146,11 @@ func (s *Store) grants(ctx context.Context, where string, args ...any) ([]Grant,
 	var out []Grant
 	for rows.Next() {
 		var g Grant
-		var from, until, created, revoked, tid, title string
-		if err := rows.Scan(&g.ID, &g.MemberID, &g.MemberName, &g.Purpose, &from, &until, &g.GrantedBy, &created, &revoked, &tid, &title); err != nil {
+		var tid, title string
+		if err := rows.Scan(&g.ID, &g.MemberID, &g.MemberName, &g.Purpose, tsInto(&g.ValidFrom), tsInto(&g.ValidUntil), &g.GrantedBy, tsInto(&g.CreatedAt), tsInto(&g.RevokedAt), &tid, &title); err != nil {
 			return nil, fmt.Errorf("store: grants: %w", err)
 		}
 		if n := len(out); n == 0 || out[n-1].ID != g.ID {
-			g.ValidFrom, _ = parseTS(from)
-			g.ValidUntil, _ = parseTS(until)
-			g.CreatedAt, _ = parseTS(created)
-			g.RevokedAt, _ = parseTS(revoked)
 			out = append(out, g)
 		}
 		last := &out[len(out)-1]
@@ -355,13 +351,12 @@ func (s *Store) disclosures(ctx context.Context, f DisclosureFilter) ([]Disclosu
 	sealers := map[string]*sealer{}
 	for rows.Next() {
 		var d Disclosure
-		var at, purpose, titles string
+		var purpose, titles string
 		var reason []byte
-		if err := rows.Scan(&d.SubjectID, &d.ViewerID, &d.ViewerRole, &d.MemberID, &d.MemberName, &at, &d.View, &d.GrantID, &reason,
+		if err := rows.Scan(&d.SubjectID, &d.ViewerID, &d.ViewerRole, &d.MemberID, &d.MemberName, tsInto(&d.At), &d.View, &d.GrantID, &reason,
 			&purpose, &titles); err != nil {
 			return nil, fmt.Errorf("store: disclosures: %w", err)
 		}
-		d.At, _ = parseTS(at)
 		if d.GrantID != "" {
 			d.Under = "access grant \"" + purpose + "\""
 			if titles != "" {
@@ -459,12 +454,12 @@ func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, ttl time.D
 func (s *Store) InvitationByToken(ctx context.Context, token string) (Invitation, error) {
 	var inv Invitation
 	var member sql.NullString
-	var role, expires string
+	var role string
 	var email []byte
 	now := ts(s.Now())
 	err := s.rdb.QueryRowContext(ctx, `SELECT id, member_id, role, dpo, email, invited_by, expires_at FROM invitations
 		WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`, tokenHash(token), now).
-		Scan(&inv.ID, &member, &role, &inv.DPO, &email, &inv.InvitedBy, &expires)
+		Scan(&inv.ID, &member, &role, &inv.DPO, &email, &inv.InvitedBy, tsInto(&inv.ExpiresAt))
 	if errors.Is(err, sql.ErrNoRows) {
 		return inv, ErrTokenInvalid
 	}
@@ -479,7 +474,6 @@ func (s *Store) InvitationByToken(ctx context.Context, token string) (Invitation
 		return inv, err
 	}
 	inv.MemberID, inv.Role = member.String, Role(role)
-	inv.ExpiresAt, _ = parseTS(expires)
 	return inv, nil
 }
 

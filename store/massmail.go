@@ -67,17 +67,14 @@ const massColumns = `id, kind, ref_id, params, created_by, created_at, status, t
 
 func scanMass(sc interface{ Scan(...any) error }) (MassMailing, error) {
 	var m MassMailing
-	var params, created string
-	var finished sql.NullString
-	if err := sc.Scan(&m.ID, &m.Kind, &m.RefID, &params, &m.CreatedBy, &created, &m.Status, &m.Targeted, &m.Processed, &m.Queued,
-		&finished, &m.LastError); err != nil {
+	var params string
+	if err := sc.Scan(&m.ID, &m.Kind, &m.RefID, &params, &m.CreatedBy, tsInto(&m.CreatedAt), &m.Status, &m.Targeted, &m.Processed, &m.Queued,
+		tsInto(&m.FinishedAt), &m.LastError); err != nil {
 		return m, err
 	}
 	if err := json.Unmarshal([]byte(params), &m.Params); err != nil {
 		return m, err
 	}
-	m.CreatedAt, _ = parseTS(created)
-	m.FinishedAt = nullTS(finished)
 	return m, nil
 }
 

@@ -252,15 +252,10 @@ func scanOffsite(rows *sql.Rows) ([]OffsiteFile, error) {
 	var out []OffsiteFile
 	for rows.Next() {
 		var f OffsiteFile
-		var stamp, updated string
-		var deleted sql.NullString
-		if err := rows.Scan(&f.Target, &f.File, &f.Kind, &f.State, &f.SHA256, &f.Attempts, &f.Error, &stamp, &updated,
-			&deleted, &f.DeleteError); err != nil {
+		if err := rows.Scan(&f.Target, &f.File, &f.Kind, &f.State, &f.SHA256, &f.Attempts, &f.Error, tsInto(&f.Stamp), tsInto(&f.UpdatedAt),
+			tsInto(&f.DeletedAt), &f.DeleteError); err != nil {
 			return nil, err
 		}
-		f.Stamp, _ = parseTS(stamp)
-		f.UpdatedAt, _ = parseTS(updated)
-		f.DeletedAt = nullTS(deleted)
 		out = append(out, f)
 	}
 	return out, rows.Err()
@@ -623,10 +618,9 @@ func (s *Store) countPeople(ctx context.Context) (int, error) {
 // LastDrill returns the newest restore drill, or a zero Drill.
 func (s *Store) LastDrill(ctx context.Context) (Drill, error) {
 	var d Drill
-	var started, finished string
 	var file, errText sql.NullString
 	err := s.rdb.QueryRowContext(ctx, `SELECT id, target, started_at, finished_at, ok, file, people, live_people, error
-		FROM restore_drills ORDER BY started_at DESC, id LIMIT 1`).Scan(&d.ID, &d.Target, &started, &finished, &d.OK, &file,
+		FROM restore_drills ORDER BY started_at DESC, id LIMIT 1`).Scan(&d.ID, &d.Target, tsInto(&d.StartedAt), tsInto(&d.FinishedAt), &d.OK, &file,
 		&d.People, &d.LivePeople, &errText)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Drill{}, nil
@@ -634,8 +628,6 @@ func (s *Store) LastDrill(ctx context.Context) (Drill, error) {
 	if err != nil {
 		return d, fmt.Errorf("store: last drill: %w", err)
 	}
-	d.StartedAt, _ = parseTS(started)
-	d.FinishedAt, _ = parseTS(finished)
 	d.File, d.Error = file.String, errText.String
 	return d, nil
 }

@@ -176,16 +176,12 @@ func scanOutbox(rows *sql.Rows) ([]outboxRow, error) {
 	var out []outboxRow
 	for rows.Next() {
 		var r outboxRow
-		var userID, lastError, sentAt sql.NullString
-		var next, created string
+		var userID, lastError sql.NullString
 		if err := rows.Scan(&r.m.ID, &userID, &r.recipient, &r.subject, &r.text, &r.html, &r.headerVal, &r.m.Kind,
-			&r.m.Status, &r.m.Attempts, &next, &lastError, &created, &sentAt); err != nil {
+			&r.m.Status, &r.m.Attempts, tsInto(&r.m.NextAttemptAt), &lastError, tsInto(&r.m.CreatedAt), tsInto(&r.m.SentAt)); err != nil {
 			return nil, err
 		}
 		r.m.UserID, r.m.LastError = userID.String, lastError.String
-		r.m.NextAttemptAt, _ = parseTS(next)
-		r.m.CreatedAt, _ = parseTS(created)
-		r.m.SentAt = nullTS(sentAt)
 		out = append(out, r)
 	}
 	return out, rows.Err()
@@ -400,18 +396,16 @@ type OutboxStats struct {
 // OutboxStats counts mail by status.
 func (s *Store) OutboxStats(ctx context.Context) (OutboxStats, error) {
 	var st OutboxStats
-	var oldest sql.NullString
 	err := s.rdb.QueryRowContext(ctx, `SELECT
 		COUNT(*) FILTER (WHERE status = 'queued'),
 		COUNT(*) FILTER (WHERE status = 'sent'),
 		COUNT(*) FILTER (WHERE status = 'failed' AND last_error IS NOT ?1),
 		COUNT(*) FILTER (WHERE status = 'failed' AND last_error IS ?1),
 		MIN(created_at) FILTER (WHERE status = 'queued')
-		FROM outbox`, MailLinkDead).Scan(&st.Queued, &st.Sent, &st.Failed, &st.Dropped, &oldest)
+		FROM outbox`, MailLinkDead).Scan(&st.Queued, &st.Sent, &st.Failed, &st.Dropped, tsInto(&st.OldestQueued))
 	if err != nil {
 		return st, fmt.Errorf("store: outbox stats: %w", err)
 	}
-	st.OldestQueued = nullTS(oldest)
 	return st, nil
 }
 

@@ -102,11 +102,7 @@ const draftColumns = "id, version, summary, body_md, material, effective_at, cre
 
 func scanDraft(sc interface{ Scan(...any) error }) (PolicyDraft, error) {
 	var d PolicyDraft
-	var eff, created, updated string
-	err := sc.Scan(&d.ID, &d.Version, &d.Summary, &d.BodyMD, &d.Material, &eff, &created, &updated)
-	d.EffectiveAt, _ = parseTS(eff)
-	d.CreatedAt, _ = parseTS(created)
-	d.UpdatedAt, _ = parseTS(updated)
+	err := sc.Scan(&d.ID, &d.Version, &d.Summary, &d.BodyMD, &d.Material, tsInto(&d.EffectiveAt), tsInto(&d.CreatedAt), tsInto(&d.UpdatedAt))
 	return d, err
 }
 
@@ -197,10 +193,7 @@ const policyColumns = "version, summary, body_md, material, effective_at, publis
 
 func scanPolicy(sc interface{ Scan(...any) error }) (PolicyVersion, error) {
 	var p PolicyVersion
-	var eff, pub string
-	err := sc.Scan(&p.Version, &p.Summary, &p.BodyMD, &p.Material, &eff, &pub)
-	p.EffectiveAt, _ = parseTS(eff)
-	p.PublishedAt, _ = parseTS(pub)
+	err := sc.Scan(&p.Version, &p.Summary, &p.BodyMD, &p.Material, tsInto(&p.EffectiveAt), tsInto(&p.PublishedAt))
 	return p, err
 }
 
@@ -304,11 +297,9 @@ func (s *Store) PolicyAcceptances(ctx context.Context, userID string) ([]Accepta
 	var out []Acceptance
 	for rows.Next() {
 		var a Acceptance
-		var at string
-		if err := rows.Scan(&a.Version, &at, &a.How); err != nil {
+		if err := rows.Scan(&a.Version, tsInto(&a.AcceptedAt), &a.How); err != nil {
 			return nil, fmt.Errorf("store: policy acceptances: %w", err)
 		}
-		a.AcceptedAt, _ = parseTS(at)
 		out = append(out, a)
 	}
 	return out, rows.Err()

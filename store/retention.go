@@ -128,11 +128,9 @@ func (s *Store) RetentionRules(ctx context.Context) ([]RetentionRule, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var r RetentionRule
-		var at string
-		if err := rows.Scan(&r.Category, &r.Keep, &at, &r.UpdatedBy); err != nil {
+		if err := rows.Scan(&r.Category, &r.Keep, tsInto(&r.UpdatedAt), &r.UpdatedBy); err != nil {
 			return nil, fmt.Errorf("store: retention rules: %w", err)
 		}
-		r.UpdatedAt, _ = parseTS(at)
 		stored[r.Category] = r
 	}
 	if err := rows.Err(); err != nil {
@@ -385,14 +383,10 @@ func (s *Store) LegalHolds(ctx context.Context, all bool) ([]LegalHold, error) {
 	var rs []raw
 	for rows.Next() {
 		var r raw
-		var setAt string
-		var released sql.NullString
-		if err := rows.Scan(&r.h.ID, &r.h.UserID, &r.h.Category, &r.reason, &r.h.SetBy, &setAt, &r.h.ReleasedBy, &released); err != nil {
+		if err := rows.Scan(&r.h.ID, &r.h.UserID, &r.h.Category, &r.reason, &r.h.SetBy, tsInto(&r.h.SetAt), &r.h.ReleasedBy, tsInto(&r.h.ReleasedAt)); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: legal holds: %w", err)
 		}
-		r.h.SetAt, _ = parseTS(setAt)
-		r.h.ReleasedAt = nullTS(released)
 		rs = append(rs, r)
 	}
 	rows.Close()
@@ -759,12 +753,9 @@ func (s *Store) PurgeRuns(ctx context.Context, limit int) ([]PurgeRun, error) {
 	var out []PurgeRun
 	for rows.Next() {
 		var r PurgeRun
-		var st, fin string
-		if err := rows.Scan(&r.Category, &r.Rows, &r.Held, &st, &fin, &r.Error); err != nil {
+		if err := rows.Scan(&r.Category, &r.Rows, &r.Held, tsInto(&r.StartedAt), tsInto(&r.FinishedAt), &r.Error); err != nil {
 			return nil, fmt.Errorf("store: purge runs: %w", err)
 		}
-		r.StartedAt, _ = parseTS(st)
-		r.FinishedAt, _ = parseTS(fin)
 		out = append(out, r)
 	}
 	return out, rows.Err()
@@ -781,12 +772,9 @@ func (s *Store) LastPurges(ctx context.Context) (map[string]PurgeRun, error) {
 	out := map[string]PurgeRun{}
 	for rows.Next() {
 		var r PurgeRun
-		var st, fin string
-		if err := rows.Scan(&r.Category, &r.Rows, &r.Held, &st, &fin, &r.Error); err != nil {
+		if err := rows.Scan(&r.Category, &r.Rows, &r.Held, tsInto(&r.StartedAt), tsInto(&r.FinishedAt), &r.Error); err != nil {
 			return nil, fmt.Errorf("store: last purges: %w", err)
 		}
-		r.StartedAt, _ = parseTS(st)
-		r.FinishedAt, _ = parseTS(fin)
 		out[r.Category] = r
 	}
 	return out, rows.Err()

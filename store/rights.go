@@ -354,16 +354,11 @@ const caseColumns = `id, user_id, kind, status, received_at, due_at, extended, d
 
 func (s *Store) scanCase(ctx context.Context, sc interface{ Scan(...any) error }) (Case, error) {
 	var c Case
-	var received, due, exec, closed string
 	var details, identity []byte
-	if err := sc.Scan(&c.ID, &c.UserID, &c.Kind, &c.Status, &received, &due, &c.Extended, &details, &exec, &closed,
+	if err := sc.Scan(&c.ID, &c.UserID, &c.Kind, &c.Status, tsInto(&c.ReceivedAt), tsInto(&c.DueAt), &c.Extended, &details, tsInto(&c.ExecuteAfter), tsInto(&c.ClosedAt),
 		&c.Channel, &c.RecordedBy, &identity); err != nil {
 		return c, err
 	}
-	c.ReceivedAt, _ = parseTS(received)
-	c.DueAt, _ = parseTS(due)
-	c.ExecuteAfter, _ = parseTS(exec)
-	c.ClosedAt, _ = parseTS(closed)
 	if details != nil || identity != nil {
 		z, err := s.sealerFor(ctx, c.UserID, "rights_cases", c.ID)
 		if err == nil {
@@ -397,12 +392,10 @@ func (s *Store) Case(ctx context.Context, id string) (Case, error) {
 	var z *sealer
 	for rows.Next() {
 		var e CaseEvent
-		var at string
 		var note []byte
-		if err := rows.Scan(&at, &e.ActorID, &e.Status, &note); err != nil {
+		if err := rows.Scan(tsInto(&e.At), &e.ActorID, &e.Status, &note); err != nil {
 			return c, fmt.Errorf("store: case events: %w", err)
 		}
-		e.At, _ = parseTS(at)
 		if note != nil {
 			if z == nil {
 				if zz, err := s.sealerFor(ctx, c.UserID, "rights_case_events", id); err == nil {
@@ -646,8 +639,7 @@ func (s *Store) UserCertificates(ctx context.Context, userID string) ([]Certific
 	for rows.Next() {
 		var c Certificate
 		var holder []byte
-		var issued string
-		if err := rows.Scan(&c.Code, &c.TrainingID, &c.TrainingTitle, &c.MemberName, &holder, &issued); err != nil {
+		if err := rows.Scan(&c.Code, &c.TrainingID, &c.TrainingTitle, &c.MemberName, &holder, tsInto(&c.IssuedAt)); err != nil {
 			return nil, fmt.Errorf("store: certificates: %w", err)
 		}
 		z, err := s.sealerFor(ctx, userID, "certificates", c.Code)
@@ -657,7 +649,6 @@ func (s *Store) UserCertificates(ctx context.Context, userID string) ([]Certific
 		if c.HolderName, err = z.open("holder_name", holder); err != nil {
 			return nil, err
 		}
-		c.IssuedAt, _ = parseTS(issued)
 		out = append(out, c)
 	}
 	return out, rows.Err()

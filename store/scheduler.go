@@ -150,13 +150,10 @@ func (s *Store) Jobs(ctx context.Context) ([]Job, error) {
 	var out []Job
 	for rows.Next() {
 		var j Job
-		var next string
-		var last, ok, lastErr, owner, until sql.NullString
-		if err := rows.Scan(&j.Name, &next, &last, &ok, &lastErr, &owner, &until); err != nil {
+		var lastErr, owner sql.NullString
+		if err := rows.Scan(&j.Name, tsInto(&j.NextRunAt), tsInto(&j.LastRunAt), tsInto(&j.LastOKAt), &lastErr, &owner, tsInto(&j.LeaseUntil)); err != nil {
 			return nil, fmt.Errorf("store: jobs: %w", err)
 		}
-		j.NextRunAt, _ = parseTS(next)
-		j.LastRunAt, j.LastOKAt, j.LeaseUntil = nullTS(last), nullTS(ok), nullTS(until)
 		j.LastError, j.LeaseOwner = lastErr.String, owner.String
 		out = append(out, j)
 	}

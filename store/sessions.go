@@ -27,10 +27,10 @@ func tokenHash(token string) []byte {
 // not exist or has expired.
 func (ss SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var b []byte
-	var expiry string
+	var exp time.Time
 	th := tokenHash(token)
 	err := ss.s.readRow(ctx, "SELECT data, expiry FROM sessions WHERE token_hash = ? AND expiry > ?",
-		th, ts(ss.s.Now())).Scan(&b, &expiry)
+		th, ts(ss.s.Now())).Scan(&b, tsInto(&exp))
 	if errors.Is(err, sql.ErrNoRows) {
 		ss.s.sessions.forget(th)
 		return nil, false, nil
@@ -38,7 +38,6 @@ func (ss SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool,
 	if err != nil {
 		return nil, false, fmt.Errorf("store: find session: %w", err)
 	}
-	exp, _ := parseTS(expiry)
 	ss.s.sessions.saw(th, b, exp)
 	return b, true, nil
 }

@@ -441,12 +441,6 @@ func parseTS(v string) (time.Time, error) {
 	return time.Parse(timeLayout, v)
 }
 
-// nullTS reads a nullable stored time column.
-func nullTS(v sql.NullString) time.Time {
-	t, _ := parseTS(v.String)
-	return t
-}
-
 // tsOrNull stores the zero time as NULL.
 func tsOrNull(t time.Time) any {
 	if t.IsZero() {
@@ -493,4 +487,33 @@ func isConstraint(err error) bool {
 		}
 	}
 	return false
+}
+
+// timeColumn scans a stored time column into *t: NULL and the empty string
+// are the zero time, and a value that is not a stored time fails the Scan
+// instead of reading as zero.
+type timeColumn struct{ t *time.Time }
+
+// tsInto scans a stored time column into t (see timeColumn).
+func tsInto(t *time.Time) timeColumn { return timeColumn{t} }
+
+func (c timeColumn) Scan(v any) error {
+	var text string
+	switch v := v.(type) {
+	case nil:
+		*c.t = time.Time{}
+		return nil
+	case string:
+		text = v
+	case []byte:
+		text = string(v)
+	default:
+		return fmt.Errorf("store: a stored time is text, not %T", v)
+	}
+	t, err := parseTS(text)
+	if err != nil {
+		return fmt.Errorf("store: stored time %q: %w", text, err)
+	}
+	*c.t = t
+	return nil
 }

@@ -492,3 +492,32 @@ func TestStoreNowIsUTC(t *testing.T) {
 	assert.Equal(t, time.UTC, s.Now().Location())
 	assert.True(t, s.Now().Equal(c.Now()))
 }
+
+// TestTimeColumnRefusesWhatIsNotAStoredTime: a stored time reads back
+// exactly, NULL and "" read as the zero time, and anything else fails the
+// Scan instead of passing for "no time".
+func TestTimeColumnRefusesWhatIsNotAStoredTime(t *testing.T) {
+	s := newTestStore(t)
+	at := time.Date(2026, 3, 1, 9, 30, 15, 123456000, time.UTC)
+	for _, tc := range []struct {
+		in   any
+		want time.Time
+		bad  bool
+	}{
+		{ts(at), at, false},
+		{nil, time.Time{}, false},
+		{"", time.Time{}, false},
+		{"yesterday", time.Time{}, true},
+		{"2026-03-01 09:30:15", time.Time{}, true},
+		{int64(1772357415), time.Time{}, true},
+	} {
+		got := time.Unix(1, 0)
+		err := s.rdb.QueryRow("SELECT ?", tc.in).Scan(tsInto(&got))
+		if tc.bad {
+			assert.Error(t, err, "%v", tc.in)
+			continue
+		}
+		require.NoError(t, err, "%v", tc.in)
+		assert.True(t, tc.want.Equal(got), "%v: got %v", tc.in, got)
+	}
+}

@@ -100,11 +100,8 @@ const trainingColumns = `t.id, t.member_id, m.name, t.title, t.summary, t.langua
 
 func scanTraining(sc interface{ Scan(...any) error }) (Training, error) {
 	var t Training
-	var created, updated string
 	err := sc.Scan(&t.ID, &t.MemberID, &t.MemberName, &t.Title, &t.Summary, &t.Language, &t.Country, &t.Kind,
-		&t.Place, &t.JoinURL, &t.PassMark, &t.Published, &created, &updated, &t.MemberActive)
-	t.CreatedAt, _ = parseTS(created)
-	t.UpdatedAt, _ = parseTS(updated)
+		&t.Place, &t.JoinURL, &t.PassMark, &t.Published, tsInto(&t.CreatedAt), tsInto(&t.UpdatedAt), &t.MemberActive)
 	return t, err
 }
 
@@ -294,12 +291,9 @@ func (s *Store) trainingSessions(ctx context.Context, trainingID string) ([]Sess
 	var out []Session
 	for rows.Next() {
 		var se Session
-		var a, b string
-		if err := rows.Scan(&se.ID, &se.TrainingID, &a, &b); err != nil {
+		if err := rows.Scan(&se.ID, &se.TrainingID, tsInto(&se.StartsAt), tsInto(&se.EndsAt)); err != nil {
 			return nil, fmt.Errorf("store: sessions: %w", err)
 		}
-		se.StartsAt, _ = parseTS(a)
-		se.EndsAt, _ = parseTS(b)
 		out = append(out, se)
 	}
 	return out, rows.Err()
@@ -523,17 +517,12 @@ func (s *Store) enrolments(ctx context.Context, where string, args ...any) ([]En
 	var out []Enrolment
 	for rows.Next() {
 		var e Enrolment
-		var created, updated, enrolled, completed string
 		t := &e.Training
 		if err := rows.Scan(&t.ID, &t.MemberID, &t.MemberName, &t.Title, &t.Summary, &t.Language, &t.Country, &t.Kind,
-			&t.Place, &t.JoinURL, &t.PassMark, &t.Published, &created, &updated, &t.MemberActive, &enrolled, &completed,
+			&t.Place, &t.JoinURL, &t.PassMark, &t.Published, tsInto(&t.CreatedAt), tsInto(&t.UpdatedAt), &t.MemberActive, tsInto(&e.EnrolledAt), tsInto(&e.CompletedAt),
 			&e.MaterialsViewed, &e.MaterialsNeeded, &e.BestScore, &e.Passed, &e.Attended, &e.CertificateCode); err != nil {
 			return nil, fmt.Errorf("store: enrolments: %w", err)
 		}
-		t.CreatedAt, _ = parseTS(created)
-		t.UpdatedAt, _ = parseTS(updated)
-		e.EnrolledAt, _ = parseTS(enrolled)
-		e.CompletedAt, _ = parseTS(completed)
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -717,11 +706,11 @@ func (s *Store) CompleteIfDone(ctx context.Context, userID, trainingID string) (
 // CertificateByCode looks a certificate up for public verification.
 func (s *Store) CertificateByCode(ctx context.Context, code string) (Certificate, error) {
 	var c Certificate
-	var userID, issued string
+	var userID string
 	var holder []byte
 	err := s.rdb.QueryRowContext(ctx, `SELECT c.code, c.user_id, c.training_id, t.title, m.name, c.holder_name, c.issued_at
 		FROM certificates c JOIN trainings t ON t.id = c.training_id JOIN members m ON m.id = t.member_id WHERE c.code = ?`, code).
-		Scan(&c.Code, &userID, &c.TrainingID, &c.TrainingTitle, &c.MemberName, &holder, &issued)
+		Scan(&c.Code, &userID, &c.TrainingID, &c.TrainingTitle, &c.MemberName, &holder, tsInto(&c.IssuedAt))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
 	}
@@ -738,7 +727,6 @@ func (s *Store) CertificateByCode(ctx context.Context, code string) (Certificate
 	if c.HolderName, err = z.open("holder_name", holder); err != nil {
 		return c, err
 	}
-	c.IssuedAt, _ = parseTS(issued)
 	return c, nil
 }
 
@@ -872,11 +860,9 @@ func (s *Store) Attempts(ctx context.Context, userID string) ([]AttemptSummary, 
 	var out []AttemptSummary
 	for rows.Next() {
 		var a AttemptSummary
-		var at string
-		if err := rows.Scan(&a.ID, &a.TrainingID, &a.TrainingTitle, &a.Score, &a.Passed, &at); err != nil {
+		if err := rows.Scan(&a.ID, &a.TrainingID, &a.TrainingTitle, &a.Score, &a.Passed, tsInto(&a.SubmittedAt)); err != nil {
 			return nil, fmt.Errorf("store: attempts: %w", err)
 		}
-		a.SubmittedAt, _ = parseTS(at)
 		out = append(out, a)
 	}
 	return out, rows.Err()

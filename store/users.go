@@ -197,11 +197,10 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 func (s *Store) scanUser(ctx context.Context, row *sql.Row) (User, error) {
 	var u User
 	var email, first, surname, company, gender []byte
-	var country, industry, created sql.NullString
-	var verified, lastLogin sql.NullString
+	var country, industry sql.NullString
 	var role string
 	err := row.Scan(&u.ID, &email, &first, &surname, &company, &gender, &country, &industry, &u.PasswordHash,
-		&role, &u.DPO, &u.Status, &u.SessionEpoch, &u.Language, &created, &verified, &lastLogin, &u.TwoFactor)
+		&role, &u.DPO, &u.Status, &u.SessionEpoch, &u.Language, tsInto(&u.CreatedAt), tsInto(&u.VerifiedAt), tsInto(&u.LastLoginAt), &u.TwoFactor)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -210,7 +209,6 @@ func (s *Store) scanUser(ctx context.Context, row *sql.Row) (User, error) {
 	}
 	u.Role = Role(role)
 	u.Country, u.Industry = country.String, industry.String
-	u.CreatedAt, u.VerifiedAt, u.LastLoginAt = nullTS(created), nullTS(verified), nullTS(lastLogin)
 	z, err := s.sealerFor(ctx, u.ID, "users", u.ID)
 	if err != nil {
 		return User{}, fmt.Errorf("store: user %s: %w", u.ID, err)
