@@ -82,11 +82,11 @@ func deps(graph map[string][]string, pkg string) []string {
 
 // TestLayers: imports flow one way. The store knows neither the HTTP side
 // nor the views; the views do not know the HTTP side; the background work
-// (jobs) does not know the HTTP side, which hands it work through plain
-// functions.
+// (jobs) does not know the HTTP side, which calls it through an interface;
+// the mail both send knows neither.
 func TestLayers(t *testing.T) {
 	graph := kelasImports(t)
-	for _, pkg := range []string{"kelas/app", "kelas/doctor", "kelas/jobs", "kelas/store", "kelas/views"} {
+	for _, pkg := range []string{"kelas/app", "kelas/doctor", "kelas/jobs", "kelas/mail", "kelas/store", "kelas/views"} {
 		require.Contains(t, graph, pkg, "the package exists")
 	}
 	for _, rule := range []struct {
@@ -96,6 +96,8 @@ func TestLayers(t *testing.T) {
 		{"kelas/store", []string{"kelas/app", "kelas/views", "kelas/jobs"}},
 		{"kelas/views", []string{"kelas/app", "kelas/jobs"}},
 		{"kelas/jobs", []string{"kelas/app"}},
+		// Mail is written for both the HTTP side and the jobs.
+		{"kelas/mail", []string{"kelas/app", "kelas/jobs", "kelas/doctor"}},
 		// `kelas doctor` checks run without the HTTP side; the console
 		// shares their limits by importing doctor.
 		{"kelas/doctor", []string{"kelas/app", "kelas/jobs"}},
@@ -144,4 +146,27 @@ func TestHTTPPackageStartsNoGoroutines(t *testing.T) {
 		}
 	}
 	assert.Empty(t, found, "go statements in the HTTP package: hand the work to Background (app/background.go)")
+}
+
+// TestHTTPPackageDefinesNoJobs: the scheduled jobs' bodies live in package
+// jobs. The HTTP package defines no function or method named run*, the
+// name every job body carries.
+func TestHTTPPackageDefinesNoJobs(t *testing.T) {
+	files, err := filepath.Glob("app/*.go")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	var found []string
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		require.NoError(t, err)
+		for _, decl := range f.Decls {
+			if fn, ok := decl.(*ast.FuncDecl); ok && strings.HasPrefix(strings.ToLower(fn.Name.Name), "run") {
+				found = append(found, fset.Position(fn.Pos()).String()+" "+fn.Name.Name)
+			}
+		}
+	}
+	assert.Empty(t, found, "job bodies in the HTTP package: they belong to package jobs")
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -20,32 +19,11 @@ type mailLink struct {
 
 // accountMail renders body into text and HTML and queues it for one person.
 func (a *App) accountMail(ctx context.Context, userID, to, kind, subject string, body views.MailBody, link ...mailLink) error {
-	var html bytes.Buffer
-	if err := views.MailHTML(body).Render(ctx, &html); err != nil {
-		return fmt.Errorf("render %s mail: %w", kind, err)
-	}
-	m := store.NewMail{UserID: userID, To: to, Kind: kind, Subject: subject, Text: mailText(body), HTML: html.String()}
-	for _, l := range link {
-		m.LinkExpires, m.LinkToken = l.expires, l.token
-	}
-	return a.queueMail(ctx, m)
-}
-
-// mailText is the plain-text part, saying the same as MailHTML.
-func mailText(m views.MailBody) string {
-	var b strings.Builder
-	b.WriteString(m.Greeting + "\n\n")
-	for _, p := range m.Paragraphs {
-		b.WriteString(p + "\n\n")
-	}
-	if m.ActionURL != "" {
-		b.WriteString(m.ActionLabel + ":\n" + m.ActionURL + "\n\n")
-	}
-	for _, p := range m.After {
-		b.WriteString(p + "\n\n")
-	}
-	b.WriteString("-- \nkelas\n")
-	return b.String()
+	return a.mails.Account(ctx, userID, to, kind, subject, body, func(m *store.NewMail) {
+		for _, l := range link {
+			m.LinkExpires, m.LinkToken = l.expires, l.token
+		}
+	})
 }
 
 // mailVerification sends a confirmation link for address (the account's own,

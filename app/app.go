@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"kelas/mail"
 	"kelas/store"
 	"kelas/store/offsite"
 
@@ -85,6 +86,10 @@ func (c Config) Secure() bool {
 	return c.Domain != "" || strings.HasPrefix(c.BaseURL, "https://")
 }
 
+// publicURL is PublicURL of the configuration as it is now: Serve fills in
+// the address it listens on when none is configured.
+func (a *App) publicURL() string { return a.cfg.PublicURL() }
+
 // PublicURL is the origin people use to reach kelas, for links in mail and on
 // the console.
 func (c Config) PublicURL() string {
@@ -125,7 +130,9 @@ type App struct {
 	// would carry are also printed on stdout.
 	mailOn bool
 	// bg takes the work requests start but do not wait for (background.go).
-	bg     Background
+	bg Background
+	// mails writes the mail requests send (package mail).
+	mails  *mail.Composer
 	limits limiters
 	hasher *hasher
 	// pictureSlots bounds concurrent picture re-encoding.
@@ -142,10 +149,6 @@ type App struct {
 	routeTable   []route // every route and its audience, in registration order (routes.go)
 	// access holds web access-log lines until they are written (accesslog.go).
 	access accessBuffer
-
-	// erasing lets one erasure run at a time, so the hourly job and an
-	// officer's "carry out now" never both act on one case (rights_console.go).
-	erasing sync.Mutex
 
 	// filterOptions are the catalogue's country and language lists,
 	// rendered once (trainings.go).
@@ -174,6 +177,7 @@ func New(cfg Config, d Deps) (*App, error) {
 	a := &App{cfg: cfg, log: d.Log, store: d.Store, clock: d.Store.Now, static: d.Static, stdout: d.Stdout,
 		mailOn: cfg.SMTPURL != "", bg: d.Background, hasher: newHasher(cfg.BcryptCost),
 		pictureSlots: make(chan struct{}, 2)}
+	a.mails = &mail.Composer{Store: a.store, Log: a.log, PublicURL: a.publicURL, Queue: a.queueMail}
 	// The dummy hash is made at start, in the background (throttle.go).
 	a.bg.Go(a.hasher.makeDummy)
 	a.limits = newLimiters(a.clock)

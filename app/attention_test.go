@@ -66,7 +66,7 @@ func TestDeadlinesNeedAttention(t *testing.T) {
 	assert.NotContains(t, body, "Lost laptop")
 
 	// The daily mail reaches every privacy officer.
-	require.NoError(t, fx.ts.app.runAttentionDigest(ctx))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "attention_digest"))
 	fx.ts.deliver(t)
 	digests := lastMails(fx.smtpd, "need you")
 	require.Len(t, digests, 2)
@@ -101,7 +101,7 @@ func TestDeadlinesNeedAttention(t *testing.T) {
 	assert.Equal(t, "notified", clock.AttrOr("data-state", ""))
 	assert.Contains(t, clock.Text(), "Authority notified after 109 hours (later than 72 hours).", "stopped, not still counting")
 	sent := len(fx.smtpd.Messages())
-	require.NoError(t, fx.ts.app.runAttentionDigest(ctx))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "attention_digest"))
 	fx.ts.deliver(t)
 	var later []string
 	for _, m := range fx.smtpd.Messages()[sent:] {

@@ -21,8 +21,8 @@ type Background interface {
 	// background, a few at a time; it returns the export id at once, or
 	// the id of the export of the person still being built.
 	StartExport(ctx context.Context, userID string) (string, error)
-	// Mailing runs the recorded mass mailing m (with Tasks.MassMailing)
-	// unless this process runs it already.
+	// Mailing runs the recorded mass mailing m unless this process runs
+	// it already.
 	Mailing(m store.MassMailing)
 	// WakeOutbox delivers queued mail now rather than at the next minute.
 	WakeOutbox()
@@ -31,35 +31,36 @@ type Background interface {
 	// Backup takes a backup now (data and keys), prunes old ones and has
 	// the copy off the server follow.
 	Backup(ctx context.Context, origin, actor string) ([]store.Backup, error)
+	// EraseNow carries out the erasure request c on behalf of actor, as the
+	// hourly job does, one erasure at a time; a legal hold on the person
+	// stops it with a *store.HeldError, a case closed meanwhile with
+	// store.ErrCaseClosed.
+	EraseNow(ctx context.Context, c store.Case, actor string) error
+	// HoldErasures waits until no erasure runs and keeps any from starting
+	// until unlock is called.
+	HoldErasures() (unlock func())
 }
 
-// Tasks is the background work whose body belongs to the HTTP side: mail
-// written with its templates (reminders, the attention digest, mass
-// mailings), and the erasure an officer can also carry out at once. The runner in package jobs schedules it; its fields match
-// jobs.Work, so one converts to the other. A nil function leaves its job
-// out.
+// Tasks is what the HTTP side hands the runner in package jobs: the
+// address links in mail point to, and the writers behind its in-memory
+// buffers. Its fields match jobs.Work, so one converts to the other. A nil
+// function leaves its job out.
 type Tasks struct {
-	Erasures        func(context.Context) error
-	RightsReminders func(context.Context) error
-	AttentionDigest func(context.Context) error
-	MassMailing     func(context.Context, store.MassMailing) error
-	FlushStats      func(context.Context) error
-	StatsEvery      time.Duration
-	StatsWake       <-chan struct{}
-	FlushAccessLog  func(context.Context) error
+	PublicURL      func() string
+	FlushStats     func(context.Context) error
+	StatsEvery     time.Duration
+	StatsWake      <-chan struct{}
+	FlushAccessLog func(context.Context) error
 }
 
 // Tasks returns the app's background work for the runner.
 func (a *App) Tasks() Tasks {
 	t := Tasks{
-		Erasures:        a.runErasures,
-		RightsReminders: a.runRightsReminders,
-		AttentionDigest: a.runAttentionDigest,
-		MassMailing:     a.runMass,
-		FlushStats:      a.FlushStats,
-		StatsEvery:      a.stats.interval,
-		StatsWake:       a.stats.wake,
-		FlushAccessLog:  a.flushAccessLog,
+		PublicURL:      a.publicURL,
+		FlushStats:     a.FlushStats,
+		StatsEvery:     a.stats.interval,
+		StatsWake:      a.stats.wake,
+		FlushAccessLog: a.flushAccessLog,
 	}
 	return t
 }

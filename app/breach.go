@@ -21,11 +21,6 @@ const (
 	breachClockSkew  = 5 * time.Minute
 )
 
-func (a *App) countdown(b store.Breach) views.Countdown {
-	return views.Countdown{Deadline: b.Deadline(), Remaining: b.Deadline().Sub(a.clock()), NotifiedAt: b.NotifiedAt, Detected: b.DetectedAt,
-		AuthorityAt: b.AuthorityNotifiedAt, ClosedAt: b.ClosedAt}
-}
-
 // GET /console/breaches
 func (a *App) handleBreaches(w http.ResponseWriter, r *http.Request) error {
 	x := actorFrom(r.Context())
@@ -449,33 +444,6 @@ func (a *App) handleCloseBreach(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.redirect(w, r, "/console/breaches/"+b.ID, "The incident is closed; its record is kept.")
 	return nil
-}
-
-// breachMail is the notice to one affected person, in plain words.
-func (a *App) breachMail(ctx context.Context, b store.Breach, u store.User) (store.NewMail, error) {
-	var cats []string
-	for _, c := range b.Categories {
-		cats = append(cats, views.BreachCategoryLabel(c))
-	}
-	body := views.MailBody{
-		Greeting: "Hello " + u.FirstName + ",",
-		Paragraphs: []string{
-			"We are writing to tell you about a security incident that involves personal data we hold about you.",
-			"What happened: " + b.Description,
-			"When: it happened on " + views.BreachTime(b.OccurredAt) + " and we found out on " + views.BreachTime(b.DetectedAt) + ".",
-			"What data was involved: " + strings.Join(cats, "; ") + ".",
-			"What we have done: " + b.Measures,
-			"What you can do: " + b.Advice,
-			"Whom to contact: " + b.Contact,
-		},
-		After: []string{"We are required by law to tell you about this, so you receive this message even if you asked us not to send you other emails."},
-	}
-	text, html, err := renderMail(ctx, body, "")
-	if err != nil {
-		return store.NewMail{}, err
-	}
-	return store.NewMail{UserID: u.ID, To: u.Email, Kind: store.MailBreachNotice,
-		Subject: "Important: a security incident involving your personal data", Text: text, HTML: html}, nil
 }
 
 // POST /console/breaches/{id}/notify

@@ -103,10 +103,10 @@ func TestErasureCaseCannotBeMarkedDone(t *testing.T) {
 
 	// The job carries it out when the grace period ends, and not before.
 	fx.ts.clock.Add(7*24*time.Hour - time.Minute)
-	require.NoError(t, fx.ts.app.runErasures(ctx))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"))
 	fx.assertUnchanged(t, id, 1)
 	fx.ts.clock.Add(time.Minute)
-	require.NoError(t, fx.ts.app.runErasures(ctx))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"))
 	fx.assertErased(t, id)
 	fx.ts.deliver(t)
 	assert.Contains(t, mailTo(t, lastMails(fx.smtpd, "erased"), fx.user.Email).Text, "your kelas account and the data linked to it are erased")
@@ -151,7 +151,7 @@ func TestErasureRefusedWithAReason(t *testing.T) {
 	assert.Contains(t, mail.Text, reason)
 
 	fx.ts.clock.Add(30 * 24 * time.Hour)
-	require.NoError(t, fx.ts.app.runErasures(ctx))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"))
 	_, err = fx.ts.store.User(ctx, fx.user.ID)
 	require.NoError(t, err, "a refused erasure is not carried out")
 	res, _ = fx.dpo.postForm(t, "/console/rights/"+id, carryOut)
@@ -200,7 +200,7 @@ func TestErasureCarriedOutNow(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, c.Events, got.Events, "a closed case does not change")
 
-	require.NoError(t, fx.ts.app.runErasures(ctx))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"))
 	stones, err := fx.ts.store.Tombstones()
 	require.NoError(t, err)
 	assert.Len(t, stones, 1, "erased once")
@@ -240,8 +240,8 @@ func TestCarryOutNowUnderLegalHold(t *testing.T) {
 
 	// The job, when the grace period ends, waits too and tells her once.
 	fx.ts.clock.Add(8 * 24 * time.Hour)
-	require.NoError(t, fx.ts.app.runErasures(ctx))
-	require.NoError(t, fx.ts.app.runErasures(ctx))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"))
 	fx.assertUnchanged(t, id, 2)
 	fx.ts.deliver(t)
 	mail := mailTo(t, lastMails(fx.smtpd, "Your request: Erasure"), fx.user.Email)
@@ -324,6 +324,6 @@ func TestErasureGraceZero(t *testing.T) {
 	assert.Contains(t, mail.Text, nextRun)
 	assert.NotContains(t, mail.Text, "1 March 2026")
 
-	require.NoError(t, fx.ts.app.runErasures(ctx), "the next run, without any time passing")
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"), "the next run, without any time passing")
 	fx.assertErased(t, id)
 }

@@ -24,8 +24,8 @@ func TestErasureRerunAfterCrashCompletesCase(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, c.Open(), "the crash left the case open")
 
-	require.NoError(t, fx.ts.app.runErasures(ctx))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"))
 	fx.assertErased(t, id)
 	assert.NotContains(t, outboxKinds(t, fx.ts), "erasure_done", "nobody left to tell")
-	require.NoError(t, fx.ts.app.runErasures(ctx), "nothing left to do")
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"), "nothing left to do")
 }

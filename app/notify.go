@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -11,42 +10,6 @@ import (
 	"kelas/store"
 	"kelas/views"
 )
-
-// renderMail turns a body into the text and HTML parts of a mail. Optional
-// mail (announcements, feedback requests) gets its unsubscribe link at the
-// foot of both parts.
-func renderMail(ctx context.Context, body views.MailBody, unsubscribeURL string) (text, html string, err error) {
-	var buf bytes.Buffer
-	if unsubscribeURL != "" {
-		err = views.OptionalMailHTML(body, unsubscribeURL).Render(ctx, &buf)
-		body.After = append(slices.Clone(body.After), "To stop these emails, open this link: "+unsubscribeURL)
-	} else {
-		err = views.MailHTML(body).Render(ctx, &buf)
-	}
-	return mailText(body), buf.String(), err
-}
-
-// optionalMail builds an announcement or feedback request for u, with the
-// RFC 8058 one-click unsubscribe headers: List-Unsubscribe names a link
-// whose POST unsubscribes without login, List-Unsubscribe-Post tells mail
-// providers they may make that POST themselves.
-func (a *App) optionalMail(ctx context.Context, u store.User, kind, subject string, body views.MailBody) (store.NewMail, error) {
-	purpose := store.ConsentNotifyNew
-	if kind == store.MailFeedbackRequest {
-		purpose = store.ConsentFeedback
-	}
-	token, err := a.store.SignUnsubscribe(u.ID, purpose)
-	if err != nil {
-		return store.NewMail{}, err
-	}
-	link := a.cfg.PublicURL() + "/unsubscribe/" + token
-	text, html, err := renderMail(ctx, body, link)
-	if err != nil {
-		return store.NewMail{}, err
-	}
-	return store.NewMail{UserID: u.ID, To: u.Email, Kind: kind, Subject: subject, Text: text, HTML: html,
-		Headers: map[string]string{"List-Unsubscribe": "<" + link + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}, nil
-}
 
 // notifyView assembles the announcement page of a training.
 func (a *App) notifyView(r *http.Request, x actor, t store.Training, f views.NotifyForm) (views.NotifyTrainingView, error) {
@@ -147,17 +110,6 @@ func (a *App) handleAnnounce(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// announcementMail is the announcement of t to one person who opted in.
-func (a *App) announcementMail(ctx context.Context, t store.Training, u store.User) (store.NewMail, error) {
-	return a.optionalMail(ctx, u, store.MailAnnouncement, "New training on kelas: "+t.Title, views.MailBody{
-		Greeting:    "Hello " + u.FirstName + ",",
-		Paragraphs:  []string{t.MemberName + " has published a new training: " + t.Title + ".", t.Summary},
-		ActionLabel: "See the training",
-		ActionURL:   a.cfg.PublicURL() + "/trainings/" + t.ID,
-		After:       []string{"You receive this because you asked to hear about new trainings. You can stop at any time with the link below or in your profile."},
-	})
-}
-
 // POST /console/trainings/{id}/feedback-request
 func (a *App) handleFeedbackRequest(w http.ResponseWriter, r *http.Request) error {
 	t, x, err := a.managedTraining(r)
@@ -175,19 +127,6 @@ func (a *App) handleFeedbackRequest(w http.ResponseWriter, r *http.Request) erro
 	a.log.Info("feedback requested", "training_id", t.ID, "mailing_id", m.ID)
 	a.redirect(w, r, "/console/trainings/"+t.ID+"/notify", "Feedback requests are being queued; their progress is shown below.")
 	return nil
-}
-
-// feedbackMail asks one learner of t for feedback.
-func (a *App) feedbackMail(ctx context.Context, t store.Training, u store.User) (store.NewMail, error) {
-	return a.optionalMail(ctx, u, store.MailFeedbackRequest, "How was "+t.Title+"?", views.MailBody{
-		Greeting: "Hello " + u.FirstName + ",",
-		Paragraphs: []string{"You took part in " + t.Title + ", offered by " + t.MemberName + ".",
-			"What worked for you, and what did not? Reply to this message with a few lines: " +
-				"the organisers read every answer and use it to improve their trainings."},
-		ActionLabel: "Open the training",
-		ActionURL:   a.cfg.PublicURL() + "/trainings/" + t.ID,
-		After:       []string{"You receive this because you did not opt out of feedback requests. One click on the link below stops them."},
-	})
 }
 
 // auditStep appends an audit entry for an action that already happened. A

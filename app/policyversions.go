@@ -308,27 +308,6 @@ func (a *App) handlePublishPolicy(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// policyMail tells one person of a material policy version; link shows
-// what changed.
-func (a *App) policyMail(ctx context.Context, v store.PolicyVersion, link string, u store.User) (store.NewMail, error) {
-	body := views.MailBody{
-		Greeting: "Hello " + u.FirstName + ",",
-		Paragraphs: []string{"We have published a new version of our privacy policy (version " + v.Version + "). It applies from " +
-			v.EffectiveAt.UTC().Format("2 January 2006") + ".", "In short: " + v.Summary},
-		ActionLabel: "Read the new version and what changed",
-		ActionURL:   link,
-		After: []string{"The next time you log in, we will ask you to confirm that you have read it.",
-			"If you do not agree, you can object to processing, restrict it or close your account in your rights portal: " +
-				a.cfg.PublicURL() + "/rights"},
-	}
-	text, html, err := renderMail(ctx, body, "")
-	if err != nil {
-		return store.NewMail{}, err
-	}
-	return store.NewMail{UserID: u.ID, To: u.Email, Kind: store.MailPolicyUpdate,
-		Subject: "Our privacy policy has changed", Text: text, HTML: html}, nil
-}
-
 // GET /privacy/versions
 //
 // Every version, and with ?from=A&to=B the line diff between two.

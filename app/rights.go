@@ -346,11 +346,11 @@ func (a *App) handleCancelCase(w http.ResponseWriter, r *http.Request) error {
 	if c.Kind != store.CaseErasure || !c.Open() {
 		return store.ErrConflict
 	}
-	// Not while the erasure runs (rights_console.go): it would read
+	// Not while the erasure runs (Background.HoldErasures): it would read
 	// "cancelled" for an erased account.
-	a.erasing.Lock()
+	unlock := a.bg.HoldErasures()
 	_, err = a.store.UpdateCase(r.Context(), c.ID, u.ID, store.CaseCancelled, "Cancelled by the person.")
-	a.erasing.Unlock()
+	unlock()
 	if errors.Is(err, store.ErrCaseClosed) {
 		return store.ErrConflict
 	}

@@ -199,7 +199,7 @@ func (a *App) handleRightsCaseExtend(w http.ResponseWriter, r *http.Request) err
 // it out now (a hold on the person, checked at that moment, stops it), or
 // refuse it with the legal reason, which the person is told. Leaving it to
 // the schedule needs no action. Nothing here marks the case done: only the
-// erasure itself does (executeErasure), so a case cannot read "done" while
+// erasure itself does (Background.EraseNow), so a case cannot read "done" while
 // the account lives on.
 func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor, c store.Case, f *form) error {
 	action := f.raw("action")
@@ -223,9 +223,9 @@ func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor,
 	if action == "refuse" {
 		// Not while the erasure runs: the case would read "refused" for an
 		// erased account.
-		a.erasing.Lock()
+		unlock := a.bg.HoldErasures()
 		c, err := a.store.UpdateCase(r.Context(), c.ID, x.user.ID, store.CaseRejected, note)
-		a.erasing.Unlock()
+		unlock()
 		if errors.Is(err, store.ErrCaseClosed) {
 			return store.ErrConflict
 		}
@@ -237,11 +237,11 @@ func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor,
 		a.redirect(w, r, "/console/rights/"+c.ID, "The erasure is refused; the person is told why.")
 		return nil
 	}
-	err := a.executeErasure(r.Context(), c, x.user.ID)
-	var held *heldError
+	err := a.bg.EraseNow(r.Context(), c, x.user.ID)
+	var held *store.HeldError
 	switch {
 	case errors.As(err, &held):
-		f.fail("_form", held.describe())
+		f.fail("_form", describeHolds(held.Holds))
 		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
 	case errors.Is(err, store.ErrCaseClosed):
 		return store.ErrConflict
@@ -253,17 +253,13 @@ func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor,
 	return nil
 }
 
-// heldError means a legal hold on the person blocks their erasure.
-type heldError struct{ holds []store.LegalHold }
-
-func (e *heldError) Error() string { return "a legal hold blocks the erasure" }
-
-// describe names the holds for the privacy officer by reference, date and
-// reason, as the retention page shows them to operators.
-func (e *heldError) describe() string {
+// describeHolds names the holds that block an erasure for the privacy
+// officer by reference, date and reason, as the retention page shows them
+// to operators.
+func describeHolds(holds []store.LegalHold) string {
 	var b strings.Builder
 	b.WriteString("A legal hold on this person blocks the erasure: ")
-	for i, h := range e.holds {
+	for i, h := range holds {
 		if i > 0 {
 			b.WriteString("; ")
 		}
@@ -275,17 +271,7 @@ func (e *heldError) describe() string {
 
 // heldPeople maps each person under an active legal hold to their holds.
 func (a *App) heldPeople(ctx context.Context) (map[string][]store.LegalHold, error) {
-	holds, err := a.store.LegalHolds(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][]store.LegalHold{}
-	for _, h := range holds {
-		if h.UserID != "" {
-			out[h.UserID] = append(out[h.UserID], h)
-		}
-	}
-	return out, nil
+	return a.store.HeldPeople(ctx)
 }
 
 // mailErasureScheduled tells the person when their account will be erased
@@ -308,147 +294,7 @@ func (a *App) mailErasureScheduled(ctx context.Context, u *store.User, c store.C
 // mailCaseUpdate tells the person about their request. A mail the law
 // requires (answers to their own request) goes even under restriction.
 func (a *App) mailCaseUpdate(ctx context.Context, c store.Case, note string) {
-	u, err := a.store.User(ctx, c.UserID)
-	if err != nil {
-		return // erased meanwhile
-	}
-	held := false
-	if c.Kind == store.CaseErasure {
-		holds, err := a.heldPeople(ctx)
-		if err != nil {
-			a.log.Error("case update mail", "case_id", c.ID, "err", err)
-			return
-		}
-		held = len(holds[c.UserID]) > 0
-	}
-	paras := []string{"There is news about your request (" + views.CaseKindLabel(c.Kind) + "): " + views.CaseLabel(c, held) + "."}
-	if note != "" {
-		paras = append(paras, note)
-	}
-	if err := a.accountMail(ctx, u.ID, u.Email, "rights_update", "Your request: "+views.CaseKindLabel(c.Kind), views.MailBody{
-		Greeting: "Hello " + u.FirstName + ",", Paragraphs: paras,
-		ActionLabel: "See your request", ActionURL: a.cfg.PublicURL() + "/rights/cases/" + c.ID,
-	}); err != nil {
-		a.log.Error("case update mail", "case_id", c.ID, "err", err)
-	}
-}
-
-// runErasures carries out the erasure requests whose grace period ended:
-// a final confirmation goes to the address first (under the system key, as
-// the person's own key is about to be destroyed), then every row goes,
-// the key is destroyed and the tombstone written.
-func (a *App) runErasures(ctx context.Context) error {
-	due, err := a.store.ErasuresDue(ctx)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, c := range due {
-		err := a.executeErasure(ctx, c, store.ActorScheduler)
-		var held *heldError
-		if errors.As(err, &held) || errors.Is(err, store.ErrCaseClosed) {
-			continue // waits for the hold; or closed meanwhile by the person or an officer
-		}
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// executeErasure carries out one erasure request on behalf of actor (the
-// scheduler, or the privacy officer carrying it out now). A legal hold on
-// the person (an investigation, a legal claim), checked here at the moment
-// of execution, stops it with a *heldError; the scheduler tells the person
-// once. Only this completes an erasure case, and the store completes it only
-// once the account is gone.
-func (a *App) executeErasure(ctx context.Context, c store.Case, actor string) error {
-	// The scheduler and an officer may reach the same case at once.
-	a.erasing.Lock()
-	defer a.erasing.Unlock()
-	c, err := a.store.Case(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	if !c.Open() {
-		return store.ErrCaseClosed
-	}
-	held, err := a.heldPeople(ctx)
-	if err != nil {
-		return err
-	}
-	if holds := held[c.UserID]; len(holds) > 0 {
-		if actor == store.ActorScheduler && c.Status == store.CaseOpen {
-			const note = "Your data is under a legal hold; the erasure is carried out once the hold ends."
-			c, err := a.store.UpdateCase(ctx, c.ID, store.ActorScheduler, store.CaseInProgress, note)
-			if err != nil {
-				return err
-			}
-			a.mailCaseUpdate(ctx, c, note)
-		}
-		return &heldError{holds: holds}
-	}
-	u, err := a.store.User(ctx, c.UserID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return err
-	default:
-		if _, err := a.store.UpdateCase(ctx, c.ID, actor, store.CaseInProgress, "Erasure started."); err != nil {
-			return err
-		}
-		if err := a.queueMail(ctx, store.NewMail{To: u.Email, Kind: "erasure_done", Subject: "Your kelas account is erased",
-			Text: "Hello,\n\nAs you asked, your kelas account and the data linked to it are erased, and the key that encrypted it is destroyed.\n" +
-				"Anonymous counts in statistics remain. This is the last message you receive from us.\n\n-- \nkelas\n"}); err != nil {
-			return err
-		}
-		if err := a.store.EraseUser(ctx, actor, c.UserID); err != nil {
-			return err
-		}
-		// The export files are unreadable without the key; remove them now
-		// rather than at the next retention run.
-		if err := a.store.DeleteExports(ctx, c.UserID); err != nil {
-			return err
-		}
-	}
-	if _, err := a.store.CompleteErasure(ctx, c.ID, actor); err != nil {
-		return err
-	}
-	a.audit(ctx, actor, "rights.erasure.done", "case", c.ID, nil)
-	a.log.Info("erasure carried out", "case_id", c.ID)
-	return nil
-}
-
-// reminderWindow: privacy officers hear about a request five days before
-// it is due.
-const reminderWindow = 5 * 24 * time.Hour
-
-// runRightsReminders mails the privacy officers about requests due soon or
-// overdue, once per request (again after an extension).
-func (a *App) runRightsReminders(ctx context.Context) error {
-	cs, err := a.store.CasesNeedingReminder(ctx, reminderWindow)
-	if err != nil || len(cs) == 0 {
-		return err
-	}
-	dpos, err := a.store.DPOs(ctx)
-	if err != nil {
-		return err
-	}
-	for _, c := range cs {
-		for _, d := range dpos {
-			if err := a.accountMail(ctx, d.ID, d.Email, "rights_reminder", "Rights request due "+c.DueAt.Format("2 January"), views.MailBody{
-				Greeting:    "Hello " + d.FirstName + ",",
-				Paragraphs:  []string{"A request (" + views.CaseKindLabel(c.Kind) + ") received " + c.ReceivedAt.Format("2 January 2006") + " must be answered by " + c.DueAt.Format("2 January 2006") + "."},
-				ActionLabel: "Open the request", ActionURL: a.cfg.PublicURL() + "/console/rights/" + c.ID,
-			}); err != nil {
-				return err
-			}
-		}
-		if err := a.store.MarkReminded(ctx, c.ID); err != nil {
-			return err
-		}
-	}
-	return nil
+	a.mails.CaseUpdate(ctx, c, note)
 }
 
 // caseActionError maps the store's answer to an officer's action: a case

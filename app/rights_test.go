@@ -156,13 +156,13 @@ func TestOverdueAndReminders(t *testing.T) {
 	res, _ := fx.learner.postForm(t, "/rights/rectification", url.Values{"correction": {"Please fix my company name."}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	id := caseID(t, res)
-	require.NoError(t, fx.ts.app.runRightsReminders(t.Context()))
+	require.NoError(t, fx.ts.jobs.RunNow(t.Context(), "rights_reminders"))
 	fx.ts.deliver(t)
 	assert.Empty(t, lastMails(fx.smtpd, "Rights request due"), "not yet within five days")
 
 	fx.ts.clock.Add(27 * 24 * time.Hour) // due in a day or four
-	require.NoError(t, fx.ts.app.runRightsReminders(t.Context()))
-	require.NoError(t, fx.ts.app.runRightsReminders(t.Context()))
+	require.NoError(t, fx.ts.jobs.RunNow(t.Context(), "rights_reminders"))
+	require.NoError(t, fx.ts.jobs.RunNow(t.Context(), "rights_reminders"))
 	fx.ts.deliver(t)
 	reminders := lastMails(fx.smtpd, "Rights request due")
 	require.Len(t, reminders, 1, "one reminder, to the privacy officer")
@@ -199,7 +199,7 @@ func TestErasureWithGraceCancelAndExecution(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	assert.Equal(t, "Cancelled", fx.caseStatus(t, fx.learner, first))
 	fx.ts.clock.Add(8 * 24 * time.Hour)
-	require.NoError(t, fx.ts.app.runErasures(ctx))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"))
 	_, err := fx.ts.store.User(ctx, fx.user.ID)
 	require.NoError(t, err, "a cancelled erasure does nothing")
 
@@ -207,7 +207,7 @@ func TestErasureWithGraceCancelAndExecution(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	second := caseID(t, res)
 	fx.ts.clock.Add(6 * 24 * time.Hour)
-	require.NoError(t, fx.ts.app.runErasures(ctx))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"))
 	_, err = fx.ts.store.User(ctx, fx.user.ID)
 	require.NoError(t, err, "still within the grace period")
 
@@ -221,7 +221,7 @@ func TestErasureWithGraceCancelAndExecution(t *testing.T) {
 	require.NotEmpty(t, dataDirHolding(t, fx.ts.app.cfg.DataDir, string(wrappedBefore)), "control: the wrapped key is found before")
 
 	fx.ts.clock.Add(2 * 24 * time.Hour)
-	require.NoError(t, fx.ts.app.runErasures(ctx))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"))
 	_, err = fx.ts.store.User(ctx, fx.user.ID)
 	assert.ErrorIs(t, err, store.ErrNotFound, "erased")
 	c, err := fx.ts.store.Case(ctx, second)
@@ -359,8 +359,8 @@ func TestLegalHoldPostponesErasure(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	id := caseID(t, res)
 	fx.ts.clock.Add(8 * 24 * time.Hour)
-	require.NoError(t, fx.ts.app.runErasures(ctx))
-	require.NoError(t, fx.ts.app.runErasures(ctx))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"))
 	_, err = fx.ts.store.User(ctx, fx.user.ID)
 	require.NoError(t, err, "held: not erased")
 	c, err := fx.ts.store.Case(ctx, id)
@@ -375,7 +375,7 @@ func TestLegalHoldPostponesErasure(t *testing.T) {
 	assert.Equal(t, 1, notes, "the person is told once")
 
 	require.NoError(t, fx.ts.store.ReleaseLegalHold(ctx, fx.dpoUser.ID, hold.ID))
-	require.NoError(t, fx.ts.app.runErasures(ctx))
+	require.NoError(t, fx.ts.jobs.RunNow(ctx, "erasures"))
 	_, err = fx.ts.store.User(ctx, fx.user.ID)
 	assert.ErrorIs(t, err, store.ErrNotFound, "erased once the hold is released")
 }

@@ -1,10 +1,11 @@
 // Package jobs is kelas's background work: the scheduler and its periodic
-// jobs (outbox delivery over SMTP among them), the pools that finish what a
-// request started after it has been answered, and the writers behind the
-// in-memory buffers. It depends on
-// store, never on the HTTP package; the work whose body the HTTP side
-// defines (mail written with its templates) comes in as plain functions.
-// Runner.Run owns every goroutine and returns when all have stopped.
+// jobs (outbox delivery over SMTP, erasures, reminders and the privacy
+// officer's digest among them), mass mailings, the pools that finish what
+// a request started after it has been answered, and the writers behind the
+// in-memory buffers. It depends on store, views and mail, never on the
+// HTTP package, which calls it through its Background interface and hands
+// it its buffers' writers as plain functions. Runner.Run owns every
+// goroutine and returns when all have stopped.
 package jobs
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"filippo.io/age"
 
+	"kelas/mail"
 	"kelas/store"
 	"kelas/store/offsite"
 )
@@ -41,13 +43,12 @@ type Config struct {
 	Mailer Mailer
 }
 
-// Work is the background work whose body the HTTP side defines. A nil
-// function leaves its job out.
+// Work is what the HTTP side hands the runner. A nil function leaves its
+// job out.
 type Work struct {
-	Erasures        func(context.Context) error
-	RightsReminders func(context.Context) error
-	AttentionDigest func(context.Context) error
-	MassMailing     func(context.Context, store.MassMailing) error
+	// PublicURL is the address links in mail point to, known for certain
+	// once the HTTP side listens.
+	PublicURL func() string
 	// FlushStats writes the counted page views, every StatsEvery and when
 	// StatsWake signals; FlushAccessLog the waiting access-log lines.
 	FlushStats     func(context.Context) error
@@ -80,6 +81,13 @@ type Runner struct {
 	exports  *limited
 	mass     *massRunner
 	gos      sync.WaitGroup
+
+	// mails writes the mail of the jobs (rights.go, massmail.go).
+	mails *mail.Composer
+	// erasing lets one erasure run at a time, so the hourly job and an
+	// officer's "carry out now" never both act on one case, and a case is
+	// not cancelled or refused while it is erased (HoldErasures).
+	erasing sync.Mutex
 }
 
 // New builds the runner; it does no I/O and starts nothing. Its error is
@@ -96,6 +104,12 @@ func New(cfg Config, st *store.Store, log *slog.Logger) (*Runner, error) {
 		}
 		r.mailer = m
 	}
+	r.mails = &mail.Composer{Store: st, Log: log, Queue: r.queueMail, PublicURL: func() string {
+		if r.work.PublicURL == nil {
+			return ""
+		}
+		return r.work.PublicURL()
+	}}
 	return r, nil
 }
 
@@ -208,7 +222,6 @@ func (r *Runner) writeBehind(ctx context.Context, what string, every time.Durati
 
 // jobs are kelas's periodic tasks.
 func (r *Runner) jobs() []*job {
-	w := r.work
 	js := []*job{
 		{name: "sessions", sched: hourlyAt(5), lease: 10 * time.Minute, run: func(ctx context.Context) error {
 			_, err := r.store.DeleteExpiredSessions(ctx)
@@ -219,10 +232,10 @@ func (r *Runner) jobs() []*job {
 			return err
 		}},
 		{name: "retention", sched: dailyAt(3, 0), lease: 15 * time.Minute, retry: time.Hour, run: r.runRetention},
-		{name: "erasures", sched: hourlyAt(15), lease: 15 * time.Minute, run: w.Erasures},
-		{name: "rights_reminders", sched: dailyAt(6, 0), lease: 10 * time.Minute, retry: time.Hour, run: w.RightsReminders},
+		{name: "erasures", sched: hourlyAt(15), lease: 15 * time.Minute, run: r.runErasures},
+		{name: "rights_reminders", sched: dailyAt(6, 0), lease: 10 * time.Minute, retry: time.Hour, run: r.runRightsReminders},
 		{name: "mass_mail", sched: everyMinute(), lease: 30 * time.Minute, run: r.runMassMailings},
-		{name: "attention_digest", sched: dailyAt(6, 30), lease: 10 * time.Minute, retry: time.Hour, run: w.AttentionDigest},
+		{name: "attention_digest", sched: dailyAt(6, 30), lease: 10 * time.Minute, retry: time.Hour, run: r.runAttentionDigest},
 		{name: "backup", sched: dailyAt(2, 0), lease: 15 * time.Minute, retry: time.Hour, run: func(ctx context.Context) error {
 			_, err := r.Backup(ctx, store.OriginSchedule, store.ActorScheduler)
 			return err
@@ -240,13 +253,7 @@ func (r *Runner) jobs() []*job {
 	if r.mailer != nil {
 		js = append(js, &job{name: "outbox", sched: everyMinute(), lease: 5 * time.Minute, run: r.drainOutbox, wake: r.mailWake})
 	}
-	out := js[:0]
-	for _, j := range js {
-		if j.run != nil && (j.name != "mass_mail" || w.MassMailing != nil) {
-			out = append(out, j)
-		}
-	}
-	return out
+	return js
 }
 
 // RunNow runs the named job once in this goroutine, without the
@@ -282,10 +289,7 @@ func (r *Runner) WaitExports(ctx context.Context) error { return r.exports.wait(
 // Mailing runs the mass mailing m in the background unless this process
 // runs it already.
 func (r *Runner) Mailing(m store.MassMailing) {
-	if r.work.MassMailing == nil {
-		return // resumed by the mailing job of the next start
-	}
-	r.mass.kick(m, r.work.MassMailing, func(err error) {
+	r.mass.kick(m, r.runMass, func(err error) {
 		r.log.Error("mass mailing", "mailing_id", m.ID, "kind", m.Kind, "err", err)
 	})
 }
