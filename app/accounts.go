@@ -489,10 +489,6 @@ func pluralMinutes(n int) string {
 	return strconv.Itoa(n) + " minutes"
 }
 
-func (a *App) notice(w http.ResponseWriter, r *http.Request, status int, n views.Notice) error {
-	return a.render(w, r, status, views.NoticePage(a.page(r, n.Heading), n))
-}
-
 // accountKey is the throttle key of an address: a hash, so the limiter does
 // not hold addresses in memory.
 func accountKey(email string) string {
