@@ -30,6 +30,10 @@ const chromiumPath = "/usr/bin/chromium"
 // when Chromium is missing, except under CI, where it must run.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	if testing.Short() {
+		// The race pass: the browser journeys run in the plain pass.
+		t.Skip("browser journeys run without -short")
+	}
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") == "" {
 			t.Skipf("the browser test needs Chromium at %s (apt-get install -y chromium); CI installs it and never skips", chromiumPath)
