@@ -286,6 +286,19 @@ func (a *App) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// GET /logout
+//
+// Following a link to /logout (a bookmark, a typed address) asks to
+// confirm: logging out changes state, so it is the button's POST that does
+// it. A visitor, logged out already, goes home.
+func (a *App) handleLogoutForm(w http.ResponseWriter, r *http.Request) error {
+	if currentUser(r.Context()) == nil {
+		a.redirect(w, r, "/", "")
+		return nil
+	}
+	return a.render(w, r, http.StatusOK, views.LogoutConfirm(a.page(r, "Log out")))
+}
+
 // GET /password/forgot
 func (a *App) handleForgotForm(w http.ResponseWriter, r *http.Request) error {
 	return a.render(w, r, http.StatusOK, views.Forgot(a.page(r, "Reset your password"), views.ForgotForm{}))

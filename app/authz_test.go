@@ -50,6 +50,8 @@ var matrix = map[string]string{
 	"GET /static/":                 "AAAAAAAAAA",
 	"GET /healthz":                 "AAAAAAAAAA",
 	"GET /.well-known/gpc.json":    "AAAAAAAAAA",
+	"GET /favicon.ico":             "AAAAAAAAAA",
+	"GET /logout":                  "AAAAAAAAAA",
 	"GET /{$}":                     "AAAAAAAAAA",
 	"GET /setup/{token}":           "GGGGGGGGGG",
 	"POST /setup/{token}":          "GGGGGGGGGG",

@@ -38,6 +38,23 @@ func (a *App) handleNotFound(w http.ResponseWriter, r *http.Request) error {
 	return errNotFound
 }
 
+// GET /favicon.ico
+//
+// Browsers ask for it at this fixed address whatever the pages link, so it
+// is served here too, cached for a day (its hashed address in /static/ is
+// cached for a year).
+func (a *App) handleFavicon(w http.ResponseWriter, r *http.Request) error {
+	b, err := fs.ReadFile(a.static, "favicon.ico")
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/x-icon")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Header().Set("ETag", `"`+a.assets["favicon.ico"]+`"`)
+	http.ServeContent(w, r, "favicon.ico", time.Time{}, bytes.NewReader(b))
+	return nil
+}
+
 // GET /static/
 // handleStatic serves the embedded static files. URLs carry a content hash
 // (see asset), so a matching one may be cached for a year.

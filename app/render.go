@@ -47,7 +47,7 @@ func (a *App) putRenderBuffer(buf *bytes.Buffer) {
 
 // page builds the layout model: title, the signed-in person, a pending flash.
 func (a *App) page(r *http.Request, title string) views.Page {
-	p := views.Page{Title: title, Now: a.clock().UTC(), CSS: a.asset("kelas.css"), Consent: a.pageConsent(r)}
+	p := views.Page{Title: title, Now: a.clock().UTC(), CSS: a.asset("kelas.css"), Icon: a.asset("favicon.ico"), Consent: a.pageConsent(r)}
 	if u := currentUser(r.Context()); u != nil {
 		p.User = &views.PageUser{Name: u.FirstName, IsOperator: u.Role.IsOperator(),
 			IsStaff: u.Role == store.RoleMemberStaff || u.Role == store.RoleMemberAdmin, Unverified: !u.Verified()}

@@ -28,6 +28,7 @@ func (a *App) routes() http.Handler {
 	plain("GET /static/", anyone, a.handleStatic)
 	plain("GET /healthz", anyone, a.handleHealth)
 	plain("GET /.well-known/gpc.json", anyone, a.handleGPC)
+	plain("GET /favicon.ico", anyone, a.handleFavicon)
 
 	page("GET /{$}", anyone, a.handleHome)
 	page("GET /setup/{token}", anyone, a.handleSetupForm)
@@ -42,6 +43,7 @@ func (a *App) routes() http.Handler {
 	page("POST /login", anyone, a.handleLogin)
 	page("GET /login/2fa", anyone, a.handleLoginCodeForm)
 	page("POST /login/2fa", anyone, a.handleLoginCode)
+	page("GET /logout", anyone, a.handleLogoutForm)
 	page("POST /logout", anyone, a.handleLogout)
 	page("GET /password/forgot", anyone, a.handleForgotForm)
 	page("POST /password/forgot", anyone, a.handleForgot)
