@@ -347,12 +347,6 @@ func newMatrixFixture(t *testing.T, withExport bool) *matrixFixture {
 	return fx
 }
 
-// client returns a fresh, logged-in client for role ("visitor": none).
-func (fx *matrixFixture) client(t *testing.T, role string) *testServer {
-	t.Helper()
-	return fx.newClient(t, role)
-}
-
 // reader returns role's logged-in client for pages that change nothing,
 // logging in once per role.
 func (fx *matrixFixture) reader(t *testing.T, role string) *testServer {
@@ -363,12 +357,13 @@ func (fx *matrixFixture) reader(t *testing.T, role string) *testServer {
 	if c, ok := fx.clients[role]; ok {
 		return c
 	}
-	c := fx.newClient(t, role)
+	c := fx.client(t, role)
 	fx.clients[role] = c
 	return c
 }
 
-func (fx *matrixFixture) newClient(t *testing.T, role string) *testServer {
+// client returns a fresh, logged-in client for role ("visitor": none).
+func (fx *matrixFixture) client(t *testing.T, role string) *testServer {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)

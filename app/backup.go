@@ -93,9 +93,9 @@ func (a *App) handleBackupRun(w http.ResponseWriter, r *http.Request) error {
 // GET /console/backups/{id}/download
 func (a *App) handleBackupDownload(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r.Context())
-	id := r.PathValue("id")
-	if !store.ValidID(id) {
-		return store.ErrNotFound
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
 	b, err := a.store.BackupByID(r.Context(), id)
 	if err != nil {

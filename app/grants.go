@@ -170,9 +170,9 @@ func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) error {
 // POST /console/grants/{id}/revoke
 func (a *App) handleRevokeGrant(w http.ResponseWriter, r *http.Request) error {
 	x := actorFrom(r.Context())
-	id := r.PathValue("id")
-	if !store.ValidID(id) {
-		return store.ErrNotFound
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
 	g, err := a.store.Grant(r.Context(), id)
 	if err != nil {
@@ -202,9 +202,9 @@ func (a *App) handleRevokeGrant(w http.ResponseWriter, r *http.Request) error {
 // GET /console/trainings/{id}/learners
 func (a *App) handleTrainingLearners(w http.ResponseWriter, r *http.Request) error {
 	x := actorFrom(r.Context())
-	id := r.PathValue("id")
-	if !store.ValidID(id) {
-		return store.ErrNotFound
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
 	t, err := a.store.Training(r.Context(), id)
 	if err != nil {

@@ -48,7 +48,6 @@ var (
 	errBadRequest = &Error{Status: http.StatusBadRequest, Key: "error.bad_request"}
 	errForbidden  = &Error{Status: http.StatusForbidden, Key: "error.forbidden"}
 	errNotFound   = &Error{Status: http.StatusNotFound, Key: "error.not_found", Cause: store.ErrNotFound}
-	errGone       = &Error{Status: http.StatusGone, Key: "error.gone"}
 )
 
 // classify turns any error into the application error that answers it:

@@ -148,9 +148,9 @@ func (a *App) handleHoldCreate(w http.ResponseWriter, r *http.Request) error {
 // POST /console/retention/holds/{id}/release
 func (a *App) handleHoldRelease(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r.Context())
-	id := r.PathValue("id")
-	if !store.ValidID(id) {
-		return store.ErrNotFound
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
 	if err := a.store.ReleaseLegalHold(r.Context(), u.ID, id); err != nil {
 		return err

@@ -363,9 +363,9 @@ func (a *App) handleCancelCase(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) userCase(r *http.Request, u *store.User) (store.Case, error) {
-	id := r.PathValue("id")
-	if !store.ValidID(id) {
-		return store.Case{}, store.ErrNotFound
+	id, err := pathID(r, "id")
+	if err != nil {
+		return store.Case{}, err
 	}
 	return a.store.UserCase(r.Context(), u.ID, id)
 }

@@ -88,9 +88,9 @@ func (a *App) handleRemoveStaff(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	uid := r.PathValue("uid")
-	if !store.ValidID(uid) {
-		return store.ErrNotFound
+	uid, err := pathID(r, "uid")
+	if err != nil {
+		return err
 	}
 	st, err := a.store.StaffOf(r.Context(), uid)
 	if err != nil || st.MemberID != m.ID {

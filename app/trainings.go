@@ -60,9 +60,9 @@ func boundedQuery(v string, max int) string {
 // all 404: nothing tells them apart.
 func (a *App) trainingFor(r *http.Request) (store.Training, actor, error) {
 	x := actorFrom(r.Context())
-	id := r.PathValue("id")
-	if !store.ValidID(id) {
-		return store.Training{}, x, store.ErrNotFound
+	id, err := pathID(r, "id")
+	if err != nil {
+		return store.Training{}, x, err
 	}
 	t, err := a.store.Training(r.Context(), id)
 	if err != nil {
