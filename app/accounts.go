@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -492,14 +491,7 @@ func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) error
 // tooMany answers a throttled request with 429 and when to retry.
 func tooMany(wait time.Duration) error {
 	mins := int(wait.Minutes()) + 1
-	return &Error{Status: http.StatusTooManyRequests, Key: "error.too_many_for", Args: []any{pluralMinutes(mins)}, RetryAfter: wait}
-}
-
-func pluralMinutes(n int) string {
-	if n == 1 {
-		return "a minute"
-	}
-	return strconv.Itoa(n) + " minutes"
+	return &Error{Status: http.StatusTooManyRequests, Key: "error.too_many_for", Args: []any{"wait", plural{"duration.minutes", mins}}, RetryAfter: wait}
 }
 
 // accountKey is the throttle key of an address: a hash, so the limiter does

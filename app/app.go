@@ -45,6 +45,9 @@ type Config struct {
 	BodyTimeout time.Duration
 	Version     string
 	Demo        bool // seed sample trainings when there are none
+	// PseudoLocale makes ?lang=qps select the pseudo-locale, English with
+	// accented letters, so text that bypasses the catalogue shows (tests).
+	PseudoLocale bool
 	// ErasureGrace is how long an erasure request can be cancelled before
 	// it is carried out (KELAS_ERASURE_GRACE). Nil means 7 days; 0 means
 	// the erasure job's next run (it runs hourly).

@@ -33,6 +33,7 @@ func (a *App) loadUser(next http.Handler) http.Handler {
 					return
 				}
 				ctx = context.WithValue(ctx, ctxUser, &u)
+				ctx = a.personalise(ctx, &u)
 				if u.Role == store.RoleMemberStaff || u.Role == store.RoleMemberAdmin {
 					st, err := a.store.StaffOf(ctx, u.ID)
 					if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -39,7 +39,7 @@ func (a *App) serveExport(w http.ResponseWriter, r *http.Request, userID, export
 	rc, err := a.store.OpenExportFile(r.Context(), userID, exportID)
 	switch {
 	case errors.Is(err, store.ErrExpired):
-		return &Error{Status: http.StatusGone, Key: "error.export_expired", Args: []any{a.exportDays(r)}, Cause: err}
+		return &Error{Status: http.StatusGone, Key: "error.export_expired", Args: []any{"days", plural{"duration.days", a.exportDays(r)}}, Cause: err}
 	case errors.Is(err, store.ErrExportNotReady):
 		return &Error{Status: http.StatusConflict, Key: "error.export_not_ready", Cause: err}
 	case err != nil:

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"kelas/i18n"
 	"kelas/store"
 )
 
@@ -23,6 +24,7 @@ func TestEveryMessageKeyIsInTheCatalogue(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	require.NoError(t, err)
 	key := regexp.MustCompile(`Key: "([a-z_.]+)"`)
+	en := i18n.Get(i18n.Default)
 	found := 0
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
@@ -33,13 +35,15 @@ func TestEveryMessageKeyIsInTheCatalogue(t *testing.T) {
 		for _, m := range key.FindAllStringSubmatch(string(b), -1) {
 			found++
 			_, page := messages[m[1]]
-			_, field := fieldMessages[m[1]]
+			page = page && en.Has(m[1]+".heading")
+			field := en.Has("field." + m[1])
 			assert.True(t, page || field, "%s: message key %q has no text", f, m[1])
 		}
 	}
 	assert.Greater(t, found, 20, "the scan finds the keys")
 	for status, k := range statusKeys {
 		assert.Contains(t, messages, k, "status %d", status)
+		assert.True(t, en.Has(k+".heading"), "status %d", status)
 	}
 }
 
@@ -58,7 +62,7 @@ func TestServeTurnsErrorsIntoAnswers(t *testing.T) {
 		{errForbidden, http.StatusForbidden, "You cannot open this page", false},
 		{store.ErrConflict, http.StatusConflict, "That conflicts", false},
 		{tooMany(90e9), http.StatusTooManyRequests, "try again in about 2 minutes", false},
-		{&Error{Status: http.StatusConflict, Key: "error.last_admin", Args: []any{"Koperasi Maju"}, Link: "/console/members/x"},
+		{&Error{Status: http.StatusConflict, Key: "error.last_admin", Args: []any{"member", "Koperasi Maju"}, Link: "/console/members/x"},
 			http.StatusConflict, "nobody at Koperasi Maju can invite", false},
 		{errors.New("disk on fire: /secret/path"), http.StatusInternalServerError, "Something went wrong on our side", true},
 	} {

@@ -24,6 +24,7 @@ const (
 	ctxUser
 	ctxSession
 	ctxStaff
+	ctxLangChosen
 )
 
 // requestID tags every request with a random id, echoed in X-Request-Id and

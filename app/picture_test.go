@@ -11,6 +11,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"net/http/httptest"
 	"runtime"
 	"testing"
 
@@ -286,7 +287,7 @@ func TestProcessPictureBombNotAllocated(t *testing.T) {
 
 func TestPictureErrorsSpeakToPeople(t *testing.T) {
 	for _, err := range []error{errPictureFormat, errPictureTooLarge, errPictureDimensions} {
-		assert.Regexp(t, `^The picture .*\.$`, messageOf(err))
+		assert.Regexp(t, `^The picture .*\.$`, messageOf(httptest.NewRequest("GET", "/", nil), err))
 	}
 }
 

@@ -89,7 +89,7 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) error {
 	if data, ok := f.file("picture", maxPictureBytes); ok {
 		out, ctype, err := a.processPicture(r.Context(), data)
 		if err != nil {
-			f.fail("picture", messageOf(err))
+			f.fail("picture", messageOf(r, err))
 		} else {
 			prof.Picture, prof.PictureType, change = out, ctype, store.PictureReplace
 		}

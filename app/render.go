@@ -47,7 +47,8 @@ func (a *App) putRenderBuffer(buf *bytes.Buffer) {
 
 // page builds the layout model: title, the signed-in person, a pending flash.
 func (a *App) page(r *http.Request, title string) views.Page {
-	p := views.Page{Title: title, Now: a.clock().UTC(), CSS: a.asset("kelas.css"), Icon: a.asset("favicon.ico"), Consent: a.pageConsent(r)}
+	p := views.Page{Title: title, Now: a.clock().UTC(), CSS: a.asset("kelas.css"), Icon: a.asset("favicon.ico"), Consent: a.pageConsent(r),
+		Path: pagePath(r)}
 	if u := currentUser(r.Context()); u != nil {
 		p.User = &views.PageUser{Name: u.FirstName, IsOperator: u.Role.IsOperator(),
 			IsStaff: u.Role == store.RoleMemberStaff || u.Role == store.RoleMemberAdmin, Unverified: !u.Verified()}
@@ -64,4 +65,19 @@ func (a *App) redirect(w http.ResponseWriter, r *http.Request, to, flash string)
 		a.sessions.Put(r.Context(), "flash", flash)
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// pagePath is the request's path and query without the language
+// parameters, for the language switcher.
+func pagePath(r *http.Request) string {
+	q := r.URL.Query()
+	if !q.Has("lang") && !q.Has("remember") {
+		return r.URL.RequestURI()
+	}
+	q.Del("lang")
+	q.Del("remember")
+	if len(q) == 0 {
+		return r.URL.Path
+	}
+	return r.URL.Path + "?" + q.Encode()
 }

@@ -460,7 +460,7 @@ func (a *App) handleReportsCSV(w http.ResponseWriter, r *http.Request) error {
 }
 
 // errBadReport answers report parameters out of range on a CSV route.
-var errBadReport = &Error{Status: http.StatusUnprocessableEntity, Key: "error.bad_report", Args: []any{maxReportMonths}, Link: "/console/reports"}
+var errBadReport = &Error{Status: http.StatusUnprocessableEntity, Key: "error.bad_report", Args: []any{"months", maxReportMonths}, Link: "/console/reports"}
 
 // sendReportCSV sends the table named by ?table= as CSV: the same header,
 // labels and cell texts as the HTML table.

@@ -170,5 +170,5 @@ func (a *App) routes() http.Handler {
 	page("GET /console/reports/trainings/{id}/csv", consoleUsers, a.handleTrainingReportCSV)
 	page("/", anyone, a.handleNotFound)
 
-	return a.checkHost(a.requestID(a.securityHeaders(a.recoverPanics(a.logRequests(a.accessLog(a.crossOrigin(a.withPolicyBanner(mux))))))))
+	return a.checkHost(a.requestID(a.localise(a.securityHeaders(a.recoverPanics(a.logRequests(a.accessLog(a.crossOrigin(a.withPolicyBanner(mux)))))))))
 }

@@ -127,5 +127,5 @@ func (a *App) lastAdminCheck(r *http.Request, m store.Member, f *form) error {
 	if n > 1 || f.raw("confirm_last_admin") == "on" {
 		return nil
 	}
-	return &Error{Status: http.StatusConflict, Key: "error.last_admin", Args: []any{m.Name}, Link: "/console/members/" + m.ID}
+	return &Error{Status: http.StatusConflict, Key: "error.last_admin", Args: []any{"member", m.Name}, Link: "/console/members/" + m.ID}
 }

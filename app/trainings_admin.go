@@ -264,7 +264,7 @@ func (a *App) handleAddMaterial(w http.ResponseWriter, r *http.Request) error {
 		case ok:
 			name, serveType, err := checkUpload(sentFileName(f.r.MultipartForm.File["material_file"][0]), d)
 			if err != nil {
-				f.fail("material_file", messageOf(err))
+				f.fail("material_file", messageOf(r, err))
 			}
 			in.FileName, in.FileType, in.FileSize, data = name, serveType, int64(len(d)), d
 		}

@@ -462,7 +462,7 @@ func codeRefused(r *http.Request, f *form) error {
 	} else {
 		back = safeNext(u.RequestURI())
 	}
-	return &Error{Status: http.StatusUnprocessableEntity, Key: "error.code_needed", Args: []any{f.Errors["code"]}, Link: back}
+	return &Error{Status: http.StatusUnprocessableEntity, Key: "error.code_needed", Args: []any{"problem", f.Errors["code"]}, Link: back}
 }
 
 func (a *App) mailTwoFactorChanged(ctx context.Context, u store.User, on, byOperator bool) error {
