@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
 	"golang.org/x/text/message"
 	"golang.org/x/text/number"
 )
@@ -464,4 +465,42 @@ func (l *Locale) IntegerForms() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Country is the name of the country with ISO code code in this language;
+// english is its English name, used as it is in English.
+func (l *Locale) Country(code, english string) string {
+	switch l.Code {
+	case Default:
+		return english
+	case Pseudo:
+		return PseudoText(english)
+	}
+	r, err := language.ParseRegion(code)
+	if err != nil {
+		return english
+	}
+	if n := display.Regions(l.Tag).Name(r); n != "" {
+		return n
+	}
+	return english
+}
+
+// LanguageName is the name of the language with code code in this
+// language; english is its English name.
+func (l *Locale) LanguageName(code, english string) string {
+	switch l.Code {
+	case Default:
+		return english
+	case Pseudo:
+		return PseudoText(english)
+	}
+	t, err := language.Parse(code)
+	if err != nil {
+		return english
+	}
+	if n := display.Languages(l.Tag).Name(t); n != "" {
+		return n
+	}
+	return english
 }

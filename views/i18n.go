@@ -2,8 +2,12 @@ package views
 
 import (
 	"context"
+	"html"
+	"io"
 	"strings"
 	"time"
+
+	"github.com/a-h/templ"
 
 	"kelas/i18n"
 )
@@ -71,4 +75,30 @@ func languageLinks(ctx context.Context, path string) []languageLink {
 			URL: path + sep + "lang=" + l.Code + "&remember=1"})
 	}
 	return out
+}
+
+// country is the name of a country in the reader's language.
+func country(ctx context.Context, code, english string) string {
+	return i18n.From(ctx).Country(code, english)
+}
+
+// linked renders message key with its {link} placeholder as a link to
+// href whose text is label (both from the catalogue), so a sentence with a
+// link inside is translated whole: "Read the {link} first."
+func linked(key, href, label string, args ...any) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		const mark = "\x00"
+		text := i18n.From(ctx).T(key, append(args, "link", mark)...)
+		before, after, _ := strings.Cut(text, mark)
+		var b strings.Builder
+		b.WriteString(html.EscapeString(before))
+		b.WriteString(`<a href="`)
+		b.WriteString(html.EscapeString(string(templ.URL(href))))
+		b.WriteString(`">`)
+		b.WriteString(html.EscapeString(label))
+		b.WriteString(`</a>`)
+		b.WriteString(html.EscapeString(after))
+		_, err := io.WriteString(w, b.String())
+		return err
+	})
 }
