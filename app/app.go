@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"kelas/mail"
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/store/offsite"
 
@@ -167,6 +168,9 @@ type App struct {
 func New(cfg Config, d Deps) (*App, error) {
 	if d.Background == nil {
 		return nil, errors.New("app: no background runner")
+	}
+	if err := i18n.Check(); err != nil {
+		return nil, fmt.Errorf("app: message catalogue: %w", err)
 	}
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = 12
