@@ -21,8 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"kelas/mail"
 	"kelas/i18n"
+	"kelas/mail"
 	"kelas/store"
 	"kelas/store/offsite"
 
