@@ -60,6 +60,12 @@ func commands() []command {
 		{name: "doctor", synopsis: []string{"doctor [--data DIR]"},
 			summary: "Check the installation; exit non-zero when a check fails.",
 			env:     join(masterKeyEnv, []string{"KELAS_SMTP_URL", "KELAS_DOMAIN"}, offsiteEnv)},
+		{name: "settings show", synopsis: []string{"settings show [--data DIR]"},
+			summary: "Show the operator settings, or change one (checked as on /console/settings; \"\" restores the default).",
+			env:     masterKeyEnv},
+		{name: "settings set", synopsis: []string{"settings set [--data DIR] KEY VALUE"},
+			summary: "Change one operator setting (keys as `kelas settings show` lists them; \"\" restores the default).",
+			env:     masterKeyEnv},
 		{name: "healthcheck", synopsis: []string{"healthcheck [--addr 127.0.0.1:8080]"},
 			summary: "Exit 0 when /healthz of a running kelas answers ok (for container health checks)."},
 		{name: "version", synopsis: []string{"version"},
@@ -117,7 +123,7 @@ func runHelp(ctx context.Context, args []string, getenv func(string) string, std
 	// The command itself prints its help on -h, from the flags it declares.
 	name := strings.Join(args, " ")
 	if _, ok := findCommand(name); !ok {
-		sub := map[string]string{"admin": "admin create", "keys": "keys rotate", "audit": "audit verify"}[name]
+		sub := map[string]string{"admin": "admin create", "keys": "keys rotate", "audit": "audit verify", "settings": "settings show"}[name]
 		if sub == "" {
 			return badUsage(stderr, fmt.Sprintf("no help for %q: unknown command", name))
 		}

@@ -92,6 +92,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return runAuditVerify(ctx, rest, getenv, stdout, stderr)
 	case "doctor":
 		return runDoctor(ctx, args, getenv, stdout, stderr)
+	case "settings":
+		return runSettings(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, args, getenv, stdout, stderr)
 	case "help":

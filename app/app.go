@@ -161,6 +161,8 @@ type App struct {
 	// page is tens of kilobytes, and growing a new buffer to that size was
 	// a large share of rendering.
 	renderBuffers sync.Pool
+	// zones holds the time zones loaded so far, by name (language.go).
+	zones sync.Map
 }
 
 // New builds the application. It does no I/O: Prepare does, before

@@ -114,6 +114,9 @@ var matrix = map[string]string{
 	"POST /console/members/{id}/staff/{uid}/remove": "LFFFNAAFAA",
 	"GET /console/operators":                        "LFFFFFAAAA",
 	"POST /console/operators/invitations":           "LFFFFFAFFA",
+	"GET /console/settings":                         "LFFFFFAFFA",
+	"POST /console/settings":                        "LFFFFFAFFA",
+	"GET /logo":                                     "AAAAAAAAAA",
 	"POST /console/operators/{uid}":                 "LFFFFFAFFA",
 	"POST /console/accounts/{uid}/2fa/reset":        "LFFFFFAFFA",
 	"GET /console/outbox":                           "LFFFFFAAAA",
@@ -337,6 +340,8 @@ func newMatrixFixture(t *testing.T, withExport bool) *matrixFixture {
 		Material: true, EffectiveAt: ts.clock.Now().Add(24 * time.Hour)})
 	require.NoError(t, err)
 	fx.draft = d.ID
+	_, err = ts.store.SaveLogo(ctx, "x", 0, pngWithText(t, 20, 10))
+	require.NoError(t, err)
 	fx.openReaders(t)
 	fx.export = store.NewID()
 	if withExport {
@@ -584,6 +589,14 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		set("role", string(store.RoleMemberAdmin), "code", code())
 	case "POST /console/members/{id}/staff/{uid}/remove":
 		set("code", code())
+	case "POST /console/settings":
+		st, err := ts.store.Settings(ctx)
+		require.NoError(t, err)
+		for k, v := range st.Values {
+			f.Set(k, v)
+		}
+		set("revision", strconv.FormatInt(st.Revision, 10), "site_name", "Probe site "+unique)
+		p.multipart = true
 	case "POST /console/operators/invitations":
 		set("email", email, "role", string(store.RoleConsultant), "code", code())
 	case "POST /console/operators/{uid}":

@@ -37,7 +37,7 @@ func TestEveryMessageKeyIsInTheCatalogue(t *testing.T) {
 			_, page := messages[m[1]]
 			page = page && en.Has(m[1]+".heading")
 			field := en.Has("field." + m[1])
-			assert.True(t, page || field, "%s: message key %q has no text", f, m[1])
+			assert.True(t, page || field || en.Has(m[1]), "%s: message key %q has no text", f, m[1])
 		}
 	}
 	assert.Greater(t, found, 20, "the scan finds the keys")

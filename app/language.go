@@ -21,36 +21,58 @@ const langCookie = "kelas_lang"
 // language takes the place of the last two (loadUser).
 func (a *App) localise(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		code, chosen := a.requestLanguage(r)
+		st := a.siteSettings(r.Context())
+		code, chosen := a.requestLanguage(r, st.Get(store.SettingDefaultLanguage))
 		ctx := context.WithValue(r.Context(), ctxLangChosen, chosen)
 		if chosen && r.URL.Query().Get("remember") == "1" && r.Method == http.MethodGet {
 			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: code, Path: "/", MaxAge: 365 * 24 * 3600,
 				HttpOnly: true, Secure: a.cfg.Secure(), SameSite: http.SameSiteLaxMode})
 		}
-		ctx = i18n.With(ctx, a.printer(code, nil))
+		ctx = i18n.With(ctx, i18n.NewPrinter(code, a.zone(st.Get(store.SettingDefaultTimezone)), st.Get(store.SettingSiteName)))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
 // requestLanguage is the language asked for by the request itself, and
-// whether it came from ?lang= (which outranks a saved preference).
-func (a *App) requestLanguage(r *http.Request) (code string, fromURL bool) {
+// whether it came from ?lang= (which outranks a saved preference); the
+// site's default language when nothing the request says matches.
+func (a *App) requestLanguage(r *http.Request, siteDefault string) (code string, fromURL bool) {
 	if q := r.URL.Query().Get("lang"); q != "" && a.languageAllowed(q) {
 		return q, true
 	}
 	if c, err := r.Cookie(langCookie); err == nil && a.languageAllowed(c.Value) {
 		return c.Value, false
 	}
-	return i18n.Match(r.Header.Get("Accept-Language")), false
+	if al := r.Header.Get("Accept-Language"); al != "" {
+		if m, ok := i18n.MatchOK(al); ok {
+			return m, false
+		}
+	}
+	if i18n.Supported(siteDefault) {
+		return siteDefault, false
+	}
+	return i18n.Default, false
 }
 
 func (a *App) languageAllowed(code string) bool {
 	return i18n.Supported(code) || a.cfg.PseudoLocale && code == i18n.Pseudo
 }
 
-// printer is a printer for code in zone (the site's zone when nil).
-func (a *App) printer(code string, zone *time.Location) *i18n.Printer {
-	return i18n.NewPrinter(code, zone, "kelas")
+// zone is the time zone named name, loaded once; UTC for a name that
+// does not load.
+func (a *App) zone(name string) *time.Location {
+	if name == "" || name == "UTC" {
+		return time.UTC
+	}
+	if z, ok := a.zones.Load(name); ok {
+		return z.(*time.Location)
+	}
+	z, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	a.zones.Store(name, z)
+	return z
 }
 
 // personalise switches the request's printer to the signed-in person's
@@ -61,7 +83,11 @@ func (a *App) personalise(ctx context.Context, u *store.User) context.Context {
 	if fromURL, _ := ctx.Value(ctxLangChosen).(bool); !fromURL && i18n.Supported(u.Language) {
 		code = u.Language
 	}
-	return i18n.With(ctx, a.printer(code, userZone(u)))
+	zone := userZone(u)
+	if zone == nil {
+		zone = p.Zone
+	}
+	return i18n.With(ctx, i18n.NewPrinter(code, zone, p.Site))
 }
 
 // userZone is the person's time zone, nil when unknown.

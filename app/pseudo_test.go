@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 
+	"kelas/i18n"
 	"kelas/store"
 )
 
@@ -36,6 +37,9 @@ func userContent(t *testing.T, st *store.Store) map[string]bool {
 	}
 	for _, s := range []string{"Matrix", "Other", "Page", "File", "Lost laptop", "M X", "s", "x", "d", "m", "a"} {
 		add(s)
+	}
+	for _, l := range i18n.Languages() {
+		add(l.Name) // each language named in itself, in the language select
 	}
 	members, err := st.Members(t.Context())
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/a-h/templ"
 
@@ -52,6 +53,10 @@ func (a *App) page(r *http.Request, title string) views.Page {
 	if u := currentUser(r.Context()); u != nil {
 		p.User = &views.PageUser{Name: u.FirstName, IsOperator: u.Role.IsOperator(),
 			IsStaff: u.Role == store.RoleMemberStaff || u.Role == store.RoleMemberAdmin, Unverified: !u.Verified()}
+	}
+	if u := currentUser(r.Context()); u != nil && mayManageOperators(actor{user: u}) && strings.HasPrefix(r.URL.Path, "/console") &&
+		r.URL.Path != "/console/settings" {
+		p.SetupNeeded = !a.siteSettings(r.Context()).ControllerComplete()
 	}
 	if sessionLoaded(r.Context()) {
 		p.Flash = a.sessions.PopString(r.Context(), "flash")

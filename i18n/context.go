@@ -95,16 +95,23 @@ var matcher = func() language.Matcher {
 // supported match, English when nothing matches with at least low
 // confidence.
 func Match(acceptLanguage string) string {
+	code, _ := MatchOK(acceptLanguage)
+	return code
+}
+
+// MatchOK is Match, and whether anything in the header matched (false:
+// English by default).
+func MatchOK(acceptLanguage string) (string, bool) {
 	if acceptLanguage == "" {
-		return Default
+		return Default, false
 	}
 	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
 	if err != nil || len(tags) == 0 {
-		return Default
+		return Default, false
 	}
 	_, i, conf := matcher.Match(tags...)
 	if conf == language.No {
-		return Default
+		return Default, false
 	}
-	return languages[i].Code
+	return languages[i].Code, true
 }

@@ -39,6 +39,7 @@ const (
 	AuditHoldRelease      = "hold.release"
 	AuditUserErase        = "user.erase"
 	AuditTombstoneReapply = "tombstone.reapply"
+	AuditSettingsChange   = "settings.change"
 )
 
 // AuditEntry is one entry of the tamper-evident audit log. Details hold ids

@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,4 +102,15 @@ func linked(key, href, label string, args ...any) templ.Component {
 		_, err := io.WriteString(w, b.String())
 		return err
 	})
+}
+
+func int64String(n int64) string { return strconv.FormatInt(n, 10) }
+
+// languageOptions are the languages kelas speaks, each named in itself.
+func languageOptions(ctx context.Context) []OptionGroup {
+	var opts []Option
+	for _, l := range i18n.Languages() {
+		opts = append(opts, Option{Value: l.Code, Label: l.Name})
+	}
+	return []OptionGroup{{Options: opts}}
 }
