@@ -595,7 +595,8 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		for k, v := range st.Values {
 			f.Set(k, v)
 		}
-		set("revision", strconv.FormatInt(st.Revision, 10), "site_name", "Probe site "+unique)
+		f.Set("revision", strconv.FormatInt(st.Revision, 10))
+		f.Set("site_name", "Probe site "+unique)
 		p.multipart = true
 	case "POST /console/operators/invitations":
 		set("email", email, "role", string(store.RoleConsultant), "code", code())
