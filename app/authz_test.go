@@ -117,6 +117,7 @@ var matrix = map[string]string{
 	"GET /console/settings":                         "LFFFFFAFFA",
 	"POST /console/settings":                        "LFFFFFAFFA",
 	"GET /logo":                                     "AAAAAAAAAA",
+	"GET /leaving":                                  "AAAAAAAAAA",
 	"POST /console/operators/{uid}":                 "LFFFFFAFFA",
 	"POST /console/accounts/{uid}/2fa/reset":        "LFFFFFAFFA",
 	"GET /console/outbox":                           "LFFFFFAAAA",
@@ -418,6 +419,9 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		return p
 	case path == "/static/":
 		p.path = "/static/kelas.css"
+		return p
+	case path == "/leaving":
+		p.path = "/leaving?to=" + url.QueryEscape("https://example.org/guide")
 		return p
 	}
 	r := strings.NewReplacer(

@@ -9,9 +9,11 @@ import (
 
 // newMarkdown renders material pages. Raw HTML in the source is dropped and
 // dangerous link schemes (javascript:, data: ...) are not rendered: goldmark
-// does both unless told it is "unsafe", which kelas never does.
+// does both unless told it is "unsafe", which kelas never does. Links to
+// other sites go through the "you are leaving" notice (leaving.go).
 func newMarkdown() goldmark.Markdown {
-	return goldmark.New(goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.Linkify))
+	return goldmark.New(goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.Linkify),
+		goldmark.WithParserOptions(markdownOptions()))
 }
 
 // renderMarkdown returns safe HTML for a material page.

@@ -52,6 +52,7 @@ func (a *App) routes() http.Handler {
 	page("GET /profile", signedIn, a.handleProfileForm)
 	upload("POST /profile", signedIn, profileBodyBytes, a.handleProfile)
 	plain("GET /logo", anyone, a.handleLogo)
+	page("GET /leaving", anyone, a.handleLeaving)
 	page("GET /profile/picture", signedIn, a.handleProfilePicture)
 	page("GET /profile/password", signedIn, a.handlePasswordForm)
 	page("POST /profile/password", signedIn, a.handlePasswordChange)
