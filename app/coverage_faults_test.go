@@ -198,3 +198,74 @@ func TestOperatorResetOfSecondFactorSurvivesStoreFailure(t *testing.T) {
 	assert.True(t, got.TwoFactor)
 	assert.NotContains(t, outboxKinds(t, ts), "twofactor")
 }
+
+// TestPagesFailWholeWhenATableCannotBeRead: a page whose data cannot be
+// read is the plain 500 page, never a page with a part silently missing
+// (a dashboard without its alerts, a rights page without the person's
+// requests).
+func TestPagesFailWholeWhenATableCannotBeRead(t *testing.T) {
+	ts := newTestServer(t)
+	smecorp := member(t, ts, "SME Corporation Malaysia")
+	staff, _ := ts.person(t, "staff@example.org", store.RoleMemberStaff, smecorp)
+	op, _ := ts.person(t, "ops@example.org", store.RoleOperator, "")
+	dpo, _ := dpoClient(t, ts)
+	learner, _ := ts.person(t, "learner@example.org", store.RoleLearner, "")
+	v := trainingValues()
+	v.Set("kind", "live")
+	training := createTraining(t, staff, v)
+	res, _ := learner.postForm(t, "/trainings/"+training+"/enrol", nil)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+
+	for _, tc := range []struct {
+		who         string
+		path, table string
+	}{
+		{"operator", "/console", "access_grants"},
+		{"operator", "/console", "invitations"},
+		{"operator", "/console", "outbox"},
+		{"operator", "/console", "backups"},
+		{"operator", "/console", "jobs"},
+		{"dpo", "/console", "rights_cases"},
+		{"staff", "/console", "member_staff"},
+		{"learner", "/rights", "user_restrictions"},
+		{"learner", "/rights", "user_objections"},
+		{"learner", "/rights", "rights_cases"},
+		{"learner", "/rights", "quiz_attempts"},
+		{"learner", "/rights", "legal_holds"},
+		{"learner", "/profile", "profiles"},
+		{"learner", "/profile", "account_tokens"},
+		{"learner", "/profile/2fa", "user_totp"},
+		{"learner", "/dashboard", "enrolments"},
+		{"learner", "/trainings/" + training, "materials"},
+		{"operator", "/console/retention", "retention_rules"},
+		{"operator", "/console/retention", "legal_holds"},
+		{"operator", "/console/retention", "retention_runs"},
+		{"operator", "/console/backups", "backups"},
+		{"operator", "/console/backups", "offsite_target"},
+		{"operator", "/console/backups", "offsite_files"},
+		{"operator", "/console/audit", "audit_log"},
+		{"operator", "/console/outbox", "outbox"},
+		{"operator", "/console/grants", "access_grants"},
+		{"operator", "/console/members/" + smecorp, "member_staff"},
+		{"operator", "/console/trainings/" + training, "materials"},
+		{"operator", "/console/trainings/" + training, "questions"},
+		{"operator", "/console/trainings/" + training, "training_sessions"},
+		{"operator", "/console/trainings/" + training, "enrolments"},
+		{"staff", "/console/trainings/" + training + "/notify", "notifications"},
+		{"staff", "/console/trainings/" + training + "/notify", "mass_mailings"},
+		{"dpo", "/console/breaches", "breaches"},
+		{"dpo", "/console/policies", "policy_drafts"},
+		{"dpo", "/console/rights", "rights_cases"},
+	} {
+		c := map[string]*testServer{"operator": op, "dpo": dpo, "staff": staff, "learner": learner}[tc.who]
+		restore := hide(t, ts, tc.table)
+		n := injectedFailures(ts)
+		res, body := c.get(t, tc.path)
+		restore()
+		assert.Equal(t, http.StatusInternalServerError, res.StatusCode, "%s %s without %s", tc.who, tc.path, tc.table)
+		assert.NotContains(t, body, "no such table")
+		assert.Greater(t, injectedFailures(ts), n, "%s %s without %s", tc.who, tc.path, tc.table)
+		res, _ = c.get(t, tc.path)
+		require.Equal(t, http.StatusOK, res.StatusCode, "%s %s once %s is back", tc.who, tc.path, tc.table)
+	}
+}
