@@ -104,3 +104,59 @@ func TestOfficerStepsOnClosedOrUnmailableRequests(t *testing.T) {
 	assert.Equal(t, store.CaseCompleted, mustCase(t, fx, access).Status)
 	assert.Contains(t, fx.ts.logs.String(), "export on behalf mail")
 }
+
+// TestMaterialWhoseFileIsGone: a file material whose stored file was lost
+// (a restore without the files folder) answers 404, not an error page.
+func TestMaterialWhoseFileIsGone(t *testing.T) {
+	ts := newTestServer(t)
+	staff, _ := ts.person(t, "staff@example.org", store.RoleMemberStaff, member(t, ts, "SME Corporation Malaysia"))
+	id := createTraining(t, staff, trainingValues())
+	res, _ := staff.postMultipart(t, "/console/trainings/"+id+"/materials", url.Values{"material_kind": {"file"},
+		"material_title": {"Template"}}, "material_file", "template.txt", []byte("Date, sale, amount\n"))
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	ms, err := ts.store.Materials(t.Context(), id)
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	learner, _ := ts.person(t, "learner@example.org", store.RoleLearner, "")
+	res, _ = learner.postForm(t, "/trainings/"+id+"/enrol", nil)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	path := "/trainings/" + id + "/materials/" + ms[0].ID + "/file"
+	res, got := learner.get(t, path)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, "Date, sale, amount\n", got)
+
+	require.NoError(t, os.Remove(filepath.Join(ts.app.cfg.DataDir, "files", ms[0].ID)))
+	res, _ = learner.get(t, path)
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+	assert.NotContains(t, ts.logs.String(), "request failed", "a lost file is not a server fault")
+}
+
+// TestRequestMailFailuresAreLoggedNotLost: when the notices of a new
+// erasure request (to the person and to the privacy officers) cannot be
+// queued, the request still stands and the failures are logged.
+func TestRequestMailFailuresAreLoggedNotLost(t *testing.T) {
+	fx := newRightsFixture(t)
+	fault(t, fx.ts, "INSERT", "outbox")
+	res, _ := fx.learner.postForm(t, "/rights/erasure", url.Values{"password": {fixturePassword}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	c, err := fx.ts.store.OpenCase(t.Context(), fx.user.ID, store.CaseErasure)
+	require.NoError(t, err, "the request stands")
+	logs := fx.ts.logs.String()
+	assert.Contains(t, logs, "erasure scheduled mail")
+	assert.Contains(t, logs, "privacy officer mail")
+	assert.Contains(t, logs, c.ID)
+	assert.NotContains(t, logs, fx.user.Email, "ids in the log, never the address")
+}
+
+// TestPublicStatsNameWhatWasNotGiven: with cells of one shown, views that
+// sent no language and no referrer are listed under a label, not as an
+// empty cell.
+func TestPublicStatsNameWhatWasNotGiven(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.TrustedProxies = mustPrefixes(t, "127.0.0.0/8"); c.StatsMinCell = 1 })
+	require.Equal(t, http.StatusOK, ts.view(t, "/", testIP, testUA).StatusCode)
+	ts.flushStats(t)
+	res, body := ts.get(t, "/stats")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, body, "(not given)")
+	assert.Contains(t, body, "(direct or not given)")
+}
