@@ -160,3 +160,48 @@ func TestPublicStatsNameWhatWasNotGiven(t *testing.T) {
 	assert.Contains(t, body, "(not given)")
 	assert.Contains(t, body, "(direct or not given)")
 }
+
+// TestAuditFailureAfterTheActionIsLogged: an announcement whose mailing is
+// recorded, and a request recorded by the officer, stand when their audit
+// entry cannot be written (the mail may be on its way; the case exists);
+// the failure is logged with ids for the operator to re-enter.
+func TestAuditFailureAfterTheActionIsLogged(t *testing.T) {
+	fx := newRightsFixture(t)
+	ts := fx.ts
+	staff, _ := ts.person(t, "staff@example.org", store.RoleMemberStaff, member(t, ts, "SME Corporation Malaysia"))
+	training := createTraining(t, staff, trainingValues())
+	fault(t, ts, "INSERT", "audit_log")
+
+	res, _ := staff.postForm(t, "/console/trainings/"+training+"/announce", url.Values{"country": {"MY"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Contains(t, ts.logs.String(), "audit failed")
+	assert.Contains(t, ts.logs.String(), training)
+
+	id := fx.recordRequest(t, letterFrom(fx, fx.user.Email, store.CaseAccess))
+	assert.Equal(t, store.CaseOpen, mustCase(t, fx, id).Status)
+	assert.Contains(t, ts.logs.String(), "audit log write failed")
+	assert.NotContains(t, ts.logs.String(), fx.user.Email)
+}
+
+// TestThrottleForgetsExpiredWindowsWhenFull: a limiter holding as many keys
+// as it may drops the expired windows first, and only then the oldest live
+// one, so a flood of new addresses cannot grow it without bound nor wipe
+// out a window that still counts.
+func TestThrottleForgetsExpiredWindowsWhenFull(t *testing.T) {
+	clock := &testClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	l := newLimiter(1, time.Minute, clock.Now)
+	l.maxKeys = 3
+	l.hit("old-1")
+	l.hit("old-2")
+	clock.Add(2 * time.Minute)
+	l.hit("live")
+	l.hit("new") // full: the two expired windows go
+	blocked, _ := l.blocked("live")
+	assert.True(t, blocked, "the live window survives")
+	assert.Len(t, l.hits, 2)
+	l.hit("newer")
+	l.hit("newest") // full of live windows: the oldest goes
+	assert.Len(t, l.hits, 3)
+	blocked, _ = l.blocked("live")
+	assert.False(t, blocked, "evicted as the oldest")
+}
