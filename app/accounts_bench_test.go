@@ -32,7 +32,7 @@ func BenchmarkLoginThroughput(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := ts.store.CreateUser(b.Context(), store.NewUser{Email: "bench@example.org", FirstName: "Bench",
+	if _, err := ts.store.CreateUser(b.Context(), store.NewUser{AcceptedPolicy: seededPolicy, Email: "bench@example.org", FirstName: "Bench",
 		Surname: "Mark", PasswordHash: string(hash), Role: store.RoleLearner, Verified: true}); err != nil {
 		b.Fatal(err)
 	}

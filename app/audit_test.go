@@ -19,7 +19,7 @@ func loginAs(t *testing.T, ts *testServer, name string, role store.Role) store.U
 	const password = "correct horse battery"
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), 4)
 	require.NoError(t, err)
-	u, err := ts.store.CreateUser(t.Context(), store.NewUser{Email: name + "@example.test", FirstName: name, Surname: "Tester",
+	u, err := ts.store.CreateUser(t.Context(), store.NewUser{AcceptedPolicy: seededPolicy, Email: name + "@example.test", FirstName: name, Surname: "Tester",
 		PasswordHash: string(hash), Role: role, Verified: true})
 	require.NoError(t, err)
 	res := ts.signIn(t, u.Email, password)

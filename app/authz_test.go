@@ -245,7 +245,7 @@ func newMatrixFixture(t *testing.T, withExport bool) *matrixFixture {
 	require.NoError(t, err)
 	fx.hash = string(hash)
 	mk := func(email string, role store.Role, verified, dpo bool) store.User {
-		u, err := ts.store.CreateUser(ctx, store.NewUser{Email: email, FirstName: "M", Surname: "X", PasswordHash: string(hash),
+		u, err := ts.store.CreateUser(ctx, store.NewUser{AcceptedPolicy: seededPolicy, Email: email, FirstName: "M", Surname: "X", PasswordHash: string(hash),
 			Role: role, Verified: verified, DPO: dpo})
 		require.NoError(t, err)
 		return u
@@ -549,6 +549,14 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 	case "POST /cookies":
 		set("choice", "reject_all", "return", "/")
 	case "POST /privacy/accept":
+		// The role's account has accepted the version in force: make it
+		// one that has not, as after a material change.
+		if role != "visitor" {
+			u, err := ts.store.UserByEmail(ctx, fx.emails[role])
+			require.NoError(t, err)
+			_, err = rawDB(t, ts).ExecContext(ctx, "DELETE FROM policy_acceptances WHERE user_id = ?", u.ID)
+			require.NoError(t, err)
+		}
 		set("version", "2023-10-09", "next", "/")
 	case "POST /trainings/{id}/quiz":
 		set("q_"+fx.question, fx.rightChoice)
@@ -650,7 +658,7 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 func (fx *matrixFixture) user(t *testing.T, name string, role store.Role, dpo bool) string {
 	t.Helper()
 	fx.n++
-	u, err := fx.ts.store.CreateUser(t.Context(), store.NewUser{Email: name + strconv.Itoa(fx.n) + "@example.org", FirstName: "P", Surname: "Q",
+	u, err := fx.ts.store.CreateUser(t.Context(), store.NewUser{AcceptedPolicy: seededPolicy, Email: name + strconv.Itoa(fx.n) + "@example.org", FirstName: "P", Surname: "Q",
 		PasswordHash: fx.hash, Role: role, Verified: true, DPO: dpo})
 	require.NoError(t, err)
 	return u.ID

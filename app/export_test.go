@@ -255,7 +255,7 @@ func TestExportZip(t *testing.T) {
 func TestExportDownloadErrors(t *testing.T) {
 	ts := newTestServer(t)
 	u := exportLearner(t, ts)
-	other, err := ts.store.CreateUser(context.Background(), store.NewUser{Email: "other@example.org", FirstName: "O", Surname: "T",
+	other, err := ts.store.CreateUser(context.Background(), store.NewUser{AcceptedPolicy: seededPolicy, Email: "other@example.org", FirstName: "O", Surname: "T",
 		PasswordHash: "x", Role: store.RoleLearner, Verified: true})
 	require.NoError(t, err)
 	id, err := ts.app.startExport(context.Background(), u.ID)

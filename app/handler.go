@@ -134,6 +134,9 @@ func (a *App) serve(who audience, h handler) http.Handler {
 				return
 			}
 		}
+		if a.policyGate(w, r) {
+			return
+		}
 		sw := &startedWriter{ResponseWriter: w}
 		if err := h(sw, r); err != nil {
 			if sw.started {

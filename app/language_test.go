@@ -72,7 +72,7 @@ func TestLanguageNegotiationOrder(t *testing.T) {
 	// header; ?lang= still shows one page in another language.
 	hash, err := bcrypt.GenerateFromPassword([]byte("a long test password"), bcrypt.MinCost)
 	require.NoError(t, err)
-	_, err = ts.store.CreateUser(t.Context(), store.NewUser{Email: "siti@example.org", FirstName: "Siti", PasswordHash: string(hash),
+	_, err = ts.store.CreateUser(t.Context(), store.NewUser{AcceptedPolicy: seededPolicy, Email: "siti@example.org", FirstName: "Siti", PasswordHash: string(hash),
 		Role: store.RoleLearner, Verified: true, Language: "id"})
 	require.NoError(t, err)
 	c := ts.newClient(t)

@@ -233,7 +233,7 @@ func TestDeliverMailGivesUpAfterEightAttempts(t *testing.T) {
 func TestDeliverMailSkipsErasedRecipient(t *testing.T) {
 	ctx := context.Background()
 	ts, smtpd := newMailServer(t)
-	u, err := ts.store.CreateUser(ctx, store.NewUser{Email: "erased.person@example.test", FirstName: "Erased", Surname: "Person",
+	u, err := ts.store.CreateUser(ctx, store.NewUser{AcceptedPolicy: seededPolicy, Email: "erased.person@example.test", FirstName: "Erased", Surname: "Person",
 		PasswordHash: "$2a$04$abcdefghijklmnopqrstuv", Role: store.RoleLearner})
 	require.NoError(t, err)
 	m := sampleMail(u.Email)

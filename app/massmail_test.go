@@ -26,7 +26,7 @@ func TestMassMailingIsAResumableJob(t *testing.T) {
 	const people = 20000
 	start := time.Now()
 	for i := range people {
-		_, err := ts.store.CreateUser(ctx, store.NewUser{Email: fmt.Sprintf("p%05d@example.org", i), FirstName: "P", Surname: "Q",
+		_, err := ts.store.CreateUser(ctx, store.NewUser{AcceptedPolicy: seededPolicy, Email: fmt.Sprintf("p%05d@example.org", i), FirstName: "P", Surname: "Q",
 			PasswordHash: "x", Role: store.RoleLearner, Verified: true})
 		require.NoError(t, err)
 	}

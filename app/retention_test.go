@@ -81,7 +81,7 @@ func TestRetentionConsoleEditsRules(t *testing.T) {
 func TestRetentionConsoleHolds(t *testing.T) {
 	ts := newTestServer(t)
 	loginAs(t, ts, "holder", store.RoleOperator)
-	learner, err := ts.store.CreateUser(t.Context(), store.NewUser{Email: "held@example.test", FirstName: "Held", Surname: "Person",
+	learner, err := ts.store.CreateUser(t.Context(), store.NewUser{AcceptedPolicy: seededPolicy, Email: "held@example.test", FirstName: "Held", Surname: "Person",
 		PasswordHash: "x", Role: store.RoleLearner})
 	require.NoError(t, err)
 

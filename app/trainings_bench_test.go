@@ -35,7 +35,7 @@ func BenchmarkTrainingPage(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	u, err := ts.store.CreateUser(ctx, store.NewUser{Email: "bench@example.org", FirstName: "B", Surname: "M",
+	u, err := ts.store.CreateUser(ctx, store.NewUser{AcceptedPolicy: seededPolicy, Email: "bench@example.org", FirstName: "B", Surname: "M",
 		PasswordHash: string(staffHash), Role: store.RoleLearner, Verified: true})
 	if err != nil {
 		b.Fatal(err)
@@ -101,7 +101,7 @@ func BenchmarkDashboardSignedIn(b *testing.B) {
 	ts := newTestServer(b, func(c *Config) { c.Demo = true })
 	ctx := b.Context()
 	hash, _ := bcrypt.GenerateFromPassword([]byte("bench password"), bcrypt.MinCost)
-	u, err := ts.store.CreateUser(ctx, store.NewUser{Email: "dash@example.org", FirstName: "D", Surname: "B",
+	u, err := ts.store.CreateUser(ctx, store.NewUser{AcceptedPolicy: seededPolicy, Email: "dash@example.org", FirstName: "D", Surname: "B",
 		PasswordHash: string(hash), Role: store.RoleLearner, Verified: true})
 	if err != nil {
 		b.Fatal(err)

@@ -25,7 +25,7 @@ func (ts *testServer) person(t *testing.T, email string, role store.Role, member
 	t.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte("a long test password"), bcrypt.MinCost)
 	require.NoError(t, err)
-	u, err := ts.store.CreateUser(t.Context(), store.NewUser{Email: email, FirstName: "First" + strings.Split(email, "@")[0],
+	u, err := ts.store.CreateUser(t.Context(), store.NewUser{AcceptedPolicy: seededPolicy, Email: email, FirstName: "First" + strings.Split(email, "@")[0],
 		Surname: "Tester", PasswordHash: string(hash), Role: store.RoleLearner, Verified: true})
 	require.NoError(t, err)
 	switch role {
@@ -33,7 +33,7 @@ func (ts *testServer) person(t *testing.T, email string, role store.Role, member
 		require.NoError(t, ts.store.SetStaff(t.Context(), u.ID, memberID, role))
 	case store.RoleLearner:
 	default:
-		u2, err := ts.store.CreateUser(t.Context(), store.NewUser{Email: "op-" + email, FirstName: "Op", Surname: "Erator",
+		u2, err := ts.store.CreateUser(t.Context(), store.NewUser{AcceptedPolicy: seededPolicy, Email: "op-" + email, FirstName: "Op", Surname: "Erator",
 			PasswordHash: string(hash), Role: role, Verified: true})
 		require.NoError(t, err)
 		u, email = u2, "op-"+email

@@ -40,7 +40,7 @@ func BenchmarkLoginWithTOTP(b *testing.B) {
 		out := make([]account, n)
 		for i := range out {
 			made++
-			u, err := ts.store.CreateUser(b.Context(), store.NewUser{Email: "bench" + strconv.Itoa(made) + "@example.org",
+			u, err := ts.store.CreateUser(b.Context(), store.NewUser{AcceptedPolicy: seededPolicy, Email: "bench" + strconv.Itoa(made) + "@example.org",
 				FirstName: "Bench", Surname: "Mark", PasswordHash: string(hash), Role: store.RoleLearner, Verified: true})
 			if err != nil {
 				b.Fatal(err)
