@@ -85,7 +85,7 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) error {
 	vm.TimeZone, vm.NameOrder = f.raw("time_zone"), f.raw("name_order")
 	if vm.TimeZone == "" {
 		vm.TimeZone = personZone(u)
-	} else if !store.ValidZone(vm.TimeZone) {
+	} else if !personZoneAllowed(vm.TimeZone, u.TimeZone) {
 		f.fail("time_zone", tr(r, "zones.profile.time_zone_error"))
 	}
 	if vm.NameOrder == "" {

@@ -31,6 +31,20 @@ func zoneOptions(r *http.Request, elsewhere bool, current string) []views.Option
 	return groups
 }
 
+// personZoneAllowed reports whether a person may choose zone: one of the
+// region's (or UTC), or the one they have.
+func personZoneAllowed(zone, current string) bool {
+	if !store.ValidZone(zone) {
+		return false
+	}
+	for _, z := range store.RegionZones() {
+		if z.Name == zone {
+			return true
+		}
+	}
+	return zone == current
+}
+
 // nameOrderOptions are the two ways of writing a name.
 func nameOrderOptions(r *http.Request) []views.OptionGroup {
 	return []views.OptionGroup{{Options: []views.Option{
