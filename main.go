@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // the image is scratch: the zone database travels in the binary
 
 	"kelas/store"
 	"kelas/store/crypt"

@@ -63,7 +63,7 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	vm.FirstName = f.text("first_name", "First name", 1, 100)
-	vm.Surname = f.text("surname", "Surname", 1, 100)
+	vm.Surname = f.text("surname", "Surname", 0, 100) // many people have one name
 	vm.Email = f.email("email")
 	vm.Country = f.choice("country", "country of residence", store.ValidCountry, true)
 	vm.Company = f.text("company", "Company name", 1, 200)
@@ -91,6 +91,8 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) error {
 		Country: vm.Country, Industry: vm.Industry, Role: store.RoleLearner,
 		AdultConfirmed: true, AcceptedPolicy: vm.PolicyVersion, NotifyNew: vm.NotifyNew, Feedback: vm.Feedback,
 	}
+	// The zone of the person's country until they choose another.
+	nu.TimeZone = store.DefaultZone(nu.Country)
 	a.bg.AfterAnswer(r.Context(), func(ctx context.Context) {
 		if err := a.register(ctx, nu, password); err != nil {
 			a.log.Error("registration", "err", err)

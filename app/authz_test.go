@@ -84,6 +84,7 @@ var matrix = map[string]string{
 
 	"GET /trainings":                           "AAAAAAAAAA",
 	"GET /trainings/{id}":                      "AAAAAAAAAA",
+	"GET /trainings/{id}/calendar.ics":         "AAAAAAAAAA",
 	"POST /trainings/{id}/enrol":               "LRAAAAAAAA", // confirm the address first
 	"GET /trainings/{id}/materials/{mid}":      "LFAAFAAAAA",
 	"GET /trainings/{id}/materials/{mid}/file": "LFAAFAAAAA",

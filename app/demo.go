@@ -116,7 +116,7 @@ func (a *App) seedDemo(ctx context.Context) error {
 	first := a.clock().UTC().Truncate(24*time.Hour).AddDate(0, 0, 14).Add(11 * time.Hour)
 	for i := range 2 {
 		start := first.AddDate(0, 0, 7*i)
-		if _, err := a.store.AddSession(ctx, t3.ID, start, start.Add(2*time.Hour)); err != nil {
+		if _, err := a.store.AddSessionIn(ctx, t3.ID, start, start.Add(2*time.Hour), "Asia/Jakarta"); err != nil {
 			return err
 		}
 	}

@@ -90,8 +90,9 @@ func (a *App) personalise(ctx context.Context, u *store.User) context.Context {
 	return i18n.With(ctx, i18n.NewPrinter(code, zone, p.Site))
 }
 
-// userZone is the person's time zone, nil when unknown.
-func userZone(u *store.User) *time.Location { return nil }
+// userZone is the person's time zone, nil (the site's zone) when they
+// have none or it is no longer accepted.
+func userZone(u *store.User) *time.Location { return store.LoadZone(u.TimeZone) }
 
 // tr is the message of key in the request's language.
 func tr(r *http.Request, key string, args ...any) string {

@@ -31,6 +31,7 @@ func (a *App) handleProfileForm(w http.ResponseWriter, r *http.Request) error {
 		Interests: p.Interests, IDNumber: p.IDNumber, Institution: p.Institution, Department: p.Department,
 		Phone: p.Phone, Mobile: p.Mobile, Address: p.Address, NotifyNew: c.NotifyNew, Feedback: c.Feedback,
 	}
+	vm.TimeZone, vm.NameOrder = personZone(u), nameOrder(u)
 	if err := a.profileExtras(r, u, &vm, p.Picture != nil); err != nil {
 		return err
 	}
@@ -48,6 +49,7 @@ func (a *App) profileExtras(r *http.Request, u *store.User, vm *views.ProfileFor
 	vm.HasPicture = hasPicture
 	vm.PictureURL = "/profile/picture"
 	vm.Countries, vm.Industries, vm.Genders = countryOptions(), industryOptions(), genderOptions()
+	vm.Zones, vm.NameOrders, vm.NamePreview = zoneOptions(r, false, u.TimeZone), nameOrderOptions(r), u.DisplayName()
 	return nil
 }
 
@@ -60,7 +62,7 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) error {
 	}
 	vm := views.ProfileForm{
 		FirstName:       f.text("first_name", "First name", 1, 100),
-		Surname:         f.text("surname", "Surname", 1, 100),
+		Surname:         f.text("surname", "Surname", 0, 100),
 		Email:           f.email("email"),
 		Country:         f.choice("country", "country of residence", store.ValidCountry, true),
 		Company:         f.text("company", "Company name", 1, 200),
@@ -79,6 +81,18 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) error {
 		Feedback:        f.checkbox("feedback"),
 	}
 	removePicture := f.checkbox("remove_picture")
+	// Time zone and name order: a form without them keeps what is saved.
+	vm.TimeZone, vm.NameOrder = f.raw("time_zone"), f.raw("name_order")
+	if vm.TimeZone == "" {
+		vm.TimeZone = personZone(u)
+	} else if !personZoneAllowed(vm.TimeZone, u.TimeZone) {
+		f.fail("time_zone", tr(r, "zones.profile.time_zone_error"))
+	}
+	if vm.NameOrder == "" {
+		vm.NameOrder = nameOrder(u)
+	} else if !store.ValidNameOrder(vm.NameOrder) {
+		f.fail("name_order", tr(r, "names.profile.order_error"))
+	}
 	prof := store.Profile{Description: vm.Description, AdditionalNames: vm.AdditionalNames, Interests: vm.Interests,
 		IDNumber: vm.IDNumber, Institution: vm.Institution, Department: vm.Department, Phone: vm.Phone,
 		Mobile: vm.Mobile, Address: vm.Address}
@@ -142,6 +156,11 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := a.store.SetConsents(r.Context(), u.ID, vm.NotifyNew, vm.Feedback, "profile"); err != nil {
 		return err
+	}
+	if vm.TimeZone != u.TimeZone || vm.NameOrder != u.NameOrder {
+		if err := a.store.SetZonePreferences(r.Context(), u.ID, vm.TimeZone, vm.NameOrder); err != nil {
+			return err
+		}
 	}
 	flash := "Your profile is saved."
 	if emailChange {

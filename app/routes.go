@@ -63,6 +63,7 @@ func (a *App) routes() http.Handler {
 	page("GET /stats", anyone, a.handleStats)
 	page("GET /trainings", anyone, a.handleCatalogue)
 	page("GET /trainings/{id}", anyone, a.handleTraining)
+	page("GET /trainings/{id}/calendar.ics", anyone, a.handleCalendar)
 	page("POST /trainings/{id}/enrol", signedIn, a.handleEnrol)
 	page("GET /trainings/{id}/materials/{mid}", signedIn, a.handleMaterial)
 	page("GET /trainings/{id}/materials/{mid}/file", signedIn, a.handleMaterialFile)

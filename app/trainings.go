@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 )
@@ -33,7 +34,10 @@ func (a *App) handleCatalogue(w http.ResponseWriter, r *http.Request) error {
 	if v.Kind != store.KindLive && v.Kind != store.KindSelfStudy {
 		v.Kind = ""
 	}
-	ts, err := a.store.Trainings(r.Context(), store.CatalogueFilter{Country: v.Country, Language: v.Language, Kind: v.Kind, Query: v.Query})
+	// Trainings in the reader's language come first, then the others.
+	first := i18n.From(r.Context()).Code
+	ts, err := a.store.Trainings(r.Context(), store.CatalogueFilter{Country: v.Country, Language: v.Language, Kind: v.Kind, Query: v.Query,
+		FirstLanguage: first})
 	if err != nil {
 		return err
 	}

@@ -154,6 +154,7 @@ func (a *App) manageView(r *http.Request, x actor, t store.Training) (views.Mana
 	if v.Sessions, err = a.store.TrainingSessions(r.Context(), t.ID); err != nil {
 		return v, err
 	}
+	v.Session = views.SessionForm{Zone: personZone(x.user), Zones: zoneOptions(r, true, "")}
 	if v.Enrolled, err = a.store.EnrolmentCount(r.Context(), t.ID); err != nil {
 		return v, err
 	}
@@ -346,8 +347,19 @@ func (a *App) handleAddSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sf := views.SessionForm{Starts: f.text("session_starts", "Start", 1, 20), Ends: f.text("session_ends", "End", 1, 20)}
-	start, err1 := time.Parse(datetimeLocal, sf.Starts)
-	end, err2 := time.Parse(datetimeLocal, sf.Ends)
+	// The times are wall-clock times in the organiser's zone: the staff
+	// member's own unless the form names another.
+	sf.Zone, sf.Zones = f.raw("session_zone"), zoneOptions(r, true, "")
+	if sf.Zone == "" {
+		sf.Zone = personZone(x.user)
+	}
+	loc := store.LoadZone(sf.Zone)
+	if loc == nil {
+		f.fail("session_zone", tr(r, "zones.session_form.zone_error"))
+		loc = time.UTC
+	}
+	start, err1 := time.ParseInLocation(datetimeLocal, sf.Starts, loc)
+	end, err2 := time.ParseInLocation(datetimeLocal, sf.Ends, loc)
 	if err1 != nil && f.Errors["session_starts"] == "" {
 		f.fail("session_starts", "Enter the start as a date and time.")
 	}
@@ -360,7 +372,7 @@ func (a *App) handleAddSession(w http.ResponseWriter, r *http.Request) error {
 	if !f.Valid() {
 		return a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Session = f.Errors, sf })
 	}
-	if _, err := a.store.AddSession(r.Context(), t.ID, start, end); err != nil {
+	if _, err := a.store.AddSessionIn(r.Context(), t.ID, start, end, sf.Zone); err != nil {
 		return err
 	}
 	a.redirect(w, r, "/console/trainings/"+t.ID, "The session is added.")

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"kelas/store/crypt"
@@ -597,7 +596,7 @@ func (s *Store) MemberStaff(ctx context.Context, memberID string) ([]StaffMember
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, StaffMember{UserID: u.ID, Name: strings.TrimSpace(u.FirstName + " " + u.Surname), Email: u.Email, Role: Role(p.role)})
+		out = append(out, StaffMember{UserID: u.ID, Name: u.DisplayName(), Email: u.Email, Role: Role(p.role)})
 	}
 	return out, nil
 }

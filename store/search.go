@@ -281,7 +281,7 @@ func (s *Store) SearchLearners(ctx context.Context, q string, limit int) ([]Lear
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, LearnerSummary{ID: id, Name: strings.TrimSpace(u.FirstName + " " + u.Surname), Email: u.Email,
+		out = append(out, LearnerSummary{ID: id, Name: u.DisplayName(), Email: u.Email,
 			Country: u.Country, Restricted: restricted})
 		if len(out) >= limit {
 			break

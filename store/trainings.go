@@ -47,7 +47,7 @@ func trainingTables() []table {
 				Basis: BasisLegitimate, Retention: "while the training exists", Export: ExportOmit, Erasure: EraseAnonymise,
 				Why: "staff id on Member content; cleared when the staff account is erased"}}},
 		{db: DBMain, name: "training_sessions", base: content("dates of live trainings"),
-			columns: []string{"id", "training_id", "starts_at", "ends_at"}},
+			columns: []string{"id", "training_id", "starts_at", "ends_at", "zone"}},
 		{db: DBMain, name: "materials", base: content("training materials"),
 			columns: []string{"id", "training_id", "position", "kind", "title", "body_md", "url", "file_name", "file_type",
 				"file_size", "file_sha256", "required", "created_at"}},
@@ -180,6 +180,9 @@ type CatalogueFilter struct {
 	Country, Language, Kind, Query string
 	MemberID                       string // staff views: only this Member's
 	IncludeUnpublished             bool
+	// FirstLanguage lists trainings in this language before the others
+	// (the reader's language), each group newest first.
+	FirstLanguage string
 }
 
 // Trainings lists trainings matching f, newest first.
@@ -228,7 +231,12 @@ func (s *Store) trainings(ctx context.Context, f CatalogueFilter) ([]Training, e
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := s.readQuery(ctx, query+" ORDER BY t.created_at DESC LIMIT 500", args...)
+	order := " ORDER BY t.created_at DESC LIMIT 500"
+	if f.FirstLanguage != "" {
+		order = " ORDER BY t.language = ? DESC, t.created_at DESC LIMIT 500"
+		args = append(args, f.FirstLanguage)
+	}
+	rows, err := s.readQuery(ctx, query+order, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: trainings: %w", err)
 	}
@@ -252,14 +260,26 @@ func likeEscape(v string) string {
 type Session struct {
 	ID, TrainingID   string
 	StartsAt, EndsAt time.Time
+	// Zone is the IANA zone the organiser set the session in; the times
+	// are UTC instants.
+	Zone string
 }
 
-// AddSession adds a date to a live training.
+// AddSession adds a date to a live training, organised in UTC.
 func (s *Store) AddSession(ctx context.Context, trainingID string, start, end time.Time) (Session, error) {
-	se := Session{ID: NewID(), TrainingID: trainingID, StartsAt: start.UTC(), EndsAt: end.UTC()}
+	return s.AddSessionIn(ctx, trainingID, start, end, ZoneUTC)
+}
+
+// AddSessionIn adds a date to a live training organised in zone (one of
+// AllZones); start and end are instants, stored in UTC.
+func (s *Store) AddSessionIn(ctx context.Context, trainingID string, start, end time.Time, zone string) (Session, error) {
+	if !ValidZone(zone) {
+		return Session{}, fmt.Errorf("store: add session: invalid zone %q", zone)
+	}
+	se := Session{ID: NewID(), TrainingID: trainingID, StartsAt: start.UTC(), EndsAt: end.UTC(), Zone: zone}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO training_sessions (id, training_id, starts_at, ends_at) VALUES (?, ?, ?, ?)",
-			se.ID, trainingID, ts(start), ts(end))
+		_, err := tx.ExecContext(ctx, "INSERT INTO training_sessions (id, training_id, starts_at, ends_at, zone) VALUES (?, ?, ?, ?, ?)",
+			se.ID, trainingID, ts(start), ts(end), zone)
 		return err
 	})
 	if err != nil {
@@ -283,7 +303,7 @@ func (s *Store) TrainingSessions(ctx context.Context, trainingID string) ([]Sess
 }
 
 func (s *Store) trainingSessions(ctx context.Context, trainingID string) ([]Session, error) {
-	rows, err := s.readQuery(ctx, "SELECT id, training_id, starts_at, ends_at FROM training_sessions WHERE training_id = ? ORDER BY starts_at", trainingID)
+	rows, err := s.readQuery(ctx, "SELECT id, training_id, starts_at, ends_at, zone FROM training_sessions WHERE training_id = ? ORDER BY starts_at", trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: sessions: %w", err)
 	}
@@ -291,7 +311,7 @@ func (s *Store) trainingSessions(ctx context.Context, trainingID string) ([]Sess
 	var out []Session
 	for rows.Next() {
 		var se Session
-		if err := rows.Scan(&se.ID, &se.TrainingID, tsInto(&se.StartsAt), tsInto(&se.EndsAt)); err != nil {
+		if err := rows.Scan(&se.ID, &se.TrainingID, tsInto(&se.StartsAt), tsInto(&se.EndsAt), &se.Zone); err != nil {
 			return nil, fmt.Errorf("store: sessions: %w", err)
 		}
 		out = append(out, se)
@@ -676,7 +696,7 @@ func (s *Store) CompleteIfDone(ctx context.Context, userID, trainingID string) (
 		return nil, err
 	}
 	c := &Certificate{Code: newCertificateCode(), TrainingID: trainingID, TrainingTitle: e.Training.Title,
-		MemberName: e.Training.MemberName, HolderName: strings.TrimSpace(u.FirstName + " " + u.Surname), IssuedAt: s.Now()}
+		MemberName: e.Training.MemberName, HolderName: u.DisplayName(), IssuedAt: s.Now()}
 	z, err := s.sealerFor(ctx, userID, "certificates", c.Code)
 	if err != nil {
 		return nil, err
@@ -823,7 +843,7 @@ func (s *Store) TrainingLearners(ctx context.Context, trainingID string) ([]Enro
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, EnrolledLearner{UserID: id, Name: strings.TrimSpace(u.FirstName + " " + u.Surname), Attended: attended[id]})
+		out = append(out, EnrolledLearner{UserID: id, Name: u.DisplayName(), Attended: attended[id]})
 	}
 	return out, nil
 }

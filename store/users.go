@@ -67,6 +67,10 @@ type User struct {
 	LastLoginAt  time.Time
 	// TwoFactor is set once a TOTP second factor is confirmed.
 	TwoFactor bool
+
+	// TimeZone is an IANA zone name ("" until chosen: the site's zone);
+	// NameOrder is NameGivenFirst or NameFamilyFirst.
+	TimeZone, NameOrder string
 }
 
 // Privileged reports whether the account sees other people's personal data
@@ -98,6 +102,10 @@ type NewUser struct {
 	AcceptedPolicy string
 	NotifyNew      bool
 	Feedback       bool
+
+	// TimeZone and NameOrder are preferences; empty means the site's zone
+	// and given name first.
+	TimeZone, NameOrder string
 }
 
 func (s *Store) emailIndex(email string) []byte {
@@ -128,6 +136,12 @@ func (s *Store) createUser(ctx context.Context, nu NewUser, check func(*sql.Tx) 
 	if nu.Language == "" {
 		nu.Language = "en"
 	}
+	if !ValidZone(nu.TimeZone) {
+		nu.TimeZone = ""
+	}
+	if !ValidNameOrder(nu.NameOrder) {
+		nu.NameOrder = NameGivenFirst
+	}
 	var verified, adult any
 	if nu.Verified {
 		verified = ts(now)
@@ -142,11 +156,11 @@ func (s *Store) createUser(ctx context.Context, nu NewUser, check func(*sql.Tx) 
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email_index, email, first_name, surname, company, gender,
-			country, industry, password_hash, role, dpo, language, created_at, verified_at, adult_confirmed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			country, industry, password_hash, role, dpo, language, time_zone, name_order, created_at, verified_at, adult_confirmed_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, s.emailIndex(nu.Email), z.seal("email", crypt.NormaliseEmail(nu.Email)), z.seal("first_name", nu.FirstName),
 			z.seal("surname", nu.Surname), z.sealOpt("company", nu.Company), z.sealOpt("gender", nu.Gender),
-			nullStr(nu.Country), nullStr(nu.Industry), nu.PasswordHash, string(nu.Role), nu.DPO, nu.Language, ts(now), verified, adult)
+			nullStr(nu.Country), nullStr(nu.Industry), nu.PasswordHash, string(nu.Role), nu.DPO, nu.Language, nu.TimeZone, nu.NameOrder, ts(now), verified, adult)
 		if err != nil {
 			return err
 		}
@@ -180,7 +194,7 @@ func (s *Store) createUser(ctx context.Context, nu NewUser, check func(*sql.Tx) 
 }
 
 const userColumns = `id, email, first_name, surname, company, gender, country, industry, password_hash,
-	role, dpo, status, session_epoch, language, created_at, verified_at, last_login_at,
+	role, dpo, status, session_epoch, language, time_zone, name_order, created_at, verified_at, last_login_at,
 	EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = users.id AND t.confirmed_at IS NOT NULL)`
 
 // User returns the account with id, or ErrNotFound.
@@ -200,7 +214,7 @@ func (s *Store) scanUser(ctx context.Context, row *sql.Row) (User, error) {
 	var country, industry sql.NullString
 	var role string
 	err := row.Scan(&u.ID, &email, &first, &surname, &company, &gender, &country, &industry, &u.PasswordHash,
-		&role, &u.DPO, &u.Status, &u.SessionEpoch, &u.Language, tsInto(&u.CreatedAt), tsInto(&u.VerifiedAt), tsInto(&u.LastLoginAt), &u.TwoFactor)
+		&role, &u.DPO, &u.Status, &u.SessionEpoch, &u.Language, &u.TimeZone, &u.NameOrder, tsInto(&u.CreatedAt), tsInto(&u.VerifiedAt), tsInto(&u.LastLoginAt), &u.TwoFactor)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}

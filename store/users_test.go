@@ -50,6 +50,7 @@ func TestCreateUserRoundTrip(t *testing.T) {
 			if want.Language == "" {
 				want.Language = "en"
 			}
+			want.NameOrder = NameGivenFirst
 			if tt.want != nil {
 				tt.want(&want)
 			}

@@ -65,7 +65,7 @@ func Register(p Page, f RegisterForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = field(fieldInput{Name: "surname", Label: "Surname", Type: "text", Value: f.Surname, Autocomplete: "family-name", Required: true, Error: f.Errors["surname"]}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = field(fieldInput{Name: "surname", Label: "Surname", Type: "text", Value: f.Surname, Autocomplete: "family-name", Hint: t(ctx, "names.surname_hint"), Error: f.Errors["surname"]}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
