@@ -116,6 +116,8 @@ var matrix = map[string]string{
 	"GET /console/operators":                        "LFFFFFAAAA",
 	"POST /console/operators/invitations":           "LFFFFFAFFA",
 	"GET /console/settings":                         "LFFFFFAFFA",
+	"POST /console/learners/{uid}/suspend":          "LFFFFFAFFA",
+	"POST /console/learners/{uid}/reinstate":        "LFFFFFAFFA",
 	"POST /console/settings":                        "LFFFFFAFFA",
 	"GET /logo":                                     "AAAAAAAAAA",
 	"GET /leaving":                                  "AAAAAAAAAA",
@@ -450,6 +452,14 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		ids["{uid}"] = st
 	case strings.HasPrefix(path, "/console/operators/"):
 		ids["{uid}"] = fx.user(t, "consultant", store.RoleConsultant, false)
+	case strings.HasSuffix(path, "/suspend"), strings.HasSuffix(path, "/reinstate"):
+		// A learner of their own, not the learner role's account (which
+		// still has to log in).
+		uid := fx.user(t, "suspect", store.RoleLearner, false)
+		if strings.HasSuffix(path, "/reinstate") {
+			require.NoError(t, ts.store.SuspendUser(ctx, "x", uid, "Probe suspension "+unique))
+		}
+		ids["{uid}"] = uid
 	case strings.HasPrefix(path, "/console/accounts/"):
 		uid := fx.user(t, "with-2fa", store.RoleLearner, false)
 		enrolTOTP(t, ts, uid)
@@ -602,6 +612,8 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		set("role", string(store.RoleMemberAdmin), "code", code())
 	case "POST /console/members/{id}/staff/{uid}/remove":
 		set("code", code())
+	case "POST /console/learners/{uid}/suspend":
+		set("reason", "Sent advertising to every learner "+unique)
 	case "POST /console/settings":
 		st, err := ts.store.Settings(ctx)
 		require.NoError(t, err)

@@ -304,6 +304,11 @@ func TestInvitations(t *testing.T) {
 	assert.Equal(t, "/profile/2fa", res.Header.Get("Location"))
 	enrolOverHTTP(t, invitee)
 	res, _ = invitee.get(t, "/console/trainings")
+	require.Equal(t, http.StatusSeeOther, res.StatusCode, "then the privacy policy, like any account")
+	assert.Equal(t, "/privacy/accept?next=%2Fconsole%2Ftrainings", res.Header.Get("Location"))
+	res, _ = invitee.postForm(t, "/privacy/accept", url.Values{"version": {seededPolicy}, "next": {"/console/trainings"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	res, _ = invitee.get(t, "/console/trainings")
 	assert.Equal(t, http.StatusOK, res.StatusCode, "the new staff member is in")
 
 	res, body = invitee.get(t, link)

@@ -13,6 +13,9 @@ import (
 // are in the catalogue: KEY.heading, KEY.message and KEY.link (the link's
 // label), whose placeholders the error's Args fill.
 var messages = map[string]string{
+	"error.suspend_reason":      "",
+	"error.already_suspended":   "",
+	"error.not_suspended":       "",
 	"error.bad_request":         "",
 	"error.forbidden":           "",
 	"error.not_found":           "",

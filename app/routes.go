@@ -113,6 +113,8 @@ func (a *App) routes() http.Handler {
 	page("GET /console/learners", learnerSearchers, a.handleLearnerSearch)
 	page("GET /console/learners/{uid}", consoleUsers, a.handleLearner)
 	page("POST /console/learners/{uid}", consoleUsers, a.handleLearnerWithReason)
+	page("POST /console/learners/{uid}/suspend", operatorManagers, a.handleSuspend)
+	page("POST /console/learners/{uid}/reinstate", operatorManagers, a.handleReinstate)
 	page("GET /invite/{token}", anyone, a.handleInvite)
 	page("POST /invite/{token}", anyone, a.handleAcceptInvite)
 	page("GET /privacy", anyone, a.handlePrivacy)

@@ -117,6 +117,7 @@ func exportLinks() map[string]exportLink {
 		"account_tokens":     {row: "token_hash"}, // hex of the hash; see exportRowValue
 		"rights_cases":       {row: "id"},
 		"rights_case_events": {where: `"case_id" IN (SELECT "id" FROM "rights_cases" WHERE "user_id" = ?)`, row: "case_id"},
+		"suspensions":        {row: "user_id"},
 	}
 }
 
