@@ -1,0 +1,37 @@
+package views
+
+import (
+	"testing"
+
+	"kelas/i18n"
+	"kelas/store"
+)
+
+// TestLearningCodesHaveMessages: every code the learning, reports and
+// operations pages name through a built key has its message in English.
+func TestLearningCodesHaveMessages(t *testing.T) {
+	en := i18n.Get(i18n.Default)
+	check := func(prefix string, codes []string) {
+		t.Helper()
+		if len(codes) == 0 {
+			t.Errorf("%s: no codes", prefix)
+		}
+		for _, c := range codes {
+			if !en.Has(prefix + c) {
+				t.Errorf("no message %s%s", prefix, c)
+			}
+		}
+	}
+	check("trainings.material_kind.", MaterialKinds)
+	check("activity.action.", ActivityActions)
+	check("activity.object.", ActivityObjects)
+	var industries []string
+	for _, in := range store.Industries() {
+		industries = append(industries, in.Code)
+	}
+	check("reports.industry.", industries)
+	check("operations.retention.category.", store.RetentionCategories())
+	check("operations.backup.kind.", BackupKinds)
+	check("operations.backup.origin.", BackupOrigins)
+	check("operations.offsite.state.", OffsiteStates)
+}
