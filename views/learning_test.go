@@ -35,3 +35,20 @@ func TestLearningCodesHaveMessages(t *testing.T) {
 	check("operations.backup.origin.", BackupOrigins)
 	check("operations.offsite.state.", OffsiteStates)
 }
+
+// TestRetentionTextsMatchTheStore: in English, the console names each
+// retention category and states each rule exactly as the store does.
+func TestRetentionTextsMatchTheStore(t *testing.T) {
+	ctx := i18n.With(t.Context(), i18n.NewPrinter(i18n.Default, nil, "kelas"))
+	for _, c := range store.RetentionCategories() {
+		if got, want := RetentionLabel(ctx, c), store.RetentionLabel(c); got != want {
+			t.Errorf("%s: label %q, store %q", c, got, want)
+		}
+		for _, keep := range []int{1, 7, 365} {
+			r := store.RetentionRule{Category: c, Keep: keep}
+			if got, want := RetentionRuleText(ctx, r), r.Describe(); got != want {
+				t.Errorf("%s, %d: rule %q, store %q", c, keep, got, want)
+			}
+		}
+	}
+}
