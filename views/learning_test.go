@@ -52,3 +52,17 @@ func TestRetentionTextsMatchTheStore(t *testing.T) {
 		}
 	}
 }
+
+// TestIndustryNamesMatchTheStore: in English, industries read as the
+// store's ISIC titles.
+func TestIndustryNamesMatchTheStore(t *testing.T) {
+	p := i18n.NewPrinter(i18n.Default, nil, "kelas")
+	for _, in := range store.Industries() {
+		if got := IndustryName(p, in.Code); got != in.Name {
+			t.Errorf("%s: %q, store %q", in.Code, got, in.Name)
+		}
+	}
+	if got := IndustryName(p, "ZZ"); got != "" {
+		t.Errorf("unknown code named %q", got)
+	}
+}
