@@ -24,7 +24,7 @@ func (a *App) handleBackups(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.Backups(a.page(r, "Backups"), v))
+	return a.render(w, r, http.StatusOK, views.Backups(a.page(r, tr(r, "operations.backups.title")), v))
 }
 
 // backupsView gathers the backups page: records, status, the off-site
@@ -79,14 +79,14 @@ func (a *App) handleBackupRun(w http.ResponseWriter, r *http.Request) error {
 	// The backup finishes even if the browser gives up waiting.
 	bs, err := a.bg.Backup(context.WithoutCancel(r.Context()), store.OriginConsole, u.ID)
 	if err != nil {
-		a.redirect(w, r, "/console/backups", "The backup failed. The reason is in the list below.")
+		a.redirect(w, r, "/console/backups", tr(r, "operations.backups.flash.failed"))
 		return nil
 	}
 	names := make([]string, len(bs))
 	for i, b := range bs {
 		names[i] = b.File
 	}
-	a.redirect(w, r, "/console/backups", "Backup written: "+strings.Join(names, ", ")+".")
+	a.redirect(w, r, "/console/backups", tr(r, "operations.backups.flash.written", "files", strings.Join(names, ", ")))
 	return nil
 }
 

@@ -67,7 +67,7 @@ func (a *App) handleGrants(w http.ResponseWriter, r *http.Request) error {
 	for _, g := range gs {
 		v.CanRevoke[g.ID] = mayRevokeGrant(x, g)
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleGrants(a.page(r, "Access grants"), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleGrants(a.page(r, tr(r, "grants.list.heading")), v))
 }
 
 func (a *App) grantForm(r *http.Request, x actor, f views.GrantForm) (views.GrantForm, error) {
@@ -97,7 +97,7 @@ func (a *App) handleNewGrant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleNewGrant(a.page(r, "New access grant"), f))
+	return a.render(w, r, http.StatusOK, views.ConsoleNewGrant(a.page(r, tr(r, "grants.new.heading")), f))
 }
 
 // POST /console/grants
@@ -110,14 +110,14 @@ func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) error {
 	vm := views.GrantForm{MemberID: f.raw("member_id"), Purpose: f.text("purpose", "Purpose", 5, 300),
 		From: f.text("valid_from", "Start", 1, 20), Until: f.text("valid_until", "End", 1, 20), Chosen: map[string]bool{}}
 	if !store.ValidID(vm.MemberID) {
-		f.fail("member_id", "Choose the Member that gets access.")
+		f.fail("member_id", tr(r, "grants.new.error.member"))
 	} else if _, err := a.store.Member(r.Context(), vm.MemberID); err != nil {
-		f.fail("member_id", "Choose the Member that gets access.")
+		f.fail("member_id", tr(r, "grants.new.error.member"))
 	}
 	var trainings []string
 	for _, t := range f.r.PostForm["trainings"] {
 		if !store.ValidID(t) {
-			f.fail("trainings", "Choose trainings from the list.")
+			f.fail("trainings", tr(r, "grants.new.error.trainings_list"))
 			break
 		}
 		if !vm.Chosen[t] {
@@ -126,18 +126,18 @@ func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if len(trainings) == 0 {
-		f.fail("trainings", "Choose at least one training.")
+		f.fail("trainings", tr(r, "grants.new.error.trainings_needed"))
 	}
 	from, err1 := time.Parse(datetimeLocal, vm.From)
 	until, err2 := time.Parse(datetimeLocal, vm.Until)
 	if err1 != nil && f.Errors["valid_from"] == "" {
-		f.fail("valid_from", "Enter the start as a date and time.")
+		f.fail("valid_from", tr(r, "grants.new.error.from"))
 	}
 	if err2 != nil && f.Errors["valid_until"] == "" {
-		f.fail("valid_until", "Enter the end as a date and time.")
+		f.fail("valid_until", tr(r, "grants.new.error.until"))
 	}
 	if err1 == nil && err2 == nil && !until.After(from) {
-		f.fail("valid_until", "The end must be after the start.")
+		f.fail("valid_until", tr(r, "grants.new.error.order"))
 	}
 	if f.Valid() {
 		if _, err := a.stepUp(r.Context(), x.user, f); err != nil {
@@ -149,7 +149,7 @@ func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) error {
 		g, err = a.store.CreateGrant(r.Context(), store.NewGrant{MemberID: vm.MemberID, TrainingIDs: trainings, Purpose: vm.Purpose,
 			ValidFrom: from, ValidUntil: until, GrantedBy: x.user.ID})
 		if errors.Is(err, store.ErrGrantTraining) {
-			f.fail("trainings", "Every training must be one of this Member's own trainings.")
+			f.fail("trainings", tr(r, "grants.new.error.own_trainings"))
 		} else if err != nil {
 			return err
 		}
@@ -159,11 +159,11 @@ func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) error {
 		if vm, err = a.grantForm(r, x, vm); err != nil {
 			return err
 		}
-		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewGrant(a.page(r, "New access grant"), vm))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewGrant(a.page(r, tr(r, "grants.new.heading")), vm))
 	}
 	a.auditReq(r, "grant.create", "grant", g.ID, map[string]any{"member": g.MemberID, "trainings": g.TrainingIDs,
 		"from": g.ValidFrom.Format(time.RFC3339), "until": g.ValidUntil.Format(time.RFC3339)})
-	a.redirect(w, r, "/console/grants", "Access is granted for the chosen trainings and time.")
+	a.redirect(w, r, "/console/grants", tr(r, "grants.flash.granted"))
 	return nil
 }
 
@@ -195,7 +195,7 @@ func (a *App) handleRevokeGrant(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.auditReq(r, "grant.revoke", "grant", g.ID, map[string]any{"member": g.MemberID})
-	a.redirect(w, r, "/console/grants", "The grant is revoked.")
+	a.redirect(w, r, "/console/grants", tr(r, "grants.flash.revoked"))
 	return nil
 }
 
@@ -239,7 +239,7 @@ func (a *App) handleTrainingLearners(w http.ResponseWriter, r *http.Request) err
 			return err
 		}
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleLearners(a.page(r, "Learners of "+t.Title), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleLearners(a.page(r, tr(r, "grants.learners.heading", "title", t.Title)), v))
 }
 
 // GET /console/learners
@@ -297,7 +297,7 @@ func (a *App) handleLearner(w http.ResponseWriter, r *http.Request) error {
 	}
 	if grantID == "" {
 		// Operators outside any grant first say why.
-		return a.render(w, r, http.StatusOK, views.ConsoleLearnerReason(a.page(r, "Open a learner record"),
+		return a.render(w, r, http.StatusOK, views.ConsoleLearnerReason(a.page(r, tr(r, "grants.reason.title")),
 			views.LearnerReason{Nav: a.consoleNav(r.Context(), x), UserID: u.ID, Errors: views.Errors{}}))
 	}
 	return a.showLearner(w, r, x, u, grantID, "")
@@ -315,7 +315,7 @@ func (a *App) handleLearnerWithReason(w http.ResponseWriter, r *http.Request) er
 	}
 	reason := f.text("reason", "Reason", 10, 500)
 	if !f.Valid() {
-		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleLearnerReason(a.page(r, "Open a learner record"),
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleLearnerReason(a.page(r, tr(r, "grants.reason.title")),
 			views.LearnerReason{Nav: a.consoleNav(r.Context(), x), UserID: u.ID, Reason: reason, Errors: f.Errors}))
 	}
 	return a.showLearner(w, r, x, u, grantID, reason)
@@ -351,6 +351,6 @@ func (a *App) showLearner(w http.ResponseWriter, r *http.Request, x actor, u sto
 	if err := a.disclose(r, x, store.ViewLearnerRecord, grantID, reason, u.ID); err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleLearnerRecord(a.page(r, "Learner record"),
+	return a.render(w, r, http.StatusOK, views.ConsoleLearnerRecord(a.page(r, tr(r, "grants.record.title")),
 		views.LearnerRecord{Nav: a.consoleNav(r.Context(), x), User: u, Profile: p, Enrolments: es}))
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 )
@@ -14,8 +15,9 @@ import (
 // notifyView assembles the announcement page of a training.
 func (a *App) notifyView(r *http.Request, x actor, t store.Training, f views.NotifyForm) (views.NotifyTrainingView, error) {
 	ctx := r.Context()
+	p := i18n.From(ctx)
 	v := views.NotifyTrainingView{Nav: a.consoleNav(r.Context(), x), Training: t, CanAnnounce: mayAnnounce(x, t), Form: f,
-		CountryOptions: countryOptions(), IndustryOptions: industryOptions()}
+		CountryOptions: trainingCountryOptions(p), IndustryOptions: trainingIndustryOptions(p)}
 	var err error
 	if v.Announced, err = a.store.NotificationCount(ctx, store.MailAnnouncement, t.ID); err != nil {
 		return v, err
@@ -50,20 +52,26 @@ func (a *App) handleNotifyTraining(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.NotifyTraining(a.page(r, "Tell learners: "+t.Title), v))
+	return a.render(w, r, http.StatusOK, views.NotifyTraining(a.page(r, tr(r, "notify.title", "title", t.Title)), v))
 }
 
 // codes reads a multi-valued field of codes, each checked by valid.
 func (f *form) codes(name, label string, valid func(string) bool, max int) []string {
+	return f.codesSaying(name, valid, max, "Choose at most "+strconv.Itoa(max)+" "+label+".", "Choose "+label+" from the list.")
+}
+
+// codesSaying is codes with its two refusals given whole: too many values,
+// and a value not on the list.
+func (f *form) codesSaying(name string, valid func(string) bool, max int, tooMany, notListed string) []string {
 	vals := f.r.PostForm[name]
 	if len(vals) > max {
-		f.fail(name, "Choose at most "+strconv.Itoa(max)+" "+label+".")
+		f.fail(name, tooMany)
 		return nil
 	}
 	var out []string
 	for _, v := range vals {
 		if !valid(v) {
-			f.fail(name, "Choose "+label+" from the list.")
+			f.fail(name, notListed)
 			return nil
 		}
 		if !slices.Contains(out, v) {
@@ -86,15 +94,18 @@ func (a *App) handleAnnounce(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	vf := views.NotifyForm{Countries: f.codes("country", "countries", store.ValidCountry, 300),
-		Industries: f.codes("industry", "industries", store.ValidIndustry, 100)}
+	vf := views.NotifyForm{
+		Countries: f.codesSaying("country", store.ValidCountry, 300,
+			trn(r, "notify.error.countries_max", 300), tr(r, "notify.error.countries_list")),
+		Industries: f.codesSaying("industry", store.ValidIndustry, 100,
+			trn(r, "notify.error.industries_max", 100), tr(r, "notify.error.industries_list"))}
 	if !f.Valid() {
 		vf.Errors = f.Errors
 		v, err := a.notifyView(r, x, t, vf)
 		if err != nil {
 			return err
 		}
-		return a.render(w, r, http.StatusUnprocessableEntity, views.NotifyTraining(a.page(r, "Tell learners: "+t.Title), v))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.NotifyTraining(a.page(r, tr(r, "notify.title", "title", t.Title)), v))
 	}
 	// The mailing runs in the background (massmail.go): the request only
 	// records it, however many people it reaches.
@@ -106,7 +117,7 @@ func (a *App) handleAnnounce(w http.ResponseWriter, r *http.Request) error {
 	a.auditStep(r, x, store.AuditNotifyAnnounce, "training", t.ID, map[string]any{"mailing_id": m.ID,
 		"countries": len(vf.Countries), "industries": len(vf.Industries)})
 	a.log.Info("training announced", "training_id", t.ID, "mailing_id", m.ID)
-	a.redirect(w, r, "/console/trainings/"+t.ID+"/notify", "The announcement is being queued; its progress is shown below.")
+	a.redirect(w, r, "/console/trainings/"+t.ID+"/notify", tr(r, "notify.flash.announced"))
 	return nil
 }
 
@@ -125,7 +136,7 @@ func (a *App) handleFeedbackRequest(w http.ResponseWriter, r *http.Request) erro
 	}
 	a.auditStep(r, x, store.AuditNotifyFeedback, "training", t.ID, map[string]any{"mailing_id": m.ID})
 	a.log.Info("feedback requested", "training_id", t.ID, "mailing_id", m.ID)
-	a.redirect(w, r, "/console/trainings/"+t.ID+"/notify", "Feedback requests are being queued; their progress is shown below.")
+	a.redirect(w, r, "/console/trainings/"+t.ID+"/notify", tr(r, "notify.flash.feedback"))
 	return nil
 }
 
@@ -138,11 +149,6 @@ func (a *App) auditStep(r *http.Request, x actor, action, targetType, targetID s
 	if err != nil {
 		a.log.Error("audit failed", "request_id", requestID(r.Context()), "action", action, "target_id", targetID, "err", err)
 	}
-}
-
-var unsubscribeWhat = map[string]string{
-	store.ConsentNotifyNew: "emails about new trainings",
-	store.ConsentFeedback:  "requests for feedback",
 }
 
 // unsubscribeToken verifies the token in the path; a tampered or expired
@@ -166,8 +172,8 @@ func (a *App) handleUnsubscribeForm(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.Unsubscribe(a.page(r, "Unsubscribe"),
-		views.UnsubscribeView{Action: r.URL.Path, What: unsubscribeWhat[purpose]}))
+	return a.render(w, r, http.StatusOK, views.Unsubscribe(a.page(r, tr(r, "notify.unsubscribe.title")),
+		views.UnsubscribeView{Action: r.URL.Path, Purpose: purpose}))
 }
 
 // POST /unsubscribe/{token}
@@ -185,6 +191,6 @@ func (a *App) handleUnsubscribe(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.log.Info("unsubscribed", "user_id", userID, "purpose", purpose)
-	return a.render(w, r, http.StatusOK, views.Unsubscribe(a.page(r, "Unsubscribed"),
-		views.UnsubscribeView{What: unsubscribeWhat[purpose], Done: true}))
+	return a.render(w, r, http.StatusOK, views.Unsubscribe(a.page(r, tr(r, "notify.unsubscribe.done_title")),
+		views.UnsubscribeView{Purpose: purpose, Done: true}))
 }

@@ -20,17 +20,17 @@ func (a *App) handleBackupTarget(w http.ResponseWriter, r *http.Request) error {
 			}
 			// The message never repeats the URL: it may hold a pasted secret.
 			v.Offsite.Field = ""
-			v.Offsite.Error = "Not changed: " + strings.TrimPrefix(err.Error(), offsite.ErrConfig.Error()+": ") + "."
-			return a.render(w, r, http.StatusUnprocessableEntity, views.Backups(a.page(r, "Backups"), v))
+			v.Offsite.Error = tr(r, "operations.offsite.error", "reason", strings.TrimPrefix(err.Error(), offsite.ErrConfig.Error()+": "))
+			return a.render(w, r, http.StatusUnprocessableEntity, views.Backups(a.page(r, tr(r, "operations.backups.title")), v))
 		}
 	}
 	if err := a.store.SetOffsiteTarget(r.Context(), raw, u.ID); err != nil {
 		return err
 	}
 	if raw == "" {
-		a.redirect(w, r, "/console/backups", "The target set here is cleared: KELAS_BACKUP_TARGET applies, if set.")
+		a.redirect(w, r, "/console/backups", tr(r, "operations.offsite.flash.cleared"))
 		return nil
 	}
-	a.redirect(w, r, "/console/backups", "Off-site target set to "+offsite.Redact(raw)+". The next backup is copied there.")
+	a.redirect(w, r, "/console/backups", tr(r, "operations.offsite.flash.set", "target", offsite.Redact(raw)))
 	return nil
 }

@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 )
@@ -23,7 +23,6 @@ const (
 	monthLayout     = "2006-01"
 	maxReportMonths = 60 // the longest period one report covers
 	defaultMonths   = 12
-	reportOthers    = "All others together"
 )
 
 func (a *App) reportMinCell() int64 {
@@ -55,38 +54,38 @@ func (p reportPeriod) scope() store.ReportScope {
 // last twelve months by default). It accepts only one value per field, no
 // month before 2000 or after the current one, from not after to, and at
 // most maxReportMonths months; anything else is an error per field.
-func parseReportPeriod(q url.Values, now time.Time) (reportPeriod, string, string, views.Errors) {
+func parseReportPeriod(pr *i18n.Printer, q url.Values, now time.Time) (reportPeriod, string, string, views.Errors) {
 	errs := views.Errors{}
 	cur := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	p := reportPeriod{From: cur.AddDate(0, -(defaultMonths - 1), 0), To: cur}
-	read := func(name, label string, dst *time.Time) string {
+	read := func(name, format string, dst *time.Time) string {
 		vs, ok := q[name]
 		if !ok {
 			return dst.Format(monthLayout)
 		}
 		if len(vs) != 1 || len(vs[0]) != len(monthLayout) {
-			errs[name] = "Enter the " + label + " month as YYYY-MM."
+			errs[name] = pr.T(format)
 			return strings.Join(vs, "")
 		}
 		t, err := time.Parse(monthLayout, vs[0])
 		switch {
 		case err != nil:
-			errs[name] = "Enter the " + label + " month as YYYY-MM."
+			errs[name] = pr.T(format)
 		case t.Year() < 2000 || t.After(cur):
-			errs[name] = "Choose a month from 2000 to this month."
+			errs[name] = pr.T("reports.error.month_range", "first", pr.Number(2000))
 		default:
 			*dst = t
 		}
 		return vs[0]
 	}
-	from := read("from", "first", &p.From)
-	to := read("to", "last", &p.To)
+	from := read("from", "reports.error.from_format", &p.From)
+	to := read("to", "reports.error.to_format", &p.To)
 	if len(errs) == 0 {
 		switch n := (p.To.Year()-p.From.Year())*12 + int(p.To.Month()-p.From.Month()) + 1; {
 		case n < 1:
-			errs["to"] = "The last month cannot be before the first."
+			errs["to"] = pr.T("reports.error.order")
 		case n > maxReportMonths:
-			errs["to"] = "A report covers at most " + strconv.Itoa(maxReportMonths) + " months."
+			errs["to"] = pr.N("reports.error.too_long", maxReportMonths)
 		}
 	}
 	return p, from, to, errs
@@ -164,7 +163,7 @@ func (a *App) reportTable(t views.ReportTable, labels, links []string, raw [][]i
 // it until it is not: it is then published instead of being hidden along
 // with a whole group to keep the total from giving it away (one objection
 // must not hide a country).
-func groupSmall(counts []store.ReportCount, min int64, label func(string) string) ([]string, [][]int64) {
+func groupSmall(counts []store.ReportCount, min int64, label func(string) string, othersLabel string) ([]string, [][]int64) {
 	var named []store.ReportCount
 	var others int64
 	for _, c := range counts {
@@ -190,13 +189,10 @@ func groupSmall(counts []store.ReportCount, min int64, label func(string) string
 		labels, raw = append(labels, label(c.Key)), append(raw, []int64{c.N})
 	}
 	if others > 0 {
-		labels, raw = append(labels, reportOthers), append(raw, []int64{others})
+		labels, raw = append(labels, othersLabel), append(raw, []int64{others})
 	}
 	return labels, raw
 }
-
-// reportSmallTrainings labels the row of trainings too small to name.
-const reportSmallTrainings = "Trainings with fewer learners, together"
 
 // gradeFigures are the published grade figures of one group of learners:
 // how many, mean and median of their best scores, and the pass rate, in
@@ -217,24 +213,28 @@ func gradeFigures(scores []int, passed int) []int64 {
 		int64(math.Round(100 * float64(passed) / float64(n)))}
 }
 
-func countryLabel(code string) string {
-	if code == "" {
-		return "(not given)"
+func countryLabel(p *i18n.Printer) func(string) string {
+	return func(code string) string {
+		if code == "" {
+			return p.T("reports.not_given")
+		}
+		if n := store.CountryName(code); n != "" {
+			return p.Country(code, n)
+		}
+		return code
 	}
-	if n := store.CountryName(code); n != "" {
-		return n
-	}
-	return code
 }
 
-func industryLabel(code string) string {
-	if code == "" {
-		return "(not given)"
+func industryLabel(p *i18n.Printer) func(string) string {
+	return func(code string) string {
+		if code == "" {
+			return p.T("reports.not_given")
+		}
+		if store.IndustryName(code) != "" {
+			return views.IndustryName(p, code)
+		}
+		return code
 	}
-	if n := store.IndustryName(code); n != "" {
-		return n
-	}
-	return code
 }
 
 // reportTables builds every table of a report on sc over period p. csvBase
@@ -242,10 +242,14 @@ func industryLabel(code string) string {
 func (a *App) reportTables(ctx context.Context, sc store.ReportScope, p reportPeriod, csvBase string, overview bool) ([]views.ReportTable, error) {
 	min := a.reportMinCell()
 	months := p.months()
+	pr := i18n.From(ctx)
 	csvURL := func(id string) string { return csvBase + "&table=" + id }
-	joinedWord := "New registrations"
-	if sc.MemberID != "" || sc.TrainingID != "" {
-		joinedWord = "New learners"
+	learners := sc.MemberID != "" || sc.TrainingID != ""
+	joined := func(registrations, learnersKey string) string {
+		if learners {
+			return pr.T(learnersKey)
+		}
+		return pr.T(registrations)
 	}
 	var tables []views.ReportTable
 
@@ -262,24 +266,24 @@ func (a *App) reportTables(ctx context.Context, sc store.ReportScope, p reportPe
 		for i, m := range months {
 			raw[i] = []int64{byMonth[m]}
 		}
-		tables = append(tables, a.reportTable(views.ReportTable{ID: "joined_month", Title: joinedWord + " per month",
-			RowHeader: "Month", Columns: []string{"People"}, Chart: views.ChartColumns, CSV: csvURL("joined_month")}, months, nil, raw, true))
+		tables = append(tables, a.reportTable(views.ReportTable{ID: "joined_month", Title: joined("reports.table.joined_month", "reports.table.joined_month_learners"),
+			RowHeader: pr.T("reports.column.month"), Columns: []string{pr.T("reports.column.people")}, Chart: views.ChartColumns, CSV: csvURL("joined_month")}, months, nil, raw, true))
 	}
 	for _, dim := range []struct{ id, by, title, header string }{
-		{"joined_country", store.ReportByCountry, " by country of residence", "Country"},
-		{"joined_industry", store.ReportByIndustry, " by industry", "Industry"},
+		{"joined_country", store.ReportByCountry, joined("reports.table.joined_country", "reports.table.joined_country_learners"), pr.T("reports.column.country")},
+		{"joined_industry", store.ReportByIndustry, joined("reports.table.joined_industry", "reports.table.joined_industry_learners"), pr.T("reports.column.industry")},
 	} {
 		counts, err := a.store.ReportJoined(ctx, sc, dim.by)
 		if err != nil {
 			return nil, err
 		}
-		label := countryLabel
+		label := countryLabel(pr)
 		if dim.by == store.ReportByIndustry {
-			label = industryLabel
+			label = industryLabel(pr)
 		}
-		labels, raw := groupSmall(counts, min, label)
-		tables = append(tables, a.reportTable(views.ReportTable{ID: dim.id, Title: joinedWord + dim.title, RowHeader: dim.header,
-			Columns: []string{"People"}, Chart: views.ChartBars, CSV: csvURL(dim.id)}, labels, nil, raw, true))
+		labels, raw := groupSmall(counts, min, label, pr.T("reports.others"))
+		tables = append(tables, a.reportTable(views.ReportTable{ID: dim.id, Title: dim.title, RowHeader: dim.header,
+			Columns: []string{pr.T("reports.column.people")}, Chart: views.ChartBars, CSV: csvURL(dim.id)}, labels, nil, raw, true))
 	}
 	if overview {
 		use, err := a.store.ReportTrainingUse(ctx, sc)
@@ -306,10 +310,10 @@ func (a *App) reportTables(ctx context.Context, sc store.ReportScope, p reportPe
 			raw = append(raw, []int64{u.Enrolled, u.Completed, u.Learners, u.Accesses})
 		}
 		if smallCount > 0 {
-			labels, links, raw = append(labels, reportSmallTrainings), append(links, ""), append(raw, small)
+			labels, links, raw = append(labels, pr.T("reports.small_trainings")), append(links, ""), append(raw, small)
 		}
-		tables = append(tables, a.reportTable(views.ReportTable{ID: "trainings", Title: "Training access and completion",
-			RowHeader: "Training", Columns: []string{"Enrolments", "Completions", "Learners who opened it", "Accesses"},
+		tables = append(tables, a.reportTable(views.ReportTable{ID: "trainings", Title: pr.T("reports.table.trainings"),
+			RowHeader: pr.T("reports.column.training"), Columns: []string{pr.T("reports.column.enrolments"), pr.T("reports.column.completions"), pr.T("reports.column.opened"), pr.T("reports.column.accesses")},
 			Chart: views.ChartBars, CSV: csvURL("trainings")}, labels, links, raw, false))
 	}
 	grades, err := a.store.ReportGrades(ctx, sc)
@@ -326,9 +330,8 @@ func (a *App) reportTables(ctx context.Context, sc store.ReportScope, p reportPe
 		}
 		glabels, graw = append(glabels, g.Title), append(graw, gradeFigures(g.Scores, g.Passed))
 	}
-	tables = append(tables, views.ReportTable{ID: "grades", Title: "Grades per training (best attempt of each learner; trainings with at least " +
-		strconv.FormatInt(min, 10) + " graded learners)", RowHeader: "Training",
-		Columns: []string{"Learners graded", "Mean grade %", "Median grade %", "Pass rate %"}, Chart: views.ChartBars,
+	tables = append(tables, views.ReportTable{ID: "grades", Title: pr.N("reports.table.grades", int(min)), RowHeader: pr.T("reports.column.training"),
+		Columns: []string{pr.T("reports.column.graded"), pr.T("reports.column.mean"), pr.T("reports.column.median"), pr.T("reports.column.pass_rate")}, Chart: views.ChartBars,
 		CSV: csvURL("grades"), MinCell: int(min), Rows: gradeRows(glabels, graw)})
 	usage, err := a.store.ReportUsageByMonth(ctx, sc)
 	if err != nil {
@@ -343,9 +346,15 @@ func (a *App) reportTables(ctx context.Context, sc store.ReportScope, p reportPe
 		u := byMonth[m]
 		raw[i] = []int64{u.Accesses, u.Learners, u.Enrolments, u.Completions}
 	}
-	tables = append(tables, a.reportTable(views.ReportTable{ID: "usage_month", Title: "Use per month", RowHeader: "Month",
-		Columns: []string{"Accesses", "Active learners", "Enrolments", "Completions"}, Chart: views.ChartColumns,
+	tables = append(tables, a.reportTable(views.ReportTable{ID: "usage_month", Title: pr.T("reports.table.usage_month"), RowHeader: pr.T("reports.column.month"),
+		Columns: []string{pr.T("reports.column.accesses"), pr.T("reports.column.active"), pr.T("reports.column.enrolments"), pr.T("reports.column.completions")}, Chart: views.ChartColumns,
 		CSV: csvURL("usage_month")}, months, nil, raw, false))
+	for i := range tables {
+		tables[i].SuppressedText = pr.T("reports.suppressed")
+		if tables[i].Total != nil {
+			tables[i].Total.Label = pr.T("reports.total")
+		}
+	}
 	return tables, nil
 }
 
@@ -376,11 +385,11 @@ type reportRequest struct {
 func (a *App) overviewRequest(r *http.Request) (reportRequest, actor, error) {
 	x := actorFrom(r.Context())
 	q := r.URL.Query()
-	p, from, to, errs := parseReportPeriod(q, a.clock())
+	p, from, to, errs := parseReportPeriod(i18n.From(r.Context()), q, a.clock())
 	req := reportRequest{period: p, filter: views.ReportFilter{Action: "/console/reports", From: from, To: to, Errors: errs}}
 	req.memberID = q.Get("member")
 	if len(q["member"]) > 1 {
-		errs["member"] = "Choose one Member."
+		errs["member"] = tr(r, "reports.error.one_member")
 	}
 	if req.memberID == "" && x.staff != nil && !x.isOperator() {
 		req.memberID = x.staff.MemberID
@@ -388,13 +397,13 @@ func (a *App) overviewRequest(r *http.Request) (reportRequest, actor, error) {
 	if !mayViewReports(x, req.memberID) {
 		return req, x, errForbidden
 	}
-	req.heading = "Reports: all Members"
+	req.heading = tr(r, "reports.heading.all")
 	if req.memberID != "" {
 		m, err := a.store.Member(r.Context(), req.memberID)
 		if !store.ValidID(req.memberID) || err != nil {
-			errs["member"] = "Choose a Member from the list."
+			errs["member"] = tr(r, "reports.error.member")
 		} else {
-			req.heading = "Reports: " + m.Name
+			req.heading = tr(r, "reports.heading.member", "member", m.Name)
 		}
 	}
 	req.filter.MemberID = req.memberID
@@ -427,9 +436,9 @@ func (a *App) handleReports(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := views.ReportsView{Nav: a.consoleNav(r.Context(), x), Heading: req.heading, Filter: req.filter, MinCell: int(a.reportMinCell()),
-		Intro: "Registrations, training access and completion, and use over time. Learners are counted by their country and industry codes only."}
+		Intro: tr(r, "reports.intro.overview")}
 	if len(req.filter.Errors) > 0 {
-		return a.render(w, r, http.StatusUnprocessableEntity, views.Reports(a.page(r, "Reports"), v))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Reports(a.page(r, tr(r, "reports.title")), v))
 	}
 	sc := req.period.scope()
 	sc.MemberID = req.memberID
@@ -438,7 +447,7 @@ func (a *App) handleReports(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v.Tables = tables
-	return a.render(w, r, http.StatusOK, views.Reports(a.page(r, "Reports"), v))
+	return a.render(w, r, http.StatusOK, views.Reports(a.page(r, tr(r, "reports.title")), v))
 }
 
 // GET /console/reports/csv?table=ID&from=…&to=…[&member=…]
@@ -506,16 +515,16 @@ func (a *App) handleTrainingReport(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	p, from, to, errs := parseReportPeriod(r.URL.Query(), a.clock())
+	p, from, to, errs := parseReportPeriod(i18n.From(r.Context()), r.URL.Query(), a.clock())
 	base := "/console/reports/trainings/" + t.ID
-	v := views.ReportsView{Nav: a.consoleNav(r.Context(), x), Heading: "Report: " + t.Title, Back: "/console/reports?from=" + from + "&to=" + to,
-		Intro:  "Use of this training over time, and its learners by country and industry (counted when they enrolled).",
+	v := views.ReportsView{Nav: a.consoleNav(r.Context(), x), Heading: tr(r, "reports.heading.training", "title", t.Title), Back: "/console/reports?from=" + from + "&to=" + to,
+		Intro:  tr(r, "reports.intro.training"),
 		Filter: views.ReportFilter{Action: base, From: from, To: to, Errors: errs}, MinCell: int(a.reportMinCell())}
 	if mayRequestFeedback(x, t) {
 		v.Notify = "/console/trainings/" + t.ID + "/notify"
 	}
 	if len(errs) > 0 {
-		return a.render(w, r, http.StatusUnprocessableEntity, views.Reports(a.page(r, "Report"), v))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Reports(a.page(r, tr(r, "reports.title_training_plain")), v))
 	}
 	sc := p.scope()
 	sc.TrainingID = t.ID
@@ -525,7 +534,7 @@ func (a *App) handleTrainingReport(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	v.Tables = tables
-	return a.render(w, r, http.StatusOK, views.Reports(a.page(r, "Report: "+t.Title), v))
+	return a.render(w, r, http.StatusOK, views.Reports(a.page(r, tr(r, "reports.heading.training", "title", t.Title)), v))
 }
 
 // GET /console/reports/trainings/{id}/csv?table=ID&from=…&to=…
@@ -534,7 +543,7 @@ func (a *App) handleTrainingReportCSV(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	p, from, to, errs := parseReportPeriod(r.URL.Query(), a.clock())
+	p, from, to, errs := parseReportPeriod(i18n.From(r.Context()), r.URL.Query(), a.clock())
 	if len(errs) > 0 {
 		return errBadReport
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"kelas/i18n"
 	"kelas/store"
 )
 
@@ -209,7 +210,7 @@ func FuzzParseReportPeriod(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p, from, to, errs := parseReportPeriod(q, now)
+		p, from, to, errs := parseReportPeriod(i18n.NewPrinter("en", nil, "kelas"), q, now)
 		if len(errs) > 0 {
 			return
 		}

@@ -13,7 +13,7 @@ import (
 
 // retentionView gathers everything the retention page shows.
 func (a *App) retentionView(ctx context.Context, rules views.RulesForm, hold views.HoldForm) (views.RetentionView, error) {
-	v := views.RetentionView{Nav: a.consoleNav(ctx, actorFrom(ctx)), Rules: rules, Hold: hold, Categories: holdCategories()}
+	v := views.RetentionView{Nav: a.consoleNav(ctx, actorFrom(ctx)), Rules: rules, Hold: hold, Categories: holdCategories(ctx)}
 	var err error
 	if v.Rules.Rules, err = a.store.RetentionRules(ctx); err != nil {
 		return v, err
@@ -42,14 +42,14 @@ func (a *App) retentionView(ctx context.Context, rules views.RulesForm, hold vie
 }
 
 // holdCategories are the categories a hold may cover, for the form.
-func holdCategories() []views.Option {
+func holdCategories(ctx context.Context) []views.Option {
 	var out []views.Option
 	for _, c := range store.RetentionCategories() {
 		switch c {
 		case store.RetSessions, store.RetKeysBackups, store.RetDailyBackups, store.RetWeeklyBackups:
 			continue
 		}
-		out = append(out, views.Option{Value: c, Label: store.RetentionLabel(c)})
+		out = append(out, views.Option{Value: c, Label: views.RetentionLabel(ctx, c)})
 	}
 	return out
 }
@@ -59,7 +59,7 @@ func (a *App) renderRetention(w http.ResponseWriter, r *http.Request, status int
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, status, views.Retention(a.page(r, "Retention"), v))
+	return a.render(w, r, status, views.Retention(a.page(r, tr(r, "operations.retention.title")), v))
 }
 
 // GET /console/retention
@@ -88,7 +88,10 @@ func (a *App) handleRetentionRules(w http.ResponseWriter, r *http.Request) error
 		form.Values[rule.Category] = raw
 		n, err := strconv.Atoi(raw)
 		if err != nil || len(raw) > 6 {
-			form.Errors["keep_"+rule.Category] = "Enter a whole number of " + rule.Unit + "."
+			form.Errors["keep_"+rule.Category] = tr(r, "operations.retention.error.whole_days")
+			if rule.Unit == store.UnitBackups {
+				form.Errors["keep_"+rule.Category] = tr(r, "operations.retention.error.whole_backups")
+			}
 			continue
 		}
 		keep[rule.Category] = n
@@ -99,7 +102,7 @@ func (a *App) handleRetentionRules(w http.ResponseWriter, r *http.Request) error
 		switch {
 		case errors.As(err, &re):
 			for c, msg := range re {
-				form.Errors["keep_"+c] = strings.ToUpper(msg[:1]) + msg[1:] + "."
+				form.Errors["keep_"+c] = ruleMessage(r, rules, c, msg)
 			}
 		case err != nil:
 			return err
@@ -108,7 +111,7 @@ func (a *App) handleRetentionRules(w http.ResponseWriter, r *http.Request) error
 	if len(form.Errors) > 0 {
 		return a.renderRetention(w, r, http.StatusUnprocessableEntity, form, views.HoldForm{})
 	}
-	a.redirect(w, r, "/console/retention", "Retention rules saved.")
+	a.redirect(w, r, "/console/retention", tr(r, "operations.retention.flash.saved"))
 	return nil
 }
 
@@ -135,13 +138,13 @@ func (a *App) handleHoldCreate(w http.ResponseWriter, r *http.Request) error {
 			if f == "target" {
 				f = "user_id"
 			}
-			hold.Errors[f] = strings.ToUpper(msg[:1]) + msg[1:] + "."
+			hold.Errors[f] = holdMessage(r, msg)
 		}
 		return a.renderRetention(w, r, http.StatusUnprocessableEntity, views.RulesForm{}, hold)
 	case err != nil:
 		return err
 	}
-	a.redirect(w, r, "/console/retention", "Legal hold set: retention skips what it covers until it is released.")
+	a.redirect(w, r, "/console/retention", tr(r, "operations.holds.flash.set"))
 	return nil
 }
 
@@ -155,6 +158,54 @@ func (a *App) handleHoldRelease(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.ReleaseLegalHold(r.Context(), u.ID, id); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/console/retention", "Legal hold released.")
+	a.redirect(w, r, "/console/retention", tr(r, "operations.holds.flash.released"))
 	return nil
+}
+
+// ruleMessage is what the rules form says at category c for the store's
+// refusal msg, in the request's language.
+func ruleMessage(r *http.Request, rules []store.RetentionRule, c, msg string) string {
+	switch msg {
+	case "unknown retention category":
+		return tr(r, "operations.retention.error.unknown")
+	case "this rule cannot be changed":
+		return tr(r, "operations.retention.error.fixed")
+	case "the full address cannot be kept longer than the shortened one":
+		return tr(r, "operations.retention.error.ip_longer")
+	case "the shortened address cannot be kept longer than the activity log entries":
+		return tr(r, "operations.retention.error.prefix_longer")
+	}
+	for _, rule := range rules {
+		if rule.Category == c && strings.HasPrefix(msg, "must be from ") {
+			key := "operations.retention.error.range_days"
+			if rule.Unit == store.UnitBackups {
+				key = "operations.retention.error.range_backups"
+			}
+			// The bounds are written as the number field takes them: plain digits.
+			return tr(r, key, "min", strconv.Itoa(rule.Min), "max", strconv.Itoa(rule.Max))
+		}
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+}
+
+// holdMessage is what the hold form says for the store's refusal msg, in
+// the request's language.
+func holdMessage(r *http.Request, msg string) string {
+	switch {
+	case msg == "choose either a person or a category":
+		return tr(r, "operations.holds.error.target")
+	case msg == "not an account id":
+		return tr(r, "operations.holds.error.user_id")
+	case msg == "not a category that retention purges":
+		return tr(r, "operations.holds.error.category")
+	case msg == "give the reason, e.g. the case or investigation reference":
+		return tr(r, "operations.holds.error.reason")
+	case msg == "no account has this id":
+		return tr(r, "operations.holds.error.no_account")
+	case strings.HasPrefix(msg, "at most ") && strings.HasSuffix(msg, " characters"):
+		if n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(msg, "at most "), " characters")); err == nil {
+			return trn(r, "operations.holds.error.reason_long", n)
+		}
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
 }

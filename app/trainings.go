@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
+	"sync"
 
 	"kelas/i18n"
 	"kelas/store"
@@ -16,13 +16,13 @@ import (
 func (a *App) handleCatalogue(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	v := views.CatalogueView{
-		Query:     boundedQuery(q.Get("q"), 100),
-		Country:   q.Get("country"),
-		Language:  q.Get("language"),
-		Kind:      q.Get("kind"),
-		Countries: a.filterOptions.countries,
-		Languages: a.filterOptions.languages,
+		Query:    boundedQuery(q.Get("q"), 100),
+		Country:  q.Get("country"),
+		Language: q.Get("language"),
+		Kind:     q.Get("kind"),
 	}
+	opts := a.filterOptions.in(i18n.From(r.Context()))
+	v.Countries, v.Languages = opts.countries, opts.languages
 	// Unknown filter values are ignored rather than refused: a shared link
 	// with a stale filter should still show the catalogue.
 	if !store.ValidCountry(v.Country) {
@@ -42,7 +42,7 @@ func (a *App) handleCatalogue(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v.Trainings = ts
-	return a.render(w, r, http.StatusOK, views.Catalogue(a.page(r, "Trainings"), v))
+	return a.render(w, r, http.StatusOK, views.Catalogue(a.page(r, tr(r, "trainings.catalogue.title")), v))
 }
 
 // boundedQuery trims a search string to max runes of printable text.
@@ -140,7 +140,7 @@ func (a *App) handleEnrol(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !u.Verified() {
-		a.redirect(w, r, "/trainings/"+t.ID, "Please confirm your email address before you enrol: use the link we sent you.")
+		a.redirect(w, r, "/trainings/"+t.ID, tr(r, "trainings.flash.verify_first"))
 		return nil
 	}
 	if !mayEnrol(x, t) {
@@ -150,7 +150,7 @@ func (a *App) handleEnrol(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.logActivity(r, store.ActivityEvent{TrainingID: t.ID, Action: store.ActEnrol, ObjectType: "training", ObjectID: t.ID})
-	a.redirect(w, r, "/trainings/"+t.ID, "You are enrolled. Start with the first material below.")
+	a.redirect(w, r, "/trainings/"+t.ID, tr(r, "trainings.flash.enrolled"))
 	return nil
 }
 
@@ -263,7 +263,7 @@ func (a *App) handleQuiz(w http.ResponseWriter, r *http.Request) error {
 	if enrolled {
 		a.logActivity(r, store.ActivityEvent{TrainingID: t.ID, Action: store.ActStartQuiz, ObjectType: "quiz", ObjectID: t.ID})
 	}
-	return a.render(w, r, http.StatusOK, views.QuizPage(a.page(r, "Quiz: "+t.Title), views.QuizView{Training: t, Questions: qs}))
+	return a.render(w, r, http.StatusOK, views.QuizPage(a.page(r, tr(r, "trainings.quiz.title", "title", t.Title)), views.QuizView{Training: t, Questions: qs}))
 }
 
 // POST /trainings/{id}/quiz
@@ -293,13 +293,13 @@ func (a *App) handleQuizSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	for name := range r.PostForm {
 		if !known[name] {
-			f.fail("_form", "The answers name a question that is not part of this quiz.")
+			f.fail("_form", tr(r, "trainings.quiz.unknown_question"))
 		}
 	}
 	for _, q := range qs {
 		v := f.raw("q_" + q.ID)
 		if v == "" {
-			f.fail("q_"+q.ID, "Choose an answer to this question.")
+			f.fail("q_"+q.ID, tr(r, "trainings.quiz.answer_needed"))
 			continue
 		}
 		answers[q.ID] = v
@@ -308,28 +308,27 @@ func (a *App) handleQuizSubmit(w http.ResponseWriter, r *http.Request) error {
 	if f.Valid() {
 		attempt, err = a.store.SubmitQuiz(r.Context(), x.user.ID, t, answers)
 		if errors.Is(err, store.ErrUnknownAnswer) {
-			f.fail("_form", "The answers name a choice that is not part of this quiz.")
+			f.fail("_form", tr(r, "trainings.quiz.unknown_choice"))
 		} else if err != nil {
 			return err
 		}
 	}
 	if !f.Valid() {
-		return a.render(w, r, http.StatusUnprocessableEntity, views.QuizPage(a.page(r, "Quiz: "+t.Title),
+		return a.render(w, r, http.StatusUnprocessableEntity, views.QuizPage(a.page(r, tr(r, "trainings.quiz.title", "title", t.Title)),
 			views.QuizView{Training: t, Questions: qs, Answers: answers, Errors: f.Errors}))
 	}
 	a.logActivity(r, store.ActivityEvent{TrainingID: t.ID, Action: store.ActSubmitQuiz, ObjectType: "quiz_attempt", ObjectID: attempt.ID})
-	flash := "Your grade: " + strconv.Itoa(attempt.Score) + "%. "
+	grade := i18n.From(r.Context()).Number(attempt.Score)
+	flash := tr(r, "trainings.flash.failed", "grade", grade, "mark", i18n.From(r.Context()).Number(t.PassMark))
 	if attempt.Passed {
-		flash += "You passed."
+		flash = tr(r, "trainings.flash.passed", "grade", grade)
 		c, err := a.completeIfDone(r, x.user.ID, t)
 		if err != nil {
 			return err
 		}
 		if c != nil {
-			flash += " The training is complete and your certificate is ready."
+			flash = tr(r, "trainings.flash.completed", "grade", grade)
 		}
-	} else {
-		flash += "The pass mark is " + strconv.Itoa(t.PassMark) + "%; you can try again."
 	}
 	a.redirect(w, r, "/trainings/"+t.ID, flash)
 	return nil
@@ -345,7 +344,7 @@ func (a *App) handleCertificate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.CertificatePage(a.page(r, "Certificate "+c.Code), c))
+	return a.render(w, r, http.StatusOK, views.CertificatePage(a.page(r, tr(r, "trainings.certificate.code", "code", c.Code)), c))
 }
 
 // GET /dashboard
@@ -355,20 +354,61 @@ func (a *App) handleDashboard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.Dashboard(a.page(r, "My trainings"), views.DashboardView{Enrolments: es}))
+	return a.render(w, r, http.StatusOK, views.Dashboard(a.page(r, tr(r, "trainings.dashboard.heading")), views.DashboardView{Enrolments: es}))
 }
 
-// filterOptions are the catalogue's fixed filter lists, rendered once.
-type filterOptions struct{ countries, languages *views.Options }
+// filterOptions are the catalogue's fixed filter lists, rendered once per
+// language.
+type filterOptions struct{ byLang *sync.Map } // language code → localOptions
 
-func newFilterOptions() filterOptions {
-	return filterOptions{countries: views.NewOptions(countryOptions()), languages: views.NewOptions(languageOptions())}
+// localOptions are the filter lists in one language.
+type localOptions struct{ countries, languages *views.Options }
+
+func newFilterOptions() filterOptions { return filterOptions{byLang: &sync.Map{}} }
+
+// in is the filter lists in p's language.
+func (f filterOptions) in(p *i18n.Printer) localOptions {
+	if o, ok := f.byLang.Load(p.Code); ok {
+		return o.(localOptions)
+	}
+	o := localOptions{countries: views.NewOptions(trainingCountryOptions(p)), languages: views.NewOptions(languageOptions(p))}
+	f.byLang.Store(p.Code, o)
+	return o
 }
 
-func languageOptions() []views.OptionGroup {
+// languageOptions lists the training languages, named in p's language.
+func languageOptions(p *i18n.Printer) []views.OptionGroup {
 	var opts []views.Option
 	for _, l := range store.Languages() {
-		opts = append(opts, views.Option{Value: l.Code, Label: l.Name})
+		opts = append(opts, views.Option{Value: l.Code, Label: p.LanguageName(l.Code, l.Name)})
+	}
+	return []views.OptionGroup{{Options: opts}}
+}
+
+// trainingCountryOptions lists the ASEAN countries first, then all
+// others, named in p's language.
+func trainingCountryOptions(p *i18n.Printer) []views.OptionGroup {
+	asean := map[string]bool{}
+	for _, c := range store.ASEANCountries() {
+		asean[c] = true
+	}
+	var first, rest []views.Option
+	for _, c := range store.Countries() {
+		o := views.Option{Value: c.Code, Label: p.Country(c.Code, c.Name)}
+		if asean[c.Code] {
+			first = append(first, o)
+		} else {
+			rest = append(rest, o)
+		}
+	}
+	return []views.OptionGroup{{Label: p.T("trainings.countries.asean"), Options: first}, {Label: p.T("trainings.countries.others"), Options: rest}}
+}
+
+// trainingIndustryOptions lists the industries, named in p's language.
+func trainingIndustryOptions(p *i18n.Printer) []views.OptionGroup {
+	var opts []views.Option
+	for _, in := range store.Industries() {
+		opts = append(opts, views.Option{Value: in.Code, Label: views.IndustryName(p, in.Code)})
 	}
 	return []views.OptionGroup{{Options: opts}}
 }

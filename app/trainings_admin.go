@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 )
@@ -24,12 +25,13 @@ func (a *App) handleConsoleTrainings(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleTrainings(a.page(r, "Manage trainings"), views.ConsoleTrainingsView{Trainings: ts}))
+	return a.render(w, r, http.StatusOK, views.ConsoleTrainings(a.page(r, tr(r, "trainings.console.heading")), views.ConsoleTrainingsView{Trainings: ts}))
 }
 
 // trainingFormFor fills the form's choices; operators pick the Member.
 func (a *App) trainingFormFor(r *http.Request, x actor, f views.TrainingForm) (views.TrainingForm, error) {
-	f.Languages, f.Countries = languageOptions(), countryOptions()
+	p := i18n.From(r.Context())
+	f.Languages, f.Countries = languageOptions(p), trainingCountryOptions(p)
 	if x.canEditContent() {
 		ms, err := a.store.Members(r.Context())
 		if err != nil {
@@ -54,7 +56,7 @@ func (a *App) handleNewTraining(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.NewTraining(a.page(r, "New training"), f))
+	return a.render(w, r, http.StatusOK, views.NewTraining(a.page(r, tr(r, "trainings.console.new")), f))
 }
 
 // readTrainingForm validates the details form.
@@ -62,7 +64,7 @@ func readTrainingForm(f *form, vm *views.TrainingForm) store.TrainingInput {
 	vm.Title = f.text("title", "Title", 3, 200)
 	vm.Summary = f.multiline("summary", "Summary", 2000)
 	if vm.Summary == "" && f.Errors["summary"] == "" {
-		f.fail("summary", "Enter a summary.")
+		f.fail("summary", tr(f.r, "trainings.form.summary_needed"))
 	}
 	vm.Language = f.choice("language", "language", store.ValidLanguage, true)
 	vm.Country = f.choice("country", "country focus", store.ValidCountry, false)
@@ -72,7 +74,7 @@ func readTrainingForm(f *form, vm *views.TrainingForm) store.TrainingInput {
 	vm.PassMark = f.raw("pass_mark")
 	pass, err := strconv.Atoi(strings.TrimSpace(vm.PassMark))
 	if err != nil || pass < 0 || pass > 100 {
-		f.fail("pass_mark", "Enter a pass mark from 0 to 100.")
+		f.fail("pass_mark", tr(f.r, "trainings.form.pass_mark_range"))
 	}
 	vm.Published = f.checkbox("published")
 	return store.TrainingInput{Title: vm.Title, Summary: vm.Summary, Language: vm.Language, Country: vm.Country, Kind: vm.Kind,
@@ -92,9 +94,9 @@ func (a *App) handleCreateTraining(w http.ResponseWriter, r *http.Request) error
 	if x.canEditContent() {
 		vm.MemberID = f.raw("member_id")
 		if !store.ValidID(vm.MemberID) {
-			f.fail("member_id", "Choose the Member that offers this training.")
+			f.fail("member_id", tr(r, "trainings.form.member_needed"))
 		} else if _, err := a.store.Member(r.Context(), vm.MemberID); err != nil {
-			f.fail("member_id", "Choose the Member that offers this training.")
+			f.fail("member_id", tr(r, "trainings.form.member_needed"))
 		}
 		memberID = vm.MemberID
 	} else if x.staff != nil {
@@ -108,14 +110,14 @@ func (a *App) handleCreateTraining(w http.ResponseWriter, r *http.Request) error
 		if vm, err = a.trainingFormFor(r, x, vm); err != nil {
 			return err
 		}
-		return a.render(w, r, http.StatusUnprocessableEntity, views.NewTraining(a.page(r, "New training"), vm))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.NewTraining(a.page(r, tr(r, "trainings.console.new")), vm))
 	}
 	t, err := a.store.CreateTraining(r.Context(), memberID, x.user.ID, in)
 	if err != nil {
 		return err
 	}
 	a.log.Info("training created", "training_id", t.ID, "member_id", memberID, "user_id", x.user.ID)
-	a.redirect(w, r, "/console/trainings/"+t.ID, "The training is saved. Add its materials below.")
+	a.redirect(w, r, "/console/trainings/"+t.ID, tr(r, "trainings.flash.created"))
 	return nil
 }
 
@@ -190,7 +192,7 @@ func (a *App) handleManageTraining(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.ManageTraining(a.page(r, "Manage: "+t.Title), v))
+	return a.render(w, r, http.StatusOK, views.ManageTraining(a.page(r, tr(r, "trainings.manage.title", "title", t.Title)), v))
 }
 
 // rerenderManage shows the staff page again with a sub-form's errors.
@@ -200,7 +202,7 @@ func (a *App) rerenderManage(w http.ResponseWriter, r *http.Request, x actor, t 
 		return err
 	}
 	edit(&v)
-	return a.render(w, r, http.StatusUnprocessableEntity, views.ManageTraining(a.page(r, "Manage: "+t.Title), v))
+	return a.render(w, r, http.StatusUnprocessableEntity, views.ManageTraining(a.page(r, tr(r, "trainings.manage.title", "title", t.Title)), v))
 }
 
 // POST /console/trainings/{id}
@@ -224,7 +226,7 @@ func (a *App) handleUpdateTraining(w http.ResponseWriter, r *http.Request) error
 	if err := a.store.UpdateTraining(r.Context(), t.ID, in); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/console/trainings/"+t.ID, "The training is saved.")
+	a.redirect(w, r, "/console/trainings/"+t.ID, tr(r, "trainings.flash.saved"))
 	return nil
 }
 
@@ -249,7 +251,7 @@ func (a *App) handleAddMaterial(w http.ResponseWriter, r *http.Request) error {
 	switch mf.Kind {
 	case store.MaterialPage:
 		if mf.Body == "" && f.Errors["material_body"] == "" {
-			f.fail("material_body", "Enter the page text.")
+			f.fail("material_body", tr(r, "trainings.manage.body_needed"))
 		}
 		in.BodyMD = mf.Body
 	case store.MaterialVideo, store.MaterialLink:
@@ -259,9 +261,9 @@ func (a *App) handleAddMaterial(w http.ResponseWriter, r *http.Request) error {
 		d, ok := f.file("material_file", maxMaterialFileBytes)
 		switch {
 		case f.fileTooLarge:
-			f.fail("material_file", "The file is larger than 20 MB.")
+			f.fail("material_file", tr(r, "trainings.manage.file_too_large"))
 		case !ok && f.Errors["material_file"] == "":
-			f.fail("material_file", "Choose a file to upload.")
+			f.fail("material_file", tr(r, "trainings.manage.file_needed"))
 		case ok:
 			name, serveType, err := checkUpload(sentFileName(f.r.MultipartForm.File["material_file"][0]), d)
 			if err != nil {
@@ -281,7 +283,7 @@ func (a *App) handleAddMaterial(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.store.AddMaterial(r.Context(), t.ID, id, in); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/console/trainings/"+t.ID, "The material is added.")
+	a.redirect(w, r, "/console/trainings/"+t.ID, tr(r, "trainings.flash.material_added"))
 	return nil
 }
 
@@ -313,7 +315,7 @@ func (a *App) handleAddQuestion(w http.ResponseWriter, r *http.Request) error {
 	}, true)
 	correct, _ := strconv.Atoi(qf.Correct)
 	if correct > 0 && qf.Choices[correct-1] == "" && f.Errors["question_correct"] == "" {
-		f.fail("question_correct", "The correct choice must be one you filled in.")
+		f.fail("question_correct", tr(r, "trainings.manage.correct_needed"))
 	}
 	for i, c := range qf.Choices {
 		if c != "" {
@@ -326,7 +328,7 @@ func (a *App) handleAddQuestion(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.store.AddQuestion(r.Context(), t.ID, qf.Prompt, choices); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/console/trainings/"+t.ID, "The question is added.")
+	a.redirect(w, r, "/console/trainings/"+t.ID, tr(r, "trainings.flash.question_added"))
 	return nil
 }
 
@@ -361,13 +363,13 @@ func (a *App) handleAddSession(w http.ResponseWriter, r *http.Request) error {
 	start, err1 := time.ParseInLocation(datetimeLocal, sf.Starts, loc)
 	end, err2 := time.ParseInLocation(datetimeLocal, sf.Ends, loc)
 	if err1 != nil && f.Errors["session_starts"] == "" {
-		f.fail("session_starts", "Enter the start as a date and time.")
+		f.fail("session_starts", tr(r, "trainings.manage.starts_needed"))
 	}
 	if err2 != nil && f.Errors["session_ends"] == "" {
-		f.fail("session_ends", "Enter the end as a date and time.")
+		f.fail("session_ends", tr(r, "trainings.manage.ends_needed"))
 	}
 	if err1 == nil && err2 == nil && !end.After(start) {
-		f.fail("session_ends", "The end must be after the start.")
+		f.fail("session_ends", tr(r, "trainings.manage.ends_order"))
 	}
 	if !f.Valid() {
 		return a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Session = f.Errors, sf })
@@ -375,7 +377,7 @@ func (a *App) handleAddSession(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.store.AddSessionIn(r.Context(), t.ID, start, end, sf.Zone); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/console/trainings/"+t.ID, "The session is added.")
+	a.redirect(w, r, "/console/trainings/"+t.ID, tr(r, "trainings.flash.session_added"))
 	return nil
 }
 
@@ -428,7 +430,7 @@ func (a *App) handleMarkAttendance(w http.ResponseWriter, r *http.Request) error
 	if _, err := a.completeIfDone(r, uid, t); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/console/trainings/"+t.ID, "Attendance is recorded.")
+	a.redirect(w, r, "/console/trainings/"+t.ID, tr(r, "trainings.flash.attended"))
 	return nil
 }
 

@@ -407,3 +407,21 @@ func FuzzRenderMarkdown(f *testing.F) {
 }
 
 var onAttr = regexp.MustCompile(`<[a-z][^>]*\son[a-z]+\s*=`)
+
+// TestCatalogueSpeaksTheReadersLanguage: the catalogue's filter lists are
+// rendered once per language, so a Thai page names countries and
+// languages in Thai and the English page after it still in English.
+func TestCatalogueSpeaksTheReadersLanguage(t *testing.T) {
+	ts := newTestServer(t)
+	option := func(body, sel string) string {
+		return strings.TrimSpace(doc(t, body).Find(sel).First().Text())
+	}
+	_, en := ts.get(t, "/trainings")
+	require.Equal(t, "Thailand", option(en, `select[name="country"] option[value="TH"]`))
+	require.Equal(t, "Trainings", option(en, "h1"))
+	_, th := ts.get(t, "/trainings?lang=th")
+	assert.NotEqual(t, "Thailand", option(th, `select[name="country"] option[value="TH"]`))
+	assert.NotEqual(t, option(en, `select[name="language"] option[value="th"]`), option(th, `select[name="language"] option[value="th"]`))
+	_, again := ts.get(t, "/trainings")
+	assert.Equal(t, en, again, "the English page is unchanged after a Thai one")
+}
