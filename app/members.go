@@ -19,7 +19,7 @@ func (a *App) handleMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleMembers(a.page(r, "Members"), views.MembersConsole{Nav: a.consoleNav(r.Context(), x), Members: ms}))
+	return a.render(w, r, http.StatusOK, views.ConsoleMembers(a.page(r, tr(r, "members.title")), views.MembersConsole{Nav: a.consoleNav(r.Context(), x), Members: ms}))
 }
 
 func readMemberForm(f *form) (views.MemberForm, store.MemberInput) {
@@ -35,7 +35,7 @@ func readMemberForm(f *form) (views.MemberForm, store.MemberInput) {
 // GET /console/members/new
 func (a *App) handleNewMember(w http.ResponseWriter, r *http.Request) error {
 	x := actorFrom(r.Context())
-	return a.render(w, r, http.StatusOK, views.ConsoleNewMember(a.page(r, "New Member"), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x),
+	return a.render(w, r, http.StatusOK, views.ConsoleNewMember(a.page(r, tr(r, "members.new_title")), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x),
 		Form: views.MemberForm{Action: "/console/members", Active: true, Countries: countryOptions()}}))
 }
 
@@ -51,17 +51,17 @@ func (a *App) handleCreateMember(w http.ResponseWriter, r *http.Request) error {
 	if f.Valid() {
 		m, err = a.store.CreateMember(r.Context(), in)
 		if errors.Is(err, store.ErrConflict) {
-			f.fail("name", "A Member with this name exists already.")
+			f.fail("name", tr(r, "members.error.name_taken"))
 		} else if err != nil {
 			return err
 		}
 	}
 	if !f.Valid() {
 		vm.Action, vm.Countries, vm.Errors = "/console/members", countryOptions(), f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewMember(a.page(r, "New Member"), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x), Form: vm}))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewMember(a.page(r, tr(r, "members.new_title")), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 	}
 	a.auditReq(r, "member.create", "member", m.ID, nil)
-	a.redirect(w, r, "/console/members/"+m.ID, "The Member is saved.")
+	a.redirect(w, r, "/console/members/"+m.ID, tr(r, "members.flash.saved"))
 	return nil
 }
 
@@ -132,7 +132,7 @@ func (a *App) handleUpdateMember(w http.ResponseWriter, r *http.Request) error {
 	if f.Valid() {
 		err = a.store.UpdateMember(r.Context(), m.ID, in)
 		if errors.Is(err, store.ErrConflict) {
-			f.fail("name", "A Member with this name exists already.")
+			f.fail("name", tr(r, "members.error.name_taken"))
 		} else if err != nil {
 			return err
 		}
@@ -147,6 +147,6 @@ func (a *App) handleUpdateMember(w http.ResponseWriter, r *http.Request) error {
 		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleMember(a.page(r, m.Name), v))
 	}
 	a.auditReq(r, "member.update", "member", m.ID, map[string]any{"active": boolString(in.Active)})
-	a.redirect(w, r, "/console/members/"+m.ID, "The Member is saved.")
+	a.redirect(w, r, "/console/members/"+m.ID, tr(r, "members.flash.saved"))
 	return nil
 }
