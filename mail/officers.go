@@ -66,3 +66,22 @@ func ErasureDone(u store.User) store.NewMail {
 		Text: p.T("mail.greeting_anonymous") + "\n\n" + p.T("mail.erasure_done.body") + "\n" + p.T("mail.erasure_done.last") +
 			"\n\n-- \n" + p.T("mail.signature") + "\n"}
 }
+
+// TwoFactorChanged tells u, in their language, that their second factor
+// was turned on or off (by an operator, after a lost device).
+func (c *Composer) TwoFactorChanged(ctx context.Context, u store.User, on, byOperator bool) error {
+	ctx, p := In(ctx, u.Language)
+	subject, para := p.T("mail.twofactor.on_subject"), p.T("mail.twofactor.on_body")
+	if !on {
+		subject, para = p.T("mail.twofactor.off_subject"), p.T("mail.twofactor.off_body")
+		if byOperator {
+			para = p.T("mail.twofactor.reset_body")
+		}
+	}
+	return c.Account(ctx, u.ID, u.Email, "twofactor", subject, views.MailBody{
+		Greeting:    p.T("mail.greeting", "name", u.FirstName),
+		Paragraphs:  []string{para, p.T("mail.twofactor.not_you")},
+		ActionLabel: p.T("mail.twofactor.action"),
+		ActionURL:   c.PublicURL() + "/password/forgot",
+	})
+}
