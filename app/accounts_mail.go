@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"kelas/i18n"
+	"kelas/mail"
 	"kelas/store"
 	"kelas/views"
 )
@@ -17,7 +19,21 @@ type mailLink struct {
 	token   string // the account token, when the link spends one
 }
 
-// accountMail renders body into text and HTML and queues it for one person.
+// mailFor is ctx speaking the language of a mail's recipient: their saved
+// language, and the printer for writing its subject and body.
+func mailFor(ctx context.Context, u store.User) (context.Context, *i18n.Printer) {
+	return mail.In(ctx, u.Language)
+}
+
+// mailForAddress is ctx speaking the language of a mail to an address
+// without an account: the language of the request that sends it (its
+// printer's), else English.
+func mailForAddress(ctx context.Context) (context.Context, *i18n.Printer) {
+	return mail.In(ctx, i18n.From(ctx).Code)
+}
+
+// accountMail renders body into text and HTML and queues it for one
+// person; ctx speaks their language (mailFor), as subject and body do.
 func (a *App) accountMail(ctx context.Context, userID, to, kind, subject string, body views.MailBody, link ...mailLink) error {
 	return a.mails.Account(ctx, userID, to, kind, subject, body, func(m *store.NewMail) {
 		for _, l := range link {
@@ -42,12 +58,13 @@ func (a *App) mailVerification(ctx context.Context, u store.User, address string
 	if !a.mailOn {
 		a.printLink("email confirmation link for account "+u.ID, link)
 	}
-	return a.accountMail(ctx, u.ID, address, "verify", "Confirm your email address for kelas", views.MailBody{
-		Greeting:    "Hello " + u.FirstName + ",",
-		Paragraphs:  []string{"Please confirm that this email address belongs to your kelas account. The link works once, for 48 hours."},
-		ActionLabel: "Confirm my email address",
+	ctx, p := mailFor(ctx, u)
+	return a.accountMail(ctx, u.ID, address, "verify", p.T("mail.verify.subject"), views.MailBody{
+		Greeting:    p.T("mail.greeting", "name", u.FirstName),
+		Paragraphs:  []string{p.T("mail.verify.body")},
+		ActionLabel: p.T("mail.verify.action"),
 		ActionURL:   link,
-		After:       []string{"If you did not ask for this, ignore this message: nothing changes without the link."},
+		After:       []string{p.T("mail.verify.after")},
 	}, mailLink{expires: a.clock().Add(verifyTTL), token: token})
 }
 
@@ -69,13 +86,13 @@ func (a *App) mailDuplicateNotice(ctx context.Context, address string) error {
 	if due, err := a.store.DuplicateNoticeDue(ctx, u.ID); err != nil || !due {
 		return err
 	}
-	return a.accountMail(ctx, u.ID, u.Email, "duplicate_notice", "Someone tried to register with your email address", views.MailBody{
-		Greeting: "Hello " + u.FirstName + ",",
-		Paragraphs: []string{"Someone, perhaps you, tried to create a new kelas account with this email address. " +
-			"You already have an account, so no second one was created."},
-		ActionLabel: "Reset my password",
+	ctx, p := mailFor(ctx, u)
+	return a.accountMail(ctx, u.ID, u.Email, "duplicate_notice", p.T("mail.duplicate.subject"), views.MailBody{
+		Greeting:    p.T("mail.greeting", "name", u.FirstName),
+		Paragraphs:  []string{p.T("mail.duplicate.body")},
+		ActionLabel: p.T("mail.duplicate.action"),
 		ActionURL:   a.cfg.PublicURL() + "/password/forgot",
-		After:       []string{"If you forgot your password, you can choose a new one with the link above. If it was not you, you can ignore this message."},
+		After:       []string{p.T("mail.duplicate.after")},
 	})
 }
 
@@ -90,21 +107,22 @@ func (a *App) mailReset(ctx context.Context, u store.User) error {
 		// operator, who runs the server, can pass the link on.
 		a.printLink("password reset link for account "+u.ID, link)
 	}
-	return a.accountMail(ctx, u.ID, u.Email, "reset", "Choose a new kelas password", views.MailBody{
-		Greeting:    "Hello " + u.FirstName + ",",
-		Paragraphs:  []string{"Someone asked to reset the password of your kelas account. The link works once, for one hour."},
-		ActionLabel: "Choose a new password",
+	ctx, p := mailFor(ctx, u)
+	return a.accountMail(ctx, u.ID, u.Email, "reset", p.T("mail.reset.subject"), views.MailBody{
+		Greeting:    p.T("mail.greeting", "name", u.FirstName),
+		Paragraphs:  []string{p.T("mail.reset.body")},
+		ActionLabel: p.T("mail.reset.action"),
 		ActionURL:   link,
-		After:       []string{"If it was not you, ignore this message: your password stays as it is."},
+		After:       []string{p.T("mail.reset.after")},
 	}, mailLink{expires: a.clock().Add(resetTTL), token: token})
 }
 
 func (a *App) mailPasswordChanged(ctx context.Context, u store.User) error {
-	return a.accountMail(ctx, u.ID, u.Email, "password_changed", "Your kelas password was changed", views.MailBody{
-		Greeting: "Hello " + u.FirstName + ",",
-		Paragraphs: []string{"The password of your kelas account was just changed, and every device where you were logged in was logged out.",
-			"If you did not do this, reset your password now and tell the operator of this portal."},
-		ActionLabel: "Reset my password",
+	ctx, p := mailFor(ctx, u)
+	return a.accountMail(ctx, u.ID, u.Email, "password_changed", p.T("mail.password_changed.subject"), views.MailBody{
+		Greeting:    p.T("mail.greeting", "name", u.FirstName),
+		Paragraphs:  []string{p.T("mail.password_changed.body"), p.T("mail.password_changed.body_not_you")},
+		ActionLabel: p.T("mail.password_changed.action"),
 		ActionURL:   a.cfg.PublicURL() + "/password/forgot",
 	})
 }
@@ -120,13 +138,12 @@ func (a *App) mailEmailChangeNotice(ctx context.Context, u store.User) error {
 	if err != nil {
 		return err
 	}
-	return a.accountMail(ctx, u.ID, u.Email, "email_change", "The email address of your kelas account is being changed", views.MailBody{
-		Greeting: "Hello " + u.FirstName + ",",
-		Paragraphs: []string{"Someone logged in to your kelas account asked to change its email address to another one. " +
-			"The change happens when the new address is confirmed."},
-		ActionLabel: "This was not me: keep my address and log everyone out",
+	ctx, p := mailFor(ctx, u)
+	return a.accountMail(ctx, u.ID, u.Email, "email_change", p.T("mail.email_change.subject"), views.MailBody{
+		Greeting:    p.T("mail.greeting", "name", u.FirstName),
+		Paragraphs:  []string{p.T("mail.email_change.body")},
+		ActionLabel: p.T("mail.email_change.action"),
 		ActionURL:   a.cfg.PublicURL() + "/email/revert/" + token,
-		After: []string{"The link works for 7 days, also after the change. If it was you, you need not do anything.",
-			"If it was not you, follow the link, then choose a new password."},
+		After:       []string{p.T("mail.email_change.after"), p.T("mail.email_change.after_not_you")},
 	})
 }

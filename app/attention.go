@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"kelas/doctor"
+	"kelas/i18n"
 	"kelas/mail"
 	"kelas/store"
 	"kelas/views"
@@ -54,6 +55,7 @@ func (a *App) countdown(b store.Breach) views.Countdown {
 // jobs and free disk.
 func (a *App) operationsAttention(ctx context.Context) ([]views.Attention, error) {
 	now := a.clock()
+	p := i18n.From(ctx)
 	var out []views.Attention
 	bs, err := a.store.BackupStatus(ctx)
 	if err != nil {
@@ -61,11 +63,11 @@ func (a *App) operationsAttention(ctx context.Context) ([]views.Attention, error
 	}
 	switch {
 	case bs.Failing:
-		out = append(out, views.Attention{Label: "Backups failing: the last attempt failed", Count: 1, Link: "/console/backups", Level: "alert"})
+		out = append(out, views.Attention{Label: p.T("attention.ops.backups_failed"), Count: 1, Link: "/console/backups", Level: "alert"})
 	case bs.LastGood.ID != "" && now.Sub(bs.LastGood.CreatedAt) > doctor.BackupMaxAge:
-		out = append(out, views.Attention{Label: "Backups: the last good one is older than a day", Count: 1, Link: "/console/backups", Level: "alert"})
+		out = append(out, views.Attention{Label: p.T("attention.ops.backups_old"), Count: 1, Link: "/console/backups", Level: "alert"})
 	default:
-		out = append(out, views.Attention{Label: "Backups failing", Count: 0, Link: "/console/backups", Level: "ok"})
+		out = append(out, views.Attention{Label: p.T("attention.ops.backups_failing"), Count: 0, Link: "/console/backups", Level: "ok"})
 	}
 	jobs, err := a.store.Jobs(ctx)
 	if err != nil {
@@ -81,11 +83,11 @@ func (a *App) operationsAttention(ctx context.Context) ([]views.Attention, error
 	if failing > 0 {
 		level = "alert"
 	}
-	out = append(out, views.Attention{Label: "Scheduled jobs failing", Count: failing, Level: level})
+	out = append(out, views.Attention{Label: p.T("attention.ops.jobs_failing"), Count: failing, Level: level})
 	if free, total, err := doctor.DiskFree(a.store.Dir()); err == nil {
-		level, label := "ok", "GiB free on the data disk"
+		level, label := "ok", p.T("attention.ops.disk_free")
 		if free < doctor.DiskWarnFree || float64(free) < doctor.DiskWarnFraction*float64(total) || free < 2*uint64(doctor.DBSize(a.store.Dir())) {
-			level, label = "warn", "GiB free on the data disk: low, backups need room for a copy of the database"
+			level, label = "warn", p.T("attention.ops.disk_low")
 		}
 		if free < doctor.DiskFailFree {
 			level = "alert"

@@ -32,5 +32,5 @@ func (a *App) handleAuditLog(w http.ResponseWriter, r *http.Request) error {
 	if v.BadSeq, err = a.store.VerifyAudit(r.Context()); err != nil {
 		v.Problem = err.Error()
 	}
-	return a.render(w, r, http.StatusOK, views.AuditLog(a.page(r, "Audit log"), v))
+	return a.render(w, r, http.StatusOK, views.AuditLog(a.page(r, tr(r, "audit.title")), v))
 }

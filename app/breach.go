@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 )
@@ -36,7 +37,7 @@ func (a *App) handleBreaches(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Rows = append(v.Rows, views.BreachRow{Breach: b, Countdown: a.countdown(b), Counts: counts})
 	}
-	return a.render(w, r, http.StatusOK, views.Breaches(a.page(r, "Breach register"), v))
+	return a.render(w, r, http.StatusOK, views.Breaches(a.page(r, tr(r, "breach.title")), v))
 }
 
 // breachForm fills the form's choices.
@@ -68,18 +69,18 @@ func (a *App) handleNewBreach(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: f}))
+	return a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, tr(r, "breach.new_title")), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: f}))
 }
 
 // when reads a required <input type="datetime-local"> value, in UTC.
-func (f *form) when(name, label string) time.Time {
+func (f *form) when(name, label, badFormat string) time.Time {
 	v := f.text(name, label, 1, 20)
 	if f.Errors[name] != "" {
 		return time.Time{}
 	}
 	t, err := time.Parse(datetimeLocal, v)
 	if err != nil {
-		f.fail(name, "Enter "+strings.ToLower(label)+" as a date and time.")
+		f.fail(name, badFormat)
 	}
 	return t
 }
@@ -97,11 +98,16 @@ type peopleEntry struct {
 // shapes only; looking the people up is the caller's job. The message names
 // line numbers, never the addresses.
 func parsePeople(text string) ([]peopleEntry, string) {
+	return parsePeopleIn(i18n.From(context.Background()), text)
+}
+
+// parsePeopleIn is parsePeople with its message in p's language.
+func parsePeopleIn(p *i18n.Printer, text string) ([]peopleEntry, string) {
 	var out []peopleEntry
 	for i, line := range strings.Split(text, "\n") {
 		for _, tok := range strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\t' || r == '\r' }) {
 			if len(out) >= maxBreachPeople {
-				return nil, "List at most " + strconv.Itoa(maxBreachPeople) + " people; record a larger group as everyone, a Member or a training."
+				return nil, p.T("breach.error.people_too_many", "max", strconv.Itoa(maxBreachPeople))
 			}
 			switch {
 			case store.ValidID(tok):
@@ -109,7 +115,7 @@ func parsePeople(text string) ([]peopleEntry, string) {
 			case validAddress(tok):
 				out = append(out, peopleEntry{Line: i + 1, Email: tok})
 			default:
-				return nil, "Line " + strconv.Itoa(i+1) + " holds something that is neither an email address nor an account id."
+				return nil, p.T("breach.error.people_line", "line", strconv.Itoa(i+1))
 			}
 		}
 	}
@@ -154,7 +160,8 @@ func (a *App) resolvePeople(ctx context.Context, entries []peopleEntry) ([]strin
 		if len(missing) > 10 {
 			missing = append(missing[:10], "…")
 		}
-		return nil, "No account has the address or id on line " + strings.Join(missing, ", ") + ".", nil
+		p := i18n.From(ctx)
+		return nil, p.T("breach.error.people_missing", "lines", strings.Join(missing, p.T("breach.error.people_missing_separator"))), nil
 	}
 	return ids, "", nil
 }
@@ -172,25 +179,25 @@ func (a *App) readBreachFacts(f *form, vm *views.BreachForm) store.NewBreach {
 	vm.Measures = f.multiline("measures", "What we have done", 5000)
 	vm.Advice = f.multiline("advice", "What people can do", 5000)
 	vm.Contact = f.text("contact", "Contact", 3, 300)
-	for _, req := range []struct{ name, val, msg string }{{"description", vm.Description, "Describe what happened."},
-		{"measures", vm.Measures, "Say what has been done."}, {"advice", vm.Advice, "Say what people can do."}} {
+	for _, req := range []struct{ name, val, msg string }{{"description", vm.Description, tr(f.r, "breach.error.description")},
+		{"measures", vm.Measures, tr(f.r, "breach.error.measures")}, {"advice", vm.Advice, tr(f.r, "breach.error.advice")}} {
 		if req.val == "" && f.Errors[req.name] == "" {
 			f.fail(req.name, req.msg)
 		}
 	}
 	vm.OccurredAt, vm.DetectedAt = f.raw("occurred_at"), f.raw("detected_at")
-	occurred := f.when("occurred_at", "When it happened")
-	detected := f.when("detected_at", "When it was detected")
+	occurred := f.when("occurred_at", "When it happened", tr(f.r, "breach.error.occurred_at_format"))
+	detected := f.when("detected_at", "When it was detected", tr(f.r, "breach.error.detected_at_format"))
 	switch {
 	case f.Errors["occurred_at"] != "" || f.Errors["detected_at"] != "":
 	case detected.Before(occurred):
-		f.fail("detected_at", "The detection cannot be before the incident happened.")
+		f.fail("detected_at", tr(f.r, "breach.error.detected_before"))
 	case detected.After(a.clock().Add(breachClockSkew)):
-		f.fail("detected_at", "The detection cannot be in the future.")
+		f.fail("detected_at", tr(f.r, "breach.error.detected_future"))
 	}
 	vm.Categories = f.codes("categories", "the data involved", store.ValidBreachCategory, 20)
 	if len(vm.Categories) == 0 && f.Errors["categories"] == "" {
-		f.fail("categories", "Choose the data involved.")
+		f.fail("categories", tr(f.r, "breach.error.categories"))
 	}
 	return store.NewBreach{Title: vm.Title, Description: vm.Description, Measures: vm.Measures, Advice: vm.Advice, Contact: vm.Contact,
 		Categories: vm.Categories, OccurredAt: occurred, DetectedAt: detected}
@@ -206,18 +213,18 @@ func (a *App) readBreachScope(ctx context.Context, f *form, vm *views.BreachForm
 	switch vm.Scope {
 	case store.BreachMember:
 		if _, err := a.store.Member(ctx, vm.MemberID); !store.ValidID(vm.MemberID) || err != nil {
-			f.fail("member_id", "Choose the Member whose learners are affected.")
+			f.fail("member_id", tr(f.r, "breach.error.member"))
 		}
 		nb.ScopeID = vm.MemberID
 	case store.BreachTraining:
 		if _, err := a.store.Training(ctx, vm.TrainingID); !store.ValidID(vm.TrainingID) || err != nil {
-			f.fail("training_id", "Choose the training whose learners are affected.")
+			f.fail("training_id", tr(f.r, "breach.error.training"))
 		}
 		nb.ScopeID = vm.TrainingID
 	case store.BreachList:
-		entries, msg := parsePeople(vm.People)
+		entries, msg := parsePeopleIn(i18n.From(ctx), vm.People)
 		if msg == "" && len(entries) == 0 {
-			msg = "List the people affected."
+			msg = tr(f.r, "breach.error.people_none")
 		}
 		if msg == "" {
 			ids, missing, err := a.resolvePeople(ctx, entries)
@@ -250,14 +257,14 @@ func (a *App) handleCreateBreach(w http.ResponseWriter, r *http.Request) error {
 		if vm, err = a.breachForm(r.Context(), vm); err != nil {
 			return err
 		}
-		return a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, "Record an incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, tr(r, "breach.new_title")), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 	}
 	b, err := a.store.CreateBreach(r.Context(), x.user.ID, nb)
 	if err != nil {
 		return err
 	}
 	a.log.Info("breach recorded", "breach_id", b.ID, "user_id", x.user.ID)
-	a.redirect(w, r, "/console/breaches/"+b.ID, "The incident is recorded. The 72-hour clock runs from its detection.")
+	a.redirect(w, r, "/console/breaches/"+b.ID, tr(r, "breach.flash.recorded"))
 	return nil
 }
 
@@ -303,7 +310,7 @@ func (a *App) renderBreach(w http.ResponseWriter, r *http.Request, status int, x
 	if v.Mailing, err = a.massProgress(ctx, store.MassBreachNotice, b.ID); err != nil {
 		return err
 	}
-	return a.render(w, r, status, views.BreachPage(a.page(r, "Incident: "+b.Title), v))
+	return a.render(w, r, status, views.BreachPage(a.page(r, tr(r, "breach.incident_title", "title", b.Title)), v))
 }
 
 // breachStepError maps the store's answer to a lifecycle step: a closed
@@ -327,7 +334,7 @@ func (a *App) handleEditBreachForm(w http.ResponseWriter, r *http.Request) error
 	vm := views.BreachForm{EditID: b.ID, Title: b.Title, Description: b.Description, Measures: b.Measures, Advice: b.Advice,
 		Contact: b.Contact, Categories: b.Categories, OccurredAt: b.OccurredAt.UTC().Format(datetimeLocal),
 		DetectedAt: b.DetectedAt.UTC().Format(datetimeLocal)}
-	return a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, "Correct the incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
+	return a.render(w, r, http.StatusOK, views.NewBreach(a.page(r, tr(r, "breach.edit_title")), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 }
 
 // POST /console/breaches/{id}/edit
@@ -347,12 +354,12 @@ func (a *App) handleEditBreach(w http.ResponseWriter, r *http.Request) error {
 	nb := a.readBreachFacts(f, &vm)
 	if !f.Valid() {
 		vm.Errors = f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, "Correct the incident"), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.NewBreach(a.page(r, tr(r, "breach.edit_title")), views.NewBreachView{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 	}
 	if err := breachStepError(a.store.UpdateBreach(r.Context(), x.user.ID, b.ID, nb)); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/console/breaches/"+b.ID, "The corrections are saved.")
+	a.redirect(w, r, "/console/breaches/"+b.ID, tr(r, "breach.flash.corrected"))
 	return nil
 }
 
@@ -371,7 +378,7 @@ func (a *App) handleBreachNote(w http.ResponseWriter, r *http.Request) error {
 	}
 	lc := views.BreachLifecycleForm{Note: f.multiline("note", "The entry", 5000)}
 	if lc.Note == "" && f.Errors["note"] == "" {
-		f.fail("note", "Write what was learnt or done.")
+		f.fail("note", tr(r, "breach.error.note"))
 	}
 	if !f.Valid() {
 		lc.Errors = f.Errors
@@ -380,7 +387,7 @@ func (a *App) handleBreachNote(w http.ResponseWriter, r *http.Request) error {
 	if err := breachStepError(a.store.AddBreachNote(r.Context(), x.user.ID, b.ID, lc.Note)); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/console/breaches/"+b.ID, "The entry is added to the timeline.")
+	a.redirect(w, r, "/console/breaches/"+b.ID, tr(r, "breach.flash.note_added"))
 	return nil
 }
 
@@ -398,13 +405,13 @@ func (a *App) handleBreachAuthority(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	lc := views.BreachLifecycleForm{AuthorityAt: f.raw("authority_at"), Reference: f.text("reference", "Reference", 1, 100)}
-	at := f.when("authority_at", "When the authority was notified")
+	at := f.when("authority_at", "When the authority was notified", tr(r, "breach.error.authority_at_format"))
 	switch {
 	case f.Errors["authority_at"] != "":
 	case at.Before(b.DetectedAt):
-		f.fail("authority_at", "The notification cannot be before the detection.")
+		f.fail("authority_at", tr(r, "breach.error.authority_before"))
 	case at.After(a.clock().Add(breachClockSkew)):
-		f.fail("authority_at", "The notification cannot be in the future.")
+		f.fail("authority_at", tr(r, "breach.error.authority_future"))
 	}
 	if !f.Valid() {
 		lc.Errors = f.Errors
@@ -414,7 +421,7 @@ func (a *App) handleBreachAuthority(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	a.log.Info("breach authority notified", "breach_id", b.ID)
-	a.redirect(w, r, "/console/breaches/"+b.ID, "The authority notification is recorded; the 72-hour clock stops.")
+	a.redirect(w, r, "/console/breaches/"+b.ID, tr(r, "breach.flash.authority"))
 	return nil
 }
 
@@ -433,7 +440,7 @@ func (a *App) handleCloseBreach(w http.ResponseWriter, r *http.Request) error {
 	}
 	lc := views.BreachLifecycleForm{Summary: f.multiline("summary", "The summary", 10000)}
 	if lc.Summary == "" && f.Errors["summary"] == "" {
-		f.fail("summary", "Write what the incident came to.")
+		f.fail("summary", tr(r, "breach.error.summary"))
 	}
 	if !f.Valid() {
 		lc.Errors = f.Errors
@@ -442,7 +449,7 @@ func (a *App) handleCloseBreach(w http.ResponseWriter, r *http.Request) error {
 	if err := breachStepError(a.store.CloseBreach(r.Context(), x.user.ID, b.ID, lc.Summary)); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/console/breaches/"+b.ID, "The incident is closed; its record is kept.")
+	a.redirect(w, r, "/console/breaches/"+b.ID, tr(r, "breach.flash.closed"))
 	return nil
 }
 
@@ -463,7 +470,7 @@ func (a *App) handleNotifyBreach(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.auditStep(r, x, store.AuditBreachNotify, "breach", b.ID, map[string]any{"mailing_id": m.ID})
 	a.log.Info("breach notices started", "breach_id", b.ID, "mailing_id", m.ID)
-	a.redirect(w, r, "/console/breaches/"+b.ID, "The notices are being queued in the background; people told already are not mailed again.")
+	a.redirect(w, r, "/console/breaches/"+b.ID, tr(r, "breach.flash.notifying"))
 	return nil
 }
 

@@ -45,8 +45,8 @@ func (a *App) handleConsole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v.Attention = append(v.Attention,
-		views.Attention{Label: "Active access grants", Count: active, Link: "/console/grants", Level: "ok"},
-		views.Attention{Label: "Invitations waiting", Count: pending, Level: "ok"})
+		views.Attention{Label: tr(r, "console.home.grants_active"), Count: active, Link: "/console/grants", Level: "ok"},
+		views.Attention{Label: tr(r, "console.home.invitations_waiting"), Count: pending, Level: "ok"})
 	if mayViewOutbox(x) {
 		st, err := a.store.OutboxStats(ctx)
 		if err != nil {
@@ -56,12 +56,12 @@ func (a *App) handleConsole(w http.ResponseWriter, r *http.Request) error {
 		if st.Failed > 0 {
 			level = "alert"
 		}
-		v.Attention = append(v.Attention, views.Attention{Label: "Mails failed", Count: st.Failed, Link: "/console/outbox", Level: level})
+		v.Attention = append(v.Attention, views.Attention{Label: tr(r, "console.home.mails_failed"), Count: st.Failed, Link: "/console/outbox", Level: level})
 		level = "ok"
 		if st.Queued > 0 && !st.OldestQueued.IsZero() && a.clock().Sub(st.OldestQueued) > time.Hour {
 			level = "warn"
 		}
-		v.Attention = append(v.Attention, views.Attention{Label: "Mails waiting to be sent", Count: st.Queued, Link: "/console/outbox", Level: level})
+		v.Attention = append(v.Attention, views.Attention{Label: tr(r, "console.home.mails_waiting"), Count: st.Queued, Link: "/console/outbox", Level: level})
 	}
 	if mayRunOperations(x) {
 		ops, err := a.operationsAttention(ctx)
@@ -84,7 +84,7 @@ func (a *App) handleConsole(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Attention = append(v.Attention, certs...)
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleDashboard(a.page(r, "Console"), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleDashboard(a.page(r, tr(r, "console.title")), v))
 }
 
 // stepUpCheck asks for the second factor before a role or grant change; a

@@ -1,11 +1,13 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
 	"time"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 )
@@ -19,32 +21,51 @@ func (a *App) invite(r *http.Request, inv store.Invitation, memberName string) e
 	if err != nil {
 		return err
 	}
-	what := roleLabel(inv.Role)
-	if memberName != "" {
-		what += " of " + memberName
-	}
 	link := a.cfg.PublicURL() + "/invite/" + token
 	if !a.mailOn {
 		a.printLink("invitation", link)
 	}
 	a.auditReq(r, "invitation.create", "member", inv.MemberID, map[string]any{"role": string(inv.Role)})
-	return a.accountMail(r.Context(), "", inv.Email, "invitation", "You are invited to kelas", views.MailBody{
-		Greeting:    "Hello,",
-		Paragraphs:  []string{"You are invited to kelas as " + what + ". The link works once, for 7 days."},
-		ActionLabel: "Accept the invitation",
+	// The address has no account yet: the mail speaks the inviter's
+	// language.
+	ctx, p := mailForAddress(r.Context())
+	body := p.T("mail.invitation.body", "role", roleLabel(ctx, inv.Role))
+	if memberName != "" {
+		body = p.T("mail.invitation.body_member", "role", roleLabel(ctx, inv.Role), "member", memberName)
+	}
+	return a.accountMail(ctx, "", inv.Email, "invitation", p.T("mail.invitation.subject"), views.MailBody{
+		Greeting:    p.T("mail.greeting_anonymous"),
+		Paragraphs:  []string{body},
+		ActionLabel: p.T("mail.invitation.action"),
 		ActionURL:   link,
-		After:       []string{"If you did not expect this, ignore this message."},
+		After:       []string{p.T("mail.invitation.after")},
 	}, mailLink{expires: a.clock().Add(invitationTTL)})
 }
 
-func roleLabel(r store.Role) string {
+// pageLanguage is the language of the page a person answers, saved as
+// their language when the answer creates their account.
+func pageLanguage(r *http.Request) string {
+	if code := i18n.From(r.Context()).Code; i18n.Supported(code) {
+		return code
+	}
+	return i18n.Default
+}
+
+// roleLabel names the role an invitation gives, in the language ctx
+// speaks.
+func roleLabel(ctx context.Context, r store.Role) string {
+	p := i18n.From(ctx)
 	switch r {
 	case store.RoleMemberAdmin:
-		return "Member admin"
+		return p.T("invitations.role.member_admin")
 	case store.RoleMemberStaff:
-		return "staff"
+		return p.T("invitations.role.member_staff")
+	case store.RoleOperator:
+		return p.T("invitations.role.operator")
+	case store.RoleConsultant:
+		return p.T("invitations.role.consultant")
 	case store.RoleBackoffice:
-		return "back-office operator"
+		return p.T("invitations.role.backoffice")
 	}
 	return string(r)
 }
@@ -56,7 +77,7 @@ func (a *App) handleInvite(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	_ = inv
-	return a.render(w, r, http.StatusOK, views.InvitePage(a.page(r, "Invitation"), v))
+	return a.render(w, r, http.StatusOK, views.InvitePage(a.page(r, tr(r, "invitations.title")), v))
 }
 
 // invitation loads the live invitation in the path; an expired or used one
@@ -74,7 +95,7 @@ func (a *App) invitation(r *http.Request) (store.Invitation, views.InviteAccept,
 	if err != nil {
 		return inv, views.InviteAccept{}, err
 	}
-	v := views.InviteAccept{Action: "/invite/" + token, Email: inv.Email, RoleLabel: roleLabel(inv.Role), Errors: views.Errors{}}
+	v := views.InviteAccept{Action: "/invite/" + token, Email: inv.Email, RoleLabel: roleLabel(r.Context(), inv.Role), Errors: views.Errors{}}
 	if inv.MemberID != "" {
 		m, err := a.store.Member(r.Context(), inv.MemberID)
 		if err != nil {
@@ -111,7 +132,7 @@ func (a *App) handleAcceptInvite(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		a.relogin(r)
-		a.redirect(w, r, "/console", "Welcome: your new role is active.")
+		a.redirect(w, r, "/console", tr(r, "invitations.flash.role_active"))
 		return nil
 	}
 	f, err := parseForm(r)
@@ -123,14 +144,14 @@ func (a *App) handleAcceptInvite(w http.ResponseWriter, r *http.Request) error {
 	password := f.newPassword("password", true, v.FirstName, v.Surname, inv.Email)
 	if !f.Valid() {
 		v.Errors = f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.InvitePage(a.page(r, "Invitation"), v))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.InvitePage(a.page(r, tr(r, "invitations.title")), v))
 	}
 	hash, err := a.hasher.hash(r.Context(), password)
 	if err != nil {
 		return err
 	}
 	u, err := a.store.CreateUser(r.Context(), store.NewUser{Email: inv.Email, FirstName: v.FirstName, Surname: v.Surname,
-		PasswordHash: hash, Role: store.RoleLearner, Verified: true})
+		PasswordHash: hash, Role: store.RoleLearner, Verified: true, Language: pageLanguage(r)})
 	if err != nil {
 		return err
 	}
@@ -144,6 +165,6 @@ func (a *App) handleAcceptInvite(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.log.Info("invitation accepted", "user_id", u.ID)
-	a.redirect(w, r, "/profile/2fa", "Welcome to kelas: your account is ready. Set up two-factor authentication to continue.")
+	a.redirect(w, r, "/profile/2fa", tr(r, "invitations.flash.account_ready"))
 	return nil
 }

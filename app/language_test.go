@@ -14,9 +14,9 @@ import (
 	"kelas/store"
 )
 
-// pageLanguage fetches path with the given headers and cookie, and returns
+// htmlLang fetches path with the given headers and cookie, and returns
 // the page's <html lang> and any language cookie it set.
-func pageLanguage(t *testing.T, c *testServer, path, acceptLanguage, cookie string) (lang, setCookie string) {
+func htmlLang(t *testing.T, c *testServer, path, acceptLanguage, cookie string) (lang, setCookie string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, c.URL+path, nil)
 	require.NoError(t, err)
@@ -63,7 +63,7 @@ func TestLanguageNegotiationOrder(t *testing.T) {
 		{"Burmese", "/trainings?lang=my", "", "", "my"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			lang, _ := pageLanguage(t, visitor, tc.path, tc.accept, tc.cookie)
+			lang, _ := htmlLang(t, visitor, tc.path, tc.accept, tc.cookie)
 			assert.Equal(t, tc.want, lang)
 		})
 	}
@@ -77,9 +77,9 @@ func TestLanguageNegotiationOrder(t *testing.T) {
 	require.NoError(t, err)
 	c := ts.newClient(t)
 	require.Equal(t, http.StatusSeeOther, c.signIn(t, "siti@example.org", "a long test password").StatusCode)
-	lang, _ := pageLanguage(t, c, "/dashboard", "th", "vi")
+	lang, _ := htmlLang(t, c, "/dashboard", "th", "vi")
 	assert.Equal(t, "id", lang, "the saved language")
-	lang, _ = pageLanguage(t, c, "/dashboard?lang=lo", "th", "vi")
+	lang, _ = htmlLang(t, c, "/dashboard?lang=lo", "th", "vi")
 	assert.Equal(t, "lo", lang, "?lang= for this page")
 }
 
@@ -90,7 +90,7 @@ func TestLanguageCookieOnlyAfterAnExplicitChoice(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.newClient(t)
 	for _, path := range []string{"/", "/?lang=th", "/trainings?lang=vi", "/privacy"} {
-		_, set := pageLanguage(t, c, path, "th", "")
+		_, set := htmlLang(t, c, path, "th", "")
 		assert.Empty(t, set, "%s: no cookie before a choice", path)
 	}
 	res, body := c.get(t, "/trainings?lang=th")
@@ -109,9 +109,9 @@ func TestLanguageCookieOnlyAfterAnExplicitChoice(t *testing.T) {
 	assert.Equal(t, "th", doc.Find(`.language-switcher [aria-current="true"]`).AttrOr("lang", ""), "the current one is marked")
 
 	// Following the switcher's link remembers the choice.
-	lang, set := pageLanguage(t, c, href, "th", "")
+	lang, set := htmlLang(t, c, href, "th", "")
 	assert.Equal(t, "vi", lang)
 	assert.Equal(t, "vi", set, "the explicit choice is remembered")
-	lang, _ = pageLanguage(t, c, "/stats", "th", "")
+	lang, _ = htmlLang(t, c, "/stats", "th", "")
 	assert.Equal(t, "vi", lang, "on the next page too")
 }

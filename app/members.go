@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 )
@@ -19,7 +20,7 @@ func (a *App) handleMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleMembers(a.page(r, "Members"), views.MembersConsole{Nav: a.consoleNav(r.Context(), x), Members: ms}))
+	return a.render(w, r, http.StatusOK, views.ConsoleMembers(a.page(r, tr(r, "members.title")), views.MembersConsole{Nav: a.consoleNav(r.Context(), x), Members: ms}))
 }
 
 func readMemberForm(f *form) (views.MemberForm, store.MemberInput) {
@@ -35,8 +36,8 @@ func readMemberForm(f *form) (views.MemberForm, store.MemberInput) {
 // GET /console/members/new
 func (a *App) handleNewMember(w http.ResponseWriter, r *http.Request) error {
 	x := actorFrom(r.Context())
-	return a.render(w, r, http.StatusOK, views.ConsoleNewMember(a.page(r, "New Member"), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x),
-		Form: views.MemberForm{Action: "/console/members", Active: true, Countries: countryOptions()}}))
+	return a.render(w, r, http.StatusOK, views.ConsoleNewMember(a.page(r, tr(r, "members.new_title")), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x),
+		Form: views.MemberForm{Action: "/console/members", Active: true, Countries: memberCountryOptions(r)}}))
 }
 
 // POST /console/members
@@ -51,17 +52,17 @@ func (a *App) handleCreateMember(w http.ResponseWriter, r *http.Request) error {
 	if f.Valid() {
 		m, err = a.store.CreateMember(r.Context(), in)
 		if errors.Is(err, store.ErrConflict) {
-			f.fail("name", "A Member with this name exists already.")
+			f.fail("name", tr(r, "members.error.name_taken"))
 		} else if err != nil {
 			return err
 		}
 	}
 	if !f.Valid() {
-		vm.Action, vm.Countries, vm.Errors = "/console/members", countryOptions(), f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewMember(a.page(r, "New Member"), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x), Form: vm}))
+		vm.Action, vm.Countries, vm.Errors = "/console/members", memberCountryOptions(r), f.Errors
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewMember(a.page(r, tr(r, "members.new_title")), views.NewMemberConsole{Nav: a.consoleNav(r.Context(), x), Form: vm}))
 	}
 	a.auditReq(r, "member.create", "member", m.ID, nil)
-	a.redirect(w, r, "/console/members/"+m.ID, "The Member is saved.")
+	a.redirect(w, r, "/console/members/"+m.ID, tr(r, "members.flash.saved"))
 	return nil
 }
 
@@ -81,7 +82,7 @@ func (a *App) consoleMember(r *http.Request) (store.Member, actor, error) {
 func (a *App) memberView(r *http.Request, x actor, m store.Member) (views.MemberConsole, error) {
 	v := views.MemberConsole{Nav: a.consoleNav(r.Context(), x), Member: m, CanEdit: mayManageMembers(x), CanStaff: mayManageStaffOf(x, m.ID),
 		Form: views.MemberForm{Action: "/console/members/" + m.ID, Name: m.Name, Country: m.Country, Kind: m.Kind, Active: m.Active,
-			Countries: countryOptions()}, Errors: views.Errors{}}
+			Countries: memberCountryOptions(r)}, Errors: views.Errors{}}
 	var err error
 	if v.Staff, err = a.store.MemberStaff(r.Context(), m.ID); err != nil {
 		return v, err
@@ -132,7 +133,7 @@ func (a *App) handleUpdateMember(w http.ResponseWriter, r *http.Request) error {
 	if f.Valid() {
 		err = a.store.UpdateMember(r.Context(), m.ID, in)
 		if errors.Is(err, store.ErrConflict) {
-			f.fail("name", "A Member with this name exists already.")
+			f.fail("name", tr(r, "members.error.name_taken"))
 		} else if err != nil {
 			return err
 		}
@@ -147,6 +148,27 @@ func (a *App) handleUpdateMember(w http.ResponseWriter, r *http.Request) error {
 		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleMember(a.page(r, m.Name), v))
 	}
 	a.auditReq(r, "member.update", "member", m.ID, map[string]any{"active": boolString(in.Active)})
-	a.redirect(w, r, "/console/members/"+m.ID, "The Member is saved.")
+	a.redirect(w, r, "/console/members/"+m.ID, tr(r, "members.flash.saved"))
 	return nil
+}
+
+// memberCountryOptions lists the countries for the Member form, ASEAN's
+// first, named in the reader's language.
+func memberCountryOptions(r *http.Request) []views.OptionGroup {
+	p := i18n.From(r.Context())
+	asean := map[string]bool{}
+	for _, c := range store.ASEANCountries() {
+		asean[c] = true
+	}
+	var first, rest []views.Option
+	for _, c := range store.Countries() {
+		o := views.Option{Value: c.Code, Label: p.Country(c.Code, c.Name)}
+		if asean[c.Code] {
+			first = append(first, o)
+		} else {
+			rest = append(rest, o)
+		}
+	}
+	return []views.OptionGroup{{Label: p.T("members.form.countries_asean"), Options: first},
+		{Label: p.T("members.form.countries_other"), Options: rest}}
 }

@@ -21,7 +21,7 @@ func (a *App) handleOperators(w http.ResponseWriter, r *http.Request) error {
 	if err := a.disclose(r, x, store.ViewStaffList, "", "the list of operators", ids...); err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleOperators(a.page(r, "Operators"), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleOperators(a.page(r, tr(r, "operators.title")), v))
 }
 
 func (a *App) operatorsView(r *http.Request, x actor) (views.OperatorsConsole, error) {
@@ -40,7 +40,7 @@ func (a *App) handleInviteOperator(w http.ResponseWriter, r *http.Request) error
 	role := f.choice("role", "role", func(v string) bool { rr, ok := store.ParseRole(v); return ok && rr.IsOperator() }, true)
 	dpo := f.checkbox("dpo")
 	if dpo && !x.isPrivacyOfficer() {
-		f.fail("dpo", "Only a privacy officer can make someone a privacy officer.")
+		f.fail("dpo", tr(r, "operators.error.dpo_only"))
 	}
 	if f.Valid() {
 		if _, err := a.stepUp(r.Context(), x.user, f); err != nil {
@@ -53,12 +53,12 @@ func (a *App) handleInviteOperator(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		v.InviteEmail, v.InviteRole, v.Errors = email, role, f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleOperators(a.page(r, "Operators"), v))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleOperators(a.page(r, tr(r, "operators.title")), v))
 	}
 	if err := a.invite(r, store.Invitation{Role: store.Role(role), DPO: dpo, Email: email, InvitedBy: x.user.ID}, ""); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/console/operators", "The invitation is on its way. The link works once, for 7 days.")
+	a.redirect(w, r, "/console/operators", tr(r, "invitations.flash.sent"))
 	return nil
 }
 
@@ -79,7 +79,7 @@ func (a *App) handleSetOperator(w http.ResponseWriter, r *http.Request) error {
 		return errBadRequest
 	}
 	if uid == x.user.ID && role != store.RoleOperator {
-		a.redirect(w, r, "/console/operators", "You cannot take the operator role from yourself; ask another operator.")
+		a.redirect(w, r, "/console/operators", tr(r, "operators.flash.not_yourself"))
 		return nil
 	}
 	target, err := a.store.User(r.Context(), uid)
@@ -102,6 +102,6 @@ func (a *App) handleSetOperator(w http.ResponseWriter, r *http.Request) error {
 		a.relogin(r)
 	}
 	a.auditReq(r, "operator.role", "user", uid, map[string]any{"role": string(role), "dpo": boolString(dpo)})
-	a.redirect(w, r, "/console/operators", "The operator's role is saved.")
+	a.redirect(w, r, "/console/operators", tr(r, "operators.flash.saved"))
 	return nil
 }

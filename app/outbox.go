@@ -17,5 +17,5 @@ func (a *App) handleOutbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleOutbox(a.page(r, "Mail outbox"), views.OutboxConsole{Nav: a.consoleNav(r.Context(), x), Stats: st, Mails: mails, NoSMTP: !a.mailOn}))
+	return a.render(w, r, http.StatusOK, views.ConsoleOutbox(a.page(r, tr(r, "outbox.title")), views.OutboxConsole{Nav: a.consoleNav(r.Context(), x), Stats: st, Mails: mails, NoSMTP: !a.mailOn}))
 }

@@ -257,13 +257,7 @@ func (a *App) notifyOfficers(ctx context.Context, c store.Case) {
 		return
 	}
 	for _, d := range dpos {
-		err := a.accountMail(ctx, d.ID, d.Email, "rights_new", "New rights request: "+views.CaseKindLabel(c.Kind), views.MailBody{
-			Greeting:    "Hello " + d.FirstName + ",",
-			Paragraphs:  []string{"A new request (" + views.CaseKindLabel(c.Kind) + ") arrived. It must be answered by " + c.DueAt.Format("2 January 2006") + "."},
-			ActionLabel: "Open the request",
-			ActionURL:   a.cfg.PublicURL() + "/console/rights/" + c.ID,
-		})
-		if err != nil {
+		if err := a.mails.RightsNew(ctx, c, d); err != nil {
 			a.log.Error("privacy officer mail", "case_id", c.ID, "err", err)
 		}
 	}

@@ -40,7 +40,7 @@ func (a *App) handleInviteStaff(w http.ResponseWriter, r *http.Request) error {
 	if err := a.invite(r, store.Invitation{MemberID: m.ID, Role: store.Role(role), Email: email, InvitedBy: x.user.ID}, m.Name); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/console/members/"+m.ID, "The invitation is on its way. The link works once, for 7 days.")
+	a.redirect(w, r, "/console/members/"+m.ID, tr(r, "invitations.flash.sent"))
 	return nil
 }
 
@@ -78,7 +78,7 @@ func (a *App) handleSetStaffRole(w http.ResponseWriter, r *http.Request) error {
 		a.relogin(r)
 	}
 	a.auditReq(r, "staff.role", "user", uid, map[string]any{"role": role, "member": m.ID})
-	a.redirect(w, r, "/console/members/"+m.ID, "The role is changed.")
+	a.redirect(w, r, "/console/members/"+m.ID, tr(r, "staff.flash.role_changed"))
 	return nil
 }
 
@@ -112,7 +112,7 @@ func (a *App) handleRemoveStaff(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.auditReq(r, "staff.remove", "user", uid, map[string]any{"member": m.ID})
-	a.redirect(w, r, "/console/members/"+m.ID, "The person no longer works for this Member in kelas.")
+	a.redirect(w, r, "/console/members/"+m.ID, tr(r, "staff.flash.removed"))
 	return nil
 }
 

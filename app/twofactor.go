@@ -466,20 +466,5 @@ func codeRefused(r *http.Request, f *form) error {
 }
 
 func (a *App) mailTwoFactorChanged(ctx context.Context, u store.User, on, byOperator bool) error {
-	subject, para := "Two-factor authentication is on for your kelas account",
-		"Two-factor authentication was turned on for your kelas account. From now on, logging in asks for a code from your authenticator app."
-	if !on {
-		subject, para = "Two-factor authentication is off for your kelas account",
-			"Two-factor authentication was turned off for your kelas account, and every device where you were logged in was logged out."
-		if byOperator {
-			para = "An operator of this portal turned off two-factor authentication for your kelas account, as a recovery after a lost device. " +
-				"Every device where you were logged in was logged out. Set it up again at your next login."
-		}
-	}
-	return a.accountMail(ctx, u.ID, u.Email, "twofactor", subject, views.MailBody{
-		Greeting:    "Hello " + u.FirstName + ",",
-		Paragraphs:  []string{para, "If you did not expect this, reset your password now and tell the operator of this portal."},
-		ActionLabel: "Reset my password",
-		ActionURL:   a.cfg.PublicURL() + "/password/forgot",
-	})
+	return a.mails.TwoFactorChanged(ctx, u, on, byOperator)
 }

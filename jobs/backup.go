@@ -3,8 +3,8 @@ package jobs
 import (
 	"context"
 	"errors"
-	"fmt"
 
+	"kelas/mail"
 	"kelas/store"
 	"kelas/store/offsite"
 )
@@ -99,12 +99,14 @@ func (r *Runner) runDrill(ctx context.Context) error {
 	if oerr != nil {
 		return errors.Join(err, oerr)
 	}
-	text := fmt.Sprintf("Hello,\n\nThe weekly restore drill of kelas failed: the newest off-site backup at %s could not be restored and checked.\n\n"+
-		"Reason: %s\n\nThe live data is not affected. See /console/backups and run `kelas doctor` on the server, then fix the cause "+
-		"before a backup is needed.\n\n-- \nkelas\n", t.String(), d.Error)
 	for _, op := range ops {
+		// Each operator reads it in their own language.
+		p := mail.Printer(op.Language)
+		text := p.T("mail.drill_failed.greeting") + "\n\n" + p.T("mail.drill_failed.body", "target", t.String()) + "\n\n" +
+			p.T("mail.drill_failed.reason", "reason", d.Error) + "\n\n" + p.T("mail.drill_failed.advice") + "\n\n-- \n" +
+			p.T("mail.signature") + "\n"
 		if qerr := r.queueMail(ctx, store.NewMail{UserID: op.ID, To: op.Email, Kind: "restore_drill_failed",
-			Subject: "kelas: the restore drill failed", Text: text}); qerr != nil {
+			Subject: p.T("mail.drill_failed.subject"), Text: text}); qerr != nil {
 			err = errors.Join(err, qerr)
 		}
 	}

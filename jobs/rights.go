@@ -3,11 +3,9 @@ package jobs
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	"kelas/mail"
 	"kelas/store"
-	"kelas/views"
 )
 
 // runErasures carries out the erasure requests whose grace period ended:
@@ -82,9 +80,7 @@ func (r *Runner) EraseNow(ctx context.Context, c store.Case, actor string) error
 		if _, err := r.store.UpdateCase(ctx, c.ID, actor, store.CaseInProgress, "Erasure started."); err != nil {
 			return err
 		}
-		if err := r.queueMail(ctx, store.NewMail{To: u.Email, Kind: "erasure_done", Subject: "Your kelas account is erased",
-			Text: "Hello,\n\nAs you asked, your kelas account and the data linked to it are erased, and the key that encrypted it is destroyed.\n" +
-				"Anonymous counts in statistics remain. This is the last message you receive from us.\n\n-- \nkelas\n"}); err != nil {
+		if err := r.queueMail(ctx, mail.ErasureDone(u)); err != nil {
 			return err
 		}
 		if err := r.store.EraseUser(ctx, actor, c.UserID); err != nil {
@@ -127,11 +123,7 @@ func (r *Runner) runRightsReminders(ctx context.Context) error {
 	}
 	for _, c := range cs {
 		for _, d := range dpos {
-			if err := r.mails.Account(ctx, d.ID, d.Email, "rights_reminder", "Rights request due "+c.DueAt.Format("2 January"), views.MailBody{
-				Greeting:    "Hello " + d.FirstName + ",",
-				Paragraphs:  []string{"A request (" + views.CaseKindLabel(c.Kind) + ") received " + c.ReceivedAt.Format("2 January 2006") + " must be answered by " + c.DueAt.Format("2 January 2006") + "."},
-				ActionLabel: "Open the request", ActionURL: r.mails.PublicURL() + "/console/rights/" + c.ID,
-			}); err != nil {
+			if err := r.mails.RightsReminder(ctx, c, d); err != nil {
 				return err
 			}
 		}
@@ -154,26 +146,8 @@ func (r *Runner) runAttentionDigest(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	base := r.mails.PublicURL()
-	var paras []string
-	for _, c := range v.Cases {
-		state := "due " + c.DueAt.Format("2 January 2006")
-		if c.Overdue(v.Now) {
-			state = "OVERDUE since " + c.DueAt.Format("2 January 2006")
-		}
-		paras = append(paras, "Request ("+views.CaseKindLabel(c.Kind)+"), "+state+": "+base+"/console/rights/"+c.ID)
-	}
-	for _, b := range v.Breaches {
-		// The title is a label kept free of names (the form says so).
-		paras = append(paras, "Breach \""+b.Breach.Title+"\": "+b.Countdown.Text()+" "+base+"/console/breaches/"+b.Breach.ID)
-	}
-	subject := "kelas: " + strconv.Itoa(len(v.Cases)) + " requests and " + strconv.Itoa(len(v.Breaches)) + " breaches need you"
 	for _, d := range dpos {
-		if err := r.mails.Account(ctx, d.ID, d.Email, "attention_digest", subject, views.MailBody{
-			Greeting:    "Hello " + d.FirstName + ",",
-			Paragraphs:  append([]string{"These deadlines need you (" + v.Now.UTC().Format("2 January 2006, 15:04") + " UTC):"}, paras...),
-			ActionLabel: "Open the console", ActionURL: base + "/console",
-		}); err != nil {
+		if err := r.mails.AttentionDigest(ctx, v, d); err != nil {
 			return err
 		}
 	}

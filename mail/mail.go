@@ -16,9 +16,29 @@ import (
 	"strings"
 	"time"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 )
+
+// Site is the name mail signs with (the {site} of every message).
+const Site = "kelas"
+
+// Printer speaks lang, a recipient's saved language; English when lang is
+// empty or unknown.
+func Printer(lang string) *i18n.Printer {
+	if !i18n.Supported(lang) && lang != i18n.Pseudo {
+		lang = i18n.Default
+	}
+	return i18n.NewPrinter(lang, nil, Site)
+}
+
+// In is ctx speaking lang, for writing and rendering a mail to a person
+// in their own language, and the printer it carries.
+func In(ctx context.Context, lang string) (context.Context, *i18n.Printer) {
+	p := Printer(lang)
+	return i18n.With(ctx, p), p
+}
 
 // Composer writes mail and queues it.
 type Composer struct {
@@ -31,8 +51,9 @@ type Composer struct {
 	Queue func(context.Context, store.NewMail) error
 }
 
-// Text is the plain-text part, saying the same as views.MailHTML.
-func Text(m views.MailBody) string {
+// Text is the plain-text part, saying the same as views.MailHTML, signed
+// in the language ctx speaks.
+func Text(ctx context.Context, m views.MailBody) string {
 	var b strings.Builder
 	b.WriteString(m.Greeting + "\n\n")
 	for _, p := range m.Paragraphs {
@@ -44,7 +65,7 @@ func Text(m views.MailBody) string {
 	for _, p := range m.After {
 		b.WriteString(p + "\n\n")
 	}
-	b.WriteString("-- \nkelas\n")
+	b.WriteString("-- \n" + i18n.From(ctx).T("mail.signature") + "\n")
 	return b.String()
 }
 
@@ -55,21 +76,22 @@ func Render(ctx context.Context, body views.MailBody, unsubscribeURL string) (te
 	var buf bytes.Buffer
 	if unsubscribeURL != "" {
 		err = views.OptionalMailHTML(body, unsubscribeURL).Render(ctx, &buf)
-		body.After = append(slices.Clone(body.After), "To stop these emails, open this link: "+unsubscribeURL)
+		body.After = append(slices.Clone(body.After), i18n.From(ctx).T("mail.unsubscribe_text", "url", unsubscribeURL))
 	} else {
 		err = views.MailHTML(body).Render(ctx, &buf)
 	}
-	return Text(body), buf.String(), err
+	return Text(ctx, body), buf.String(), err
 }
 
 // Account renders body into text and HTML and queues it for one person;
-// with takes the rest of the mail (a link that expires).
+// with takes the rest of the mail (a link that expires). ctx speaks the
+// recipient's language (In), as subject and body do.
 func (c *Composer) Account(ctx context.Context, userID, to, kind, subject string, body views.MailBody, with ...func(*store.NewMail)) error {
 	var html bytes.Buffer
 	if err := views.MailHTML(body).Render(ctx, &html); err != nil {
 		return fmt.Errorf("render %s mail: %w", kind, err)
 	}
-	m := store.NewMail{UserID: userID, To: to, Kind: kind, Subject: subject, Text: Text(body), HTML: html.String()}
+	m := store.NewMail{UserID: userID, To: to, Kind: kind, Subject: subject, Text: Text(ctx, body), HTML: html.String()}
 	for _, f := range with {
 		f(&m)
 	}
@@ -92,16 +114,77 @@ func (c *Composer) CaseUpdate(ctx context.Context, rc store.Case, note string) {
 		}
 		held = len(holds[rc.UserID]) > 0
 	}
-	paras := []string{"There is news about your request (" + views.CaseKindLabel(rc.Kind) + "): " + views.CaseLabel(rc, held) + "."}
+	ctx, p := In(ctx, u.Language)
+	paras := []string{p.T("mail.case_update.body", "kind", CaseKind(p, rc.Kind), "state", caseState(p, rc, held))}
 	if note != "" {
 		paras = append(paras, note)
 	}
-	if err := c.Account(ctx, u.ID, u.Email, "rights_update", "Your request: "+views.CaseKindLabel(rc.Kind), views.MailBody{
-		Greeting: "Hello " + u.FirstName + ",", Paragraphs: paras,
-		ActionLabel: "See your request", ActionURL: c.PublicURL() + "/rights/cases/" + rc.ID,
+	if err := c.Account(ctx, u.ID, u.Email, "rights_update", p.T("mail.case_update.subject", "kind", CaseKind(p, rc.Kind)), views.MailBody{
+		Greeting: p.T("mail.greeting", "name", u.FirstName), Paragraphs: paras,
+		ActionLabel: p.T("mail.case_update.action"), ActionURL: c.PublicURL() + "/rights/cases/" + rc.ID,
 	}); err != nil {
 		c.Log.Error("case update mail", "case_id", rc.ID, "err", err)
 	}
+}
+
+// CaseKinds are the kinds of rights request, each with its message
+// (mail.case_kind.<kind>).
+var CaseKinds = []string{store.CaseAccess, store.CaseRectification, store.CaseErasure, store.CaseRestriction,
+	store.CasePortability, store.CaseObjection, store.CaseWithdrawConsent, store.CaseReview}
+
+// CaseKind names a kind of rights request in a mail.
+func CaseKind(p *i18n.Printer, k string) string {
+	switch k {
+	case store.CaseAccess:
+		return p.T("mail.case_kind.access")
+	case store.CaseRectification:
+		return p.T("mail.case_kind.rectification")
+	case store.CaseErasure:
+		return p.T("mail.case_kind.erasure")
+	case store.CaseRestriction:
+		return p.T("mail.case_kind.restriction")
+	case store.CasePortability:
+		return p.T("mail.case_kind.portability")
+	case store.CaseObjection:
+		return p.T("mail.case_kind.objection")
+	case store.CaseWithdrawConsent:
+		return p.T("mail.case_kind.withdraw_consent")
+	case store.CaseReview:
+		return p.T("mail.case_kind.review_decision")
+	}
+	return k
+}
+
+// caseState says where a request stands, as views.CaseLabel does: an
+// erasure has its own words, so that none reads as done before it ran.
+func caseState(p *i18n.Printer, c store.Case, held bool) string {
+	if c.Kind == store.CaseErasure {
+		switch c.Status {
+		case store.CaseCompleted:
+			return p.T("mail.case_state.erasure_completed")
+		case store.CaseRejected:
+			return p.T("mail.case_state.erasure_rejected")
+		case store.CaseCancelled:
+			return p.T("mail.case_state.cancelled")
+		}
+		if held {
+			return p.T("mail.case_state.erasure_held")
+		}
+		return p.T("mail.case_state.erasure_scheduled")
+	}
+	switch c.Status {
+	case store.CaseOpen:
+		return p.T("mail.case_state.open")
+	case store.CaseInProgress:
+		return p.T("mail.case_state.in_progress")
+	case store.CaseCompleted:
+		return p.T("mail.case_state.completed")
+	case store.CaseCancelled:
+		return p.T("mail.case_state.cancelled")
+	case store.CaseRejected:
+		return p.T("mail.case_state.rejected")
+	}
+	return c.Status
 }
 
 // Countdown is the 72-hour clock of breach b at now.

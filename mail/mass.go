@@ -30,74 +30,78 @@ func (c *Composer) optional(ctx context.Context, u store.User, kind, subject str
 		Headers: map[string]string{"List-Unsubscribe": "<" + link + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}, nil
 }
 
-// Announcement is the announcement of t to one person who opted in.
+// Announcement is the announcement of t to one person who opted in, in
+// their language.
 func (c *Composer) Announcement(ctx context.Context, t store.Training, u store.User) (store.NewMail, error) {
-	return c.optional(ctx, u, store.MailAnnouncement, "New training on kelas: "+t.Title, views.MailBody{
-		Greeting:    "Hello " + u.FirstName + ",",
-		Paragraphs:  []string{t.MemberName + " has published a new training: " + t.Title + ".", t.Summary},
-		ActionLabel: "See the training",
+	ctx, p := In(ctx, u.Language)
+	return c.optional(ctx, u, store.MailAnnouncement, p.T("mail.announcement.subject", "title", t.Title), views.MailBody{
+		Greeting:    p.T("mail.greeting", "name", u.FirstName),
+		Paragraphs:  []string{p.T("mail.announcement.body", "member", t.MemberName, "title", t.Title), t.Summary},
+		ActionLabel: p.T("mail.announcement.action"),
 		ActionURL:   c.PublicURL() + "/trainings/" + t.ID,
-		After:       []string{"You receive this because you asked to hear about new trainings. You can stop at any time with the link below or in your profile."},
+		After:       []string{p.T("mail.announcement.after")},
 	})
 }
 
-// Feedback asks one learner of t for feedback.
+// Feedback asks one learner of t for feedback, in their language.
 func (c *Composer) Feedback(ctx context.Context, t store.Training, u store.User) (store.NewMail, error) {
-	return c.optional(ctx, u, store.MailFeedbackRequest, "How was "+t.Title+"?", views.MailBody{
-		Greeting: "Hello " + u.FirstName + ",",
-		Paragraphs: []string{"You took part in " + t.Title + ", offered by " + t.MemberName + ".",
-			"What worked for you, and what did not? Reply to this message with a few lines: " +
-				"the organisers read every answer and use it to improve their trainings."},
-		ActionLabel: "Open the training",
+	ctx, p := In(ctx, u.Language)
+	return c.optional(ctx, u, store.MailFeedbackRequest, p.T("mail.feedback.subject", "title", t.Title), views.MailBody{
+		Greeting:    p.T("mail.greeting", "name", u.FirstName),
+		Paragraphs:  []string{p.T("mail.feedback.body", "title", t.Title, "member", t.MemberName), p.T("mail.feedback.ask")},
+		ActionLabel: p.T("mail.feedback.action"),
 		ActionURL:   c.PublicURL() + "/trainings/" + t.ID,
-		After:       []string{"You receive this because you did not opt out of feedback requests. One click on the link below stops them."},
+		After:       []string{p.T("mail.feedback.after")},
 	})
 }
 
-// Policy tells one person of a material policy version; link shows what
-// changed.
+// Policy tells one person of a material policy version, in their
+// language; link shows what changed.
 func (c *Composer) Policy(ctx context.Context, v store.PolicyVersion, link string, u store.User) (store.NewMail, error) {
+	ctx, p := In(ctx, u.Language)
 	body := views.MailBody{
-		Greeting: "Hello " + u.FirstName + ",",
-		Paragraphs: []string{"We have published a new version of our privacy policy (version " + v.Version + "). It applies from " +
-			v.EffectiveAt.UTC().Format("2 January 2006") + ".", "In short: " + v.Summary},
-		ActionLabel: "Read the new version and what changed",
+		Greeting: p.T("mail.greeting", "name", u.FirstName),
+		Paragraphs: []string{p.T("mail.policy.body", "version", v.Version, "date", p.Date(v.EffectiveAt)),
+			p.T("mail.policy.summary", "summary", v.Summary)},
+		ActionLabel: p.T("mail.policy.action"),
 		ActionURL:   link,
-		After: []string{"The next time you log in, we will ask you to confirm that you have read it.",
-			"If you do not agree, you can object to processing, restrict it or close your account in your rights portal: " +
-				c.PublicURL() + "/rights"},
+		After: []string{p.T("mail.policy.confirm"),
+			p.T("mail.policy.object", "url", c.PublicURL()+"/rights")},
 	}
 	text, html, err := Render(ctx, body, "")
 	if err != nil {
 		return store.NewMail{}, err
 	}
 	return store.NewMail{UserID: u.ID, To: u.Email, Kind: store.MailPolicyUpdate,
-		Subject: "Our privacy policy has changed", Text: text, HTML: html}, nil
+		Subject: p.T("mail.policy.subject"), Text: text, HTML: html}, nil
 }
 
-// Breach is the notice to one affected person, in plain words.
+// Breach is the notice to one affected person, in plain words and their
+// language. What the officer wrote (what happened, the measures, the
+// advice, the contact) stays as written.
 func (c *Composer) Breach(ctx context.Context, b store.Breach, u store.User) (store.NewMail, error) {
+	ctx, p := In(ctx, u.Language)
 	var cats []string
 	for _, cat := range b.Categories {
-		cats = append(cats, views.BreachCategoryLabel(cat))
+		cats = append(cats, views.BreachCategoryText(ctx, cat))
 	}
 	body := views.MailBody{
-		Greeting: "Hello " + u.FirstName + ",",
+		Greeting: p.T("mail.greeting", "name", u.FirstName),
 		Paragraphs: []string{
-			"We are writing to tell you about a security incident that involves personal data we hold about you.",
-			"What happened: " + b.Description,
-			"When: it happened on " + views.BreachTime(b.OccurredAt) + " and we found out on " + views.BreachTime(b.DetectedAt) + ".",
-			"What data was involved: " + strings.Join(cats, "; ") + ".",
-			"What we have done: " + b.Measures,
-			"What you can do: " + b.Advice,
-			"Whom to contact: " + b.Contact,
+			p.T("mail.breach.intro"),
+			p.T("mail.breach.what", "text", b.Description),
+			p.T("mail.breach.when", "occurred", views.BreachTimeIn(ctx, b.OccurredAt), "detected", views.BreachTimeIn(ctx, b.DetectedAt)),
+			p.T("mail.breach.data", "categories", strings.Join(cats, p.T("mail.breach.data_separator"))),
+			p.T("mail.breach.measures", "text", b.Measures),
+			p.T("mail.breach.advice", "text", b.Advice),
+			p.T("mail.breach.contact", "text", b.Contact),
 		},
-		After: []string{"We are required by law to tell you about this, so you receive this message even if you asked us not to send you other emails."},
+		After: []string{p.T("mail.breach.required")},
 	}
 	text, html, err := Render(ctx, body, "")
 	if err != nil {
 		return store.NewMail{}, err
 	}
 	return store.NewMail{UserID: u.ID, To: u.Email, Kind: store.MailBreachNotice,
-		Subject: "Important: a security incident involving your personal data", Text: text, HTML: html}, nil
+		Subject: p.T("mail.breach.subject"), Text: text, HTML: html}, nil
 }
