@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -85,4 +86,15 @@ func TestSavedLanguage(t *testing.T) {
 	u, err = ts.store.User(t.Context(), u.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "vi", u.Language, "a form without the field keeps the saved language")
+}
+
+// TestLanguageCookieListed: the switcher's cookie is on the cookies page
+// as strictly necessary.
+func TestLanguageCookieListed(t *testing.T) {
+	ts := newTestServer(t)
+	_, body := ts.get(t, "/cookies")
+	necessary := body[strings.Index(body, "Necessary cookies"):strings.Index(body, "Optional cookies")]
+	assert.Contains(t, necessary, `data-testid="cookie-kelas_lang"`)
+	assert.Contains(t, necessary, "Remembers the language you chose with the language switcher.")
+	assert.Contains(t, necessary, "1 year")
 }

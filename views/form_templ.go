@@ -1457,11 +1457,22 @@ func rowsOr(n int) string {
 
 // emphasised renders message key with its {strong} placeholder as strong
 // text, so a sentence with an emphasised word is translated whole.
-func emphasised(key, strong string) templ.Component {
+func emphasised(key, strong string, args ...any) templ.Component {
+	return wrapped(key, "strong", "strong", strong, args...)
+}
+
+// codeSentence renders message key with its {code} placeholder as code.
+func codeSentence(key, code string, args ...any) templ.Component {
+	return wrapped(key, "code", "code", code, args...)
+}
+
+// wrapped renders message key with its placeholder name as the text
+// value inside the element tag.
+func wrapped(key, name, tag, value string, args ...any) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 		const mark = "\x00"
-		before, after, _ := strings.Cut(t(ctx, key, "strong", mark), mark)
-		_, err := io.WriteString(w, html.EscapeString(before)+"<strong>"+html.EscapeString(strong)+"</strong>"+html.EscapeString(after))
+		before, after, _ := strings.Cut(t(ctx, key, append(args, name, mark)...), mark)
+		_, err := io.WriteString(w, html.EscapeString(before)+"<"+tag+">"+html.EscapeString(value)+"</"+tag+">"+html.EscapeString(after))
 		return err
 	})
 }
