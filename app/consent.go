@@ -35,7 +35,7 @@ type OptionalCookie struct {
 	// Purpose is the catalogue key of what it is for (text that is not a
 	// key shows as it is).
 	Purpose string
-	MaxAge   time.Duration
+	MaxAge  time.Duration
 }
 
 // optionalCookies is the registry of every non-necessary cookie kelas may
