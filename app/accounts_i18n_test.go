@@ -98,3 +98,46 @@ func TestLanguageCookieListed(t *testing.T) {
 	assert.Contains(t, necessary, "Remembers the language you chose with the language switcher.")
 	assert.Contains(t, necessary, "1 year")
 }
+
+// TestFormMessagesInPseudoLocale: the answers to refused forms (field
+// messages, summaries, labels) come from the catalogue too.
+func TestFormMessagesInPseudoLocale(t *testing.T) {
+	ts := newTestServer(t)
+	ts.app.cfg.PseudoLocale = true
+	allowed := map[string]bool{"kelas": true, "example": true, "com": true}
+	bad := url.Values{"first_name": {""}, "surname": {"\x01"}, "email": {"not an address"}, "country": {"XX"},
+		"industry": {""}, "gender": {"x"}, "password": {"short"}, "adult": {"yes"}}
+	for _, c := range []struct {
+		path string
+		v    url.Values
+	}{
+		{"/register", bad},
+		{"/login", url.Values{"email": {""}, "password": {""}}},
+		{"/password/forgot", url.Values{"email": {"x"}}},
+	} {
+		res, body := ts.postForm(t, c.path+"?lang=qps", c.v)
+		require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode, c.path)
+		assert.Empty(t, untranslated(body, allowed), c.path)
+	}
+
+	res, _ := ts.postForm(t, "/register", registration())
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	res, _ = ts.postForm(t, "/login", url.Values{"email": {"siti.rahmawati@example.org"}, "password": {"kain batik tulis 2026"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	ts.get(t, "/") // shows, in English, the message of the registration
+	pv := profileValues()
+	pv.Set("phone", "call me")
+	pv.Set("mobile", "12")
+	pv.Set("description", strings.Repeat("x", 2001))
+	pv.Set("email", "siti.new@example.org")
+	pv.Set("language", "xx")
+	res, body := ts.postMultipart(t, "/profile?lang=qps", pv, "", "", nil)
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	for _, w := range []string{"Siti", "Rahmawati", "Batik", "Nusantara", "siti", "org", "Jalan", "Melati", "Yogyakarta", pv.Get("description")} {
+		allowed[w] = true // the person's own values, shown back
+	}
+	assert.Empty(t, untranslated(body, allowed))
+	res, body = ts.postForm(t, "/profile/password?lang=qps", url.Values{"password": {"password"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	assert.Empty(t, untranslated(body, allowed))
+}
