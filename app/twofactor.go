@@ -468,21 +468,21 @@ func codeRefused(r *http.Request, f *form) error {
 	return &Error{Status: http.StatusUnprocessableEntity, Key: "error.code_needed", Args: []any{"problem", f.Errors["code"]}, Link: back}
 }
 
+// mailTwoFactorChanged tells u, in their own language, that their second
+// factor was turned on or off.
 func (a *App) mailTwoFactorChanged(ctx context.Context, u store.User, on, byOperator bool) error {
-	subject, para := "Two-factor authentication is on for your kelas account",
-		"Two-factor authentication was turned on for your kelas account. From now on, logging in asks for a code from your authenticator app."
+	p := a.printer(u.Language, userZone(&u))
+	subject, para := p.T("twofactor.mail.on.subject"), p.T("twofactor.mail.on.text")
 	if !on {
-		subject, para = "Two-factor authentication is off for your kelas account",
-			"Two-factor authentication was turned off for your kelas account, and every device where you were logged in was logged out."
+		subject, para = p.T("twofactor.mail.off.subject"), p.T("twofactor.mail.off.text")
 		if byOperator {
-			para = "An operator of this portal turned off two-factor authentication for your kelas account, as a recovery after a lost device. " +
-				"Every device where you were logged in was logged out. Set it up again at your next login."
+			para = p.T("twofactor.mail.reset.text")
 		}
 	}
 	return a.accountMail(ctx, u.ID, u.Email, "twofactor", subject, views.MailBody{
-		Greeting:    "Hello " + u.FirstName + ",",
-		Paragraphs:  []string{para, "If you did not expect this, reset your password now and tell the operator of this portal."},
-		ActionLabel: "Reset my password",
+		Greeting:    p.T("twofactor.mail.greeting", "name", u.FirstName),
+		Paragraphs:  []string{para, p.T("twofactor.mail.unexpected")},
+		ActionLabel: p.T("twofactor.mail.action"),
 		ActionURL:   a.cfg.PublicURL() + "/password/forgot",
 	})
 }
