@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/store/crypt"
 	"kelas/views"
@@ -32,7 +33,7 @@ func (a *App) handleRegisterForm(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	vm.Feedback = true // feedback requests are on unless the person opts out
-	return a.render(w, r, http.StatusOK, views.Register(a.page(r, "Create your account"), vm))
+	return a.render(w, r, http.StatusOK, views.Register(a.page(r, tr(r, "accounts.register.title")), vm))
 }
 
 func (a *App) registerForm(ctx context.Context) (views.RegisterForm, error) {
@@ -40,8 +41,8 @@ func (a *App) registerForm(ctx context.Context) (views.RegisterForm, error) {
 	if err != nil {
 		return views.RegisterForm{}, err
 	}
-	return views.RegisterForm{PolicyVersion: policy.Version, Countries: countryOptions(),
-		Industries: industryOptions(), Genders: genderOptions()}, nil
+	return views.RegisterForm{PolicyVersion: policy.Version, Countries: countryOptionsIn(ctx),
+		Industries: industryOptionsIn(ctx), Genders: genderOptionsIn(ctx)}, nil
 }
 
 // POST /register
@@ -62,27 +63,27 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	vm.FirstName = f.text("first_name", "First name", 1, 100)
-	vm.Surname = f.text("surname", "Surname", 0, 100) // many people have one name
+	vm.FirstName = f.text("first_name", "form.field.first_name", 1, 100)
+	vm.Surname = f.text("surname", "form.field.surname", 0, 100) // many people have one name
 	vm.Email = f.email("email")
-	vm.Country = f.choice("country", "country of residence", store.ValidCountry, true)
-	vm.Company = f.text("company", "Company name", 1, 200)
-	vm.Industry = f.choice("industry", "industry", store.ValidIndustry, true)
-	vm.Gender = f.choice("gender", "gender", store.ValidGender, false)
+	vm.Country = f.choice("country", "form.field.country", store.ValidCountry, true)
+	vm.Company = f.text("company", "form.field.company", 1, 200)
+	vm.Industry = f.choice("industry", "form.field.industry", store.ValidIndustry, true)
+	vm.Gender = f.choice("gender", "form.field.gender", store.ValidGender, false)
 	password := f.newPassword("password", false, vm.FirstName, vm.Surname, vm.Email, vm.Company)
 	vm.Adult = f.checkbox("adult")
 	vm.AcceptPolicy = f.checkbox("accept_policy")
 	vm.NotifyNew = f.checkbox("notify_new")
 	vm.Feedback = f.checkbox("feedback")
 	if !vm.Adult {
-		f.fail("adult", "You must be 18 or older to register.")
+		f.fail("adult", tr(r, "accounts.register.error.adult"))
 	}
 	if !vm.AcceptPolicy {
-		f.fail("accept_policy", "Please accept the privacy policy to register.")
+		f.fail("accept_policy", tr(r, "accounts.register.error.accept_policy"))
 	}
 	if !f.Valid() {
 		vm.Errors = f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.Register(a.page(r, "Create your account"), vm))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Register(a.page(r, tr(r, "accounts.register.title")), vm))
 	}
 	// Only complete forms count: they are what costs a hash and a mail.
 	a.limits.registerIP.hit(ip)
@@ -90,6 +91,7 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) error {
 		Email: vm.Email, FirstName: vm.FirstName, Surname: vm.Surname, Company: vm.Company, Gender: vm.Gender,
 		Country: vm.Country, Industry: vm.Industry, Role: store.RoleLearner,
 		AdultConfirmed: true, AcceptedPolicy: vm.PolicyVersion, NotifyNew: vm.NotifyNew, Feedback: vm.Feedback,
+		Language: pageLanguage(r),
 	}
 	// The zone of the person's country until they choose another.
 	nu.TimeZone = store.DefaultZone(nu.Country)
@@ -98,8 +100,17 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) error {
 			a.log.Error("registration", "err", err)
 		}
 	})
-	a.redirect(w, r, "/login", "Thank you for registering. We have sent a confirmation link to your email address: open it within 48 hours, then log in.")
+	a.redirect(w, r, "/login", tr(r, "accounts.register.flash"))
 	return nil
+}
+
+// pageLanguage is the language of the page a form was sent from, as a
+// person's saved language: the pseudo-locale is saved as English.
+func pageLanguage(r *http.Request) string {
+	if code := i18n.From(r.Context()).Code; i18n.Supported(code) {
+		return code
+	}
+	return i18n.Default
 }
 
 // register hashes the password once, then creates the account and mails
@@ -144,10 +155,10 @@ func (a *App) handleVerify(w http.ResponseWriter, r *http.Request) error {
 		if err := a.logIn(r.Context(), u); err != nil {
 			return err
 		}
-		a.redirect(w, r, "/profile", "Your email address is confirmed. Other devices have been logged out.")
+		a.redirect(w, r, "/profile", tr(r, "accounts.verify.flash.confirmed_here"))
 		return nil
 	}
-	a.redirect(w, r, "/login", "Your email address is confirmed. You can log in now.")
+	a.redirect(w, r, "/login", tr(r, "accounts.verify.flash.confirmed"))
 	return nil
 }
 
@@ -155,7 +166,7 @@ func (a *App) handleVerify(w http.ResponseWriter, r *http.Request) error {
 func (a *App) handleVerifyResend(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r.Context())
 	if u.Verified() {
-		a.redirect(w, r, "/", "Your email address is already confirmed.")
+		a.redirect(w, r, "/", tr(r, "accounts.verify.flash.already"))
 		return nil
 	}
 	if blocked, wait := a.limits.mailAccount.blocked(u.ID); blocked {
@@ -165,7 +176,7 @@ func (a *App) handleVerifyResend(w http.ResponseWriter, r *http.Request) error {
 	if err := a.mailVerification(r.Context(), *u, u.Email); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/", "We have sent a new confirmation link to your email address.")
+	a.redirect(w, r, "/", tr(r, "accounts.verify.flash.resent"))
 	return nil
 }
 
@@ -176,7 +187,7 @@ func (a *App) handleLoginForm(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
 	}
-	return a.render(w, r, http.StatusOK, views.Login(a.page(r, "Log in"), views.LoginForm{Next: r.URL.Query().Get("next")}))
+	return a.render(w, r, http.StatusOK, views.Login(a.page(r, tr(r, "accounts.login.title")), views.LoginForm{Next: r.URL.Query().Get("next")}))
 }
 
 // POST /login
@@ -188,7 +199,7 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	vm := views.LoginForm{Email: f.text("email", "Email address", 1, 254), Next: f.raw("next")}
+	vm := views.LoginForm{Email: f.text("email", "form.field.email", 1, 254), Next: f.raw("next")}
 	password := f.raw("password")
 	network := clientNetwork(ClientIP(r.Context()))
 	ip := "ip:" + network
@@ -215,15 +226,15 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	a.limits.loginIP.hit(ip)
 	switch {
 	case password == "":
-		f.fail("password", "Enter your password.")
+		f.fail("password", tr(r, "accounts.login.error.empty"))
 	case len(password) > 72:
-		f.fail("password", "Passwords are at most 72 bytes long; check what you typed.")
+		f.fail("password", tr(r, "accounts.login.error.too_long"))
 	case len(password) < 8:
-		f.fail("password", "Passwords are at least 8 characters long; check what you typed.")
+		f.fail("password", tr(r, "accounts.login.error.too_short"))
 	}
 	if !f.Valid() {
 		vm.Errors = f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.Login(a.page(r, "Log in"), vm))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Login(a.page(r, tr(r, "accounts.login.title")), vm))
 	}
 	u, err := a.store.UserByEmail(r.Context(), vm.Email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -236,8 +247,8 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if !ok || u.Status != "active" {
 		a.limits.loginAccount.hit(pair)
 		a.limits.loginGlobal.hit(account)
-		vm.Errors = views.Errors{"password": "The email address or the password is not right."}
-		return a.render(w, r, http.StatusUnprocessableEntity, views.Login(a.page(r, "Log in"), vm))
+		vm.Errors = views.Errors{"password": tr(r, "accounts.login.error.wrong")}
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Login(a.page(r, tr(r, "accounts.login.title")), vm))
 	}
 	a.limits.loginAccount.reset(pair)
 	a.limits.knownNets.hit(pair)
@@ -271,7 +282,7 @@ func (a *App) finishLogin(w http.ResponseWriter, r *http.Request, u store.User, 
 	}
 	a.log.Info("logged in", "user_id", u.ID)
 	if needsTwoFactorSetup(&u) {
-		a.redirect(w, r, "/profile/2fa", "Your role lets you see other people's personal data, so your account needs two-factor authentication. Set it up now to continue.")
+		a.redirect(w, r, "/profile/2fa", tr(r, "accounts.login.flash.twofactor_needed"))
 		return nil
 	}
 	a.redirect(w, r, a.policyCheckpoint(r.Context(), u.ID, safeNext(next)), "")
@@ -283,7 +294,7 @@ func (a *App) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	if err := a.sessions.Destroy(r.Context()); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/", "You are logged out.")
+	a.redirect(w, r, "/", tr(r, "accounts.logout.flash"))
 	return nil
 }
 
@@ -297,12 +308,12 @@ func (a *App) handleLogoutForm(w http.ResponseWriter, r *http.Request) error {
 		a.redirect(w, r, "/", "")
 		return nil
 	}
-	return a.render(w, r, http.StatusOK, views.LogoutConfirm(a.page(r, "Log out")))
+	return a.render(w, r, http.StatusOK, views.LogoutConfirm(a.page(r, tr(r, "accounts.logout.title"))))
 }
 
 // GET /password/forgot
 func (a *App) handleForgotForm(w http.ResponseWriter, r *http.Request) error {
-	return a.render(w, r, http.StatusOK, views.Forgot(a.page(r, "Reset your password"), views.ForgotForm{}))
+	return a.render(w, r, http.StatusOK, views.Forgot(a.page(r, tr(r, "accounts.forgot.title")), views.ForgotForm{}))
 }
 
 // POST /password/forgot
@@ -321,7 +332,7 @@ func (a *App) handleForgot(w http.ResponseWriter, r *http.Request) error {
 	vm := views.ForgotForm{Email: f.email("email")}
 	if !f.Valid() {
 		vm.Errors = f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.Forgot(a.page(r, "Reset your password"), vm))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Forgot(a.page(r, tr(r, "accounts.forgot.title")), vm))
 	}
 	email := vm.Email
 	a.bg.AfterAnswer(r.Context(), func(ctx context.Context) {
@@ -329,7 +340,7 @@ func (a *App) handleForgot(w http.ResponseWriter, r *http.Request) error {
 			a.log.Error("password reset request", "err", err)
 		}
 	})
-	a.redirect(w, r, "/password/forgot", "If an account uses that address, we have sent it a link to choose a new password. The link works once, for one hour.")
+	a.redirect(w, r, "/password/forgot", tr(r, "accounts.forgot.flash"))
 	return nil
 }
 
@@ -358,12 +369,12 @@ func (a *App) handleResetForm(w http.ResponseWriter, r *http.Request) error {
 	if err := a.resetOpen(r, token); err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.Password(a.page(r, "Choose a new password"), resetForm(token)))
+	return a.render(w, r, http.StatusOK, views.Password(a.page(r, tr(r, "accounts.reset.title")), resetForm(r, token)))
 }
 
-func resetForm(token string) views.PasswordForm {
-	return views.PasswordForm{Action: "/password/reset/" + token, Heading: "Choose a new password",
-		Intro: "After you save it, every device where you are logged in is logged out."}
+func resetForm(r *http.Request, token string) views.PasswordForm {
+	return views.PasswordForm{Action: "/password/reset/" + token, Heading: tr(r, "accounts.reset.title"),
+		Intro: tr(r, "accounts.reset.intro")}
 }
 
 // POST /password/reset/{token}
@@ -385,9 +396,9 @@ func (a *App) handleReset(w http.ResponseWriter, r *http.Request) error {
 	}
 	password := f.newPassword("password", owner.Privileged(), owner.FirstName, owner.Surname, owner.Email, owner.Company)
 	if !f.Valid() {
-		vm := resetForm(token)
+		vm := resetForm(r, token)
 		vm.Errors = f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.Password(a.page(r, "Choose a new password"), vm))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Password(a.page(r, tr(r, "accounts.reset.title")), vm))
 	}
 	hash, err := a.hasher.hash(r.Context(), password)
 	if err != nil {
@@ -404,7 +415,7 @@ func (a *App) handleReset(w http.ResponseWriter, r *http.Request) error {
 	if err := a.mailPasswordChanged(r.Context(), u); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/login", "Your password is changed and you are logged out everywhere. Log in with the new password.")
+	a.redirect(w, r, "/login", tr(r, "accounts.reset.flash"))
 	return nil
 }
 
@@ -428,12 +439,12 @@ var (
 // GET /profile/password
 func (a *App) handlePasswordForm(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r.Context())
-	return a.render(w, r, http.StatusOK, views.Password(a.page(r, "Change your password"), changeForm(u)))
+	return a.render(w, r, http.StatusOK, views.Password(a.page(r, tr(r, "accounts.password.title")), changeForm(r, u)))
 }
 
-func changeForm(u *store.User) views.PasswordForm {
-	return views.PasswordForm{Action: "/profile/password", Heading: "Change your password", Current: true, Code: u.TwoFactor,
-		Privileged: u.Privileged(), Intro: "Every other device where you are logged in is logged out when you save."}
+func changeForm(r *http.Request, u *store.User) views.PasswordForm {
+	return views.PasswordForm{Action: "/profile/password", Heading: tr(r, "accounts.password.title"), Current: true, Code: u.TwoFactor,
+		Privileged: u.Privileged(), Intro: tr(r, "accounts.password.intro")}
 }
 
 // POST /profile/password
@@ -449,7 +460,7 @@ func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) error
 	current := f.raw("current_password")
 	password := f.newPassword("password", u.Privileged(), u.FirstName, u.Surname, u.Email, u.Company)
 	if current == "" {
-		f.fail("current_password", "Enter your current password.")
+		f.fail("current_password", tr(r, "accounts.password.error.current_empty"))
 	}
 	if f.Valid() {
 		ok, err := a.hasher.compare(r.Context(), u.PasswordHash, current)
@@ -458,7 +469,7 @@ func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) error
 		}
 		if !ok {
 			a.limits.loginAccount.hit("user:" + u.ID)
-			f.fail("current_password", "That is not your current password.")
+			f.fail("current_password", tr(r, "accounts.password.error.current_wrong"))
 		}
 	}
 	if f.Valid() {
@@ -467,9 +478,9 @@ func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) error
 		}
 	}
 	if !f.Valid() {
-		vm := changeForm(u)
+		vm := changeForm(r, u)
 		vm.Errors = f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.Password(a.page(r, "Change your password"), vm))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Password(a.page(r, tr(r, "accounts.password.title")), vm))
 	}
 	hash, err := a.hasher.hash(r.Context(), password)
 	if err != nil {
@@ -486,7 +497,7 @@ func (a *App) handlePasswordChange(w http.ResponseWriter, r *http.Request) error
 	if err := a.mailPasswordChanged(r.Context(), nu); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/profile", "Your password is changed. Other devices have been logged out.")
+	a.redirect(w, r, "/profile", tr(r, "accounts.password.flash"))
 	return nil
 }
 
@@ -530,8 +541,14 @@ func safeNext(v string) string {
 	return v
 }
 
-// countryOptions lists the ASEAN countries first, then all others.
-func countryOptions() []views.OptionGroup {
+// countryOptions lists the ASEAN countries first, then all others, named
+// in English; countryOptionsIn names them in the reader's language.
+func countryOptions() []views.OptionGroup { return countryOptionsIn(context.Background()) }
+
+// countryOptionsIn lists the ASEAN countries first, then all others, in
+// the language of ctx.
+func countryOptionsIn(ctx context.Context) []views.OptionGroup {
+	p := i18n.From(ctx)
 	asean := map[string]bool{}
 	for _, c := range store.ASEANCountries() {
 		asean[c] = true
@@ -539,28 +556,48 @@ func countryOptions() []views.OptionGroup {
 	var first, rest []views.Option
 	for _, c := range store.Countries() {
 		if asean[c.Code] {
-			first = append(first, views.Option{Value: c.Code, Label: c.Name})
+			first = append(first, views.Option{Value: c.Code, Label: p.Country(c.Code, c.Name)})
 		} else {
-			rest = append(rest, views.Option{Value: c.Code, Label: c.Name})
+			rest = append(rest, views.Option{Value: c.Code, Label: p.Country(c.Code, c.Name)})
 		}
 	}
-	return []views.OptionGroup{{Label: "ASEAN member states", Options: first}, {Label: "All other countries", Options: rest}}
+	return []views.OptionGroup{{Label: p.T("accounts.options.asean"), Options: first}, {Label: p.T("accounts.options.other"), Options: rest}}
 }
 
-func industryOptions() []views.OptionGroup {
+// industryOptions lists the industries named in English;
+// industryOptionsIn names them in the reader's language.
+func industryOptions() []views.OptionGroup { return industryOptionsIn(context.Background()) }
+
+func industryOptionsIn(ctx context.Context) []views.OptionGroup {
 	var opts []views.Option
 	for _, i := range store.Industries() {
-		opts = append(opts, views.Option{Value: i.Code, Label: i.Name})
+		opts = append(opts, views.Option{Value: i.Code, Label: industryName(ctx, i.Code)})
 	}
 	return []views.OptionGroup{{Options: opts}}
 }
 
-func genderOptions() []views.OptionGroup {
+// industryName is the name of an industry code (store.Industries) in the
+// language of ctx: the catalogue's accounts.industry.CODE.
+func industryName(ctx context.Context, code string) string {
+	return i18n.From(ctx).T("accounts.industry." + code)
+}
+
+// genderOptions lists the answers to the gender question in English;
+// genderOptionsIn says them in the reader's language.
+func genderOptions() []views.OptionGroup { return genderOptionsIn(context.Background()) }
+
+func genderOptionsIn(ctx context.Context) []views.OptionGroup {
 	var opts []views.Option
 	for _, g := range store.Genders() {
-		opts = append(opts, views.Option{Value: g.Code, Label: g.Name})
+		opts = append(opts, views.Option{Value: g.Code, Label: genderName(ctx, g.Code)})
 	}
 	return []views.OptionGroup{{Options: opts}}
+}
+
+// genderName is the label of a gender code (store.Genders) in the language
+// of ctx: the catalogue's accounts.gender.CODE.
+func genderName(ctx context.Context, code string) string {
+	return i18n.From(ctx).T("accounts.gender." + code)
 }
 
 // GET /email/revert/{token}
@@ -572,7 +609,7 @@ func (a *App) handleEmailRevertForm(w http.ResponseWriter, r *http.Request) erro
 	if err := a.revertOpen(r, token); err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.EmailRevert(a.page(r, "Keep your email address"), "/email/revert/"+token))
+	return a.render(w, r, http.StatusOK, views.EmailRevert(a.page(r, tr(r, "accounts.revert.title")), "/email/revert/"+token))
 }
 
 // POST /email/revert/{token}
@@ -595,7 +632,7 @@ func (a *App) handleEmailRevert(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.sessions.Remove(r.Context(), "uid")
-	a.redirect(w, r, "/password/forgot", "Your email address is back and every device was logged out. Choose a new password now.")
+	a.redirect(w, r, "/password/forgot", tr(r, "accounts.revert.flash"))
 	return nil
 }
 

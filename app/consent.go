@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 )
@@ -31,8 +32,10 @@ const (
 type OptionalCookie struct {
 	Name     string
 	Category string // store.CookiePreferences, CookieStatistics or CookieMarketing
-	Purpose  string
-	MaxAge   time.Duration
+	// Purpose is the catalogue key of what it is for (text that is not a
+	// key shows as it is).
+	Purpose string
+	MaxAge  time.Duration
 }
 
 // optionalCookies is the registry of every non-necessary cookie kelas may
@@ -288,20 +291,27 @@ func (a *App) permitEmbeds(w http.ResponseWriter, r *http.Request, embeds ...vie
 	w.Header().Set("Content-Security-Policy", contentSecurityPolicy+"; "+src)
 }
 
-// cookieInfos describes every cookie kelas may set, for the cookies page.
-func (a *App) cookieInfos() []views.CookieInfo {
+// cookieInfos describes every cookie kelas may set, for the cookies page,
+// in the request's language.
+func (a *App) cookieInfos(r *http.Request) []views.CookieInfo {
 	session := "kelas_session"
 	if a.cfg.Secure() {
 		session = "__Host-kelas_session"
 	}
 	out := []views.CookieInfo{
-		{Name: session, Category: store.CookieNecessary, Lifetime: "until you log out, 24 hours at most",
-			Purpose: "Keeps you logged in and carries one-time messages between pages. A random value; set only when needed."},
-		{Name: a.consentCookieName(), Category: store.CookieNecessary, Lifetime: "6 months",
-			Purpose: "Remembers your cookie choice. A random consent id that points to the record of your choice."},
+		{Name: session, Category: store.CookieNecessary, Lifetime: tr(r, "consent.cookie.session.lifetime"),
+			Purpose: tr(r, "consent.cookie.session.purpose")},
+		{Name: a.consentCookieName(), Category: store.CookieNecessary, Lifetime: tr(r, "consent.cookie.consent.lifetime"),
+			Purpose: tr(r, "consent.cookie.consent.purpose")},
+		{Name: langCookie, Category: store.CookieNecessary, Lifetime: tr(r, "consent.cookie.lang.lifetime"),
+			Purpose: tr(r, "consent.cookie.lang.purpose")},
 	}
 	for _, oc := range a.consent.cookies {
-		out = append(out, views.CookieInfo{Name: oc.Name, Category: oc.Category, Purpose: oc.Purpose,
+		purpose := oc.Purpose
+		if i18n.Get(i18n.Default).Has(purpose) {
+			purpose = tr(r, purpose)
+		}
+		out = append(out, views.CookieInfo{Name: oc.Name, Category: oc.Category, Purpose: purpose,
 			Lifetime: oc.MaxAge.Round(time.Hour).String()})
 	}
 	return out
@@ -311,7 +321,7 @@ func (a *App) cookieInfos() []views.CookieInfo {
 var cookieFields = []string{store.CookiePreferences, store.CookieStatistics, store.CookieMarketing, "choice", "return", "from"}
 
 func (a *App) cookiesForm(r *http.Request, c Consent, ret string) views.CookiesForm {
-	f := views.CookiesForm{Return: ret, Cookies: a.cookieInfos(), ConsentID: c.ID}
+	f := views.CookiesForm{Return: ret, Cookies: a.cookieInfos(r), ConsentID: c.ID}
 	if c.Valid {
 		f.Current = &views.CookieChoice{At: c.Record.CreatedAt, How: c.Record.How, Preferences: c.Record.Preferences,
 			Statistics: c.Record.Statistics, Marketing: c.Record.Marketing}
@@ -327,7 +337,7 @@ func (a *App) handleCookies(w http.ResponseWriter, r *http.Request) error {
 		ret = safeNext(v)
 	}
 	vm := a.cookiesForm(r, consentFor(r.Context()), ret)
-	return a.render(w, r, http.StatusOK, views.Cookies(a.page(r, "Cookie choices"), vm))
+	return a.render(w, r, http.StatusOK, views.Cookies(a.page(r, tr(r, "consent.title")), vm))
 }
 
 // POST /cookies
@@ -343,7 +353,7 @@ func (a *App) handleCookiesSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	for k := range r.PostForm {
 		if !slices.Contains(cookieFields, k) {
-			f.fail("_form", "The form sent something unexpected, so nothing was saved. Please choose again.")
+			f.fail("_form", tr(r, "consent.error.unexpected"))
 		}
 	}
 	var rec store.ConsentRecord
@@ -359,7 +369,7 @@ func (a *App) handleCookiesSave(w http.ResponseWriter, r *http.Request) error {
 	case "reject_all":
 		rec.Preferences, rec.Statistics, rec.Marketing = false, false, false
 	default:
-		f.fail("choice", "Choose Accept all, Reject all, or the categories you allow.")
+		f.fail("choice", tr(r, "consent.error.choice"))
 	}
 	from := f.raw("from")
 	switch from {
@@ -371,20 +381,20 @@ func (a *App) handleCookiesSave(w http.ResponseWriter, r *http.Request) error {
 	case store.ConsentBanner, store.ConsentSettings, store.ConsentEmbed:
 		rec.How = from
 	default:
-		f.fail("_form", "The form sent something unexpected, so nothing was saved. Please choose again.")
+		f.fail("_form", tr(r, "consent.error.unexpected"))
 	}
 	rawReturn := f.raw("return")
 	ret := safeNext(rawReturn)
 	// A post must say something: a choice, a category, or come from the
 	// settings page, where leaving every box empty means "none".
 	if choice == "" && !sentBoxes && from != store.ConsentSettings {
-		f.fail("_form", "Choose Accept all, Reject all, or the categories you allow. Nothing was saved.")
+		f.fail("_form", tr(r, "consent.error.nothing"))
 	}
 	if !f.Valid() {
 		c := consentFor(r.Context())
 		vm := a.cookiesForm(r, c, ret)
 		vm.Errors = f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.Cookies(a.page(r, "Cookie choices"), vm))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Cookies(a.page(r, tr(r, "consent.title")), vm))
 	}
 	key := clientNetwork(ClientIP(r.Context()))
 	if blocked, wait := a.consent.records.blocked(key); blocked {
@@ -397,7 +407,7 @@ func (a *App) handleCookiesSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	flash := ""
 	if rec.How == store.ConsentSettings {
-		flash = "Your cookie choices are saved."
+		flash = tr(r, "consent.flash.saved")
 	}
 	a.redirect(w, r, ret, flash)
 	return nil

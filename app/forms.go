@@ -4,11 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"net/mail"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"kelas/i18n"
 	"kelas/views"
 )
 
@@ -41,6 +41,25 @@ func bodyError(err error) error {
 	return errBadRequest
 }
 
+// label is a field's name for messages: label is the catalogue key of its
+// label ("First name"); text that is not a key is used as it is.
+func (f *form) label(label string) string {
+	if i18n.Get(i18n.Default).Has(label) {
+		return tr(f.r, label)
+	}
+	return label
+}
+
+// inline is a field's name inside a sentence ("Enter your first name."):
+// the catalogue's LABEL.inline when it has one, else the label in lower
+// case.
+func (f *form) inline(label string) string {
+	if i18n.Get(i18n.Default).Has(label + ".inline") {
+		return tr(f.r, label+".inline")
+	}
+	return strings.ToLower(f.label(label))
+}
+
 func (f *form) fail(name, msg string) {
 	if _, ok := f.Errors[name]; !ok {
 		f.Errors[name] = msg
@@ -53,6 +72,7 @@ func (f *form) Valid() bool { return len(f.Errors) == 0 }
 // raw returns the single posted value of name; a field sent twice is an
 // error rather than a silent pick.
 func (f *form) raw(name string) string {
+	r := f.r
 	vs := f.r.PostForm[name]
 	switch len(vs) {
 	case 0:
@@ -60,46 +80,49 @@ func (f *form) raw(name string) string {
 	case 1:
 		return vs[0]
 	}
-	f.fail(name, "This field was sent more than once.")
+	f.fail(name, tr(r, "form.error.repeated"))
 	return ""
 }
 
 // text reads a single-line text field: valid UTF-8, no control characters,
-// trimmed, between min and max characters. label names it in messages.
+// trimmed, between min and max characters. label, the catalogue key of the
+// field's label, names it in messages.
 func (f *form) text(name, label string, min, max int) string {
+	r := f.r
 	v := f.raw(name)
 	if !utf8.ValidString(v) {
-		f.fail(name, label+" contains invalid characters.")
+		f.fail(name, tr(r, "form.error.invalid_characters", "field", f.label(label)))
 		return ""
 	}
 	v = strings.TrimSpace(v)
-	for _, r := range v {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			f.fail(name, label+" must not contain control characters or line breaks.")
+	for _, c := range v {
+		if unicode.IsControl(c) || c == '\u2028' || c == '\u2029' {
+			f.fail(name, tr(r, "form.error.line_control", "field", f.label(label)))
 			return ""
 		}
 	}
 	n := utf8.RuneCountInString(v)
 	switch {
 	case n == 0 && min > 0:
-		f.fail(name, "Enter your "+strings.ToLower(label)+".")
+		f.fail(name, tr(r, "form.error.required", "field", f.inline(label)))
 	case n < min:
-		f.fail(name, label+" is too short.")
+		f.fail(name, tr(r, "form.error.too_short", "field", f.label(label)))
 	case n > max:
-		f.fail(name, label+" must be at most "+strconv.Itoa(max)+" characters.")
+		f.fail(name, tr(r, "form.error.too_long", "field", f.label(label), "max", max))
 	}
 	return v
 }
 
 // email reads an email address: one plain addr-spec, at most 254 bytes.
 func (f *form) email(name string) string {
-	v := f.text(name, "Email address", 1, 254)
+	r := f.r
+	v := f.text(name, "form.field.email", 1, 254)
 	if v == "" || f.Errors[name] != "" {
 		return v
 	}
 	a, err := mail.ParseAddress(v)
 	if err != nil || a.Address != v || a.Name != "" || !strings.Contains(v[strings.LastIndexByte(v, '@')+1:], ".") {
-		f.fail(name, "Enter an email address like name@example.com.")
+		f.fail(name, tr(r, "form.error.email"))
 	}
 	return v
 }
@@ -107,16 +130,17 @@ func (f *form) email(name string) string {
 // password reads a password as sent (no trimming): 8 to 72 bytes, the range
 // bcrypt handles in full.
 func (f *form) password(name string) string {
+	r := f.r
 	v := f.raw(name)
 	switch {
 	case v == "":
-		f.fail(name, "Enter a password.")
+		f.fail(name, tr(r, "password.empty"))
 	case !utf8.ValidString(v):
-		f.fail(name, "Password contains invalid characters.")
+		f.fail(name, tr(r, "password.invalid_characters"))
 	case len(v) < 8:
-		f.fail(name, "Password must be at least 8 characters.")
+		f.fail(name, tr(r, "password.too_short"))
 	case len(v) > 72:
-		f.fail(name, "Password must be at most 72 bytes (fewer characters if you use accents or other scripts).")
+		f.fail(name, tr(r, "password.too_long"))
 	}
 	return v
 }
@@ -124,33 +148,37 @@ func (f *form) password(name string) string {
 // newPassword reads a password being chosen: the length for the role and
 // the strength check of PasswordProblem, with the reason at the field.
 func (f *form) newPassword(name string, privileged bool, personal ...string) string {
+	r := f.r
 	v := f.raw(name)
-	if msg := PasswordProblem(v, privileged, personal...); msg != "" {
-		f.fail(name, msg)
+	if key := passwordProblemKey(v, privileged, personal...); key != "" {
+		f.fail(name, tr(r, key))
 	}
 	return v
 }
 
 // checkbox reads a checkbox posted as "on"; anything else present is invalid.
 func (f *form) checkbox(name string) bool {
+	r := f.r
 	switch f.raw(name) {
 	case "":
 		return false
 	case "on":
 		return true
 	}
-	f.fail(name, "Unexpected value.")
+	f.fail(name, tr(r, "form.error.unexpected"))
 	return false
 }
 
-// choice reads a field whose value must be one of a fixed set of codes.
+// choice reads a field whose value must be one of a fixed set of codes;
+// label is the catalogue key of the field's label.
 func (f *form) choice(name, label string, valid func(string) bool, required bool) string {
+	r := f.r
 	v := f.raw(name)
 	switch {
 	case v == "" && required:
-		f.fail(name, "Choose your "+label+".")
+		f.fail(name, tr(r, "form.error.choose", "field", f.inline(label)))
 	case v != "" && !valid(v):
-		f.fail(name, "Choose your "+label+" from the list.")
+		f.fail(name, tr(r, "form.error.choose_listed", "field", f.inline(label)))
 		return ""
 	}
 	return v
@@ -159,43 +187,45 @@ func (f *form) choice(name, label string, valid func(string) bool, required bool
 // multiline reads a free-text field that may hold line breaks (normalised
 // to \n) but no other control characters.
 func (f *form) multiline(name, label string, max int) string {
+	r := f.r
 	v := f.raw(name)
 	if !utf8.ValidString(v) {
-		f.fail(name, label+" contains invalid characters.")
+		f.fail(name, tr(r, "form.error.invalid_characters", "field", f.label(label)))
 		return ""
 	}
 	v = strings.TrimSpace(strings.ReplaceAll(v, "\r\n", "\n"))
-	for _, r := range v {
-		if r != '\n' && r != '\t' && unicode.IsControl(r) {
-			f.fail(name, label+" must not contain control characters.")
+	for _, c := range v {
+		if c != '\n' && c != '\t' && unicode.IsControl(c) {
+			f.fail(name, tr(r, "form.error.control", "field", f.label(label)))
 			return ""
 		}
 	}
 	if utf8.RuneCountInString(v) > max {
-		f.fail(name, label+" must be at most "+strconv.Itoa(max)+" characters.")
+		f.fail(name, tr(r, "form.error.too_long", "field", f.label(label), "max", max))
 	}
 	return v
 }
 
 // phone reads an optional phone number: digits with the usual separators.
 func (f *form) phone(name, label string) string {
+	r := f.r
 	v := f.text(name, label, 0, 30)
 	if v == "" || f.Errors[name] != "" {
 		return v
 	}
 	digits := 0
-	for _, r := range v {
+	for _, c := range v {
 		switch {
-		case r >= '0' && r <= '9':
+		case c >= '0' && c <= '9':
 			digits++
-		case strings.ContainsRune(" +-().", r):
+		case strings.ContainsRune(" +-().", c):
 		default:
-			f.fail(name, label+" may hold only digits, spaces and + - ( ) .")
+			f.fail(name, tr(r, "form.error.phone_characters", "field", f.label(label)))
 			return v
 		}
 	}
 	if digits < 5 {
-		f.fail(name, label+" needs at least 5 digits.")
+		f.fail(name, tr(r, "form.error.phone_digits", "field", f.label(label)))
 	}
 	return v
 }

@@ -42,15 +42,6 @@ func (a *App) invite(r *http.Request, inv store.Invitation, memberName string) e
 	}, mailLink{expires: a.clock().Add(invitationTTL)})
 }
 
-// pageLanguage is the language of the page a person answers, saved as
-// their language when the answer creates their account.
-func pageLanguage(r *http.Request) string {
-	if code := i18n.From(r.Context()).Code; i18n.Supported(code) {
-		return code
-	}
-	return i18n.Default
-}
-
 // roleLabel names the role an invitation gives, in the language ctx
 // speaks.
 func roleLabel(ctx context.Context, r store.Role) string {

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/trustelem/zxcvbn"
+
+	"kelas/i18n"
 )
 
 // Password lengths. bcrypt reads at most 72 bytes, so longer passwords
@@ -22,23 +24,33 @@ const (
 // bytes and a stronger estimate; everyone is refused a common password,
 // keyboard or digit runs, and anything built from their own name, email
 // address or company (personal). The estimate is zxcvbn's, fed those
-// personal words.
+// personal words. The reason is in English, for the console; forms show
+// the catalogue's message of passwordProblemKey in the person's language.
 func PasswordProblem(password string, privileged bool, personal ...string) string {
+	if key := passwordProblemKey(password, privileged, personal...); key != "" {
+		return i18n.NewPrinter(i18n.Default, nil, "").T(key)
+	}
+	return ""
+}
+
+// passwordProblemKey is the catalogue key of PasswordProblem's reason, or
+// "" when password may be used.
+func passwordProblemKey(password string, privileged bool, personal ...string) string {
 	min := minPasswordBytes
 	if privileged {
 		min = minPrivilegedPasswordBytes
 	}
 	switch {
 	case password == "":
-		return "Enter a password."
+		return "password.empty"
 	case !utf8.ValidString(password):
-		return "Password contains invalid characters."
+		return "password.invalid_characters"
 	case len(password) > maxPasswordBytes:
-		return "Password must be at most 72 bytes (fewer characters if you use accents or other scripts)."
+		return "password.too_long"
 	case len(password) < min && privileged:
-		return "Your account sees other people's personal data, so its password must be at least 12 characters."
+		return "password.too_short_privileged"
 	case len(password) < min:
-		return "Password must be at least 8 characters."
+		return "password.too_short"
 	}
 	words := personalWords(personal)
 	lower := strings.ToLower(password)
@@ -51,7 +63,7 @@ func PasswordProblem(password string, privileged bool, personal ...string) strin
 		}
 	}
 	if found && alnumCount(rest) < minPasswordBytes {
-		return "Password must not be built from your own name, email address or company."
+		return "password.personal"
 	}
 	// zxcvbn's scores 2 and 3 start at 10^6 and 10^8 guesses.
 	need := 6.0
@@ -59,8 +71,7 @@ func PasswordProblem(password string, privileged bool, personal ...string) strin
 		need = 8.0
 	}
 	if guessesLog10(password, words, need) < need {
-		return "This password is too easy to guess: it is common, a simple pattern, or built from your own details. " +
-			"A passphrase of four or more unrelated words works well."
+		return "password.too_easy"
 	}
 	return ""
 }

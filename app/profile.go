@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/store/crypt"
 	"kelas/views"
@@ -30,12 +31,13 @@ func (a *App) handleProfileForm(w http.ResponseWriter, r *http.Request) error {
 		Industry: u.Industry, Gender: u.Gender, Description: p.Description, AdditionalNames: p.AdditionalNames,
 		Interests: p.Interests, IDNumber: p.IDNumber, Institution: p.Institution, Department: p.Department,
 		Phone: p.Phone, Mobile: p.Mobile, Address: p.Address, NotifyNew: c.NotifyNew, Feedback: c.Feedback,
+		Language: u.Language,
 	}
 	vm.TimeZone, vm.NameOrder = personZone(u), nameOrder(u)
 	if err := a.profileExtras(r, u, &vm, p.Picture != nil); err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.Profile(a.page(r, "Your profile"), vm))
+	return a.render(w, r, http.StatusOK, views.Profile(a.page(r, tr(r, "profile.title")), vm))
 }
 
 // profileExtras fills what the form shows beside the person's own values.
@@ -48,9 +50,20 @@ func (a *App) profileExtras(r *http.Request, u *store.User, vm *views.ProfileFor
 	vm.TwoFactor = u.TwoFactor
 	vm.HasPicture = hasPicture
 	vm.PictureURL = "/profile/picture"
-	vm.Countries, vm.Industries, vm.Genders = countryOptions(), industryOptions(), genderOptions()
+	vm.Countries, vm.Industries, vm.Genders = countryOptionsIn(r.Context()), industryOptionsIn(r.Context()), genderOptionsIn(r.Context())
+	vm.Languages = languageChoices()
 	vm.Zones, vm.NameOrders, vm.NamePreview = zoneOptions(r, false, u.TimeZone), nameOrderOptions(r), u.DisplayName()
 	return nil
+}
+
+// languageChoices offers every language kelas speaks, each named in
+// itself.
+func languageChoices() []views.OptionGroup {
+	var opts []views.Option
+	for _, l := range i18n.Languages() {
+		opts = append(opts, views.Option{Value: l.Code, Label: l.Name, Lang: l.Code})
+	}
+	return []views.OptionGroup{{Options: opts}}
 }
 
 // POST /profile
@@ -61,24 +74,28 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	vm := views.ProfileForm{
-		FirstName:       f.text("first_name", "First name", 1, 100),
-		Surname:         f.text("surname", "Surname", 0, 100),
+		FirstName:       f.text("first_name", "form.field.first_name", 1, 100),
+		Surname:         f.text("surname", "form.field.surname", 0, 100),
 		Email:           f.email("email"),
-		Country:         f.choice("country", "country of residence", store.ValidCountry, true),
-		Company:         f.text("company", "Company name", 1, 200),
-		Industry:        f.choice("industry", "industry", store.ValidIndustry, true),
-		Gender:          f.choice("gender", "gender", store.ValidGender, false),
-		Description:     f.multiline("description", "About you", 2000),
-		AdditionalNames: f.text("additional_names", "Additional names", 0, 200),
-		Interests:       f.text("interests", "Interests", 0, 500),
-		IDNumber:        f.text("id_number", "ID number", 0, 50),
-		Institution:     f.text("institution", "Institution", 0, 200),
-		Department:      f.text("department", "Department", 0, 200),
-		Phone:           f.phone("phone", "Phone"),
-		Mobile:          f.phone("mobile", "Mobile phone"),
-		Address:         f.multiline("address", "Address", 500),
+		Country:         f.choice("country", "form.field.country", store.ValidCountry, true),
+		Company:         f.text("company", "form.field.company", 1, 200),
+		Industry:        f.choice("industry", "form.field.industry", store.ValidIndustry, true),
+		Gender:          f.choice("gender", "form.field.gender", store.ValidGender, false),
+		Language:        f.choice("language", "profile.field.language", i18n.Supported, false),
+		Description:     f.multiline("description", "profile.field.description", 2000),
+		AdditionalNames: f.text("additional_names", "profile.field.additional_names", 0, 200),
+		Interests:       f.text("interests", "profile.field.interests", 0, 500),
+		IDNumber:        f.text("id_number", "profile.field.id_number", 0, 50),
+		Institution:     f.text("institution", "profile.field.institution", 0, 200),
+		Department:      f.text("department", "profile.field.department", 0, 200),
+		Phone:           f.phone("phone", "profile.field.phone"),
+		Mobile:          f.phone("mobile", "profile.field.mobile"),
+		Address:         f.multiline("address", "profile.field.address", 500),
 		NotifyNew:       f.checkbox("notify_new"),
 		Feedback:        f.checkbox("feedback"),
+	}
+	if vm.Language == "" {
+		vm.Language = u.Language // not sent, or refused: the saved one stays
 	}
 	removePicture := f.checkbox("remove_picture")
 	// Time zone and name order: a form without them keeps what is saved.
@@ -114,7 +131,7 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) error {
 	// links, so an account cannot be used to mail strangers.
 	emailChange := f.Errors["email"] == "" && crypt.NormaliseEmail(vm.Email) != crypt.NormaliseEmail(u.Email)
 	if blocked, _ := a.limits.mailAccount.blocked(u.ID); emailChange && blocked {
-		f.fail("email", "We have sent several confirmation links in the last hour. Please wait before changing your address again.")
+		f.fail("email", tr(r, "profile.error.email_throttled"))
 	}
 	// A changed address is how an account is taken over (change it, then
 	// reset the password): it needs the current password and the second
@@ -128,10 +145,10 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) error {
 		case err != nil:
 			return err
 		case current == "":
-			f.fail("current_password", "Enter your current password to change your email address.")
+			f.fail("current_password", tr(r, "profile.error.current_empty"))
 		case !ok:
 			a.limits.loginAccount.hit("user:" + u.ID)
-			f.fail("current_password", "That is not your current password.")
+			f.fail("current_password", tr(r, "profile.error.current_wrong"))
 		default:
 			if _, err := a.stepUp(r.Context(), u, f); err != nil {
 				return err
@@ -147,7 +164,7 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		vm.Errors = f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.Profile(a.page(r, "Your profile"), vm))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Profile(a.page(r, tr(r, "profile.title")), vm))
 	}
 	details := store.Details{FirstName: vm.FirstName, Surname: vm.Surname, Company: vm.Company, Gender: vm.Gender,
 		Country: vm.Country, Industry: vm.Industry}
@@ -162,7 +179,18 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	flash := "Your profile is saved."
+	// A newly chosen language speaks from the next page on, this
+	// message included.
+	say := i18n.From(r.Context())
+	if vm.Language != "" && vm.Language != u.Language {
+		if err := a.store.SetLanguage(r.Context(), u.ID, vm.Language); err != nil {
+			return err
+		}
+		if fromURL, _ := r.Context().Value(ctxLangChosen).(bool); !fromURL {
+			say = i18n.NewPrinter(vm.Language, say.Zone, say.Site)
+		}
+	}
+	flash := say.T("profile.flash.saved")
 	if emailChange {
 		a.limits.mailAccount.hit(u.ID)
 		if err := a.mailVerification(r.Context(), *u, vm.Email); err != nil {
@@ -171,7 +199,7 @@ func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) error {
 		if err := a.mailEmailChangeNotice(r.Context(), *u); err != nil {
 			return err
 		}
-		flash += " We have sent a confirmation link to your new address; your email changes when you open it."
+		flash = say.T("profile.flash.saved_email")
 	}
 	a.log.Info("profile updated", "user_id", u.ID)
 	a.redirect(w, r, "/profile", flash)
@@ -211,6 +239,7 @@ func (a *App) handleProfilePicture(w http.ResponseWriter, r *http.Request) error
 // file reads an uploaded file of at most max bytes. ok is false when no file
 // was chosen; fileTooLarge is set when it was over max.
 func (f *form) file(name string, max int64) (data []byte, ok bool) {
+	r := f.r
 	if f.r.MultipartForm == nil {
 		return nil, false
 	}
@@ -219,7 +248,7 @@ func (f *form) file(name string, max int64) (data []byte, ok bool) {
 		return nil, false
 	}
 	if len(files) > 1 {
-		f.fail(name, "Choose one file only.")
+		f.fail(name, tr(r, "form.error.file_one"))
 		return nil, false
 	}
 	if files[0].Size > max {
@@ -228,7 +257,7 @@ func (f *form) file(name string, max int64) (data []byte, ok bool) {
 	}
 	fh, err := files[0].Open()
 	if err != nil {
-		f.fail(name, "The file could not be read. Please try again.")
+		f.fail(name, tr(r, "form.error.file_unreadable"))
 		return nil, false
 	}
 	defer fh.Close()
@@ -236,12 +265,12 @@ func (f *form) file(name string, max int64) (data []byte, ok bool) {
 	if err != nil || int64(len(data)) > max {
 		f.fileTooLarge = err == nil
 		if err != nil {
-			f.fail(name, "The file could not be read. Please try again.")
+			f.fail(name, tr(r, "form.error.file_unreadable"))
 		}
 		return nil, false
 	}
 	if len(data) == 0 {
-		f.fail(name, "The file is empty.")
+		f.fail(name, tr(r, "form.error.file_empty"))
 		return nil, false
 	}
 	return data, true

@@ -85,7 +85,9 @@ func untranslated(body string, allowed map[string]bool) []string {
 			case "title", "aria-label", "placeholder", "alt":
 				check(a.Val)
 			case "value":
-				if t, _ := sel.Attr("type"); t == "submit" || t == "button" {
+				// An input button shows its value; a <button>'s value is
+				// what the form sends (choice=accept_all), not text.
+				if t, _ := sel.Attr("type"); n.Data == "input" && (t == "submit" || t == "button") {
 					check(a.Val)
 				}
 			}

@@ -20,7 +20,7 @@ func (a *App) handleSetupForm(w http.ResponseWriter, r *http.Request) error {
 	if err := a.setupOpen(r, token); err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.Setup(a.page(r, "Set up kelas"), views.SetupForm{Action: "/setup/" + token}))
+	return a.render(w, r, http.StatusOK, views.Setup(a.page(r, tr(r, "setup.page_title")), views.SetupForm{Action: "/setup/" + token}))
 }
 
 // POST /setup/{token}
@@ -35,14 +35,14 @@ func (a *App) handleSetup(w http.ResponseWriter, r *http.Request) error {
 	}
 	vm := views.SetupForm{
 		Action:    "/setup/" + token,
-		FirstName: f.text("first_name", "First name", 1, 100),
-		Surname:   f.text("surname", "Surname", 1, 100),
+		FirstName: f.text("first_name", "form.field.first_name", 1, 100),
+		Surname:   f.text("surname", "form.field.surname", 1, 100),
 		Email:     f.email("email"),
 	}
 	password := f.newPassword("password", true, vm.FirstName, vm.Surname, vm.Email)
 	if !f.Valid() {
 		vm.Errors = f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.Setup(a.page(r, "Set up kelas"), vm))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.Setup(a.page(r, tr(r, "setup.page_title")), vm))
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.cfg.BcryptCost)
 	if err != nil {
@@ -63,8 +63,7 @@ func (a *App) handleSetup(w http.ResponseWriter, r *http.Request) error {
 	if err := a.logIn(r.Context(), u); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/profile/2fa", "Your operator account is ready and this setup link no longer works. "+
-		"Set up two-factor authentication now: it protects everyone whose data this account can see.")
+	a.redirect(w, r, "/profile/2fa", tr(r, "setup.flash"))
 	return nil
 }
 

@@ -489,9 +489,9 @@ func (a *App) handleStats(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		vm.Tables = append(vm.Tables, statTable(dim, vals, min))
+		vm.Tables = append(vm.Tables, statTable(r, dim, vals, min))
 	}
-	return a.render(w, r, http.StatusOK, views.Stats(a.page(r, "Usage statistics"), vm))
+	return a.render(w, r, http.StatusOK, views.Stats(a.page(r, tr(r, "stats.title")), vm))
 }
 
 // statCell suppresses a count under min. Zero is shown: it describes
@@ -506,9 +506,9 @@ func statCell(n, min int64) views.StatCell {
 // statTable lists a dimension's top values. Values seen fewer than min
 // times are never shown on their own: they are summed into one "other" row,
 // itself suppressed when small.
-func statTable(dim string, vals []store.ValueStat, min int64) views.StatTable {
+func statTable(r *http.Request, dim string, vals []store.ValueStat, min int64) views.StatTable {
 	const top = 10
-	t := views.StatTable{ID: dim, Title: statTitles[dim][0], Label: statTitles[dim][1]}
+	t := views.StatTable{ID: dim, Title: statTitle(r, dim), Label: statColumn(r, dim)}
 	var other store.ValueStat
 	shown := 0
 	for _, v := range vals {
@@ -518,34 +518,65 @@ func statTable(dim string, vals []store.ValueStat, min int64) views.StatTable {
 			continue
 		}
 		shown++
-		t.Rows = append(t.Rows, views.StatRow{Label: statLabel(dim, v.Value), Views: statCell(v.Views, min),
+		t.Rows = append(t.Rows, views.StatRow{Label: statLabel(r, dim, v.Value), Views: statCell(v.Views, min),
 			Visitors: statCell(v.Visitors, min)})
 	}
 	sort.SliceStable(t.Rows, func(i, j int) bool { return t.Rows[i].Views.N > t.Rows[j].Views.N })
 	if other.Views > 0 {
-		t.Rows = append(t.Rows, views.StatRow{Label: "All others together", Other: true, Views: statCell(other.Views, min),
+		t.Rows = append(t.Rows, views.StatRow{Label: tr(r, "stats.others"), Other: true, Views: statCell(other.Views, min),
 			Visitors: statCell(other.Visitors, min)})
 	}
 	return t
 }
 
-var statTitles = map[string][2]string{
-	store.StatPath:     {"Pages", "Page"},
-	store.StatBrowser:  {"Browsers", "Browser"},
-	store.StatOS:       {"Operating systems", "Operating system"},
-	store.StatLanguage: {"Languages", "Language"},
-	store.StatReferrer: {"Referring sites", "Site"},
+// statTitle is the heading of a dimension's table.
+func statTitle(r *http.Request, dim string) string {
+	switch dim {
+	case store.StatPath:
+		return tr(r, "stats.dim.path.title")
+	case store.StatBrowser:
+		return tr(r, "stats.dim.browser.title")
+	case store.StatOS:
+		return tr(r, "stats.dim.os.title")
+	case store.StatLanguage:
+		return tr(r, "stats.dim.language.title")
+	case store.StatReferrer:
+		return tr(r, "stats.dim.referrer.title")
+	}
+	return dim
 }
 
-func statLabel(dim, v string) string {
-	if v != "" {
+// statColumn is the heading of the column of a dimension's values.
+func statColumn(r *http.Request, dim string) string {
+	switch dim {
+	case store.StatPath:
+		return tr(r, "stats.dim.path.column")
+	case store.StatBrowser:
+		return tr(r, "stats.dim.browser.column")
+	case store.StatOS:
+		return tr(r, "stats.dim.os.column")
+	case store.StatLanguage:
+		return tr(r, "stats.dim.language.column")
+	case store.StatReferrer:
+		return tr(r, "stats.dim.referrer.column")
+	}
+	return dim
+}
+
+// statLabel shows a counted value: as it is (a page, a browser, a site),
+// except the family "Other" and the empty value, which are said.
+func statLabel(r *http.Request, dim, v string) string {
+	switch {
+	case v == "Other" && (dim == store.StatBrowser || dim == store.StatOS):
+		return tr(r, "stats.value.other")
+	case v != "":
 		return v
 	}
 	switch dim {
 	case store.StatLanguage:
-		return "(not given)"
+		return tr(r, "stats.value.not_given")
 	case store.StatReferrer:
-		return "(direct or not given)"
+		return tr(r, "stats.value.direct")
 	}
-	return "(unknown)"
+	return tr(r, "stats.value.unknown")
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/pquerna/otp/totp"
 	qrcode "github.com/skip2/go-qrcode"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 )
@@ -143,9 +145,10 @@ func (a *App) stepUp(ctx context.Context, u *store.User, f *form) (bool, error) 
 	if !u.TwoFactor {
 		return true, nil
 	}
+	r := f.r
 	code := f.raw("code")
 	if strings.TrimSpace(code) == "" {
-		f.fail("code", "Enter the 6-digit code from your authenticator app, or one of your recovery codes.")
+		f.fail("code", tr(r, "twofactor.error.code_empty"))
 		return false, nil
 	}
 	ok, err := a.checkSecondFactor(ctx, u.ID, code)
@@ -153,7 +156,7 @@ func (a *App) stepUp(ctx context.Context, u *store.User, f *form) (bool, error) 
 		return false, err
 	}
 	if !ok {
-		f.fail("code", "That code is not right, or it was used already. Wait for the next code and try again.")
+		f.fail("code", tr(r, "twofactor.error.code_wrong"))
 	}
 	return ok, nil
 }
@@ -184,14 +187,14 @@ func (a *App) otpauthURL(u *store.User, secret string) string {
 
 // qrSVG draws content as an SVG QR code, server-side, one path of unit
 // squares, so it shows without JavaScript and without an image request.
-func qrSVG(content string) (string, error) {
+func qrSVG(content, title string) (string, error) {
 	q, err := qrcode.New(content, qrcode.Medium)
 	if err != nil {
 		return "", err
 	}
 	bits := q.Bitmap()
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="240" height="240" role="img" aria-labelledby="qr-title" shape-rendering="crispEdges" data-testid="totp-qr"><title id="qr-title">QR code for your authenticator app</title><rect width="100%%" height="100%%" fill="#fff"/><path fill="#000" d="`, len(bits), len(bits))
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="240" height="240" role="img" aria-labelledby="qr-title" shape-rendering="crispEdges" data-testid="totp-qr"><title id="qr-title">%s</title><rect width="100%%" height="100%%" fill="#fff"/><path fill="#000" d="`, len(bits), len(bits), html.EscapeString(title))
 	for y, row := range bits {
 		for x, on := range row {
 			if on {
@@ -210,7 +213,7 @@ func (a *App) handleTwoFactor(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.TwoFactor(a.page(r, "Two-factor authentication"), vm))
+	return a.render(w, r, http.StatusOK, views.TwoFactor(a.page(r, tr(r, "twofactor.title")), vm))
 }
 
 // twoFactorForm shows the status of the second factor, or sets up a new
@@ -233,7 +236,7 @@ func (a *App) twoFactorForm(ctx context.Context, u *store.User) (views.TwoFactor
 		return vm, err
 	}
 	vm.Secret = groupSecret(t.Secret)
-	vm.QR, err = qrSVG(a.otpauthURL(u, t.Secret))
+	vm.QR, err = qrSVG(a.otpauthURL(u, t.Secret), i18n.From(ctx).T("twofactor.setup.qr_title"))
 	return vm, err
 }
 
@@ -270,7 +273,7 @@ func (a *App) handleTwoFactorSave(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		vm.Errors = f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.TwoFactor(a.page(r, "Two-factor authentication"), vm))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.TwoFactor(a.page(r, tr(r, "twofactor.title")), vm))
 	}
 	switch {
 	case action == "enable" && !u.TwoFactor:
@@ -286,12 +289,12 @@ func (a *App) handleTwoFactorSave(w http.ResponseWriter, r *http.Request) error 
 		step, ok := matchTOTP(t.Secret, code, a.clock())
 		switch {
 		case strings.TrimSpace(f.raw("code")) == "":
-			f.fail("code", "Enter the 6-digit code your authenticator app shows for kelas.")
+			f.fail("code", tr(r, "twofactor.error.setup_code_empty"))
 		case !isCode:
-			f.fail("code", "The code is 6 digits.")
+			f.fail("code", tr(r, "twofactor.error.setup_code_digits"))
 		case !ok:
 			a.limits.codeAccount.hit("code:" + u.ID)
-			f.fail("code", "That code is not right. Check that the app was set up with this QR code or key, and that the device's clock is right.")
+			f.fail("code", tr(r, "twofactor.error.setup_code_wrong"))
 		}
 		if !f.Valid() {
 			return rerender()
@@ -312,7 +315,7 @@ func (a *App) handleTwoFactorSave(w http.ResponseWriter, r *http.Request) error 
 		if err := a.mailTwoFactorChanged(ctx, nu, true, false); err != nil {
 			return err
 		}
-		if err := a.render(w, r, http.StatusOK, views.RecoveryCodes(a.page(r, "Your recovery codes"),
+		if err := a.render(w, r, http.StatusOK, views.RecoveryCodes(a.page(r, tr(r, "twofactor.codes.title")),
 			views.RecoveryCodesView{Codes: codes, Next: a.policyCheckpoint(ctx, u.ID, "/")})); err != nil {
 			return err
 		}
@@ -327,7 +330,7 @@ func (a *App) handleTwoFactorSave(w http.ResponseWriter, r *http.Request) error 
 		if err := a.store.ReplaceRecoveryCodes(ctx, u.ID, codes); err != nil {
 			return err
 		}
-		if err := a.render(w, r, http.StatusOK, views.RecoveryCodes(a.page(r, "Your recovery codes"),
+		if err := a.render(w, r, http.StatusOK, views.RecoveryCodes(a.page(r, tr(r, "twofactor.codes.title")),
 			views.RecoveryCodesView{Codes: codes, Next: "/profile/2fa"})); err != nil {
 			return err
 		}
@@ -354,7 +357,7 @@ func (a *App) handleTwoFactorSave(w http.ResponseWriter, r *http.Request) error 
 		if err := a.mailTwoFactorChanged(ctx, nu, false, false); err != nil {
 			return err
 		}
-		a.redirect(w, r, "/profile/2fa", "Two-factor authentication is off.")
+		a.redirect(w, r, "/profile/2fa", tr(r, "twofactor.flash.off"))
 	default:
 		return errBadRequest
 	}
@@ -367,7 +370,7 @@ func (a *App) handleLoginCodeForm(w http.ResponseWriter, r *http.Request) error 
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil
 	}
-	return a.render(w, r, http.StatusOK, views.LoginCode(a.page(r, "Enter your code"), views.LoginCodeForm{}))
+	return a.render(w, r, http.StatusOK, views.LoginCode(a.page(r, tr(r, "twofactor.login.title")), views.LoginCodeForm{}))
 }
 
 // pendingLogin is the account whose password was right in this session
@@ -386,7 +389,7 @@ func (a *App) handleLoginCode(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	uid, ok := a.pendingLogin(ctx)
 	if !ok {
-		a.redirect(w, r, "/login", "Please log in again: the time for entering the code ran out.")
+		a.redirect(w, r, "/login", tr(r, "twofactor.flash.timed_out"))
 		return nil
 	}
 	if blocked, wait := a.limits.codeAccount.blocked("code:" + uid); blocked {
@@ -402,14 +405,14 @@ func (a *App) handleLoginCode(w http.ResponseWriter, r *http.Request) error {
 	}
 	if u.SessionEpoch != a.sessions.GetInt64(ctx, "mfa_epoch") || u.Status != "active" {
 		a.sessions.Remove(ctx, "mfa_uid")
-		a.redirect(w, r, "/login", "Please log in again.")
+		a.redirect(w, r, "/login", tr(r, "twofactor.flash.again"))
 		return nil
 	}
 	if ok, err := a.stepUp(ctx, &u, f); err != nil || !ok {
 		if err != nil {
 			return err
 		}
-		return a.render(w, r, http.StatusUnprocessableEntity, views.LoginCode(a.page(r, "Enter your code"), views.LoginCodeForm{Errors: f.Errors}))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.LoginCode(a.page(r, tr(r, "twofactor.login.title")), views.LoginCodeForm{Errors: f.Errors}))
 	}
 	next := a.sessions.GetString(ctx, "mfa_next")
 	for _, k := range []string{"mfa_uid", "mfa_epoch", "mfa_until", "mfa_next"} {
@@ -449,7 +452,7 @@ func (a *App) handleTwoFactorReset(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	a.log.Info("second factor reset", "user_id", uid, "by", x.user.ID)
-	a.redirect(w, r, "/console/operators", "Their two-factor authentication is off and they have been told by email.")
+	a.redirect(w, r, "/console/operators", tr(r, "twofactor.flash.reset"))
 	return nil
 }
 
@@ -465,6 +468,8 @@ func codeRefused(r *http.Request, f *form) error {
 	return &Error{Status: http.StatusUnprocessableEntity, Key: "error.code_needed", Args: []any{"problem", f.Errors["code"]}, Link: back}
 }
 
+// mailTwoFactorChanged tells u, in their own language, that their second
+// factor was turned on or off.
 func (a *App) mailTwoFactorChanged(ctx context.Context, u store.User, on, byOperator bool) error {
 	return a.mails.TwoFactorChanged(ctx, u, on, byOperator)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"kelas/i18n"
 	"kelas/store"
 )
 
@@ -32,7 +33,7 @@ func TestBannerGivesEqualWeightAndPreTicksNothing(t *testing.T) {
 	}
 	assert.Equal(t, "accept_all", accept.AttrOr("value", ""))
 	assert.Equal(t, "reject_all", reject.AttrOr("value", ""))
-	assert.Equal(t, len(bannerAccept), len(bannerReject), "labels of the same length")
+	assert.Equal(t, len(accept.Text()), len(reject.Text()), "labels of the same length")
 	assert.Equal(t, "/cookies", banner.Find("form").AttrOr("action", ""))
 	assert.Equal(t, "post", banner.Find("form").AttrOr("method", ""))
 	assert.Equal(t, "/trainings?q=tax", banner.Find(`input[name="return"]`).AttrOr("value", ""))
@@ -59,4 +60,16 @@ func TestPageConsentAllows(t *testing.T) {
 	c.Ask = false
 	assert.True(t, c.Allows(store.CookieMarketing))
 	assert.False(t, c.Allows("tracking"), "unknown categories are never allowed")
+}
+
+// TestConsentCodesHaveMessages: every way of choosing and every optional
+// category, said by a key built from its code, has its message.
+func TestConsentCodesHaveMessages(t *testing.T) {
+	en := i18n.Get(i18n.Default)
+	for _, h := range consentHows {
+		assert.True(t, en.Has("consent.how."+h), h)
+	}
+	for _, c := range cookieCategories {
+		assert.True(t, en.Has("consent.category."+c), c)
+	}
 }
