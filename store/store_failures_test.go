@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
@@ -96,7 +97,7 @@ func storeCalls(s *Store) map[string]func(context.Context) error {
 		"Operators":           func(ctx context.Context) error { _, err := s.Operators(ctx); return err },
 		"SetOperatorRole":     func(ctx context.Context) error { return s.SetOperatorRole(ctx, id, RoleOperator, false) },
 		"HeldPeople":          func(ctx context.Context) error { _, err := s.HeldPeople(ctx); return err },
-		"DestroyDataKey":      func(ctx context.Context) error { return s.DestroyDataKey(ctx, "user:"+id) },
+		"DestroyDataKey":      func(ctx context.Context) error { return s.DestroyDataKey(ctx, id) },
 		"RotateKeys":          func(ctx context.Context) error { _, _, err := s.RotateKeys(ctx); return err },
 		"KeyStatus":           func(ctx context.Context) error { _, err := s.KeyStatus(ctx); return err },
 		"MassMailing":         func(ctx context.Context) error { _, err := s.MassMailing(ctx, id); return err },
@@ -265,4 +266,342 @@ func TestClosedStoreReportsEveryCall(t *testing.T) {
 			assert.NotErrorIs(t, err, ErrNotFound)
 		})
 	}
+}
+
+// writeFixture is a store holding one of everything a writer can act on.
+type writeFixture struct {
+	person, officer, staff                  User
+	member, training, live, session         string
+	material, question, attempt, certCode   string
+	caseID, erasureCase, reviewCase, breach string
+	grant, mail, export, hold, draft, mass  string
+	invitation, token, revert               string
+}
+
+func newWriteFixture(t *testing.T, s *Store) writeFixture {
+	t.Helper()
+	ctx := context.Background()
+	var f writeFixture
+	f.person = exportPerson(t, s)
+	f.officer = createUser(t, s, operatorUser("fixtureofficer"))
+	f.staff = createUser(t, s, newUser("fixturestaff"))
+	m, err := s.MemberByName(ctx, "SME Corporation Malaysia")
+	require.NoError(t, err)
+	f.member = m.ID
+	require.NoError(t, s.SetStaff(ctx, f.staff.ID, m.ID, RoleMemberAdmin))
+	tr, err := s.CreateTraining(ctx, m.ID, f.staff.ID, TrainingInput{Title: "Fixture course", Summary: "s", Language: "en",
+		Kind: "self_study", PassMark: 50, Published: true})
+	require.NoError(t, err)
+	f.training = tr.ID
+	mat, err := s.AddMaterial(ctx, tr.ID, "", MaterialInput{Kind: "page", Title: "Page", BodyMD: "x", Required: true})
+	require.NoError(t, err)
+	f.material = mat.ID
+	q, err := s.AddQuestion(ctx, tr.ID, "Which?", []Choice{{Label: "right", Correct: true}, {Label: "wrong"}})
+	require.NoError(t, err)
+	f.question = q.ID
+	require.NoError(t, s.Enrol(ctx, f.person.ID, tr.ID))
+	require.NoError(t, s.RecordMaterialView(ctx, f.person.ID, mat.ID))
+	tr, err = s.Training(ctx, tr.ID)
+	require.NoError(t, err)
+	a, err := s.SubmitQuiz(ctx, f.person.ID, tr, map[string]string{q.ID: q.Choices[0].ID})
+	require.NoError(t, err)
+	f.attempt = a.ID
+	cert, err := s.CompleteIfDone(ctx, f.person.ID, tr.ID)
+	require.NoError(t, err)
+	require.NotNil(t, cert)
+	f.certCode = cert.Code
+	live, err := s.CreateTraining(ctx, m.ID, f.staff.ID, TrainingInput{Title: "Fixture live", Summary: "s", Language: "en",
+		Kind: "live", PassMark: 50, Published: true})
+	require.NoError(t, err)
+	f.live = live.ID
+	sess, err := s.AddSession(ctx, live.ID, s.Now().Add(time.Hour), s.Now().Add(2*time.Hour))
+	require.NoError(t, err)
+	f.session = sess.ID
+	require.NoError(t, s.Enrol(ctx, f.person.ID, live.ID))
+
+	c, err := s.CreateCase(ctx, NewCase{UserID: f.person.ID, Kind: CaseRectification, Status: CaseOpen, Details: "d"})
+	require.NoError(t, err)
+	f.caseID = c.ID
+	c, err = s.CreateCase(ctx, NewCase{UserID: f.person.ID, Kind: CaseErasure, Status: CaseOpen, Details: "d"})
+	require.NoError(t, err)
+	f.erasureCase = c.ID
+	c, err = s.CreateCase(ctx, NewCase{UserID: f.person.ID, Kind: CaseReview, Status: CaseOpen, Details: "d"})
+	require.NoError(t, err)
+	f.reviewCase = c.ID
+	b, err := s.CreateBreach(ctx, f.officer.ID, testBreach("list", "", f.person.ID))
+	require.NoError(t, err)
+	f.breach = b.ID
+	g, err := s.CreateGrant(ctx, NewGrant{MemberID: m.ID, TrainingIDs: []string{tr.ID}, Purpose: "follow-up",
+		ValidFrom: s.Now().Add(-time.Hour), ValidUntil: s.Now().Add(24 * time.Hour), GrantedBy: f.person.ID})
+	require.NoError(t, err)
+	f.grant = g.ID
+	f.mail, err = s.EnqueueMail(ctx, NewMail{UserID: f.person.ID, To: f.person.Email, Kind: "verify", Subject: "s", Text: "t"})
+	require.NoError(t, err)
+	f.export, err = s.CreateExport(ctx, f.staff.ID)
+	require.NoError(t, err)
+	h, err := s.SetLegalHold(ctx, f.officer.ID, NewLegalHold{UserID: f.staff.ID, Reason: "case 9"})
+	require.NoError(t, err)
+	f.hold = h.ID
+	d, err := s.SavePolicyDraft(ctx, f.officer.ID, PolicyDraft{Version: "2031-01", Summary: "New.", BodyMD: "# Policy\n\nNew.",
+		Material: true, EffectiveAt: s.Now()})
+	require.NoError(t, err)
+	f.draft = d.ID
+	mm, err := s.CreateMassMailing(ctx, "announcement", tr.ID, f.officer.ID, nil)
+	require.NoError(t, err)
+	f.mass = mm.ID
+	f.invitation, err = s.CreateInvitation(ctx, Invitation{MemberID: m.ID, Role: RoleMemberStaff, Email: "invited@example.test",
+		InvitedBy: f.staff.ID}, time.Hour)
+	require.NoError(t, err)
+	f.token, err = s.CreateAccountToken(ctx, f.person.ID, TokenReset, time.Hour, "")
+	require.NoError(t, err)
+	f.revert, err = s.CreateEmailRevert(ctx, f.person.ID, "old@example.test", time.Hour)
+	require.NoError(t, err)
+	require.NoError(t, s.StartTOTP(ctx, f.staff.ID, "JBSWY3DPEHPK3PXP"))
+	require.NoError(t, s.EnsureJob(ctx, "fixture", s.Now()))
+	return f
+}
+
+// writerCalls names one call of every writer, aimed at rows of f that
+// exist, so that each gets past its reads to its first write.
+func writerCalls(s *Store, f writeFixture) map[string]func(context.Context) error {
+	now := s.Now()
+	p, o := f.person.ID, f.officer.ID
+	return map[string]func(context.Context) error{
+		"SetConsents": func(ctx context.Context) error { return s.SetConsents(ctx, p, false, false, "form") },
+		"CreateAccountToken": func(ctx context.Context) error {
+			_, err := s.CreateAccountToken(ctx, p, TokenVerify, time.Hour, "")
+			return err
+		},
+		"VerifyEmail":   func(ctx context.Context) error { _, err := s.VerifyEmail(ctx, f.token); return err },
+		"ResetPassword": func(ctx context.Context) error { _, err := s.ResetPassword(ctx, f.token, "$2a$10$y"); return err },
+		"SetPassword":   func(ctx context.Context) error { _, err := s.SetPassword(ctx, p, "$2a$10$y"); return err },
+		"UpdateProfile": func(ctx context.Context) error {
+			return s.UpdateProfile(ctx, p, Details{FirstName: "A", Surname: "B", Company: "C", Gender: "m", Country: "MY",
+				Industry: "manufacturing"}, Profile{Phone: "1"}, PictureRemove)
+		},
+		"Audit": func(ctx context.Context) error { return s.Audit(ctx, AuditEntry{ActorID: o, Action: "test.action"}) },
+		"CreateBreach": func(ctx context.Context) error {
+			_, err := s.CreateBreach(ctx, o, testBreach("list", "", p))
+			return err
+		},
+		"ClaimBreachNotices": func(ctx context.Context) error {
+			_, err := s.ClaimBreachNotices(ctx, f.breach, []string{f.staff.ID})
+			return err
+		},
+		"LinkBreachNotice":    func(ctx context.Context) error { return s.LinkBreachNotice(ctx, f.breach, p, f.mail) },
+		"ReleaseBreachNotice": func(ctx context.Context) error { return s.ReleaseBreachNotice(ctx, f.breach, p) },
+		"UpdateBreach": func(ctx context.Context) error {
+			nb := testBreach("list", "", p)
+			nb.Title = "Changed title"
+			return s.UpdateBreach(ctx, o, f.breach, nb)
+		},
+		"AddBreachNote": func(ctx context.Context) error { return s.AddBreachNote(ctx, o, f.breach, "note") },
+		"RecordAuthorityNotification": func(ctx context.Context) error {
+			return s.RecordAuthorityNotification(ctx, o, f.breach, now, "ref 1")
+		},
+		"CloseBreach": func(ctx context.Context) error { return s.CloseBreach(ctx, o, f.breach, "summary") },
+		"RecordConsent": func(ctx context.Context) error {
+			_, err := s.RecordConsent(ctx, ConsentRecord{ConsentID: NewID(), UserID: p, How: ConsentBanner,
+				PolicyVersion: "2023-10-09", Revision: testRevision()})
+			return err
+		},
+		"SetObjection":      func(ctx context.Context) error { return s.SetObjection(ctx, p, ObjectStatistics, false) },
+		"SetRestricted":     func(ctx context.Context) error { return s.SetRestricted(ctx, p, false) },
+		"CreateExport":      func(ctx context.Context) error { _, err := s.CreateExport(ctx, p); return err },
+		"InterruptExports":  func(ctx context.Context) error { _, err := s.InterruptExports(ctx); return err },
+		"SetExportProgress": func(ctx context.Context) error { return s.SetExportProgress(ctx, f.export, 40) },
+		"FailExport":        func(ctx context.Context) error { return s.FailExport(ctx, f.export, "reason") },
+		"DeleteExports":     func(ctx context.Context) error { return s.DeleteExports(ctx, f.staff.ID) },
+		"CreateGrant": func(ctx context.Context) error {
+			_, err := s.CreateGrant(ctx, NewGrant{MemberID: f.member, TrainingIDs: []string{f.training}, Purpose: "x",
+				ValidFrom: now, ValidUntil: now.Add(time.Hour), GrantedBy: p})
+			return err
+		},
+		"RevokeGrant": func(ctx context.Context) error { return s.RevokeGrant(ctx, f.grant, p) },
+		"RecordDisclosures": func(ctx context.Context) error {
+			return s.RecordDisclosures(ctx, Disclosure{ViewerID: f.staff.ID, ViewerRole: string(RoleMemberAdmin),
+				MemberID: f.member, View: ViewLearnerRecord, Reason: "r"}, p)
+		},
+		"CreateInvitation": func(ctx context.Context) error {
+			_, err := s.CreateInvitation(ctx, Invitation{MemberID: f.member, Role: RoleMemberStaff, Email: "x@example.test",
+				InvitedBy: f.staff.ID}, time.Hour)
+			return err
+		},
+		"AcceptInvitation": func(ctx context.Context) error { return s.AcceptInvitation(ctx, f.invitation, p) },
+		"CreateMember": func(ctx context.Context) error {
+			_, err := s.CreateMember(ctx, MemberInput{Name: "Fixture member", Country: "MY", Kind: "agency", Active: true})
+			return err
+		},
+		"UpdateMember": func(ctx context.Context) error {
+			return s.UpdateMember(ctx, f.member, MemberInput{Name: "Renamed member", Country: "MY", Kind: "agency", Active: true})
+		},
+		"RemoveStaff":     func(ctx context.Context) error { return s.RemoveStaff(ctx, f.member, f.staff.ID) },
+		"SetOperatorRole": func(ctx context.Context) error { return s.SetOperatorRole(ctx, o, RoleBackoffice, true) },
+		"SetStaff":        func(ctx context.Context) error { return s.SetStaff(ctx, p, f.member, RoleMemberAdmin) },
+		"DestroyDataKey":  func(ctx context.Context) error { return s.DestroyDataKey(ctx, f.staff.ID) },
+		"RotateKeys":      func(ctx context.Context) error { _, _, err := s.RotateKeys(ctx); return err },
+		"CreateMassMailing": func(ctx context.Context) error {
+			_, err := s.CreateMassMailing(ctx, "announcement", f.live, o, nil)
+			return err
+		},
+		"MassMailingProgress": func(ctx context.Context) error { return s.MassMailingProgress(ctx, f.mass, 2, 1, 1) },
+		"FinishMassMailing":   func(ctx context.Context) error { return s.FinishMassMailing(ctx, f.mass, "") },
+		"QueueMassMails": func(ctx context.Context) error {
+			_, err := s.QueueMassMails(ctx, "announcement", f.training, []NewMail{{UserID: p, To: f.person.Email,
+				Kind: "announcement", Subject: "s", Text: "t"}})
+			return err
+		},
+		"ClaimNotification": func(ctx context.Context) error {
+			_, err := s.ClaimNotification(ctx, "feedback", f.training, p)
+			return err
+		},
+		"LinkNotification": func(ctx context.Context) error { return s.LinkNotification(ctx, "announcement", f.training, p, f.mail) },
+		"Unsubscribe":      func(ctx context.Context) error { return s.Unsubscribe(ctx, p, ObjectFeedback) },
+		"SetOffsiteTarget": func(ctx context.Context) error { return s.SetOffsiteTarget(ctx, "sftp://backup@127.0.0.1/kelas", o) },
+		"EnqueueMail": func(ctx context.Context) error {
+			_, err := s.EnqueueMail(ctx, NewMail{UserID: p, To: f.person.Email, Kind: "verify", Subject: "s", Text: "t"})
+			return err
+		},
+		"MarkMailSent":   func(ctx context.Context) error { return s.MarkMailSent(ctx, f.mail) },
+		"MarkMailRetry":  func(ctx context.Context) error { return s.MarkMailRetry(ctx, f.mail, "r", now.Add(time.Minute)) },
+		"MarkMailFailed": func(ctx context.Context) error { return s.MarkMailFailed(ctx, f.mail, "r") },
+		"DeleteUserMail": func(ctx context.Context) error { return s.DeleteUserMail(ctx, p) },
+		"SavePolicyDraft": func(ctx context.Context) error {
+			_, err := s.SavePolicyDraft(ctx, o, PolicyDraft{Version: "2032-01", Summary: "x", BodyMD: "# P\n\nx", Material: true, EffectiveAt: now})
+			return err
+		},
+		"PublishPolicy":     func(ctx context.Context) error { _, err := s.PublishPolicy(ctx, o, f.draft); return err },
+		"AcceptPolicy":      func(ctx context.Context) error { return s.AcceptPolicy(ctx, p, "2023-10-09", "form") },
+		"SetRetentionRules": func(ctx context.Context) error { return s.SetRetentionRules(ctx, o, map[string]int{RetAudit: 400}) },
+		"SetLegalHold": func(ctx context.Context) error {
+			_, err := s.SetLegalHold(ctx, o, NewLegalHold{UserID: p, Reason: "r"})
+			return err
+		},
+		"ReleaseLegalHold": func(ctx context.Context) error { return s.ReleaseLegalHold(ctx, o, f.hold) },
+		"Purge":            func(ctx context.Context) error { _, err := s.Purge(ctx, PurgeOptions{}); return err },
+		"DeleteExpiredAccountTokens": func(ctx context.Context) error {
+			_, err := s.DeleteExpiredAccountTokens(ctx)
+			return err
+		},
+		"CreateCase": func(ctx context.Context) error {
+			_, err := s.CreateCase(ctx, NewCase{UserID: p, Kind: CaseAccess, Status: CaseOpen, Details: "d"})
+			return err
+		},
+		"UpdateCase": func(ctx context.Context) error {
+			_, err := s.UpdateCase(ctx, f.caseID, o, CaseInProgress, "n")
+			return err
+		},
+		"CompleteErasure": func(ctx context.Context) error { _, err := s.CompleteErasure(ctx, f.erasureCase, o); return err },
+		"ExtendCase":      func(ctx context.Context) error { _, err := s.ExtendCase(ctx, f.caseID, o, 2, "complex"); return err },
+		"MarkReminded":    func(ctx context.Context) error { return s.MarkReminded(ctx, f.caseID) },
+		"RecordIdentityCheck": func(ctx context.Context) error {
+			_, err := s.RecordIdentityCheck(ctx, f.caseID, o, "document")
+			return err
+		},
+		"RectifyCertificateName": func(ctx context.Context) error {
+			_, err := s.RectifyCertificateName(ctx, f.caseID, o, f.certCode, "New Name")
+			return err
+		},
+		"ReviewGrade": func(ctx context.Context) error {
+			_, err := s.ReviewGrade(ctx, f.reviewCase, o, GradeDecision{AttemptID: f.attempt, Change: true, Score: 90, Reason: "r"})
+			return err
+		},
+		"EnsureJob": func(ctx context.Context) error { return s.EnsureJob(ctx, "another", now) },
+		"ClaimJob": func(ctx context.Context) error {
+			_, err := s.ClaimJob(ctx, "fixture", "me", time.Minute, true)
+			return err
+		},
+		"RenewJobLease": func(ctx context.Context) error { return s.RenewJobLease(ctx, "fixture", "me", time.Minute) },
+		"FinishJob": func(ctx context.Context) error {
+			return s.FinishJob(ctx, "fixture", "me", now, now.Add(time.Hour), nil)
+		},
+		"SetJobNextRun": func(ctx context.Context) error { return s.SetJobNextRun(ctx, "fixture", now.Add(time.Hour)) },
+		"SessionCommit": func(ctx context.Context) error {
+			return s.Sessions().CommitCtx(ctx, "tok", []byte("data"), now.Add(time.Hour))
+		},
+		"SessionDelete":         func(ctx context.Context) error { return s.Sessions().DeleteCtx(ctx, "tok") },
+		"DeleteExpiredSessions": func(ctx context.Context) error { _, err := s.DeleteExpiredSessions(ctx); return err },
+		"CreateSetupToken":      func(ctx context.Context) error { _, err := s.CreateSetupToken(ctx, time.Hour); return err },
+		"AddStats": func(ctx context.Context) error {
+			return s.AddStats(ctx, []HourCount{{Day: "2025-03-14", Hour: 9, Views: 1, Visitors: 1}},
+				[]DimCount{{Day: "2025-03-14", Dimension: "country", Value: "MY", Views: 1, Visitors: 1}})
+		},
+		"EraseUser": func(ctx context.Context) error { return s.EraseUser(ctx, o, f.staff.ID) },
+		"CreateTraining": func(ctx context.Context) error {
+			_, err := s.CreateTraining(ctx, f.member, f.staff.ID, TrainingInput{Title: "T", Summary: "s", Language: "en",
+				Kind: "self_study", PassMark: 50})
+			return err
+		},
+		"UpdateTraining": func(ctx context.Context) error {
+			return s.UpdateTraining(ctx, f.training, TrainingInput{Title: "T2", Summary: "s", Language: "en", Kind: "self_study", PassMark: 60})
+		},
+		"AddSession": func(ctx context.Context) error {
+			_, err := s.AddSession(ctx, f.live, now.Add(3*time.Hour), now.Add(4*time.Hour))
+			return err
+		},
+		"AddMaterial": func(ctx context.Context) error {
+			_, err := s.AddMaterial(ctx, f.training, "", MaterialInput{Kind: "page", Title: "P2", BodyMD: "y"})
+			return err
+		},
+		"AddQuestion": func(ctx context.Context) error {
+			_, err := s.AddQuestion(ctx, f.training, "Q2?", []Choice{{Label: "a", Correct: true}, {Label: "b"}})
+			return err
+		},
+		"Enrol":              func(ctx context.Context) error { return s.Enrol(ctx, f.staff.ID, f.training) },
+		"RecordMaterialView": func(ctx context.Context) error { return s.RecordMaterialView(ctx, f.staff.ID, f.material) },
+		"MarkAttendance":     func(ctx context.Context) error { return s.MarkAttendance(ctx, f.session, p, f.staff.ID) },
+		"StartTOTP":          func(ctx context.Context) error { return s.StartTOTP(ctx, p, "JBSWY3DPEHPK3PXP") },
+		"ConfirmTOTP": func(ctx context.Context) error {
+			return s.ConfirmTOTP(ctx, f.staff.ID, 7, []string{"aaaa-bbbb"})
+		},
+		"ReplaceRecoveryCodes": func(ctx context.Context) error {
+			return s.ReplaceRecoveryCodes(ctx, f.staff.ID, []string{"cccc-dddd"})
+		},
+		"RemoveTOTP": func(ctx context.Context) error { return s.RemoveTOTP(ctx, o, f.staff.ID) },
+		"CreateEmailRevert": func(ctx context.Context) error {
+			_, err := s.CreateEmailRevert(ctx, p, "o@example.test", time.Hour)
+			return err
+		},
+		"RevertEmail": func(ctx context.Context) error { _, err := s.RevertEmail(ctx, f.revert); return err },
+		"CreateUser":  func(ctx context.Context) error { _, err := s.CreateUser(ctx, newUser("refused")); return err },
+		"RecordLogin": func(ctx context.Context) error { return s.RecordLogin(ctx, p) },
+		"WriteAccessLog": func(ctx context.Context) error {
+			return s.WriteAccessLog(ctx, []AccessEntry{{At: now, Method: "GET", Route: "GET /x", Status: 200}})
+		},
+	}
+}
+
+// refuseWrites makes both write connections refuse every change from now
+// on, as a read-only medium or a database left read-only would.
+func refuseWrites(t *testing.T, s *Store) {
+	t.Helper()
+	for _, db := range []*sql.DB{s.db, s.kdb} {
+		_, err := db.Exec("PRAGMA query_only = 1")
+		require.NoError(t, err)
+	}
+	t.Cleanup(func() {
+		for _, db := range []*sql.DB{s.db, s.kdb} {
+			db.Exec("PRAGMA query_only = 0")
+		}
+	})
+}
+
+// Databases that refuse writes: every writer says so, with the cause, and
+// neither database changes. A writer that swallowed the failure would
+// report success for a change that was never made (a consent withdrawn, a
+// key destroyed).
+func TestRefusedWritesAreReportedAndChangeNothing(t *testing.T) {
+	s := newTestStore(t)
+	f := newWriteFixture(t, s)
+	before, beforeKeys := dump(t, s.db), dump(t, s.kdb)
+	refuseWrites(t, s)
+	for name, call := range writerCalls(s, f) {
+		t.Run(name, func(t *testing.T) {
+			err := call(context.Background())
+			require.Error(t, err)
+			assert.ErrorContains(t, err, "readonly")
+		})
+	}
+	assert.Equal(t, before, dump(t, s.db), "kelas.db changed")
+	assert.Equal(t, beforeKeys, dump(t, s.kdb), "keys.db changed")
 }
