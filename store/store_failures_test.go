@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -283,6 +286,7 @@ func newWriteFixture(t *testing.T, s *Store) writeFixture {
 	ctx := context.Background()
 	var f writeFixture
 	f.person = exportPerson(t, s)
+	require.NoError(t, s.SetRestricted(ctx, f.person.ID, false))
 	f.officer = createUser(t, s, operatorUser("fixtureofficer"))
 	f.staff = createUser(t, s, newUser("fixturestaff"))
 	m, err := s.MemberByName(ctx, "SME Corporation Malaysia")
@@ -604,4 +608,254 @@ func TestRefusedWritesAreReportedAndChangeNothing(t *testing.T) {
 	}
 	assert.Equal(t, before, dump(t, s.db), "kelas.db changed")
 	assert.Equal(t, beforeKeys, dump(t, s.kdb), "keys.db changed")
+}
+
+// readerCalls names one call of every reader, aimed at rows of f that
+// exist, so that each reads as far as it can.
+func readerCalls(s *Store, f writeFixture) map[string]func(context.Context) error {
+	now := s.Now()
+	p := f.person.ID
+	return map[string]func(context.Context) error{
+		"AccessLog":         func(ctx context.Context) error { _, err := s.AccessLog(ctx, 10); return err },
+		"CurrentPolicy":     func(ctx context.Context) error { _, err := s.CurrentPolicy(ctx); return err },
+		"Consents":          func(ctx context.Context) error { _, err := s.Consents(ctx, p); return err },
+		"AccountTokenValid": func(ctx context.Context) error { _, err := s.AccountTokenValid(ctx, f.token, TokenReset); return err },
+		"AccountTokenOwner": func(ctx context.Context) error { _, err := s.AccountTokenOwner(ctx, f.token, TokenReset); return err },
+		"PendingEmail":      func(ctx context.Context) error { _, err := s.PendingEmail(ctx, p); return err },
+		"Profile":           func(ctx context.Context) error { _, err := s.Profile(ctx, p); return err },
+		"Activity":          func(ctx context.Context) error { _, err := s.Activity(ctx, p, 10); return err },
+		"AuditAnchorStatus": func(ctx context.Context) error { _, _, err := s.AuditAnchorStatus(ctx); return err },
+		"VerifyAudit":       func(ctx context.Context) error { _, err := s.VerifyAudit(ctx); return err },
+		"AuditLog":          func(ctx context.Context) error { _, err := s.AuditLog(ctx, 10); return err },
+		"Backups":           func(ctx context.Context) error { _, err := s.Backups(ctx, 10); return err },
+		"BackupStatus":      func(ctx context.Context) error { _, err := s.BackupStatus(ctx); return err },
+		"Breach":            func(ctx context.Context) error { _, err := s.Breach(ctx, f.breach); return err },
+		"Breaches":          func(ctx context.Context) error { _, err := s.Breaches(ctx); return err },
+		"BreachAffected": func(ctx context.Context) error {
+			b, err := s.Breach(ctx, f.breach)
+			if err != nil {
+				return err
+			}
+			_, err = s.BreachAffected(ctx, b)
+			return err
+		},
+		"BreachNotices":          func(ctx context.Context) error { _, _, err := s.BreachNotices(ctx, f.breach, 10); return err },
+		"RunningBreaches":        func(ctx context.Context) error { _, err := s.RunningBreaches(ctx); return err },
+		"RunningBreachCount":     func(ctx context.Context) error { _, err := s.RunningBreachCount(ctx); return err },
+		"ConsentRecords":         func(ctx context.Context) error { _, err := s.ConsentRecords(ctx, p); return err },
+		"ExcludedFromStatistics": func(ctx context.Context) error { _, err := s.ExcludedFromStatistics(ctx, p); return err },
+		"PersonalData":           func(ctx context.Context) error { _, err := s.PersonalData(ctx, p); return err },
+		"Export":                 func(ctx context.Context) error { _, err := s.Export(ctx, f.staff.ID, f.export); return err },
+		"LatestExport":           func(ctx context.Context) error { _, err := s.LatestExport(ctx, f.staff.ID); return err },
+		"Exports":                func(ctx context.Context) error { _, err := s.Exports(ctx, f.staff.ID); return err },
+		"Grant":                  func(ctx context.Context) error { _, err := s.Grant(ctx, f.grant); return err },
+		"Grants":                 func(ctx context.Context) error { _, err := s.Grants(ctx, f.member); return err },
+		"ActiveGrantFor":         func(ctx context.Context) error { _, err := s.ActiveGrantFor(ctx, f.member, f.training); return err },
+		"GrantedLearner":         func(ctx context.Context) error { _, _, err := s.GrantedLearner(ctx, f.member, p); return err },
+		"Disclosures":            func(ctx context.Context) error { _, err := s.Disclosures(ctx, p); return err },
+		"AllDisclosures":         func(ctx context.Context) error { _, err := s.AllDisclosures(ctx, DisclosureFilter{}); return err },
+		"VisibleLearners":        func(ctx context.Context) error { _, err := s.VisibleLearners(ctx, f.training); return err },
+		"InvitationByToken":      func(ctx context.Context) error { _, err := s.InvitationByToken(ctx, f.invitation); return err },
+		"PendingInvitations":     func(ctx context.Context) error { _, err := s.PendingInvitations(ctx, f.member); return err },
+		"MemberStaff":            func(ctx context.Context) error { _, err := s.MemberStaff(ctx, f.member); return err },
+		"Operators":              func(ctx context.Context) error { _, err := s.Operators(ctx); return err },
+		"HeldPeople":             func(ctx context.Context) error { _, err := s.HeldPeople(ctx); return err },
+		"JournalStatus":          func(ctx context.Context) error { _, err := s.JournalStatus(ctx); return err },
+		"KeyStatus":              func(ctx context.Context) error { _, err := s.KeyStatus(ctx); return err },
+		"MassMailing":            func(ctx context.Context) error { _, err := s.MassMailing(ctx, f.mass); return err },
+		"RunningMassMailings":    func(ctx context.Context) error { _, err := s.RunningMassMailings(ctx); return err },
+		"MassMailingsFor": func(ctx context.Context) error {
+			_, err := s.MassMailingsFor(ctx, "announcement", f.training)
+			return err
+		},
+		"MassDelivery": func(ctx context.Context) error {
+			_, _, _, err := s.MassDelivery(ctx, "announcement", f.training)
+			return err
+		},
+		"MailsPerPerson": func(ctx context.Context) error { _, err := s.MailsPerPerson(ctx, "verify"); return err },
+		"Members":        func(ctx context.Context) error { _, err := s.Members(ctx); return err },
+		"Member":         func(ctx context.Context) error { _, err := s.Member(ctx, f.member); return err },
+		"StaffOf":        func(ctx context.Context) error { _, err := s.StaffOf(ctx, f.staff.ID); return err },
+		"MemberAdmins":   func(ctx context.Context) error { _, err := s.MemberAdmins(ctx, f.member); return err },
+		"Restricted":     func(ctx context.Context) error { _, err := s.Restricted(ctx, p); return err },
+		"Objects":        func(ctx context.Context) error { _, err := s.Objects(ctx, p, ObjectStatistics); return err },
+		"MailSuppressed": func(ctx context.Context) error { _, err := s.MailSuppressed(ctx, p, "announcement"); return err },
+		"AnnouncementRecipients": func(ctx context.Context) error {
+			_, err := s.AnnouncementRecipients(ctx, AnnouncementFilter{})
+			return err
+		},
+		"FeedbackRecipients": func(ctx context.Context) error { _, err := s.FeedbackRecipients(ctx, f.training); return err },
+		"NotificationCount": func(ctx context.Context) error {
+			_, err := s.NotificationCount(ctx, "announcement", f.training)
+			return err
+		},
+		"OffsiteStatus":        func(ctx context.Context) error { _, err := s.OffsiteStatus(ctx, "sftp://h/x"); return err },
+		"OffsiteTarget":        func(ctx context.Context) error { _, _, err := s.OffsiteTarget(ctx); return err },
+		"LastDrill":            func(ctx context.Context) error { _, err := s.LastDrill(ctx); return err },
+		"DueMail":              func(ctx context.Context) error { _, err := s.DueMail(ctx, 10); return err },
+		"OutboxStats":          func(ctx context.Context) error { _, err := s.OutboxStats(ctx); return err },
+		"OutboxMails":          func(ctx context.Context) error { _, err := s.OutboxMails(ctx, 10); return err },
+		"OutboxMail":           func(ctx context.Context) error { _, err := s.OutboxMail(ctx, f.mail); return err },
+		"PolicyDraft":          func(ctx context.Context) error { _, err := s.PolicyDraft(ctx, f.draft); return err },
+		"PolicyDrafts":         func(ctx context.Context) error { _, err := s.PolicyDrafts(ctx); return err },
+		"PolicyVersionByLabel": func(ctx context.Context) error { _, err := s.PolicyVersionByLabel(ctx, "2023-10-09"); return err },
+		"PolicyVersions":       func(ctx context.Context) error { _, err := s.PolicyVersions(ctx); return err },
+		"PolicyToAccept":       func(ctx context.Context) error { _, err := s.PolicyToAccept(ctx, p); return err },
+		"PolicyAcceptances":    func(ctx context.Context) error { _, err := s.PolicyAcceptances(ctx, p); return err },
+		"PolicyNotice":         func(ctx context.Context) error { _, _, _, err := s.PolicyNotice(ctx); return err },
+		"ActiveAccountIDs":     func(ctx context.Context) error { _, err := s.ActiveAccountIDs(ctx); return err },
+		"ReportJoined":         func(ctx context.Context) error { _, err := s.ReportJoined(ctx, ReportScope{}, "country"); return err },
+		"ReportTrainingUse":    func(ctx context.Context) error { _, err := s.ReportTrainingUse(ctx, ReportScope{}); return err },
+		"ReportUsageByMonth":   func(ctx context.Context) error { _, err := s.ReportUsageByMonth(ctx, ReportScope{}); return err },
+		"ReportGrades":         func(ctx context.Context) error { _, err := s.ReportGrades(ctx, ReportScope{}); return err },
+		"MemberReportGrades": func(ctx context.Context) error {
+			_, err := s.ReportGrades(ctx, ReportScope{MemberID: f.member})
+			return err
+		},
+		"RetentionRules":       func(ctx context.Context) error { _, err := s.RetentionRules(ctx); return err },
+		"RetentionRule":        func(ctx context.Context) error { _, err := s.RetentionRule(ctx, RetAudit); return err },
+		"LegalHolds":           func(ctx context.Context) error { _, err := s.LegalHolds(ctx, true); return err },
+		"PurgeRuns":            func(ctx context.Context) error { _, err := s.PurgeRuns(ctx, 10); return err },
+		"LastPurges":           func(ctx context.Context) error { _, err := s.LastPurges(ctx); return err },
+		"Case":                 func(ctx context.Context) error { _, err := s.Case(ctx, f.caseID); return err },
+		"Cases":                func(ctx context.Context) error { _, err := s.Cases(ctx, CaseFilter{}); return err },
+		"OpenCase":             func(ctx context.Context) error { _, err := s.OpenCase(ctx, p, CaseErasure); return err },
+		"ErasuresDue":          func(ctx context.Context) error { _, err := s.ErasuresDue(ctx); return err },
+		"CasesNeedingReminder": func(ctx context.Context) error { _, err := s.CasesNeedingReminder(ctx, 60*24*time.Hour); return err },
+		"Objections":           func(ctx context.Context) error { _, err := s.Objections(ctx, p); return err },
+		"DPOs":                 func(ctx context.Context) error { _, err := s.DPOs(ctx); return err },
+		"UserCertificates":     func(ctx context.Context) error { _, err := s.UserCertificates(ctx, p); return err },
+		"CaseCounts":           func(ctx context.Context) error { _, _, _, err := s.CaseCounts(ctx, 60*24*time.Hour); return err },
+		"CasesDueBy":           func(ctx context.Context) error { _, err := s.CasesDueBy(ctx, now.Add(90*24*time.Hour)); return err },
+		"Jobs":                 func(ctx context.Context) error { _, err := s.Jobs(ctx); return err },
+		"Job":                  func(ctx context.Context) error { _, err := s.Job(ctx, "fixture"); return err },
+		"SearchLearners":       func(ctx context.Context) error { _, err := s.SearchLearners(ctx, "Xportsurname", 10); return err },
+		"SessionFind":          func(ctx context.Context) error { _, _, err := s.Sessions().FindCtx(ctx, "tok"); return err },
+		"SetupTokenValid":      func(ctx context.Context) error { _, err := s.SetupTokenValid(ctx, f.token); return err },
+		"StatsByDay":           func(ctx context.Context) error { _, err := s.StatsByDay(ctx, now.Add(-48*time.Hour), now); return err },
+		"StatsByValue": func(ctx context.Context) error {
+			_, err := s.StatsByValue(ctx, "country", now.Add(-48*time.Hour), now)
+			return err
+		},
+		"TombstonesPending":  func(ctx context.Context) error { _, _, err := s.TombstonesPending(ctx); return err },
+		"Training":           func(ctx context.Context) error { _, err := s.Training(ctx, f.training); return err },
+		"Trainings":          func(ctx context.Context) error { _, err := s.Trainings(ctx, CatalogueFilter{}); return err },
+		"TrainingSessions":   func(ctx context.Context) error { _, err := s.TrainingSessions(ctx, f.live); return err },
+		"Material":           func(ctx context.Context) error { _, err := s.Material(ctx, f.training, f.material); return err },
+		"Materials":          func(ctx context.Context) error { _, err := s.Materials(ctx, f.training); return err },
+		"Quiz":               func(ctx context.Context) error { _, err := s.Quiz(ctx, f.training); return err },
+		"Enrolment":          func(ctx context.Context) error { _, err := s.Enrolment(ctx, p, f.training); return err },
+		"Enrolments":         func(ctx context.Context) error { _, err := s.Enrolments(ctx, p); return err },
+		"CompleteIfDone":     func(ctx context.Context) error { _, err := s.CompleteIfDone(ctx, p, f.training); return err },
+		"CertificateByCode":  func(ctx context.Context) error { _, err := s.CertificateByCode(ctx, f.certCode); return err },
+		"ViewedMaterials":    func(ctx context.Context) error { _, err := s.ViewedMaterials(ctx, p, f.training); return err },
+		"TrainingLearners":   func(ctx context.Context) error { _, err := s.TrainingLearners(ctx, f.training); return err },
+		"EnrolmentCount":     func(ctx context.Context) error { _, err := s.EnrolmentCount(ctx, f.training); return err },
+		"Attempts":           func(ctx context.Context) error { _, err := s.Attempts(ctx, p); return err },
+		"TOTP":               func(ctx context.Context) error { _, err := s.TOTP(ctx, f.staff.ID); return err },
+		"RecoveryCodesLeft":  func(ctx context.Context) error { _, err := s.RecoveryCodesLeft(ctx, f.staff.ID); return err },
+		"EmailRevertValid":   func(ctx context.Context) error { _, err := s.EmailRevertValid(ctx, f.revert); return err },
+		"DuplicateNoticeDue": func(ctx context.Context) error { _, err := s.DuplicateNoticeDue(ctx, p); return err },
+		"User":               func(ctx context.Context) error { _, err := s.User(ctx, p); return err },
+		"UserByEmail":        func(ctx context.Context) error { _, err := s.UserByEmail(ctx, f.person.Email); return err },
+		"CountOperators":     func(ctx context.Context) error { _, err := s.CountOperators(ctx); return err },
+		"Ping":               func(ctx context.Context) error { return s.Ping(ctx) },
+	}
+}
+
+// tablesOf lists the tables of the database file at path.
+func tablesOf(t *testing.T, path string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n))
+		out = append(out, n)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// A database missing one of its tables (a damaged file, a hand edit, a
+// restore of the wrong file): for every table of either database, kelas
+// either refuses to open, naming the table, or every reader and writer that
+// needs the table fails with an error that keeps the cause. None reads
+// the missing table as "not found" or as an empty result, which would show
+// a person without their data or let a check pass.
+func TestMissingTableIsReportedByEveryCall(t *testing.T) {
+	ctx := context.Background()
+	src, key := t.TempDir(), newMasterKey(t)
+	s, err := Open(ctx, Options{Dir: src, MasterKey: key})
+	require.NoError(t, err)
+	f := newWriteFixture(t, s)
+	// The control: on the intact copy every reader succeeds, so each
+	// failure below comes from the missing table.
+	for name, call := range readerCalls(s, f) {
+		require.NoError(t, call(ctx), name)
+	}
+	require.NoError(t, s.Close())
+
+	for _, file := range []string{MainDBFile, KeysDBFile} {
+		for _, table := range tablesOf(t, filepath.Join(src, file)) {
+			t.Run(file+"/"+table, func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				copyTree(t, src, dir)
+				execFile(t, filepath.Join(dir, file), "DROP TABLE "+table)
+				s, err := Open(ctx, Options{Dir: dir, MasterKey: key})
+				if err != nil {
+					if table == "schema_migrations" {
+						// Without its record every migration is applied
+						// again, and the first finds its tables there.
+						assert.ErrorContains(t, err, "already exists")
+					} else {
+						assert.ErrorContains(t, err, table)
+					}
+					return
+				}
+				defer func() { assert.NoError(t, s.Close()) }()
+				missing := "no such table: " + table
+				used := 0
+				// Readers first, on the untouched copy: a reader's error
+				// is the missing table, or (its data living elsewhere)
+				// none at all.
+				readers := readerCalls(s, f)
+				for _, name := range sortedKeys(readers) {
+					err := readers[name](ctx)
+					if err == nil {
+						continue
+					}
+					if assert.ErrorContains(t, err, missing, name) {
+						used++
+					}
+					assert.NotErrorIs(t, err, ErrNotFound, name)
+				}
+				// Writers change the copy as they go, so a later one may
+				// find its row gone; none may report success while the
+				// cause is lost, and the table must show in some error.
+				writers := writerCalls(s, f)
+				for _, name := range sortedKeys(writers) {
+					if err := writers[name](ctx); err != nil && strings.Contains(err.Error(), missing) {
+						used++
+					}
+				}
+				assert.Positive(t, used, "no call reported the missing table")
+			})
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
