@@ -117,3 +117,29 @@ func TestRotateMasterKeyDropsUnreadableACMEFiles(t *testing.T) {
 	_, err = c.Get(ctx, "damaged+cert")
 	assert.ErrorIs(t, err, ErrNotFound)
 }
+
+// TestRotateMasterKeyStopsOnMissingTable: a table the rotation re-keys
+// (a blind index, the recovery codes, the name tags, the audit chain) or
+// reads (retention rules, backups) is gone: the rotation stops with the
+// table named, and the data stays under the old key.
+func TestRotateMasterKeyStopsOnMissingTable(t *testing.T) {
+	ctx := context.Background()
+	for _, table := range []string{"account_tokens", "invitations", "email_reverts", "recovery_codes", "name_tags",
+		"retention_rules", "backups"} {
+		t.Run(table, func(t *testing.T) {
+			f := newRotationFixture(t)
+			execFile(t, filepath.Join(f.dir, MainDBFile), "DROP TABLE "+table)
+			newKey := newMasterKey(t)
+			_, err := RotateMasterKey(ctx, RotateMasterOptions{Dir: f.dir, OldKey: f.oldKey, NewKey: newKey, Clock: f.clock.Now})
+			require.Error(t, err)
+			assert.ErrorContains(t, err, "no such table: "+table)
+			entries, err := os.ReadDir(f.dir)
+			require.NoError(t, err)
+			for _, e := range entries {
+				assert.False(t, strings.HasPrefix(e.Name(), rotateStagePrefix), "stage %s left behind", e.Name())
+			}
+			_, err = Open(ctx, Options{Dir: f.dir, MasterKey: newKey})
+			require.ErrorIs(t, err, ErrWrongMasterKey, "the new key must not open the data")
+		})
+	}
+}
