@@ -859,3 +859,82 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// damageTimes overwrites every stored time in the database file at path
+// with text that is not a time, as a damaged page or a hand edit would.
+func damageTimes(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	_, err = db.Exec("PRAGMA ignore_check_constraints = ON")
+	require.NoError(t, err)
+	var triggers []string
+	rows, err := db.Query("SELECT name FROM sqlite_schema WHERE type = 'trigger'")
+	require.NoError(t, err)
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n))
+		triggers = append(triggers, n)
+	}
+	require.NoError(t, rows.Close())
+	for _, n := range triggers {
+		_, err := db.Exec("DROP TRIGGER " + n)
+		require.NoError(t, err)
+	}
+	for _, table := range tablesOf(t, path) {
+		rows, err := db.Query("SELECT name FROM pragma_table_info(?)", table)
+		require.NoError(t, err)
+		var cols []string
+		for rows.Next() {
+			var c string
+			require.NoError(t, rows.Scan(&c))
+			cols = append(cols, c)
+		}
+		require.NoError(t, rows.Close())
+		for _, c := range cols {
+			_, err := db.Exec(`UPDATE "`+table+`" SET "`+c+`" = 'damaged time' WHERE typeof("`+c+`") = 'text' AND "`+c+`" GLOB ?`,
+				"[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:*Z")
+			require.NoError(t, err, "%s.%s", table, c)
+		}
+	}
+}
+
+// Stored times that no longer parse: every reader that returns one fails,
+// saying which value is wrong, instead of returning the zero time (a
+// deadline of year 1 reads as long overdue, an expiry of year 1 as
+// expired), and none reads the damage as "not found".
+func TestDamagedTimesAreReportedByEveryReader(t *testing.T) {
+	ctx := context.Background()
+	dir, key := t.TempDir(), newMasterKey(t)
+	s, err := Open(ctx, Options{Dir: dir, MasterKey: key})
+	require.NoError(t, err)
+	f := newWriteFixture(t, s)
+	require.NoError(t, s.Close())
+	damageTimes(t, filepath.Join(dir, MainDBFile))
+	damageTimes(t, filepath.Join(dir, KeysDBFile))
+
+	s = openTestStore(t, dir, key, nil)
+	// Readers that compare the time in SQL fail closed: a damaged validity
+	// window grants nothing, a damaged effective date puts no policy in
+	// force. The audit chain covers its times, so it no longer verifies.
+	closed := map[string]error{"ActiveGrantFor": ErrNotFound, "GrantedLearner": ErrNotFound, "CurrentPolicy": ErrNotFound,
+		"VerifyAudit": ErrAuditBroken}
+	readers := readerCalls(s, f)
+	failed := 0
+	for _, name := range sortedKeys(readers) {
+		err := readers[name](ctx)
+		if want, ok := closed[name]; ok {
+			assert.ErrorIs(t, err, want, name)
+			continue
+		}
+		if err == nil {
+			continue
+		}
+		failed++
+		assert.ErrorContains(t, err, `"damaged time"`, name)
+		assert.NotErrorIs(t, err, ErrNotFound, name)
+	}
+	assert.Greater(t, failed, len(readers)/3, "most readers return a stored time")
+}
