@@ -273,10 +273,11 @@ func TestClosedStoreReportsEveryCall(t *testing.T) {
 
 // writeFixture is a store holding one of everything a writer can act on.
 type writeFixture struct {
-	person, officer, staff                  User
+	person, officer, staff, victim          User
 	member, training, live, session         string
 	material, question, attempt, certCode   string
 	caseID, erasureCase, reviewCase, breach string
+	breach2, verify, mail2, mail3, export2  string
 	grant, mail, export, hold, draft, mass  string
 	invitation, token, revert               string
 }
@@ -289,6 +290,7 @@ func newWriteFixture(t *testing.T, s *Store) writeFixture {
 	require.NoError(t, s.SetRestricted(ctx, f.person.ID, false))
 	f.officer = createUser(t, s, operatorUser("fixtureofficer"))
 	f.staff = createUser(t, s, newUser("fixturestaff"))
+	f.victim = createUser(t, s, newUser("fixturevictim"))
 	m, err := s.MemberByName(ctx, "SME Corporation Malaysia")
 	require.NoError(t, err)
 	f.member = m.ID
@@ -335,6 +337,11 @@ func newWriteFixture(t *testing.T, s *Store) writeFixture {
 	b, err := s.CreateBreach(ctx, f.officer.ID, testBreach("list", "", f.person.ID))
 	require.NoError(t, err)
 	f.breach = b.ID
+	_, err = s.ClaimBreachNotices(ctx, b.ID, []string{f.person.ID})
+	require.NoError(t, err)
+	b, err = s.CreateBreach(ctx, f.officer.ID, testBreach("list", "", f.person.ID))
+	require.NoError(t, err)
+	f.breach2 = b.ID
 	g, err := s.CreateGrant(ctx, NewGrant{MemberID: m.ID, TrainingIDs: []string{tr.ID}, Purpose: "follow-up",
 		ValidFrom: s.Now().Add(-time.Hour), ValidUntil: s.Now().Add(24 * time.Hour), GrantedBy: f.person.ID})
 	require.NoError(t, err)
@@ -343,6 +350,12 @@ func newWriteFixture(t *testing.T, s *Store) writeFixture {
 	require.NoError(t, err)
 	f.export, err = s.CreateExport(ctx, f.staff.ID)
 	require.NoError(t, err)
+	f.export2, err = s.CreateExport(ctx, f.officer.ID)
+	require.NoError(t, err)
+	for _, id := range []*string{&f.mail2, &f.mail3} {
+		*id, err = s.EnqueueMail(ctx, NewMail{UserID: f.person.ID, To: f.person.Email, Kind: "verify", Subject: "s", Text: "t"})
+		require.NoError(t, err)
+	}
 	h, err := s.SetLegalHold(ctx, f.officer.ID, NewLegalHold{UserID: f.staff.ID, Reason: "case 9"})
 	require.NoError(t, err)
 	f.hold = h.ID
@@ -361,7 +374,14 @@ func newWriteFixture(t *testing.T, s *Store) writeFixture {
 	f.revert, err = s.CreateEmailRevert(ctx, f.person.ID, "old@example.test", time.Hour)
 	require.NoError(t, err)
 	require.NoError(t, s.StartTOTP(ctx, f.staff.ID, "JBSWY3DPEHPK3PXP"))
-	require.NoError(t, s.EnsureJob(ctx, "fixture", s.Now()))
+	f.verify, err = s.CreateAccountToken(ctx, f.staff.ID, TokenVerify, time.Hour, "")
+	require.NoError(t, err)
+	for _, job := range []string{"fixture", "fixture2"} {
+		require.NoError(t, s.EnsureJob(ctx, job, s.Now()))
+		claimed, err := s.ClaimJob(ctx, job, "me", time.Hour, true)
+		require.NoError(t, err)
+		require.True(t, claimed)
+	}
 	return f
 }
 
@@ -371,12 +391,12 @@ func writerCalls(s *Store, f writeFixture) map[string]func(context.Context) erro
 	now := s.Now()
 	p, o := f.person.ID, f.officer.ID
 	return map[string]func(context.Context) error{
-		"SetConsents": func(ctx context.Context) error { return s.SetConsents(ctx, p, false, false, "form") },
+		"SetConsents": func(ctx context.Context) error { return s.SetConsents(ctx, p, false, false, "profile") },
 		"CreateAccountToken": func(ctx context.Context) error {
 			_, err := s.CreateAccountToken(ctx, p, TokenVerify, time.Hour, "")
 			return err
 		},
-		"VerifyEmail":   func(ctx context.Context) error { _, err := s.VerifyEmail(ctx, f.token); return err },
+		"VerifyEmail":   func(ctx context.Context) error { _, err := s.VerifyEmail(ctx, f.verify); return err },
 		"ResetPassword": func(ctx context.Context) error { _, err := s.ResetPassword(ctx, f.token, "$2a$10$y"); return err },
 		"SetPassword":   func(ctx context.Context) error { _, err := s.SetPassword(ctx, p, "$2a$10$y"); return err },
 		"UpdateProfile": func(ctx context.Context) error {
@@ -403,7 +423,7 @@ func writerCalls(s *Store, f writeFixture) map[string]func(context.Context) erro
 		"RecordAuthorityNotification": func(ctx context.Context) error {
 			return s.RecordAuthorityNotification(ctx, o, f.breach, now, "ref 1")
 		},
-		"CloseBreach": func(ctx context.Context) error { return s.CloseBreach(ctx, o, f.breach, "summary") },
+		"CloseBreach": func(ctx context.Context) error { return s.CloseBreach(ctx, o, f.breach2, "summary") },
 		"RecordConsent": func(ctx context.Context) error {
 			_, err := s.RecordConsent(ctx, ConsentRecord{ConsentID: NewID(), UserID: p, How: ConsentBanner,
 				PolicyVersion: "2023-10-09", Revision: testRevision()})
@@ -414,8 +434,8 @@ func writerCalls(s *Store, f writeFixture) map[string]func(context.Context) erro
 		"CreateExport":      func(ctx context.Context) error { _, err := s.CreateExport(ctx, p); return err },
 		"InterruptExports":  func(ctx context.Context) error { _, err := s.InterruptExports(ctx); return err },
 		"SetExportProgress": func(ctx context.Context) error { return s.SetExportProgress(ctx, f.export, 40) },
-		"FailExport":        func(ctx context.Context) error { return s.FailExport(ctx, f.export, "reason") },
-		"DeleteExports":     func(ctx context.Context) error { return s.DeleteExports(ctx, f.staff.ID) },
+		"FailExport":        func(ctx context.Context) error { return s.FailExport(ctx, f.export2, "reason") },
+		"DeleteExports":     func(ctx context.Context) error { return s.DeleteExports(ctx, f.victim.ID) },
 		"CreateGrant": func(ctx context.Context) error {
 			_, err := s.CreateGrant(ctx, NewGrant{MemberID: f.member, TrainingIDs: []string{f.training}, Purpose: "x",
 				ValidFrom: now, ValidUntil: now.Add(time.Hour), GrantedBy: p})
@@ -433,16 +453,16 @@ func writerCalls(s *Store, f writeFixture) map[string]func(context.Context) erro
 		},
 		"AcceptInvitation": func(ctx context.Context) error { return s.AcceptInvitation(ctx, f.invitation, p) },
 		"CreateMember": func(ctx context.Context) error {
-			_, err := s.CreateMember(ctx, MemberInput{Name: "Fixture member", Country: "MY", Kind: "agency", Active: true})
+			_, err := s.CreateMember(ctx, MemberInput{Name: "Fixture member", Country: "MY", Kind: "ngo", Active: true})
 			return err
 		},
 		"UpdateMember": func(ctx context.Context) error {
-			return s.UpdateMember(ctx, f.member, MemberInput{Name: "Renamed member", Country: "MY", Kind: "agency", Active: true})
+			return s.UpdateMember(ctx, f.member, MemberInput{Name: "Renamed member", Country: "MY", Kind: "ngo", Active: true})
 		},
 		"RemoveStaff":     func(ctx context.Context) error { return s.RemoveStaff(ctx, f.member, f.staff.ID) },
 		"SetOperatorRole": func(ctx context.Context) error { return s.SetOperatorRole(ctx, o, RoleBackoffice, true) },
 		"SetStaff":        func(ctx context.Context) error { return s.SetStaff(ctx, p, f.member, RoleMemberAdmin) },
-		"DestroyDataKey":  func(ctx context.Context) error { return s.DestroyDataKey(ctx, f.staff.ID) },
+		"DestroyDataKey":  func(ctx context.Context) error { return s.DestroyDataKey(ctx, f.victim.ID) },
 		"RotateKeys":      func(ctx context.Context) error { _, _, err := s.RotateKeys(ctx); return err },
 		"CreateMassMailing": func(ctx context.Context) error {
 			_, err := s.CreateMassMailing(ctx, "announcement", f.live, o, nil)
@@ -456,7 +476,7 @@ func writerCalls(s *Store, f writeFixture) map[string]func(context.Context) erro
 			return err
 		},
 		"ClaimNotification": func(ctx context.Context) error {
-			_, err := s.ClaimNotification(ctx, "feedback", f.training, p)
+			_, err := s.ClaimNotification(ctx, "feedback_request", f.training, p)
 			return err
 		},
 		"LinkNotification": func(ctx context.Context) error { return s.LinkNotification(ctx, "announcement", f.training, p, f.mail) },
@@ -467,15 +487,15 @@ func writerCalls(s *Store, f writeFixture) map[string]func(context.Context) erro
 			return err
 		},
 		"MarkMailSent":   func(ctx context.Context) error { return s.MarkMailSent(ctx, f.mail) },
-		"MarkMailRetry":  func(ctx context.Context) error { return s.MarkMailRetry(ctx, f.mail, "r", now.Add(time.Minute)) },
-		"MarkMailFailed": func(ctx context.Context) error { return s.MarkMailFailed(ctx, f.mail, "r") },
-		"DeleteUserMail": func(ctx context.Context) error { return s.DeleteUserMail(ctx, p) },
+		"MarkMailRetry":  func(ctx context.Context) error { return s.MarkMailRetry(ctx, f.mail2, "r", now.Add(time.Minute)) },
+		"MarkMailFailed": func(ctx context.Context) error { return s.MarkMailFailed(ctx, f.mail3, "r") },
+		"DeleteUserMail": func(ctx context.Context) error { return s.DeleteUserMail(ctx, f.victim.ID) },
 		"SavePolicyDraft": func(ctx context.Context) error {
 			_, err := s.SavePolicyDraft(ctx, o, PolicyDraft{Version: "2032-01", Summary: "x", BodyMD: "# P\n\nx", Material: true, EffectiveAt: now})
 			return err
 		},
 		"PublishPolicy":     func(ctx context.Context) error { _, err := s.PublishPolicy(ctx, o, f.draft); return err },
-		"AcceptPolicy":      func(ctx context.Context) error { return s.AcceptPolicy(ctx, p, "2023-10-09", "form") },
+		"AcceptPolicy":      func(ctx context.Context) error { return s.AcceptPolicy(ctx, p, "2023-10-09", "login") },
 		"SetRetentionRules": func(ctx context.Context) error { return s.SetRetentionRules(ctx, o, map[string]int{RetAudit: 400}) },
 		"SetLegalHold": func(ctx context.Context) error {
 			_, err := s.SetLegalHold(ctx, o, NewLegalHold{UserID: p, Reason: "r"})
@@ -517,7 +537,7 @@ func writerCalls(s *Store, f writeFixture) map[string]func(context.Context) erro
 		},
 		"RenewJobLease": func(ctx context.Context) error { return s.RenewJobLease(ctx, "fixture", "me", time.Minute) },
 		"FinishJob": func(ctx context.Context) error {
-			return s.FinishJob(ctx, "fixture", "me", now, now.Add(time.Hour), nil)
+			return s.FinishJob(ctx, "fixture2", "me", now, now.Add(time.Hour), nil)
 		},
 		"SetJobNextRun": func(ctx context.Context) error { return s.SetJobNextRun(ctx, "fixture", now.Add(time.Hour)) },
 		"SessionCommit": func(ctx context.Context) error {
@@ -528,9 +548,9 @@ func writerCalls(s *Store, f writeFixture) map[string]func(context.Context) erro
 		"CreateSetupToken":      func(ctx context.Context) error { _, err := s.CreateSetupToken(ctx, time.Hour); return err },
 		"AddStats": func(ctx context.Context) error {
 			return s.AddStats(ctx, []HourCount{{Day: "2025-03-14", Hour: 9, Views: 1, Visitors: 1}},
-				[]DimCount{{Day: "2025-03-14", Dimension: "country", Value: "MY", Views: 1, Visitors: 1}})
+				[]DimCount{{Day: "2025-03-14", Dimension: "browser", Value: "Firefox", Views: 1, Visitors: 1}})
 		},
-		"EraseUser": func(ctx context.Context) error { return s.EraseUser(ctx, o, f.staff.ID) },
+		"EraseUser": func(ctx context.Context) error { return s.EraseUser(ctx, o, f.victim.ID) },
 		"CreateTraining": func(ctx context.Context) error {
 			_, err := s.CreateTraining(ctx, f.member, f.staff.ID, TrainingInput{Title: "T", Summary: "s", Language: "en",
 				Kind: "self_study", PassMark: 50})
@@ -595,6 +615,25 @@ func refuseWrites(t *testing.T, s *Store) {
 // report success for a change that was never made (a consent withdrawn, a
 // key destroyed).
 func TestRefusedWritesAreReportedAndChangeNothing(t *testing.T) {
+	// The control: on a store that takes writes, each writer (in the
+	// order below) succeeds, or stops at the rule named here, so the
+	// errors below come from the refusal.
+	t.Run("control", func(t *testing.T) {
+		s := newTestStore(t)
+		writers := writerCalls(s, newWriteFixture(t, s))
+		expected := map[string]error{
+			"CompleteErasure":   ErrErasureNotCarriedOut, // the person is erased by a later call
+			"SetExportProgress": ErrNotFound,             // InterruptExports ended the export
+		}
+		for _, name := range sortedKeys(writers) {
+			err := writers[name](context.Background())
+			if want, ok := expected[name]; ok {
+				assert.ErrorIs(t, err, want, name)
+			} else {
+				assert.NoError(t, err, name)
+			}
+		}
+	})
 	s := newTestStore(t)
 	f := newWriteFixture(t, s)
 	before, beforeKeys := dump(t, s.db), dump(t, s.kdb)
