@@ -977,3 +977,91 @@ func TestDamagedTimesAreReportedByEveryReader(t *testing.T) {
 	}
 	assert.Greater(t, failed, len(readers)/3, "most readers return a stored time")
 }
+
+// Input the callers should never send is refused before anything is
+// written, with an error naming what is wrong.
+func TestInvalidInputIsRefusedBeforeWriting(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	f := newWriteFixture(t, s)
+	other, err := s.CreateMember(ctx, MemberInput{Name: "Other member", Country: "MY", Kind: "ngo", Active: true})
+	require.NoError(t, err)
+	now := s.Now()
+	breach := func(edit func(*NewBreach)) NewBreach {
+		nb := testBreach("list", "", f.person.ID)
+		edit(&nb)
+		return nb
+	}
+	cases := []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"account token purpose", func() error {
+			_, err := s.CreateAccountToken(ctx, f.person.ID, "login", time.Hour, "")
+			return err
+		}, `unknown purpose "login"`},
+		{"breach detected before it occurred", func() error {
+			_, err := s.CreateBreach(ctx, f.officer.ID, breach(func(nb *NewBreach) { nb.DetectedAt = nb.OccurredAt.Add(-time.Hour) }))
+			return err
+		}, "detected before it occurred"},
+		{"breach without category", func() error {
+			_, err := s.CreateBreach(ctx, f.officer.ID, breach(func(nb *NewBreach) { nb.Categories = nil }))
+			return err
+		}, "no data category"},
+		{"breach edit detected before it occurred", func() error {
+			return s.UpdateBreach(ctx, f.officer.ID, f.breach, breach(func(nb *NewBreach) { nb.DetectedAt = nb.OccurredAt.Add(-time.Hour) }))
+		}, "detected before it occurred"},
+		{"breach edit without category", func() error {
+			return s.UpdateBreach(ctx, f.officer.ID, f.breach, breach(func(nb *NewBreach) { nb.Categories = nil }))
+		}, "no data category"},
+		{"breach edit with unknown category", func() error {
+			return s.UpdateBreach(ctx, f.officer.ID, f.breach, breach(func(nb *NewBreach) { nb.Categories = []string{"shoe sizes"} }))
+		}, `unknown category "shoe sizes"`},
+		{"grant with an empty window", func() error {
+			_, err := s.CreateGrant(ctx, NewGrant{MemberID: f.member, TrainingIDs: []string{f.training}, Purpose: "x",
+				ValidFrom: now, ValidUntil: now, GrantedBy: f.person.ID})
+			return err
+		}, "empty window or no trainings"},
+		{"grant on another member's training", func() error {
+			_, err := s.CreateGrant(ctx, NewGrant{MemberID: other.ID, TrainingIDs: []string{f.training}, Purpose: "x",
+				ValidFrom: now, ValidUntil: now.Add(time.Hour), GrantedBy: f.person.ID})
+			return err
+		}, ErrGrantTraining.Error()},
+		{"operator invitation for a Member", func() error {
+			_, err := s.CreateInvitation(ctx, Invitation{MemberID: f.member, Role: RoleOperator, Email: "x@example.test",
+				InvitedBy: f.officer.ID}, time.Hour)
+			return err
+		}, `role "operator" and Member do not fit`},
+		{"operator role that is not one", func() error { return s.SetOperatorRole(ctx, f.officer.ID, RoleMemberStaff, false) },
+			"is not an operator role"},
+		{"mass mailing kind", func() error {
+			_, err := s.CreateMassMailing(ctx, "spam", f.training, f.officer.ID, nil)
+			return err
+		}, `unknown kind "spam"`},
+		{"mass mail of another kind", func() error {
+			_, err := s.QueueMassMails(ctx, "announcement", f.training, []NewMail{{UserID: f.person.ID, To: f.person.Email,
+				Kind: "verify", Subject: "s", Text: "t"}})
+			return err
+		}, "mail 0 is not a announcement to an account"},
+		{"mass mail to no account", func() error {
+			_, err := s.QueueMassMails(ctx, "announcement", f.training, []NewMail{{To: "x@example.test",
+				Kind: "announcement", Subject: "s", Text: "t"}})
+			return err
+		}, "mail 0 is not a announcement to an account"},
+		{"staff role", func() error { return s.SetStaff(ctx, f.person.ID, f.member, RoleOperator) }, `invalid role "operator"`},
+		{"unsubscribe purpose", func() error { return s.Unsubscribe(ctx, f.person.ID, "everything") }, `unknown purpose "everything"`},
+		{"export checksum", func() error { return s.FinishExport(ctx, f.export, 10, "abc") }, "invalid size or checksum"},
+		{"export size", func() error { return s.FinishExport(ctx, f.export, -1, strings.Repeat("0", 64)) }, "invalid size or checksum"},
+	}
+	before, beforeKeys := dump(t, s.db), dump(t, s.kdb)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			require.Error(t, err)
+			assert.ErrorContains(t, err, tc.want)
+		})
+	}
+	assert.Equal(t, before, dump(t, s.db), "kelas.db changed")
+	assert.Equal(t, beforeKeys, dump(t, s.kdb), "keys.db changed")
+}
