@@ -903,6 +903,30 @@ func sortedKeys[V any](m map[string]V) []string {
 // with text that is not a time, as a damaged page or a hand edit would.
 func damageTimes(t *testing.T, path string) {
 	t.Helper()
+	damageColumns(t, path, func(table, col string) string {
+		return `UPDATE "` + table + `" SET "` + col + `" = 'damaged time' WHERE typeof("` + col + `") = 'text' AND "` + col +
+			`" GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:*Z'`
+	})
+}
+
+// damageSealed overwrites every sealed value in the database file at path
+// with random bytes of the same length. Blind indexes and hashes, which
+// are looked up rather than opened, are left alone.
+func damageSealed(t *testing.T, path string) {
+	t.Helper()
+	damageColumns(t, path, func(table, col string) string {
+		if strings.HasSuffix(col, "_index") || strings.HasSuffix(col, "_hash") || col == "hash" || col == "tag" {
+			return ""
+		}
+		return `UPDATE "` + table + `" SET "` + col + `" = randomblob(length("` + col + `")) WHERE typeof("` + col + `") = 'blob'`
+	})
+}
+
+// damageColumns runs the statement update returns for each column of each
+// table of the database file at path, with its triggers and CHECK
+// constraints out of the way (damage does not ask them).
+func damageColumns(t *testing.T, path string, update func(table, col string) string) {
+	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path)
 	require.NoError(t, err)
 	defer db.Close()
@@ -933,9 +957,10 @@ func damageTimes(t *testing.T, path string) {
 		}
 		require.NoError(t, rows.Close())
 		for _, c := range cols {
-			_, err := db.Exec(`UPDATE "`+table+`" SET "`+c+`" = 'damaged time' WHERE typeof("`+c+`") = 'text' AND "`+c+`" GLOB ?`,
-				"[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:*Z")
-			require.NoError(t, err, "%s.%s", table, c)
+			if q := update(table, c); q != "" {
+				_, err := db.Exec(q)
+				require.NoError(t, err, "%s.%s", table, c)
+			}
 		}
 	}
 }
@@ -1064,4 +1089,33 @@ func TestInvalidInputIsRefusedBeforeWriting(t *testing.T) {
 	}
 	assert.Equal(t, before, dump(t, s.db), "kelas.db changed")
 	assert.Equal(t, beforeKeys, dump(t, s.kdb), "keys.db changed")
+}
+
+// Sealed values that no longer open (damaged bytes, or sealed under
+// another key): every reader that returns one fails, naming the column,
+// instead of returning garbage or an empty value, and none reads the
+// damage as "not found".
+func TestDamagedSealedValuesAreReportedByEveryReader(t *testing.T) {
+	ctx := context.Background()
+	dir, key := t.TempDir(), newMasterKey(t)
+	s, err := Open(ctx, Options{Dir: dir, MasterKey: key})
+	require.NoError(t, err)
+	f := newWriteFixture(t, s)
+	require.NoError(t, s.Close())
+	damageSealed(t, filepath.Join(dir, MainDBFile))
+
+	s = openTestStore(t, dir, key, nil)
+	readers := readerCalls(s, f)
+	failed := 0
+	for _, name := range sortedKeys(readers) {
+		err := readers[name](ctx)
+		if err == nil {
+			continue
+		}
+		failed++
+		assert.ErrorContains(t, err, "cannot open sealed value", name)
+		assert.Regexp(t, `open [a-z_]+\.[a-z_]+: `, err.Error(), "%s: the error names the column", name)
+		assert.NotErrorIs(t, err, ErrNotFound, name)
+	}
+	assert.Greater(t, failed, 15, "the readers of personal data open sealed values")
 }
