@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -595,6 +596,13 @@ func writerCalls(s *Store, f writeFixture) map[string]func(context.Context) erro
 	}
 }
 
+// writerRules are the errors the writers of writerCalls stop at, run in
+// order on one fixture, by their own rules.
+var writerRules = map[string]error{
+	"CompleteErasure":   ErrErasureNotCarriedOut, // the person is erased by a later call
+	"SetExportProgress": ErrNotFound,             // InterruptExports ended the export
+}
+
 // refuseWrites makes both write connections refuse every change from now
 // on, as a read-only medium or a database left read-only would.
 func refuseWrites(t *testing.T, s *Store) {
@@ -621,13 +629,9 @@ func TestRefusedWritesAreReportedAndChangeNothing(t *testing.T) {
 	t.Run("control", func(t *testing.T) {
 		s := newTestStore(t)
 		writers := writerCalls(s, newWriteFixture(t, s))
-		expected := map[string]error{
-			"CompleteErasure":   ErrErasureNotCarriedOut, // the person is erased by a later call
-			"SetExportProgress": ErrNotFound,             // InterruptExports ended the export
-		}
 		for _, name := range sortedKeys(writers) {
 			err := writers[name](context.Background())
-			if want, ok := expected[name]; ok {
+			if want, ok := writerRules[name]; ok {
 				assert.ErrorIs(t, err, want, name)
 			} else {
 				assert.NoError(t, err, name)
@@ -856,6 +860,7 @@ func TestMissingTableIsReportedByEveryCall(t *testing.T) {
 					} else {
 						assert.ErrorContains(t, err, table)
 					}
+					failingWritesChangeNothing(t, src, key, f, file, table, nil)
 					return
 				}
 				defer func() { assert.NoError(t, s.Close()) }()
@@ -879,12 +884,15 @@ func TestMissingTableIsReportedByEveryCall(t *testing.T) {
 				// find its row gone; none may report success while the
 				// cause is lost, and the table must show in some error.
 				writers := writerCalls(s, f)
+				var touched []string
 				for _, name := range sortedKeys(writers) {
 					if err := writers[name](ctx); err != nil && strings.Contains(err.Error(), missing) {
 						used++
+						touched = append(touched, name)
 					}
 				}
 				assert.Positive(t, used, "no call reported the missing table")
+				failingWritesChangeNothing(t, src, key, f, file, table, touched)
 			})
 		}
 	}
@@ -1118,4 +1126,81 @@ func TestDamagedSealedValuesAreReportedByEveryReader(t *testing.T) {
 		assert.NotErrorIs(t, err, ErrNotFound, name)
 	}
 	assert.Greater(t, failed, 15, "the readers of personal data open sealed values")
+}
+
+// failingWritesChangeNothing makes every change to table of file fail, on
+// a fresh copy of src, and runs the writers named (nil: all): each either
+// succeeds (it did not write the table), stops at its own rule as in the
+// control of TestRefusedWritesAreReportedAndChangeNothing, or fails with
+// the injected cause having committed nothing, however far it got.
+func failingWritesChangeNothing(t *testing.T, src string, key []byte, f writeFixture, file, table string, names []string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	copyTree(t, src, dir)
+	var stmts []string
+	for _, op := range []string{"INSERT", "UPDATE", "DELETE"} {
+		stmts = append(stmts, "CREATE TRIGGER injected_"+strings.ToLower(op)+" BEFORE "+op+" ON "+table+
+			" BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+	}
+	execFile(t, filepath.Join(dir, file), stmts...)
+	s, err := Open(ctx, Options{Dir: dir, MasterKey: key})
+	if err != nil {
+		assert.ErrorContains(t, err, "injected failure")
+		return
+	}
+	defer func() { assert.NoError(t, s.Close()) }()
+	mainWatch, keysWatch := watch(t, filepath.Join(dir, MainDBFile)), watch(t, filepath.Join(dir, KeysDBFile))
+	// A connection of its own on each file sees, through data_version,
+	// whether any other connection committed in the meantime.
+	versions := func() [2]int {
+		var v [2]int
+		for i, w := range []*sql.DB{mainWatch, keysWatch} {
+			require.NoError(t, w.QueryRow("PRAGMA data_version").Scan(&v[i]))
+		}
+		return v
+	}
+	calls := writerCalls(s, f)
+	if names == nil {
+		names = sortedKeys(calls)
+	}
+	for _, name := range names {
+		before := versions()
+		err := calls[name](ctx)
+		if err == nil || errors.Is(err, writerRules[name]) {
+			continue
+		}
+		assert.ErrorContains(t, err, "injected failure", name)
+		after := versions()
+		switch multiStepWriters[name] {
+		case "":
+			assert.Equal(t, before, after, "%s committed a change before failing", name)
+		case "keys":
+			assert.Equal(t, before[0], after[0], "%s committed a change to kelas.db before failing", name)
+		}
+	}
+}
+
+// watch opens one connection of its own on the database file at path.
+func watch(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	require.NoError(t, err)
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// multiStepWriters commit in more than one transaction by design, so a
+// failure part-way leaves the steps before it done: "keys" where only a
+// data key made first in keys.db may stay (it seals nothing), "all" where
+// either database may have changed.
+var multiStepWriters = map[string]string{
+	"Purge": "all", // each category is purged, and its run logged, on its own
+	// The rows go in one transaction on kelas.db, then the key is
+	// destroyed in keys.db; the tombstone makes ApplyTombstones finish it.
+	"EraseUser":  "all",
+	"CreateUser": "keys",
 }
