@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -143,4 +144,52 @@ func TestACMECacheSealsPlaintextFiles(t *testing.T) {
 	n, err = c.SealPlaintext()
 	require.NoError(t, err)
 	assert.Zero(t, n, "sealed files are left alone")
+}
+
+// TestACMECacheReportsFileFailures: the cache says what went wrong with
+// its files instead of passing a broken state on as "not cached", and
+// leaves entries it cannot handle alone.
+func TestACMECacheReportsFileFailures(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	c, err := s.ACMECache()
+	require.NoError(t, err)
+	dir := filepath.Join(s.Dir(), ACMEDir)
+
+	// A file where the folder belongs: writes and the state fail, naming it.
+	require.NoError(t, os.WriteFile(dir, []byte("not a folder"), 0o600))
+	assert.ErrorContains(t, c.Put(ctx, "acme_account+key", []byte("k")), "store: acme dir")
+	_, err = c.State(ctx)
+	assert.ErrorContains(t, err, "store: acme dir")
+	_, err = c.SealPlaintext()
+	assert.ErrorContains(t, err, "store: acme dir")
+	require.NoError(t, os.Remove(dir))
+
+	// A folder under an entry's name is not an entry: reading it fails
+	// (it is not "not found", which would make the caller overwrite it),
+	// deleting it fails, and listing and sealing skip it.
+	require.NoError(t, c.Put(ctx, "acme_account+key", []byte("account key")))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "example.test", "inside"), 0o700))
+	_, err = c.Get(ctx, "example.test")
+	assert.ErrorContains(t, err, "store: acme get")
+	assert.ErrorContains(t, c.Delete(ctx, "example.test"), "store: acme delete")
+	assert.DirExists(t, filepath.Join(dir, "example.test"))
+	n, err := c.SealPlaintext()
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	_, err = c.State(ctx)
+	require.NoError(t, err)
+
+	// Names that cannot be entries are refused or ignored, never joined
+	// into a path.
+	assert.NoError(t, c.Delete(ctx, "../"+KeysDBFile))
+	assert.FileExists(t, filepath.Join(s.Dir(), KeysDBFile))
+
+	// After Close, sealing is refused like every write.
+	c.Close()
+	_, err = c.SealPlaintext()
+	assert.ErrorIs(t, err, ErrACMEClosed)
+	got, err := c.Get(ctx, "acme_account+key")
+	require.NoError(t, err)
+	assert.Equal(t, "account key", string(got))
 }

@@ -96,3 +96,12 @@ func TestStatisticsExclusion(t *testing.T) {
 	assert.False(t, excluded())
 	assert.Error(t, s.SetObjection(ctx, u.ID, "everything", true))
 }
+
+func TestConsentRecordAllows(t *testing.T) {
+	r := ConsentRecord{Preferences: true, Statistics: false, Marketing: true}
+	assert.True(t, r.Allows(CookieNecessary), "necessary cookies need no consent")
+	assert.True(t, r.Allows(CookiePreferences))
+	assert.False(t, r.Allows(CookieStatistics))
+	assert.True(t, r.Allows(CookieMarketing))
+	assert.False(t, r.Allows("tracking"), "an unknown category is never allowed")
+}

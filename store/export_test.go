@@ -610,3 +610,9 @@ func TestStoredRFC3339MatchesParsing(t *testing.T) {
 		assert.Equal(t, want, got, v)
 	}
 }
+
+func TestPictureFileByContentType(t *testing.T) {
+	assert.Equal(t, "profile/picture.jpg", PictureFile("image/jpeg"))
+	assert.Equal(t, "profile/picture.png", PictureFile("image/png"))
+	assert.Equal(t, "profile/picture.bin", PictureFile("image/svg+xml"), "anything else is kept as bytes, never rendered")
+}

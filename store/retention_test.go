@@ -436,3 +436,25 @@ func TestPurgeInterruptedLosesNothing(t *testing.T) {
 	assert.Equal(t, 0, count(t, s.db, "access_log", "route = 'old'"))
 	assert.Equal(t, 5, count(t, s.db, "access_log", "route = 'new'"))
 }
+
+// Validation failures name every field or category at fault, in a stable
+// order, and a held person's erasure names the hold as the reason.
+func TestRetentionAndHoldErrorsNameEveryProblem(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	officer := registered(t, s, "officer")
+	err := s.SetRetentionRules(ctx, officer.ID, map[string]int{RetAudit: 1, RetAccessLog: 100000})
+	var re RuleErrors
+	require.ErrorAs(t, err, &re)
+	assert.Len(t, re, 2)
+	assert.Regexp(t, `^store: invalid retention rules: access_log: .+; audit_log: .+$`, err.Error())
+
+	_, err = s.SetLegalHold(ctx, officer.ID, NewLegalHold{UserID: "not an id", Category: RetAudit})
+	var he HoldErrors
+	require.ErrorAs(t, err, &he)
+	assert.Contains(t, err.Error(), "reason: give the reason")
+	assert.Contains(t, err.Error(), "target: choose either a person or a category")
+
+	assert.Equal(t, "audit_log_unknown", RetentionLabel("audit_log_unknown"), "an unknown category is shown as it is")
+	assert.NotEqual(t, RetAudit, RetentionLabel(RetAudit))
+}

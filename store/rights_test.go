@@ -152,3 +152,15 @@ func TestErasureCompletesOnlyWhenCarriedOut(t *testing.T) {
 	_, err = s.CompleteErasure(ctx, NewID(), "officer")
 	assert.ErrorIs(t, err, ErrNotFound)
 }
+
+func TestValidCaseStatusAndCertificateCode(t *testing.T) {
+	for _, st := range []string{CaseOpen, CaseInProgress, CaseCompleted, CaseCancelled, CaseRejected} {
+		assert.True(t, ValidCaseStatus(st), st)
+	}
+	assert.False(t, ValidCaseStatus("closed"))
+	assert.False(t, ValidCaseStatus(""))
+	assert.True(t, ValidCertificateCode("ABCDE-FGHIJ-KLMNO-PQR27"))
+	for _, bad := range []string{"", "ABCDE-FGHIJ-KLMNO-PQR2", "ABCDE_FGHIJ-KLMNO-PQR27", "abcde-FGHIJ-KLMNO-PQR27", "ABCDE-FGHIJ-KLMNO-PQR18"} {
+		assert.False(t, ValidCertificateCode(bad), bad)
+	}
+}
