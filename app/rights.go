@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,22 +52,16 @@ func (a *App) handlePrivacy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := views.PrivacyNotice{Policy: policy, Categories: noticeCategories(store.DataMap()), Retention: rules, Members: members,
+	v := views.PrivacyNotice{Policy: policy, Categories: noticeCategories(ctx, store.DataMap()), Retention: rules, Members: members,
 		Grace: a.erasureGrace()}
-	return a.render(w, r, http.StatusOK, views.Privacy(a.page(r, "Privacy notice"), v))
-}
-
-// categoryNames are the data-map categories as the notice names them.
-var categoryNames = map[store.Category]string{
-	store.CatRegistration: "Registration", store.CatProfile: "Profile", store.CatAccount: "Account",
-	store.CatConsents: "Consents and requests", store.CatActivity: "Activity log", store.CatLearning: "Learning records",
-	store.CatVisitorStats: "Visitor statistics", store.CatAccessLog: "Web server access log", store.CatDisclosures: "Disclosures",
-	store.CatSecurity: "Security",
+	return a.render(w, r, http.StatusOK, views.Privacy(a.page(r, tr(r, "privacy.title")), v))
 }
 
 // noticeCategories folds the data map into one row per category of
-// personal data: the notice is generated, never written by hand.
-func noticeCategories(fields []store.Field) []views.NoticeCategory {
+// personal data, in the order of the categories' names in the reader's
+// language: the notice is generated, never written by hand. The rows keep
+// the data map's codes; the notice words them.
+func noticeCategories(ctx context.Context, fields []store.Field) []views.NoticeCategory {
 	byCat := map[store.Category]*views.NoticeCategory{}
 	seen := map[string]bool{}
 	add := func(list *[]string, v string) {
@@ -83,22 +78,19 @@ func noticeCategories(fields []store.Field) []views.NoticeCategory {
 		}
 		c := byCat[f.Category]
 		if c == nil {
-			name := categoryNames[f.Category]
-			if name == "" {
-				name = string(f.Category)
-			}
-			c = &views.NoticeCategory{Name: name}
+			c = &views.NoticeCategory{Code: f.Category}
 			byCat[f.Category] = c
 		}
-		col := strings.ReplaceAll(f.Column, "_", " ")
-		if k := string(f.Category) + "/" + col; !seen[k] && !bookkeeping(f.Column) {
+		if k := string(f.Category) + "/" + f.Column; !seen[k] && !bookkeeping(f.Column) {
 			seen[k] = true
-			c.Fields = append(c.Fields, col)
+			c.Fields = append(c.Fields, f.Column)
 		}
 		for _, p := range f.Purposes {
 			add(&c.Purposes, p)
 		}
-		add(&c.Bases, strings.ReplaceAll(string(f.Basis), "_", " "))
+		if !slices.Contains(c.Bases, f.Basis) {
+			c.Bases = append(c.Bases, f.Basis)
+		}
 		add(&c.Retention, f.Retention)
 		c.Encrypted = c.Encrypted || f.Encrypted
 	}
@@ -106,7 +98,9 @@ func noticeCategories(fields []store.Field) []views.NoticeCategory {
 	for _, c := range byCat {
 		out = append(out, *c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool {
+		return views.NoticeCategoryName(ctx, out[i].Code) < views.NoticeCategoryName(ctx, out[j].Code)
+	})
 	return out
 }
 
