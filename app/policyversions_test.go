@@ -405,3 +405,19 @@ func TestPolicyTranslations(t *testing.T) {
 	assert.Zero(t, d.Find(`[data-testid="policy-original-language"]`).Length())
 	assert.NotContains(t, body, "นโยบาย")
 }
+
+// TestPrivacyNoticeSpeaksFromTheCatalogue: in the pseudo-locale every
+// generated part of the notice (categories, columns, purposes, bases,
+// retention, rules in force) comes from the catalogue: a data-map code
+// without a message would show as plain English.
+func TestPrivacyNoticeSpeaksFromTheCatalogue(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.PseudoLocale = true })
+	res, body := ts.get(t, "/privacy?lang=qps")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	for _, sel := range []string{`[data-testid="notice-categories"]`, `[data-testid="notice-retention"]`} {
+		text := d.Find(sel).Text()
+		require.NotEmpty(t, strings.TrimSpace(text))
+		assert.Empty(t, englishWord.FindAllString(notText.ReplaceAllString(text, " "), -1), sel)
+	}
+}
