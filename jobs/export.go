@@ -119,13 +119,13 @@ func (r *Runner) BuildExport(ctx context.Context, userID, id string) (err error)
 // export names them: a title and a sentence about each.
 var exportCategories = map[store.Category]struct{ title, about string }{
 	store.CatRegistration: {"export.category.registration.title", "export.category.registration.about"},
-	store.CatProfile: {"export.category.profile.title", "export.category.profile.about"},
-	store.CatAccount: {"export.category.account.title", "export.category.account.about"},
-	store.CatConsents: {"export.category.consents.title", "export.category.consents.about"},
-	store.CatActivity: {"export.category.activity_log.title", "export.category.activity_log.about"},
-	store.CatLearning: {"export.category.learning_records.title", "export.category.learning_records.about"},
-	store.CatDisclosures: {"export.category.disclosures.title", "export.category.disclosures.about"},
-	store.CatSecurity: {"export.category.security.title", "export.category.security.about"},
+	store.CatProfile:      {"export.category.profile.title", "export.category.profile.about"},
+	store.CatAccount:      {"export.category.account.title", "export.category.account.about"},
+	store.CatConsents:     {"export.category.consents.title", "export.category.consents.about"},
+	store.CatActivity:     {"export.category.activity_log.title", "export.category.activity_log.about"},
+	store.CatLearning:     {"export.category.learning_records.title", "export.category.learning_records.about"},
+	store.CatDisclosures:  {"export.category.disclosures.title", "export.category.disclosures.about"},
+	store.CatSecurity:     {"export.category.security.title", "export.category.security.about"},
 }
 
 // exportTitle names a category in English.
