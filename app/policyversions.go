@@ -520,8 +520,10 @@ func (a *App) renderAccept(w http.ResponseWriter, r *http.Request, pa store.Poli
 			return err
 		}
 		if err == nil {
-			v.Current.Summary = tr.Summary
+			v.Current.Summary, v.Translated = tr.Summary, true
 		}
+	} else {
+		v.Translated = true
 	}
 	if pa.LastAccepted != "" && pa.LastAccepted != pa.Current.Version {
 		old, err := a.store.PolicyVersionByLabel(r.Context(), pa.LastAccepted)

@@ -49,3 +49,22 @@ func TestNoticeCodesHaveMessages(t *testing.T) {
 		has(caseStatusKeys[s], "case status "+s)
 	}
 }
+
+// TestActivityCodesHaveMessages: every action of the activity log the
+// access page lists has a message.
+func TestActivityCodesHaveMessages(t *testing.T) {
+	en := i18n.Get(i18n.Default)
+	for _, a := range []string{store.ActViewTraining, store.ActEnrol, store.ActViewMaterial, store.ActDownloadFile, store.ActStartQuiz,
+		store.ActSubmitQuiz, store.ActComplete, store.ActCertificateIssue, store.ActAttendance} {
+		assert.True(t, en.Has(activityKeys[a]), a)
+	}
+	for code, key := range objectTypeKeys {
+		assert.True(t, en.Has(key), code)
+	}
+	for code, key := range viewKeys {
+		assert.True(t, en.Has(key), code)
+	}
+	for code, key := range cookieHowKeys {
+		assert.True(t, en.Has(key), code)
+	}
+}

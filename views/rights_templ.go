@@ -2711,9 +2711,9 @@ func AccessPage(p Page, v AccessView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var167 string
-				templ_7745c5c3_Var167, templ_7745c5c3_Err = templ.JoinStringErrs(a.Action)
+				templ_7745c5c3_Var167, templ_7745c5c3_Err = templ.JoinStringErrs(codeText(ctx, activityKeys, a.Action))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 455, Col: 75}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 455, Col: 104}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var167))
 				if templ_7745c5c3_Err != nil {
@@ -2724,9 +2724,9 @@ func AccessPage(p Page, v AccessView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var168 string
-				templ_7745c5c3_Var168, templ_7745c5c3_Err = templ.JoinStringErrs(a.ObjectType)
+				templ_7745c5c3_Var168, templ_7745c5c3_Err = templ.JoinStringErrs(codeText(ctx, objectTypeKeys, a.ObjectType))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 455, Col: 100}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 455, Col: 160}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var168))
 				if templ_7745c5c3_Err != nil {
@@ -2739,7 +2739,7 @@ func AccessPage(p Page, v AccessView) templ.Component {
 				var templ_7745c5c3_Var169 string
 				templ_7745c5c3_Var169, templ_7745c5c3_Err = templ.JoinStringErrs(ipLabel(ctx, a))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 455, Col: 128}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 455, Col: 188}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var169))
 				if templ_7745c5c3_Err != nil {
@@ -4755,6 +4755,37 @@ var cookieHowKeys = map[string]string{
 	store.ConsentSettings: "rights.cookie_how.settings",
 	store.ConsentEmbed:    "rights.cookie_how.embed",
 	store.ConsentGPC:      "rights.cookie_how.gpc",
+}
+
+// activityKeys are the catalogue keys of the activity log's actions.
+var activityKeys = map[string]string{
+	store.ActViewTraining:     "rights.activity.view_training",
+	store.ActEnrol:            "rights.activity.enrol",
+	store.ActViewMaterial:     "rights.activity.view_material",
+	store.ActDownloadFile:     "rights.activity.download_file",
+	store.ActStartQuiz:        "rights.activity.start_quiz",
+	store.ActSubmitQuiz:       "rights.activity.submit_quiz",
+	store.ActComplete:         "rights.activity.complete",
+	store.ActCertificateIssue: "rights.activity.certificate_issued",
+	store.ActAttendance:       "rights.activity.attendance",
+}
+
+// objectTypeKeys are the catalogue keys of what an activity was about.
+var objectTypeKeys = map[string]string{
+	"training":     "rights.object.training",
+	"material":     "rights.object.material",
+	"certificate":  "rights.object.certificate",
+	"quiz":         "rights.object.quiz",
+	"quiz_attempt": "rights.object.quiz_attempt",
+	"session":      "rights.object.session",
+}
+
+// codeText is the message of a code from keys, or the code itself.
+func codeText(ctx context.Context, keys map[string]string, code string) string {
+	if key, ok := keys[code]; ok {
+		return t(ctx, key)
+	}
+	return code
 }
 
 var _ = templruntime.GeneratedTemplate
