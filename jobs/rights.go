@@ -3,8 +3,8 @@ package jobs
 import (
 	"context"
 	"errors"
-	"strconv"
 
+	"kelas/i18n"
 	"kelas/mail"
 	"kelas/store"
 	"kelas/views"
@@ -127,10 +127,12 @@ func (r *Runner) runRightsReminders(ctx context.Context) error {
 	}
 	for _, c := range cs {
 		for _, d := range dpos {
-			if err := r.mails.Account(ctx, d.ID, d.Email, "rights_reminder", "Rights request due "+c.DueAt.Format("2 January"), views.MailBody{
-				Greeting:    "Hello " + d.FirstName + ",",
-				Paragraphs:  []string{"A request (" + views.CaseKindLabel(c.Kind) + ") received " + c.ReceivedAt.Format("2 January 2006") + " must be answered by " + c.DueAt.Format("2 January 2006") + "."},
-				ActionLabel: "Open the request", ActionURL: r.mails.PublicURL() + "/console/rights/" + c.ID,
+			p := i18n.NewPrinter(userLanguage(d), nil, "kelas")
+			if err := r.mails.Account(i18n.With(ctx, p), d.ID, d.Email, "rights_reminder", p.T("rights.mail.reminder.subject", "date", p.DayMonth(c.DueAt)), views.MailBody{
+				Greeting: p.T("rights.mail.greeting", "name", d.FirstName),
+				Paragraphs: []string{p.T("rights.mail.reminder.text", "kind", views.CaseKindText(i18n.With(ctx, p), c.Kind),
+					"received", p.Date(c.ReceivedAt), "due", p.Date(c.DueAt))},
+				ActionLabel: p.T("rights.mail.open_request"), ActionURL: r.mails.PublicURL() + "/console/rights/" + c.ID,
 			}); err != nil {
 				return err
 			}
@@ -155,28 +157,40 @@ func (r *Runner) runAttentionDigest(ctx context.Context) error {
 		return err
 	}
 	base := r.mails.PublicURL()
-	var paras []string
-	for _, c := range v.Cases {
-		state := "due " + c.DueAt.Format("2 January 2006")
-		if c.Overdue(v.Now) {
-			state = "OVERDUE since " + c.DueAt.Format("2 January 2006")
-		}
-		paras = append(paras, "Request ("+views.CaseKindLabel(c.Kind)+"), "+state+": "+base+"/console/rights/"+c.ID)
-	}
-	for _, b := range v.Breaches {
-		// The title is a label kept free of names (the form says so).
-		paras = append(paras, "Breach \""+b.Breach.Title+"\": "+b.Countdown.Text()+" "+base+"/console/breaches/"+b.Breach.ID)
-	}
-	subject := "kelas: " + strconv.Itoa(len(v.Cases)) + " requests and " + strconv.Itoa(len(v.Breaches)) + " breaches need you"
 	for _, d := range dpos {
-		if err := r.mails.Account(ctx, d.ID, d.Email, "attention_digest", subject, views.MailBody{
-			Greeting:    "Hello " + d.FirstName + ",",
-			Paragraphs:  append([]string{"These deadlines need you (" + v.Now.UTC().Format("2 January 2006, 15:04") + " UTC):"}, paras...),
-			ActionLabel: "Open the console", ActionURL: base + "/console",
+		p := i18n.NewPrinter(userLanguage(d), nil, "kelas")
+		var paras []string
+		for _, c := range v.Cases {
+			kind, url := views.CaseKindText(i18n.With(ctx, p), c.Kind), base+"/console/rights/"+c.ID
+			if c.Overdue(v.Now) {
+				paras = append(paras, p.T("rights.mail.digest.overdue", "kind", kind, "date", p.Date(c.DueAt), "url", url))
+			} else {
+				paras = append(paras, p.T("rights.mail.digest.due", "kind", kind, "date", p.Date(c.DueAt), "url", url))
+			}
+		}
+		for _, b := range v.Breaches {
+			// The title is a label kept free of names (the form says so).
+			paras = append(paras, p.T("rights.mail.digest.breach", "title", b.Breach.Title, "countdown", b.Countdown.Text(),
+				"url", base+"/console/breaches/"+b.Breach.ID))
+		}
+		subject := p.T("rights.mail.digest.subject", "requests", p.N("rights.mail.digest.requests", len(v.Cases)),
+			"breaches", p.N("rights.mail.digest.breaches", len(v.Breaches)))
+		if err := r.mails.Account(i18n.With(ctx, p), d.ID, d.Email, "attention_digest", subject, views.MailBody{
+			Greeting:    p.T("rights.mail.greeting", "name", d.FirstName),
+			Paragraphs:  append([]string{p.T("rights.mail.digest.intro", "time", p.DateTime(v.Now))}, paras...),
+			ActionLabel: p.T("rights.mail.digest.open_console"), ActionURL: base + "/console",
 		}); err != nil {
 			return err
 		}
 	}
 	r.log.Info("attention digest", "cases", len(v.Cases), "breaches", len(v.Breaches), "officers", len(dpos))
 	return nil
+}
+
+// userLanguage is the person's saved language, or the default.
+func userLanguage(u store.User) string {
+	if i18n.Supported(u.Language) {
+		return u.Language
+	}
+	return i18n.Default
 }
