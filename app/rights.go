@@ -252,10 +252,17 @@ func (a *App) notifyOfficers(ctx context.Context, c store.Case) {
 		return
 	}
 	for _, d := range dpos {
-		err := a.accountMail(ctx, d.ID, d.Email, "rights_new", "New rights request: "+views.CaseKindLabel(c.Kind), views.MailBody{
-			Greeting:    "Hello " + d.FirstName + ",",
-			Paragraphs:  []string{"A new request (" + views.CaseKindLabel(c.Kind) + ") arrived. It must be answered by " + c.DueAt.Format("2 January 2006") + "."},
-			ActionLabel: "Open the request",
+		code := i18n.Default
+		if i18n.Supported(d.Language) {
+			code = d.Language
+		}
+		p := a.printer(code, nil)
+		mctx := i18n.With(ctx, p)
+		kind := views.CaseKindText(mctx, c.Kind)
+		err := a.accountMail(mctx, d.ID, d.Email, "rights_new", p.T("rights.mail.new.subject", "kind", kind), views.MailBody{
+			Greeting:    p.T("rights.mail.greeting", "name", d.FirstName),
+			Paragraphs:  []string{p.T("rights.mail.new.text", "kind", kind, "date", p.Date(c.DueAt))},
+			ActionLabel: p.T("rights.mail.open_request"),
 			ActionURL:   a.cfg.PublicURL() + "/console/rights/" + c.ID,
 		})
 		if err != nil {
