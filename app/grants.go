@@ -257,7 +257,7 @@ func (a *App) handleLearnerSearch(w http.ResponseWriter, r *http.Request) error 
 		for i, l := range ls {
 			ids[i] = l.ID
 		}
-		if err := a.disclose(r, x, store.ViewLearnerList, "", "operator search by name or email", ids...); err != nil {
+		if err := a.disclose(r, x, store.ViewLearnerList, "", "@operator_search", ids...); err != nil {
 			return err
 		}
 	}

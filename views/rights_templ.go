@@ -2848,9 +2848,9 @@ func AccessPage(p Page, v AccessView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var176 string
-					templ_7745c5c3_Var176, templ_7745c5c3_Err = templ.JoinStringErrs(d.At.Format(time.DateTime))
+					templ_7745c5c3_Var176, templ_7745c5c3_Err = templ.JoinStringErrs(dateTime(ctx, d.At))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 471, Col: 52}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 471, Col: 45}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var176))
 					if templ_7745c5c3_Err != nil {
@@ -2892,9 +2892,9 @@ func AccessPage(p Page, v AccessView) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var179 string
-						templ_7745c5c3_Var179, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.data.under", "grant", d.Under))
+						templ_7745c5c3_Var179, templ_7745c5c3_Err = templ.JoinStringErrs(disclosureUnder(ctx, d))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 476, Col: 94}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 476, Col: 72}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var179))
 						if templ_7745c5c3_Err != nil {
@@ -2906,9 +2906,9 @@ func AccessPage(p Page, v AccessView) templ.Component {
 						}
 					} else {
 						var templ_7745c5c3_Var180 string
-						templ_7745c5c3_Var180, templ_7745c5c3_Err = templ.JoinStringErrs(d.Reason)
+						templ_7745c5c3_Var180, templ_7745c5c3_Err = templ.JoinStringErrs(disclosureReason(ctx, d.Reason))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 478, Col: 20}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 478, Col: 43}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var180))
 						if templ_7745c5c3_Err != nil {
@@ -4601,9 +4601,9 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var262 string
-					templ_7745c5c3_Var262, templ_7745c5c3_Err = templ.JoinStringErrs(d.At.UTC().Format(time.DateTime))
+					templ_7745c5c3_Var262, templ_7745c5c3_Err = templ.JoinStringErrs(dateTime(ctx, d.At))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 870, Col: 57}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 870, Col: 44}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var262))
 					if templ_7745c5c3_Err != nil {
@@ -4667,9 +4667,9 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 					}
 					if d.GrantID != "" {
 						var templ_7745c5c3_Var267 string
-						templ_7745c5c3_Var267, templ_7745c5c3_Err = templ.JoinStringErrs(d.Under)
+						templ_7745c5c3_Var267, templ_7745c5c3_Err = templ.JoinStringErrs(disclosureGrant(ctx, d))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 876, Col: 18}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 876, Col: 34}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var267))
 						if templ_7745c5c3_Err != nil {
@@ -4682,7 +4682,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 						var templ_7745c5c3_Var268 string
 						templ_7745c5c3_Var268, templ_7745c5c3_Err = templ.JoinStringErrs(d.GrantID)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 876, Col: 39}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 876, Col: 55}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var268))
 						if templ_7745c5c3_Err != nil {
@@ -4694,9 +4694,9 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 						}
 					} else {
 						var templ_7745c5c3_Var269 string
-						templ_7745c5c3_Var269, templ_7745c5c3_Err = templ.JoinStringErrs(d.Reason)
+						templ_7745c5c3_Var269, templ_7745c5c3_Err = templ.JoinStringErrs(disclosureReason(ctx, d.Reason))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 878, Col: 19}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 878, Col: 42}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var269))
 						if templ_7745c5c3_Err != nil {
