@@ -111,6 +111,8 @@ func (a *App) routes() http.Handler {
 	page("GET /console/learners", learnerSearchers, a.handleLearnerSearch)
 	page("GET /console/learners/{uid}", consoleUsers, a.handleLearner)
 	page("POST /console/learners/{uid}", consoleUsers, a.handleLearnerWithReason)
+	page("GET /console/undertaking", consoleUsers, a.handleUndertaking)
+	page("POST /console/undertaking", consoleUsers, a.handleUndertakingAccept)
 	page("GET /invite/{token}", anyone, a.handleInvite)
 	page("POST /invite/{token}", anyone, a.handleAcceptInvite)
 	page("GET /privacy", anyone, a.handlePrivacy)
