@@ -144,6 +144,9 @@ var matrix = map[string]string{
 	"POST /rights/cases/{id}/cancel":     "LNANNNNNNN",
 	"GET /console/rights":                "LFFFFFFFFA",
 	"GET /console/disclosures":           "LFFFFFFFFA",
+	"GET /console/disclosures/legal":     "LFFFFFFFFA",
+	"GET /console/disclosures/legal/new": "LFFFFFFFFA",
+	"POST /console/disclosures/legal":    "LFFFFFFFFA",
 	"GET /console/rights/new":            "LFFFFFFFFA",
 	"POST /console/rights/new":           "LFFFFFFFFA",
 	"GET /console/rights/{id}":           "LFFFFFFFFA",
@@ -621,6 +624,10 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		set("code", code())
 	case "POST /console/learners/{uid}":
 		set("reason", "checking an attendance dispute")
+	case "POST /console/disclosures/legal":
+		set("person", fx.emails["learner"], "requester", "District Court "+unique, "basis", store.LegalCourtOrder,
+			"disclosed", "Name and email address.", "reference", "DC-"+unique, "disclosed_on", now.Format(time.DateOnly),
+			"bar_until", now.AddDate(0, 0, 30).Format(time.DateOnly))
 	case "POST /console/undertaking":
 		set("version", currentUndertakingVersion(t, ts), "accept", "on", "next", "/console")
 	case "POST /console/rights/new":
