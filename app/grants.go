@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"kelas/store"
@@ -28,6 +29,13 @@ func (a *App) grantFor(r *http.Request, x actor, t store.Training) (string, erro
 func (a *App) disclose(r *http.Request, x actor, view, grantID, reason string, subjects ...string) error {
 	if len(subjects) == 0 || x.user == nil {
 		return nil
+	}
+	// Learners' data is shown only to those who accepted the undertaking
+	// (lists of colleagues are not learners' data).
+	if view != store.ViewStaffList && slices.ContainsFunc(subjects, func(s string) bool { return s != x.user.ID }) {
+		if err := a.requireUndertaking(r, x); err != nil {
+			return err
+		}
 	}
 	d := store.Disclosure{ViewerID: x.user.ID, ViewerRole: string(x.user.Role), View: view, GrantID: grantID, Reason: reason}
 	if x.staff != nil {
@@ -233,7 +241,7 @@ func (a *App) handleTrainingLearners(w http.ResponseWriter, r *http.Request) err
 		}
 		reason := ""
 		if access == accessAll {
-			reason = "operator access to the learner list of a training"
+			reason = "@operator_learner_list"
 		}
 		if err := a.disclose(r, x, store.ViewLearnerList, grantID, reason, ids...); err != nil {
 			return err
@@ -257,11 +265,11 @@ func (a *App) handleLearnerSearch(w http.ResponseWriter, r *http.Request) error 
 		for i, l := range ls {
 			ids[i] = l.ID
 		}
-		if err := a.disclose(r, x, store.ViewLearnerList, "", "operator search by name or email", ids...); err != nil {
+		if err := a.disclose(r, x, store.ViewLearnerList, "", "@operator_search", ids...); err != nil {
 			return err
 		}
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleLearnerSearch(a.page(r, "Learners"), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleLearnerSearch(a.page(r, tr(r, "grants.search.page_title")), v))
 }
 
 // learnerFor decides how the actor may open the record of the learner in
@@ -285,6 +293,10 @@ func (a *App) learnerFor(r *http.Request) (store.User, actor, string, error) {
 	u, err := a.store.User(r.Context(), uid)
 	if err != nil || u.Role != store.RoleLearner && !x.isOperator() {
 		return u, x, "", errNotFound
+	}
+	// Nobody opens a learner's record before accepting the undertaking.
+	if err := a.requireUndertaking(r, x); err != nil {
+		return u, x, "", err
 	}
 	return u, x, grantID, nil
 }

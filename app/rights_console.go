@@ -59,7 +59,7 @@ func (a *App) handleRightsCase(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The officer reads the person's own words: that too is a view of
 	// their data, shown to them.
-	if err := a.disclose(r, x, store.ViewRightsCase, "", "answering the person's request", c.UserID); err != nil {
+	if err := a.disclose(r, x, store.ViewRightsCase, "", "@rights_case", c.UserID); err != nil {
 		return err
 	}
 	return a.renderOfficerCase(w, r, http.StatusOK, x, c, views.Errors{}, "")

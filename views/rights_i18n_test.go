@@ -68,3 +68,14 @@ func TestActivityCodesHaveMessages(t *testing.T) {
 		assert.True(t, en.Has(key), code)
 	}
 }
+
+func TestDisclosureReasonsHaveMessages(t *testing.T) {
+	en := i18n.Get(i18n.Default)
+	for _, c := range DisclosureReasons {
+		assert.True(t, en.Has("disclosure.reason."+c), c)
+	}
+	ctx := i18n.With(t.Context(), i18n.NewPrinter("en", nil, ""))
+	assert.Equal(t, "the staff list of SMESCO Indonesia", disclosureReason(ctx, "@staff_list:SMESCO Indonesia"))
+	assert.Equal(t, "checking a complaint", disclosureReason(ctx, "checking a complaint"), "typed reasons stay as typed")
+	assert.Equal(t, "@unknown", disclosureReason(ctx, "@unknown"))
+}
