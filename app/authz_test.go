@@ -168,22 +168,24 @@ var matrix = map[string]string{
 	"GET /console/audit":                         "LFFFFFAFFA",
 
 	// The privacy officer's registers.
-	"GET /console/breaches":                 "LFFFFFFFFA",
-	"GET /console/breaches.csv":             "LFFFFFFFFA",
-	"GET /console/breaches/new":             "LFFFFFFFFA",
-	"POST /console/breaches":                "LFFFFFFFFA",
-	"GET /console/breaches/{id}":            "LFFFFFFFFA",
-	"POST /console/breaches/{id}/notify":    "LFFFFFFFFA",
-	"GET /console/breaches/{id}/edit":       "LFFFFFFFFA",
-	"POST /console/breaches/{id}/edit":      "LFFFFFFFFA",
-	"POST /console/breaches/{id}/timeline":  "LFFFFFFFFA",
-	"POST /console/breaches/{id}/authority": "LFFFFFFFFA",
-	"POST /console/breaches/{id}/close":     "LFFFFFFFFA",
-	"GET /console/policies":                 "LFFFFFFFFA",
-	"POST /console/policies":                "LFFFFFFFFA",
-	"GET /console/policies/{id}":            "LFFFFFFFFA",
-	"POST /console/policies/{id}":           "LFFFFFFFFA",
-	"POST /console/policies/{id}/publish":   "LFFFFFFFFA",
+	"GET /console/breaches":                                  "LFFFFFFFFA",
+	"GET /console/breaches.csv":                              "LFFFFFFFFA",
+	"GET /console/breaches/new":                              "LFFFFFFFFA",
+	"POST /console/breaches":                                 "LFFFFFFFFA",
+	"GET /console/breaches/{id}":                             "LFFFFFFFFA",
+	"POST /console/breaches/{id}/notify":                     "LFFFFFFFFA",
+	"GET /console/breaches/{id}/edit":                        "LFFFFFFFFA",
+	"POST /console/breaches/{id}/edit":                       "LFFFFFFFFA",
+	"POST /console/breaches/{id}/timeline":                   "LFFFFFFFFA",
+	"POST /console/breaches/{id}/authority":                  "LFFFFFFFFA",
+	"POST /console/breaches/{id}/close":                      "LFFFFFFFFA",
+	"GET /console/policies":                                  "LFFFFFFFFA",
+	"POST /console/policies":                                 "LFFFFFFFFA",
+	"GET /console/policies/{id}":                             "LFFFFFFFFA",
+	"POST /console/policies/{id}":                            "LFFFFFFFFA",
+	"POST /console/policies/{id}/publish":                    "LFFFFFFFFA",
+	"GET /console/policies/versions/{version}":               "LFFFFFFFFA",
+	"POST /console/policies/versions/{version}/translations": "LFFFFFFFFA",
 
 	// Policy versions are public; accepting one needs an account.
 	"GET /privacy/versions":                     "AAAAAAAAAA",
@@ -659,6 +661,8 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		set("authority_at", now.Format(datetimeLocal), "reference", "REF-"+unique)
 	case "POST /console/breaches/{id}/close":
 		set("summary", "Contained and explained.")
+	case "POST /console/policies/versions/{version}/translations":
+		set("language", "th", "policy_summary", "สรุป "+unique, "body_md", "# นโยบาย "+unique)
 	case "POST /console/policies", "POST /console/policies/{id}":
 		for k, v := range policyValues(fx.nextVersion(), now.AddDate(0, 0, 1).Format(time.DateOnly), true, "New text "+unique+".") {
 			f[k] = v

@@ -257,7 +257,7 @@ func (a *App) handleLearnerSearch(w http.ResponseWriter, r *http.Request) error 
 		for i, l := range ls {
 			ids[i] = l.ID
 		}
-		if err := a.disclose(r, x, store.ViewLearnerList, "", "operator search by name or email", ids...); err != nil {
+		if err := a.disclose(r, x, store.ViewLearnerList, "", "@operator_search", ids...); err != nil {
 			return err
 		}
 	}
@@ -351,6 +351,14 @@ func (a *App) showLearner(w http.ResponseWriter, r *http.Request, x actor, u sto
 	if err := a.disclose(r, x, store.ViewLearnerRecord, grantID, reason, u.ID); err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleLearnerRecord(a.page(r, tr(r, "grants.record.title")),
-		views.LearnerRecord{Nav: a.consoleNav(r.Context(), x), User: u, Profile: p, Enrolments: es}))
+	vm := views.LearnerRecord{Nav: a.consoleNav(r.Context(), x), User: u, Profile: p, Enrolments: es,
+		CanSuspend: mayManageOperators(x) && !u.Role.IsOperator() && u.ID != x.user.ID}
+	if vm.CanSuspend {
+		if sp, err := a.store.SuspensionOf(r.Context(), u.ID); err == nil {
+			vm.Suspension = &sp
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return a.render(w, r, http.StatusOK, views.ConsoleLearnerRecord(a.page(r, tr(r, "grants.record.title")), vm))
 }

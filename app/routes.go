@@ -160,6 +160,8 @@ func (a *App) routes() http.Handler {
 	page("GET /console/policies/{id}", policyPublishers, a.handlePolicyDraft)
 	upload("POST /console/policies/{id}", policyPublishers, policyBodyBytes, a.handleUpdatePolicyDraft)
 	page("POST /console/policies/{id}/publish", policyPublishers, a.handlePublishPolicy)
+	page("GET /console/policies/versions/{version}", policyPublishers, a.handlePolicyTranslations)
+	upload("POST /console/policies/versions/{version}/translations", policyPublishers, policyBodyBytes, a.handleSavePolicyTranslation)
 	page("GET /privacy/versions", anyone, a.handlePolicyVersions)
 	page("GET /privacy/versions/{version}", anyone, a.handlePolicyVersion)
 	page("GET /privacy/versions/{version}/copy.html", anyone, a.handlePolicyCopyHTML)

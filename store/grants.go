@@ -238,8 +238,11 @@ type Disclosure struct {
 	GrantID    string
 	Reason     string
 	// Under names what the view came under: the grant's purpose and the
-	// trainings it covers, filled by the listings.
-	Under string
+	// trainings it covers, filled by the listings (in English; pages write
+	// GrantPurpose and GrantTrainings in the reader's language).
+	Under          string
+	GrantPurpose   string
+	GrantTrainings string
 }
 
 // RecordDisclosures notes that viewer saw the data of each subject. The
@@ -357,6 +360,7 @@ func (s *Store) disclosures(ctx context.Context, f DisclosureFilter) ([]Disclosu
 			return nil, fmt.Errorf("store: disclosures: %w", err)
 		}
 		if d.GrantID != "" {
+			d.GrantPurpose, d.GrantTrainings = purpose, titles
 			d.Under = "access grant \"" + purpose + "\""
 			if titles != "" {
 				d.Under += " for " + titles
