@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"kelas/store"
@@ -28,6 +29,13 @@ func (a *App) grantFor(r *http.Request, x actor, t store.Training) (string, erro
 func (a *App) disclose(r *http.Request, x actor, view, grantID, reason string, subjects ...string) error {
 	if len(subjects) == 0 || x.user == nil {
 		return nil
+	}
+	// Learners' data is shown only to those who accepted the undertaking
+	// (lists of colleagues are not learners' data).
+	if view != store.ViewStaffList && slices.ContainsFunc(subjects, func(s string) bool { return s != x.user.ID }) {
+		if err := a.requireUndertaking(r, x); err != nil {
+			return err
+		}
 	}
 	d := store.Disclosure{ViewerID: x.user.ID, ViewerRole: string(x.user.Role), View: view, GrantID: grantID, Reason: reason}
 	if x.staff != nil {
@@ -285,6 +293,10 @@ func (a *App) learnerFor(r *http.Request) (store.User, actor, string, error) {
 	u, err := a.store.User(r.Context(), uid)
 	if err != nil || u.Role != store.RoleLearner && !x.isOperator() {
 		return u, x, "", errNotFound
+	}
+	// Nobody opens a learner's record before accepting the undertaking.
+	if err := a.requireUndertaking(r, x); err != nil {
+		return u, x, "", err
 	}
 	return u, x, grantID, nil
 }
