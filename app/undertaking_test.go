@@ -74,7 +74,7 @@ func TestStaffAcceptUndertakingBeforeLearnerRecord(t *testing.T) {
 	const password = "another long test password"
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	require.NoError(t, err)
-	u, err := ts.store.CreateUser(t.Context(), store.NewUser{Email: "newstaff@example.org", FirstName: "Nur", Surname: "Staff",
+	u, err := ts.store.CreateUser(t.Context(), store.NewUser{AcceptedPolicy: seededPolicy, Email: "newstaff@example.org", FirstName: "Nur", Surname: "Staff",
 		PasswordHash: string(hash), Role: store.RoleLearner, Verified: true})
 	require.NoError(t, err)
 	require.NoError(t, ts.store.SetStaff(t.Context(), u.ID, fx.memberID, store.RoleMemberStaff))
