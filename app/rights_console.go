@@ -519,8 +519,8 @@ func (a *App) handleCreateRightsRequest(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	ctx := r.Context()
-	form := views.RightsRequestForm{Email: f.email("email"), Kind: f.choice("kind", "kind of request", store.ValidCaseKind, true),
-		Channel: f.choice("channel", "channel", store.ValidOutsideChannel, true), ReceivedOn: strings.TrimSpace(f.raw("received_on")),
+	form := views.RightsRequestForm{Email: f.email("email"), Kind: f.choice("kind", "fieldlabel.kind_of_request", store.ValidCaseKind, true),
+		Channel: f.choice("channel", "fieldlabel.channel", store.ValidOutsideChannel, true), ReceivedOn: strings.TrimSpace(f.raw("received_on")),
 		Identity: f.text("identity", tr(r, "rights.field.identity"), 0, 500), Details: f.multiline("details", tr(r, "rights.field.details"), 4000),
 		Kinds: rightsRequestKinds(r.Context())}
 	now := a.clock().UTC()
