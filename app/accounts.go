@@ -244,6 +244,17 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if ok && u.Status != "active" {
+		// The right password for a suspended account: say why, as the
+		// person was told by mail, and how to object.
+		if msg, err := a.suspendedMessage(r, u); err != nil || msg != "" {
+			if err != nil {
+				return err
+			}
+			vm.Errors = views.Errors{"password": msg}
+			return a.render(w, r, http.StatusForbidden, views.Login(a.page(r, tr(r, "accounts.login.title")), vm))
+		}
+	}
 	if !ok || u.Status != "active" {
 		a.limits.loginAccount.hit(pair)
 		a.limits.loginGlobal.hit(account)

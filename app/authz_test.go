@@ -131,6 +131,8 @@ var matrix = map[string]string{
 	"GET /console/learners":                         "LFFFFFAAAA",
 	"GET /console/learners/{uid}":                   "LFFANAAAAA",
 	"POST /console/learners/{uid}":                  "LFFANAAAAA",
+	"GET /console/undertaking":                      "LFFAAAAAAA",
+	"POST /console/undertaking":                     "LFFAAAAAAA",
 	"GET /invite/{token}":                           "GGGGGGGGGG",
 	"POST /invite/{token}":                          "GGGGGGGGGG",
 
@@ -146,6 +148,9 @@ var matrix = map[string]string{
 	"POST /rights/cases/{id}/cancel":     "LNANNNNNNN",
 	"GET /console/rights":                "LFFFFFFFFA",
 	"GET /console/disclosures":           "LFFFFFFFFA",
+	"GET /console/disclosures/legal":     "LFFFFFFFFA",
+	"GET /console/disclosures/legal/new": "LFFFFFFFFA",
+	"POST /console/disclosures/legal":    "LFFFFFFFFA",
 	"GET /console/rights/new":            "LFFFFFFFFA",
 	"POST /console/rights/new":           "LFFFFFFFFA",
 	"GET /console/rights/{id}":           "LFFFFFFFFA",
@@ -168,22 +173,24 @@ var matrix = map[string]string{
 	"GET /console/audit":                         "LFFFFFAFFA",
 
 	// The privacy officer's registers.
-	"GET /console/breaches":                 "LFFFFFFFFA",
-	"GET /console/breaches.csv":             "LFFFFFFFFA",
-	"GET /console/breaches/new":             "LFFFFFFFFA",
-	"POST /console/breaches":                "LFFFFFFFFA",
-	"GET /console/breaches/{id}":            "LFFFFFFFFA",
-	"POST /console/breaches/{id}/notify":    "LFFFFFFFFA",
-	"GET /console/breaches/{id}/edit":       "LFFFFFFFFA",
-	"POST /console/breaches/{id}/edit":      "LFFFFFFFFA",
-	"POST /console/breaches/{id}/timeline":  "LFFFFFFFFA",
-	"POST /console/breaches/{id}/authority": "LFFFFFFFFA",
-	"POST /console/breaches/{id}/close":     "LFFFFFFFFA",
-	"GET /console/policies":                 "LFFFFFFFFA",
-	"POST /console/policies":                "LFFFFFFFFA",
-	"GET /console/policies/{id}":            "LFFFFFFFFA",
-	"POST /console/policies/{id}":           "LFFFFFFFFA",
-	"POST /console/policies/{id}/publish":   "LFFFFFFFFA",
+	"GET /console/breaches":                                  "LFFFFFFFFA",
+	"GET /console/breaches.csv":                              "LFFFFFFFFA",
+	"GET /console/breaches/new":                              "LFFFFFFFFA",
+	"POST /console/breaches":                                 "LFFFFFFFFA",
+	"GET /console/breaches/{id}":                             "LFFFFFFFFA",
+	"POST /console/breaches/{id}/notify":                     "LFFFFFFFFA",
+	"GET /console/breaches/{id}/edit":                        "LFFFFFFFFA",
+	"POST /console/breaches/{id}/edit":                       "LFFFFFFFFA",
+	"POST /console/breaches/{id}/timeline":                   "LFFFFFFFFA",
+	"POST /console/breaches/{id}/authority":                  "LFFFFFFFFA",
+	"POST /console/breaches/{id}/close":                      "LFFFFFFFFA",
+	"GET /console/policies":                                  "LFFFFFFFFA",
+	"POST /console/policies":                                 "LFFFFFFFFA",
+	"GET /console/policies/{id}":                             "LFFFFFFFFA",
+	"POST /console/policies/{id}":                            "LFFFFFFFFA",
+	"POST /console/policies/{id}/publish":                    "LFFFFFFFFA",
+	"GET /console/policies/versions/{version}":               "LFFFFFFFFA",
+	"POST /console/policies/versions/{version}/translations": "LFFFFFFFFA",
 
 	// Policy versions are public; accepting one needs an account.
 	"GET /privacy/versions":                     "AAAAAAAAAA",
@@ -278,6 +285,14 @@ func newMatrixFixture(t *testing.T, withExport bool) *matrixFixture {
 	fx.emails["backoffice"] = mk("backoffice@example.org", store.RoleBackoffice, true, false).Email
 	fx.emails["privacy-officer"] = mk("dpo@example.org", store.RoleOperator, true, true).Email
 	fx.spareOperator = mk("spare-operator@example.org", store.RoleConsultant, true, false).ID
+	// Staff and operators have accepted the confidentiality undertaking, so
+	// the learner records they may open are shown (its gate is tested in
+	// undertaking_test.go).
+	for _, role := range []string{"staff-in-grant", "staff-no-grant", "member-admin", "operator", "consultant", "backoffice", "privacy-officer"} {
+		u, err := ts.store.UserByEmail(ctx, fx.emails[role])
+		require.NoError(t, err)
+		acceptUndertaking(t, ts, u.ID)
+	}
 
 	tr, err := ts.store.CreateTraining(ctx, a.ID, "", store.TrainingInput{Title: "Matrix", Summary: "s", Language: "en",
 		Kind: store.KindLive, PassMark: 50, Published: true})
@@ -636,6 +651,12 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		set("code", code())
 	case "POST /console/learners/{uid}":
 		set("reason", "checking an attendance dispute")
+	case "POST /console/disclosures/legal":
+		set("person", fx.emails["learner"], "requester", "District Court "+unique, "basis", store.LegalCourtOrder,
+			"disclosed", "Name and email address.", "reference", "DC-"+unique, "disclosed_on", now.Format(time.DateOnly),
+			"bar_until", now.AddDate(0, 0, 30).Format(time.DateOnly))
+	case "POST /console/undertaking":
+		set("version", currentUndertakingVersion(t, ts), "accept", "on", "next", "/console")
 	case "POST /console/rights/new":
 		set("email", fx.emails["learner"], "kind", store.CaseRectification, "channel", store.ChannelLetter,
 			"received_on", now.AddDate(0, 0, -1).Format(time.DateOnly), "details", "Please fix my name "+unique+".")
@@ -659,6 +680,8 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		set("authority_at", now.Format(datetimeLocal), "reference", "REF-"+unique)
 	case "POST /console/breaches/{id}/close":
 		set("summary", "Contained and explained.")
+	case "POST /console/policies/versions/{version}/translations":
+		set("language", "th", "policy_summary", "สรุป "+unique, "body_md", "# นโยบาย "+unique)
 	case "POST /console/policies", "POST /console/policies/{id}":
 		for k, v := range policyValues(fx.nextVersion(), now.AddDate(0, 0, 1).Format(time.DateOnly), true, "New text "+unique+".") {
 			f[k] = v

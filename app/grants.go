@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"kelas/store"
@@ -28,6 +29,13 @@ func (a *App) grantFor(r *http.Request, x actor, t store.Training) (string, erro
 func (a *App) disclose(r *http.Request, x actor, view, grantID, reason string, subjects ...string) error {
 	if len(subjects) == 0 || x.user == nil {
 		return nil
+	}
+	// Learners' data is shown only to those who accepted the undertaking
+	// (lists of colleagues are not learners' data).
+	if view != store.ViewStaffList && slices.ContainsFunc(subjects, func(s string) bool { return s != x.user.ID }) {
+		if err := a.requireUndertaking(r, x); err != nil {
+			return err
+		}
 	}
 	d := store.Disclosure{ViewerID: x.user.ID, ViewerRole: string(x.user.Role), View: view, GrantID: grantID, Reason: reason}
 	if x.staff != nil {
@@ -257,7 +265,7 @@ func (a *App) handleLearnerSearch(w http.ResponseWriter, r *http.Request) error 
 		for i, l := range ls {
 			ids[i] = l.ID
 		}
-		if err := a.disclose(r, x, store.ViewLearnerList, "", "operator search by name or email", ids...); err != nil {
+		if err := a.disclose(r, x, store.ViewLearnerList, "", "@operator_search", ids...); err != nil {
 			return err
 		}
 	}
@@ -285,6 +293,10 @@ func (a *App) learnerFor(r *http.Request) (store.User, actor, string, error) {
 	u, err := a.store.User(r.Context(), uid)
 	if err != nil || u.Role != store.RoleLearner && !x.isOperator() {
 		return u, x, "", errNotFound
+	}
+	// Nobody opens a learner's record before accepting the undertaking.
+	if err := a.requireUndertaking(r, x); err != nil {
+		return u, x, "", err
 	}
 	return u, x, grantID, nil
 }
@@ -351,6 +363,14 @@ func (a *App) showLearner(w http.ResponseWriter, r *http.Request, x actor, u sto
 	if err := a.disclose(r, x, store.ViewLearnerRecord, grantID, reason, u.ID); err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleLearnerRecord(a.page(r, tr(r, "grants.record.title")),
-		views.LearnerRecord{Nav: a.consoleNav(r.Context(), x), User: u, Profile: p, Enrolments: es}))
+	vm := views.LearnerRecord{Nav: a.consoleNav(r.Context(), x), User: u, Profile: p, Enrolments: es,
+		CanSuspend: mayManageOperators(x) && !u.Role.IsOperator() && u.ID != x.user.ID}
+	if vm.CanSuspend {
+		if sp, err := a.store.SuspensionOf(r.Context(), u.ID); err == nil {
+			vm.Suspension = &sp
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return a.render(w, r, http.StatusOK, views.ConsoleLearnerRecord(a.page(r, tr(r, "grants.record.title")), vm))
 }

@@ -180,6 +180,10 @@ func (a *App) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// fault of ours. logRequests notes it once, at INFO.
 		return
 	}
+	if to, ok := redirectOf(err); ok {
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
 	e := classify(err)
 	if e.Status >= http.StatusInternalServerError && e.Status != http.StatusServiceUnavailable {
 		a.log.Error("request failed", "request_id", requestID(r.Context()), "route", r.Pattern, "err", err)

@@ -110,7 +110,7 @@ func (a *App) handleMember(w http.ResponseWriter, r *http.Request) error {
 	for i, s := range v.Staff {
 		ids[i] = s.UserID
 	}
-	if err := a.disclose(r, x, store.ViewStaffList, "", "the staff list of "+m.Name, ids...); err != nil {
+	if err := a.disclose(r, x, store.ViewStaffList, "", "@staff_list:"+m.Name, ids...); err != nil {
 		return err
 	}
 	return a.render(w, r, http.StatusOK, views.ConsoleMember(a.page(r, m.Name), v))

@@ -18,7 +18,7 @@ func (a *App) handleOperators(w http.ResponseWriter, r *http.Request) error {
 	for i, o := range v.Operators {
 		ids[i] = o.ID
 	}
-	if err := a.disclose(r, x, store.ViewStaffList, "", "the list of operators", ids...); err != nil {
+	if err := a.disclose(r, x, store.ViewStaffList, "", "@operator_list", ids...); err != nil {
 		return err
 	}
 	return a.render(w, r, http.StatusOK, views.ConsoleOperators(a.page(r, tr(r, "operators.title")), v))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 )
@@ -102,30 +103,30 @@ func (a *App) renderPolicies(w http.ResponseWriter, r *http.Request, x actor, st
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, status, views.ConsolePolicies(a.page(r, "Privacy-policy versions"),
+	return a.render(w, r, status, views.ConsolePolicies(a.page(r, tr(r, "policy.console.title")),
 		views.PoliciesConsole{Nav: a.consoleNav(r.Context(), x), Versions: vs, Drafts: ds, Form: f}))
 }
 
 // readPolicyForm validates a draft. The checks that depend on the versions
 // already published (label taken, effective date) run again at publication.
 func (a *App) readPolicyForm(ctx context.Context, f *form, vm *views.PolicyForm) (store.PolicyDraft, error) {
-	vm.Version = f.text("version", "Version label", 1, 40)
+	vm.Version = f.text("version", tr(f.r, "policy.field.version"), 1, 40)
 	if f.Errors["version"] == "" && !store.ValidPolicyVersion(vm.Version) {
-		f.fail("version", "Use letters, digits, dots, dashes and underscores only, starting with a letter or digit.")
+		f.fail("version", tr(f.r, "policy.error.version_chars"))
 	}
-	vm.Summary = f.multiline("policy_summary", "Summary", 1000)
+	vm.Summary = f.multiline("policy_summary", tr(f.r, "policy.field.summary"), 1000)
 	if vm.Summary == "" && f.Errors["policy_summary"] == "" {
-		f.fail("policy_summary", "Summarise the changes in a few words.")
+		f.fail("policy_summary", tr(f.r, "policy.error.summary"))
 	}
-	vm.EffectiveOn = f.text("effective_on", "Effective date", 1, 10)
+	vm.EffectiveOn = f.text("effective_on", tr(f.r, "policy.field.effective_on"), 1, 10)
 	eff, err := time.Parse(dateLayout, vm.EffectiveOn)
 	if err != nil && f.Errors["effective_on"] == "" {
-		f.fail("effective_on", "Enter the effective date as a date.")
+		f.fail("effective_on", tr(f.r, "policy.error.effective_date"))
 	}
 	vm.Material = f.checkbox("material")
-	vm.BodyMD = f.multiline("body_md", "Full text", maxPolicyChars)
+	vm.BodyMD = f.multiline("body_md", tr(f.r, "policy.field.body"), maxPolicyChars)
 	if vm.BodyMD == "" && f.Errors["body_md"] == "" {
-		f.fail("body_md", "Write the text of the policy: an empty policy cannot be saved or published.")
+		f.fail("body_md", tr(f.r, "policy.error.body"))
 	}
 	d := store.PolicyDraft{Version: vm.Version, Summary: vm.Summary, BodyMD: vm.BodyMD, Material: vm.Material, EffectiveAt: eff}
 	if f.Valid() {
@@ -142,7 +143,7 @@ func (a *App) readPolicyForm(ctx context.Context, f *form, vm *views.PolicyForm)
 // force" is always one).
 func (a *App) checkPublishable(ctx context.Context, f *form, d store.PolicyDraft) error {
 	if _, err := a.store.PolicyVersionByLabel(ctx, d.Version); err == nil {
-		f.fail("version", "Version "+d.Version+" is already published: choose another label.")
+		f.fail("version", tr(f.r, "policy.error.version_taken", "version", d.Version))
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
@@ -153,12 +154,12 @@ func (a *App) checkPublishable(ctx context.Context, f *form, d store.PolicyDraft
 	}
 	switch {
 	case d.EffectiveAt.Before(today):
-		f.fail("effective_on", "The effective date cannot be in the past.")
+		f.fail("effective_on", tr(f.r, "policy.error.effective_past"))
 	case d.EffectiveAt.After(today.AddDate(1, 0, 0)):
-		f.fail("effective_on", "The effective date must be within a year.")
+		f.fail("effective_on", tr(f.r, "policy.error.effective_year"))
 	case len(vs) > 0 && !d.EffectiveAt.After(vs[0].EffectiveAt):
-		f.fail("effective_on", "The effective date must be after "+vs[0].EffectiveAt.Format(dateLayout)+", when version "+
-			vs[0].Version+" takes effect.")
+		f.fail("effective_on", tr(f.r, "policy.error.effective_after", "date", vs[0].EffectiveAt.Format(dateLayout),
+			"version", vs[0].Version))
 	}
 	return nil
 }
@@ -183,7 +184,7 @@ func (a *App) handleCreatePolicyDraft(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	a.redirect(w, r, "/console/policies/"+d.ID, "The draft is saved. Check the preview and the changes, then publish.")
+	a.redirect(w, r, "/console/policies/"+d.ID, tr(r, "policy.flash.draft_created"))
 	return nil
 }
 
@@ -210,8 +211,8 @@ func (a *App) renderDraft(w http.ResponseWriter, r *http.Request, x actor, statu
 		return err
 	}
 	v := views.PolicyDraftConsole{Nav: a.consoleNav(r.Context(), x), Draft: d, Form: vf, PreviewHTML: html, PublishErr: publishErr,
-		Diff: policyDiff(cur.Version, cur.BodyMD, d.Version+" (draft)", d.BodyMD)}
-	return a.render(w, r, status, views.ConsolePolicyDraft(a.page(r, "Draft "+d.Version), v))
+		Diff: policyDiff(cur.Version, cur.BodyMD, tr(r, "policy.draft.diff_label", "version", d.Version), d.BodyMD)}
+	return a.render(w, r, status, views.ConsolePolicyDraft(a.page(r, tr(r, "policy.draft.title", "version", d.Version)), v))
 }
 
 // GET /console/policies/{id}
@@ -246,7 +247,7 @@ func (a *App) handleUpdatePolicyDraft(w http.ResponseWriter, r *http.Request) er
 	if _, err := a.store.SavePolicyDraft(r.Context(), x.user.ID, nd); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/console/policies/"+d.ID, "The draft is saved.")
+	a.redirect(w, r, "/console/policies/"+d.ID, tr(r, "policy.flash.draft_saved"))
 	return nil
 }
 
@@ -266,7 +267,7 @@ func (a *App) handlePublishPolicy(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if d.BodyMD == "" {
-		f.fail("body_md", "The text is empty.")
+		f.fail("body_md", tr(r, "policy.error.empty"))
 	}
 	var v store.PolicyVersion
 	if f.Valid() {
@@ -274,9 +275,9 @@ func (a *App) handlePublishPolicy(w http.ResponseWriter, r *http.Request) error 
 		v, err = a.store.PublishPolicy(r.Context(), x.user.ID, d.ID)
 		switch {
 		case errors.Is(err, store.ErrPolicyUnchanged):
-			f.fail("body_md", "The text is the same as the version in force (or empty): there is nothing to publish.")
+			f.fail("body_md", tr(r, "policy.error.unchanged"))
 		case errors.Is(err, store.ErrConflict):
-			f.fail("version", "Version "+d.Version+" is already published: choose another label.")
+			f.fail("version", tr(r, "policy.error.version_taken", "version", d.Version))
 		case err != nil:
 			return err
 		}
@@ -295,7 +296,7 @@ func (a *App) handlePublishPolicy(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if !v.Material {
-		a.redirect(w, r, "/console/policies", "Version "+v.Version+" is published as a minor change: no email, no new acceptance.")
+		a.redirect(w, r, "/console/policies", tr(r, "policy.flash.published_minor", "version", v.Version))
 		return nil
 	}
 	m, err := a.startMassMailing(r.Context(), store.MassPolicyUpdate, v.Version, x.user.ID, nil)
@@ -303,8 +304,77 @@ func (a *App) handlePublishPolicy(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	a.auditStep(r, x, store.AuditPolicyNotify, "policy_version", v.Version, map[string]any{"mailing_id": m.ID})
-	a.redirect(w, r, "/console/policies", "Version "+v.Version+" is published. Everyone is being emailed in the background,"+
-		" and each will be asked to accept it at their next login.")
+	a.redirect(w, r, "/console/policies", tr(r, "policy.flash.published_material", "version", v.Version))
+	return nil
+}
+
+// GET /console/policies/versions/{version}
+//
+// A published version with its translations, and the form to add one.
+func (a *App) handlePolicyTranslations(w http.ResponseWriter, r *http.Request) error {
+	return a.renderTranslations(w, r, http.StatusOK, views.PolicyTranslationForm{})
+}
+
+func (a *App) renderTranslations(w http.ResponseWriter, r *http.Request, status int, f views.PolicyTranslationForm) error {
+	label := r.PathValue("version")
+	if !store.ValidPolicyVersion(label) {
+		return errNotFound
+	}
+	pv, err := a.store.PolicyVersionByLabel(r.Context(), label)
+	if err != nil {
+		return err
+	}
+	trs, err := a.store.PolicyTranslations(r.Context(), pv.Version)
+	if err != nil {
+		return err
+	}
+	var opts []views.Option
+	for _, l := range i18n.Languages() {
+		if l.Code != i18n.Default {
+			opts = append(opts, views.Option{Value: l.Code, Label: views.PolicyLanguageName(r.Context(), l.Code)})
+		}
+	}
+	v := views.PolicyTranslationsConsole{Nav: a.consoleNav(r.Context(), actorFrom(r.Context())), Version: pv, Translations: trs,
+		Languages: []views.OptionGroup{{Options: opts}}, Form: f}
+	return a.render(w, r, status, views.ConsolePolicyTranslations(a.page(r, tr(r, "policy.translations.title", "version", pv.Version)), v))
+}
+
+// POST /console/policies/versions/{version}/translations
+//
+// Adds or replaces the translation of a published version into one of the
+// languages kelas speaks; the store audits it.
+func (a *App) handleSavePolicyTranslation(w http.ResponseWriter, r *http.Request) error {
+	x := actorFrom(r.Context())
+	label := r.PathValue("version")
+	if !store.ValidPolicyVersion(label) {
+		return errNotFound
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		return err
+	}
+	vf := views.PolicyTranslationForm{}
+	vf.Language = f.choice("language", tr(r, "policy.field.language"), func(c string) bool { return c != i18n.Default && i18n.Supported(c) }, true)
+	vf.Summary = f.multiline("policy_summary", tr(r, "policy.field.summary"), 1000)
+	if vf.Summary == "" && f.Errors["policy_summary"] == "" {
+		f.fail("policy_summary", tr(r, "policy.error.translation_summary"))
+	}
+	vf.BodyMD = f.multiline("body_md", tr(r, "policy.field.body"), maxPolicyChars)
+	if vf.BodyMD == "" && f.Errors["body_md"] == "" {
+		f.fail("body_md", tr(r, "policy.error.translation_body"))
+	}
+	if !f.Valid() {
+		vf.Errors = f.Errors
+		return a.renderTranslations(w, r, http.StatusUnprocessableEntity, vf)
+	}
+	t, err := a.store.SavePolicyTranslation(r.Context(), x.user.ID, store.PolicyTranslation{Version: label, Language: vf.Language,
+		Summary: vf.Summary, BodyMD: vf.BodyMD})
+	if err != nil {
+		return err
+	}
+	a.log.Info("policy translation saved", "version", t.Version, "language", t.Language, "user_id", x.user.ID)
+	a.redirect(w, r, "/console/policies/versions/"+t.Version, tr(r, "policy.flash.translation_saved",
+		"language", views.PolicyLanguageName(r.Context(), t.Language), "version", t.Version))
 	return nil
 }
 
@@ -321,7 +391,7 @@ func (a *App) handlePolicyVersions(w http.ResponseWriter, r *http.Request) error
 	var opts []views.Option
 	byLabel := map[string]store.PolicyVersion{}
 	for _, pv := range vs {
-		opts = append(opts, views.Option{Value: pv.Version, Label: pv.Version + " (" + pv.EffectiveAt.UTC().Format("2 Jan 2006") + ")"})
+		opts = append(opts, views.Option{Value: pv.Version, Label: tr(r, "policy.versions.option", "version", pv.Version, "date", i18n.From(r.Context()).DateShort(pv.EffectiveAt))})
 		byLabel[pv.Version] = pv
 	}
 	v.Options = []views.OptionGroup{{Options: opts}}
@@ -330,10 +400,10 @@ func (a *App) handlePolicyVersions(w http.ResponseWriter, r *http.Request) error
 		from, okFrom := byLabel[v.From]
 		to, okTo := byLabel[v.To]
 		if !okFrom || len(q["from"]) != 1 {
-			v.Errors["from"] = "Choose the older version from the list."
+			v.Errors["from"] = tr(r, "policy.error.from")
 		}
 		if !okTo || len(q["to"]) != 1 {
-			v.Errors["to"] = "Choose the newer version from the list."
+			v.Errors["to"] = tr(r, "policy.error.to")
 		}
 		if len(v.Errors) == 0 {
 			d := policyDiff(from.Version, from.BodyMD, to.Version, to.BodyMD)
@@ -342,7 +412,7 @@ func (a *App) handlePolicyVersions(w http.ResponseWriter, r *http.Request) error
 			status = http.StatusUnprocessableEntity
 		}
 	}
-	return a.render(w, r, status, views.PolicyVersions(a.page(r, "Privacy-policy versions"), v))
+	return a.render(w, r, status, views.PolicyVersions(a.page(r, tr(r, "policy.versions.title")), v))
 }
 
 // policyVersionIn loads the published version named in the path.
@@ -355,11 +425,30 @@ func (a *App) policyVersionIn(r *http.Request) (views.PolicyVersionView, error) 
 	if err != nil {
 		return views.PolicyVersionView{}, err
 	}
-	html, err := a.renderMarkdown(pv.BodyMD)
-	if err != nil {
-		return views.PolicyVersionView{}, err
+	return a.inReadersLanguage(r.Context(), pv)
+}
+
+// inReadersLanguage is a version in the reader's language: its translation
+// when the privacy officer added one, else the original, marked as such.
+func (a *App) inReadersLanguage(ctx context.Context, pv store.PolicyVersion) (views.PolicyVersionView, error) {
+	v := views.PolicyVersionView{Version: pv}
+	if code := i18n.From(ctx).Code; code != i18n.Default {
+		tr, err := a.store.PolicyTranslation(ctx, pv.Version, code)
+		switch {
+		case err == nil:
+			v.Version.Summary, v.Version.BodyMD, v.Translated = tr.Summary, tr.BodyMD, true
+		case !errors.Is(err, store.ErrNotFound):
+			return v, err
+		}
+	} else {
+		v.Translated = true // the original is in the reader's language
 	}
-	return views.PolicyVersionView{Version: pv, HTML: html}, nil
+	html, err := a.renderMarkdown(v.Version.BodyMD)
+	if err != nil {
+		return v, err
+	}
+	v.HTML = html
+	return v, nil
 }
 
 // GET /privacy/versions/{version}
@@ -368,7 +457,7 @@ func (a *App) handlePolicyVersion(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.PolicyVersionPage(a.page(r, "Privacy policy "+v.Version.Version), v))
+	return a.render(w, r, http.StatusOK, views.PolicyVersionPage(a.page(r, tr(r, "policy.version.page_title", "version", v.Version.Version)), v))
 }
 
 // GET /privacy/versions/{version}/copy.html
@@ -392,10 +481,13 @@ func (a *App) handlePolicyCopyText(w http.ResponseWriter, r *http.Request) error
 	}
 	pv := v.Version
 	var b strings.Builder
-	b.WriteString("Privacy policy, version " + pv.Version + "\n")
-	b.WriteString("Effective from " + pv.EffectiveAt.UTC().Format("2 January 2006") + " (published " +
-		pv.PublishedAt.UTC().Format("2 January 2006") + ")\n\n")
-	b.WriteString("Summary: " + pv.Summary + "\n\n")
+	p := i18n.From(r.Context())
+	b.WriteString(p.T("policy.version.title", "version", pv.Version) + "\n")
+	b.WriteString(p.T("policy.copy.effective", "date", p.Date(pv.EffectiveAt), "published", p.Date(pv.PublishedAt)) + "\n\n")
+	if !v.Translated && p.Code != i18n.Default {
+		b.WriteString(p.T("policy.version.original_language") + "\n\n")
+	}
+	b.WriteString(p.T("policy.copy.summary", "summary", pv.Summary) + "\n\n")
 	b.WriteString(strings.ReplaceAll(pv.BodyMD, "\r\n", "\n"))
 	b.WriteString("\n")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -422,6 +514,17 @@ func (a *App) handlePolicyAcceptForm(w http.ResponseWriter, r *http.Request) err
 
 func (a *App) renderAccept(w http.ResponseWriter, r *http.Request, pa store.PolicyAcceptance, next string) error {
 	v := views.PolicyAcceptView{Current: pa.Current, LastAccepted: pa.LastAccepted, Next: next}
+	if code := i18n.From(r.Context()).Code; code != i18n.Default {
+		tr, err := a.store.PolicyTranslation(r.Context(), pa.Current.Version, code)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err == nil {
+			v.Current.Summary, v.Translated = tr.Summary, true
+		}
+	} else {
+		v.Translated = true
+	}
 	if pa.LastAccepted != "" && pa.LastAccepted != pa.Current.Version {
 		old, err := a.store.PolicyVersionByLabel(r.Context(), pa.LastAccepted)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -432,7 +535,7 @@ func (a *App) renderAccept(w http.ResponseWriter, r *http.Request, pa store.Poli
 			v.Diff = &d
 		}
 	}
-	return a.render(w, r, http.StatusOK, views.PolicyAccept(a.page(r, "Our privacy policy has changed"), v))
+	return a.render(w, r, http.StatusOK, views.PolicyAccept(a.page(r, tr(r, "policy.accept.title")), v))
 }
 
 // POST /privacy/accept
@@ -459,7 +562,7 @@ func (a *App) handlePolicyAccept(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.log.Info("policy accepted", "user_id", u.ID, "version", pa.Current.Version)
-	a.redirect(w, r, next, "Thank you. You accepted version "+pa.Current.Version+" of the privacy policy.")
+	a.redirect(w, r, next, tr(r, "policy.flash.accepted", "version", pa.Current.Version))
 	return nil
 }
 

@@ -344,3 +344,80 @@ func FuzzLineDiff(f *testing.F) {
 		require.Equal(t, lb, rb)
 	})
 }
+
+// TestPolicyTranslations: the privacy officer adds a translation of a
+// published version (audited); a reader in that language gets it, a reader
+// in another gets the original marked with its language and a sentence
+// saying so, and an English reader the original without that sentence.
+func TestPolicyTranslations(t *testing.T) {
+	ts := newTestServer(t)
+	dpo, _ := dpoClient(t, ts)
+	visitor := &testServer{Server: ts.Server, client: &http.Client{CheckRedirect: ts.client.CheckRedirect}}
+
+	res, body := dpo.get(t, "/console/policies/versions/2023-10-09")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, 1, doc(t, body).Find(`[data-testid="no-translations"]`).Length())
+	res, body = dpo.get(t, "/console/policies")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Positive(t, doc(t, body).Find(`a[href="/console/policies/versions/2023-10-09"]`).Length())
+
+	res, body = dpo.postForm(t, "/console/policies/versions/2023-10-09/translations",
+		url.Values{"language": {"en"}, "policy_summary": {""}, "body_md": {"x"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode, "English is the original; a summary is needed")
+	assert.Positive(t, doc(t, body).Find(`[data-testid="error-summary"]`).Length())
+	res, _ = dpo.postForm(t, "/console/policies/versions/1999-01/translations",
+		url.Values{"language": {"th"}, "policy_summary": {"สรุป"}, "body_md": {"# นโยบาย"}})
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+
+	res, _ = dpo.postForm(t, "/console/policies/versions/2023-10-09/translations",
+		url.Values{"language": {"th"}, "policy_summary": {"สรุปนโยบาย"}, "body_md": {"# นโยบายความเป็นส่วนตัว\n\nข้อความ"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Equal(t, "/console/policies/versions/2023-10-09", res.Header.Get("Location"))
+	res, body = dpo.get(t, "/console/policies/versions/2023-10-09")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, 1, doc(t, body).Find(`[data-testid="translation"]`).Length())
+	log, err := ts.store.AuditLog(t.Context(), 10)
+	require.NoError(t, err)
+	assert.True(t, slices.ContainsFunc(log, func(e store.AuditEntry) bool {
+		return e.Action == store.AuditPolicyTranslate && e.TargetID == "2023-10-09" && e.Details["language"] == "th"
+	}))
+
+	res, body = visitor.get(t, "/privacy/versions/2023-10-09?lang=th")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	assert.Contains(t, d.Find(`[data-testid="policy-text"] h1`).Text(), "นโยบายความเป็นส่วนตัว")
+	assert.Zero(t, d.Find(`[data-testid="policy-original-language"]`).Length())
+	assert.Empty(t, d.Find(`[data-testid="policy-text"]`).AttrOr("lang", ""), "a translation is in the page's language")
+	res, body = visitor.get(t, "/privacy/versions/2023-10-09/copy.txt?lang=th")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, body, "สรุปนโยบาย")
+
+	res, body = visitor.get(t, "/privacy/versions/2023-10-09?lang=vi")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d = doc(t, body)
+	assert.Equal(t, 1, d.Find(`[data-testid="policy-original-language"]`).Length(), "no Vietnamese translation: the original, said so")
+	assert.Equal(t, "en", d.Find(`[data-testid="policy-text"]`).AttrOr("lang", ""))
+	assert.NotContains(t, body, "นโยบาย")
+
+	res, body = visitor.get(t, "/privacy/versions/2023-10-09?lang=en")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d = doc(t, body)
+	assert.Zero(t, d.Find(`[data-testid="policy-original-language"]`).Length())
+	assert.NotContains(t, body, "นโยบาย")
+}
+
+// TestPrivacyNoticeSpeaksFromTheCatalogue: in the pseudo-locale every
+// generated part of the notice (categories, columns, purposes, bases,
+// retention, rules in force) comes from the catalogue: a data-map code
+// without a message would show as plain English.
+func TestPrivacyNoticeSpeaksFromTheCatalogue(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.PseudoLocale = true })
+	res, body := ts.get(t, "/privacy?lang=qps")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	for _, sel := range []string{`[data-testid="notice-categories"]`, `[data-testid="notice-retention"]`} {
+		text := d.Find(sel).Text()
+		require.NotEmpty(t, strings.TrimSpace(text))
+		assert.Empty(t, englishWord.FindAllString(notText.ReplaceAllString(text, " "), -1), sel)
+	}
+}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 )
@@ -51,22 +53,16 @@ func (a *App) handlePrivacy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := views.PrivacyNotice{Policy: policy, Categories: noticeCategories(store.DataMap()), Retention: rules, Members: members,
+	v := views.PrivacyNotice{Policy: policy, Categories: noticeCategories(ctx, store.DataMap()), Retention: rules, Members: members,
 		Grace: a.erasureGrace()}
-	return a.render(w, r, http.StatusOK, views.Privacy(a.page(r, "Privacy notice"), v))
-}
-
-// categoryNames are the data-map categories as the notice names them.
-var categoryNames = map[store.Category]string{
-	store.CatRegistration: "Registration", store.CatProfile: "Profile", store.CatAccount: "Account",
-	store.CatConsents: "Consents and requests", store.CatActivity: "Activity log", store.CatLearning: "Learning records",
-	store.CatVisitorStats: "Visitor statistics", store.CatAccessLog: "Web server access log", store.CatDisclosures: "Disclosures",
-	store.CatSecurity: "Security",
+	return a.render(w, r, http.StatusOK, views.Privacy(a.page(r, tr(r, "privacy.title")), v))
 }
 
 // noticeCategories folds the data map into one row per category of
-// personal data: the notice is generated, never written by hand.
-func noticeCategories(fields []store.Field) []views.NoticeCategory {
+// personal data, in the order of the categories' names in the reader's
+// language: the notice is generated, never written by hand. The rows keep
+// the data map's codes; the notice words them.
+func noticeCategories(ctx context.Context, fields []store.Field) []views.NoticeCategory {
 	byCat := map[store.Category]*views.NoticeCategory{}
 	seen := map[string]bool{}
 	add := func(list *[]string, v string) {
@@ -83,22 +79,19 @@ func noticeCategories(fields []store.Field) []views.NoticeCategory {
 		}
 		c := byCat[f.Category]
 		if c == nil {
-			name := categoryNames[f.Category]
-			if name == "" {
-				name = string(f.Category)
-			}
-			c = &views.NoticeCategory{Name: name}
+			c = &views.NoticeCategory{Code: f.Category}
 			byCat[f.Category] = c
 		}
-		col := strings.ReplaceAll(f.Column, "_", " ")
-		if k := string(f.Category) + "/" + col; !seen[k] && !bookkeeping(f.Column) {
+		if k := string(f.Category) + "/" + f.Column; !seen[k] && !bookkeeping(f.Column) {
 			seen[k] = true
-			c.Fields = append(c.Fields, col)
+			c.Fields = append(c.Fields, f.Column)
 		}
 		for _, p := range f.Purposes {
 			add(&c.Purposes, p)
 		}
-		add(&c.Bases, strings.ReplaceAll(string(f.Basis), "_", " "))
+		if !slices.Contains(c.Bases, f.Basis) {
+			c.Bases = append(c.Bases, f.Basis)
+		}
 		add(&c.Retention, f.Retention)
 		c.Encrypted = c.Encrypted || f.Encrypted
 	}
@@ -106,7 +99,9 @@ func noticeCategories(fields []store.Field) []views.NoticeCategory {
 	for _, c := range byCat {
 		out = append(out, *c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool {
+		return views.NoticeCategoryName(ctx, out[i].Code) < views.NoticeCategoryName(ctx, out[j].Code)
+	})
 	return out
 }
 
@@ -133,7 +128,7 @@ func (a *App) handleRights(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.Rights(a.page(r, "Your data rights"), v))
+	return a.render(w, r, http.StatusOK, views.Rights(a.page(r, tr(r, "rights.title")), v))
 }
 
 func (a *App) rightsView(ctx context.Context, u *store.User) (views.RightsView, error) {
@@ -185,7 +180,7 @@ func (a *App) rightsFormError(w http.ResponseWriter, r *http.Request, u *store.U
 	if edit != nil {
 		edit(&v)
 	}
-	return a.render(w, r, http.StatusUnprocessableEntity, views.Rights(a.page(r, "Your data rights"), v))
+	return a.render(w, r, http.StatusUnprocessableEntity, views.Rights(a.page(r, tr(r, "rights.title")), v))
 }
 
 // GET /rights/access
@@ -210,7 +205,7 @@ func (a *App) handleRightsAccess(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.AccessPage(a.page(r, "Everything we hold about you"), v))
+	return a.render(w, r, http.StatusOK, views.AccessPage(a.page(r, tr(r, "rights.data.title")), v))
 }
 
 // POST /rights/rectification
@@ -220,9 +215,9 @@ func (a *App) handleRectification(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	text := f.multiline("correction", "The correction", 2000)
+	text := f.multiline("correction", tr(r, "rights.field.correction"), 2000)
 	if text == "" && f.Errors["correction"] == "" {
-		f.fail("correction", "Tell us what should be corrected.")
+		f.fail("correction", tr(r, "rights.error.correction"))
 	}
 	if !f.Valid() {
 		return a.rightsFormError(w, r, u, f, func(v *views.RightsView) { v.Rectification = text })
@@ -231,7 +226,7 @@ func (a *App) handleRectification(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	a.redirect(w, r, "/rights/cases/"+c.ID, "Your request is received. We answer by "+c.DueAt.Format("2 January 2006")+".")
+	a.redirect(w, r, "/rights/cases/"+c.ID, tr(r, "rights.flash.received", "date", i18n.From(r.Context()).Date(c.DueAt)))
 	return nil
 }
 
@@ -270,12 +265,12 @@ func (a *App) notifyOfficers(ctx context.Context, c store.Case) {
 func (a *App) confirmPassword(r *http.Request, u *store.User, f *form, errKey string) (bool, error) {
 	key := "user:" + u.ID
 	if blocked, _ := a.limits.loginAccount.blocked(key); blocked {
-		f.fail(errKey, "Too many wrong passwords: please wait a few minutes and try again.")
+		f.fail(errKey, tr(r, "rights.error.password_throttled"))
 		return false, nil
 	}
 	pw := f.raw("password")
 	if pw == "" {
-		f.fail(errKey, "Enter your password to confirm it is you.")
+		f.fail(errKey, tr(r, "rights.error.password_missing"))
 		return false, nil
 	}
 	ok, err := a.hasher.compare(r.Context(), u.PasswordHash, pw)
@@ -284,7 +279,7 @@ func (a *App) confirmPassword(r *http.Request, u *store.User, f *form, errKey st
 	}
 	if !ok {
 		a.limits.loginAccount.hit(key)
-		f.fail(errKey, "That is not your password.")
+		f.fail(errKey, tr(r, "rights.error.password_wrong"))
 		return false, nil
 	}
 	a.sessions.Put(r.Context(), "reauth_at", a.clock().Unix())
@@ -303,7 +298,7 @@ func (a *App) handleErasure(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r.Context())
 	if c, err := a.store.OpenCase(r.Context(), u.ID, store.CaseErasure); err == nil {
 		// A second request shows the first instead of opening another.
-		a.redirect(w, r, "/rights/cases/"+c.ID, "Your erasure request is already registered.")
+		a.redirect(w, r, "/rights/cases/"+c.ID, tr(r, "rights.flash.erasure_exists"))
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -326,7 +321,7 @@ func (a *App) handleErasure(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.mailErasureScheduled(r.Context(), u, c)
-	a.redirect(w, r, "/rights/cases/"+c.ID, "Your account will be erased "+a.erasureWhen(when)+". You can cancel until then.")
+	a.redirect(w, r, "/rights/cases/"+c.ID, a.erasureFlash(r, when))
 	return nil
 }
 
@@ -352,7 +347,7 @@ func (a *App) handleCancelCase(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.auditReq(r, "rights.erasure.cancel", "case", c.ID, nil)
-	a.redirect(w, r, "/rights/cases/"+c.ID, "The erasure is cancelled. Your account stays.")
+	a.redirect(w, r, "/rights/cases/"+c.ID, tr(r, "rights.flash.erasure_cancelled"))
 	return nil
 }
 
@@ -375,7 +370,7 @@ func (a *App) handleCase(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.CasePage(a.page(r, views.CaseKindLabel(c.Kind)), views.CaseView{Case: c, Held: len(held[u.ID]) > 0}))
+	return a.render(w, r, http.StatusOK, views.CasePage(a.page(r, views.CaseKindText(r.Context(), c.Kind)), views.CaseView{Case: c, Held: len(held[u.ID]) > 0}))
 }
 
 // POST /rights/restriction
@@ -392,9 +387,9 @@ func (a *App) handleRestriction(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.SetRestricted(r.Context(), u.ID, on == "on"); err != nil {
 		return err
 	}
-	note, flash := "Processing frozen at the person's request.", "Processing of your data is frozen. Lift it here whenever you like."
+	note, flash := "Processing frozen at the person's request.", tr(r, "rights.flash.frozen")
 	if on == "off" {
-		note, flash = "Freeze lifted by the person.", "The freeze is lifted."
+		note, flash = "Freeze lifted by the person.", tr(r, "rights.flash.unfrozen")
 	}
 	if _, err := a.openCase(r, u, store.NewCase{Kind: store.CaseRestriction, Status: store.CaseCompleted, Note: note}); err != nil {
 		return err
@@ -434,7 +429,7 @@ func (a *App) handleObjections(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.openCase(r, u, store.NewCase{Kind: store.CaseObjection, Status: store.CaseCompleted, Note: note}); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/rights#objection", "Your objections are saved and apply at once.")
+	a.redirect(w, r, "/rights#objection", tr(r, "rights.flash.objections"))
 	return nil
 }
 
@@ -452,7 +447,7 @@ func (a *App) handleWithdraw(w http.ResponseWriter, r *http.Request) error {
 		Note: "Consent to emails about new trainings withdrawn."}); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/rights#withdraw", "Your consent is withdrawn: no more emails about new trainings.")
+	a.redirect(w, r, "/rights#withdraw", tr(r, "rights.flash.withdrawn"))
 	return nil
 }
 
@@ -475,7 +470,7 @@ func (a *App) handleReview(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if found == nil {
-		f.fail("attempt", "Choose one of your quiz grades.")
+		f.fail("attempt", tr(r, "rights.error.attempt"))
 		return a.rightsFormError(w, r, u, f, nil)
 	}
 	details := "Human review of the automatic grade " + strconv.Itoa(found.Score) + "% in \"" + found.TrainingTitle + "\" (attempt " + found.ID + ")."
@@ -483,6 +478,14 @@ func (a *App) handleReview(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.redirect(w, r, "/rights/cases/"+c.ID, "A person will review the grade and answer by "+c.DueAt.Format("2 January 2006")+".")
+	a.redirect(w, r, "/rights/cases/"+c.ID, tr(r, "rights.flash.review", "date", i18n.From(r.Context()).Date(c.DueAt)))
 	return nil
+}
+
+// erasureFlash tells the person when their erasure will be carried out.
+func (a *App) erasureFlash(r *http.Request, at time.Time) string {
+	if !at.After(a.clock()) {
+		return tr(r, "rights.flash.erasure_next_run")
+	}
+	return tr(r, "rights.flash.erasure_at", "time", i18n.From(r.Context()).DateTime(at))
 }

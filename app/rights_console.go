@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 )
@@ -29,7 +30,7 @@ func (a *App) handleRightsQueue(w http.ResponseWriter, r *http.Request) error {
 	var opts []views.Option
 	for _, k := range []string{store.CaseAccess, store.CaseRectification, store.CaseErasure, store.CaseRestriction, store.CasePortability,
 		store.CaseObjection, store.CaseWithdrawConsent, store.CaseReview} {
-		opts = append(opts, views.Option{Value: k, Label: views.CaseKindLabel(k)})
+		opts = append(opts, views.Option{Value: k, Label: views.CaseKindText(r.Context(), k)})
 	}
 	v.Kinds = []views.OptionGroup{{Options: opts}}
 	cs, err := a.store.Cases(r.Context(), store.CaseFilter{Kind: v.Kind, Status: v.Status, Overdue: v.Overdue, Limit: 500})
@@ -40,7 +41,7 @@ func (a *App) handleRightsQueue(w http.ResponseWriter, r *http.Request) error {
 	if v.Held, err = a.heldPeople(r.Context()); err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleRightsQueue(a.page(r, "Rights requests"), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleRightsQueue(a.page(r, tr(r, "rights.console.title")), v))
 }
 
 // officerCase loads the case in the path (the route admits only the
@@ -58,7 +59,7 @@ func (a *App) handleRightsCase(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The officer reads the person's own words: that too is a view of
 	// their data, shown to them.
-	if err := a.disclose(r, x, store.ViewRightsCase, "", "answering the person's request", c.UserID); err != nil {
+	if err := a.disclose(r, x, store.ViewRightsCase, "", "@rights_case", c.UserID); err != nil {
 		return err
 	}
 	return a.renderOfficerCase(w, r, http.StatusOK, x, c, views.Errors{}, "")
@@ -101,7 +102,7 @@ func (a *App) renderOfficerCaseForm(w http.ResponseWriter, r *http.Request, stat
 		}
 		v.Holds = held[c.UserID]
 	}
-	return a.render(w, r, status, views.ConsoleRightsCase(a.page(r, views.CaseKindLabel(c.Kind)), v))
+	return a.render(w, r, status, views.ConsoleRightsCase(a.page(r, views.CaseKindText(r.Context(), c.Kind)), v))
 }
 
 // POST /console/rights/{id}
@@ -117,15 +118,15 @@ func (a *App) handleRightsCaseAction(w http.ResponseWriter, r *http.Request) err
 	if c.Kind == store.CaseErasure {
 		return a.erasureCaseAction(w, r, x, c, f)
 	}
-	note := f.multiline("note", "Note", 2000)
+	note := f.multiline("note", tr(r, "rights.field.note"), 2000)
 	action := f.raw("action")
 	status := map[string]string{"progress": store.CaseInProgress, "complete": store.CaseCompleted, "reject": store.CaseRejected,
 		"lift": store.CaseCompleted, "restrict": store.CaseInProgress}[action]
 	if status == "" || ((action == "lift" || action == "restrict") && c.Kind != store.CaseRestriction) {
-		f.fail("note", "Choose one of the actions.")
+		f.fail("note", tr(r, "rights.error.action"))
 	}
 	if action == "reject" && note == "" && f.Errors["note"] == "" {
-		f.fail("note", "Say why the request is declined: the person is told.")
+		f.fail("note", tr(r, "rights.error.decline_reason"))
 	}
 	if !f.Valid() {
 		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
@@ -154,7 +155,7 @@ func (a *App) handleRightsCaseAction(w http.ResponseWriter, r *http.Request) err
 	if status != store.CaseInProgress || action == "restrict" {
 		a.mailCaseUpdate(r.Context(), c, note)
 	}
-	a.redirect(w, r, "/console/rights/"+c.ID, "The request is updated.")
+	a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.updated"))
 	return nil
 }
 
@@ -170,16 +171,16 @@ func (a *App) handleRightsCaseExtend(w http.ResponseWriter, r *http.Request) err
 	}
 	months, _ := strconv.Atoi(f.raw("months"))
 	if months < 1 || months > 2 {
-		f.fail("months", "Extend by one or two months.")
+		f.fail("months", tr(r, "rights.error.months"))
 	}
-	reason := f.text("reason", "Reason", 10, 500)
+	reason := f.text("reason", tr(r, "rights.field.reason"), 10, 500)
 	if f.Valid() {
 		c2, err := a.store.ExtendCase(r.Context(), c.ID, x.user.ID, months, reason)
 		switch {
 		case errors.Is(err, store.ErrAlreadyExtended):
-			f.fail("months", "The deadline was extended already; it can be extended once, by two months at most.")
+			f.fail("months", tr(r, "rights.error.extended_already"))
 		case errors.Is(err, store.ErrCaseClosed):
-			f.fail("months", "The request is closed.")
+			f.fail("months", tr(r, "rights.error.closed"))
 		case err != nil:
 			return err
 		default:
@@ -191,7 +192,7 @@ func (a *App) handleRightsCaseExtend(w http.ResponseWriter, r *http.Request) err
 	}
 	a.auditReq(r, "rights.case.extend", "case", c.ID, map[string]any{"months": months})
 	a.mailCaseUpdate(r.Context(), c, "We need more time to answer your request, until "+c.DueAt.Format("2 January 2006")+". Reason: "+reason)
-	a.redirect(w, r, "/console/rights/"+c.ID, "The deadline is extended and the person is told why.")
+	a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.extended"))
 	return nil
 }
 
@@ -204,18 +205,18 @@ func (a *App) handleRightsCaseExtend(w http.ResponseWriter, r *http.Request) err
 func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor, c store.Case, f *form) error {
 	action := f.raw("action")
 	if action != "carry_out" && action != "refuse" {
-		f.fail("_form", "An erasure request is not marked done or in progress by hand: carry it out now, refuse it with the legal reason, or leave it to the schedule.")
+		f.fail("_form", tr(r, "rights.error.erasure_by_hand"))
 		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, f.raw("note"))
 	}
 	if !c.Open() {
 		return store.ErrConflict
 	}
-	note := f.multiline("note", "Legal reason", 2000)
+	note := f.multiline("note", tr(r, "rights.field.legal_reason"), 2000)
 	if action == "refuse" && note == "" && f.Errors["note"] == "" {
-		f.fail("note", "Give the legal reason for refusing the erasure: the person is told.")
+		f.fail("note", tr(r, "rights.error.refuse_reason"))
 	}
 	if action == "carry_out" && !f.checkbox("confirm") && f.Errors["confirm"] == "" {
-		f.fail("confirm", "Tick the box to confirm: the erasure cannot be undone.")
+		f.fail("confirm", tr(r, "rights.error.confirm"))
 	}
 	if !f.Valid() {
 		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
@@ -234,14 +235,14 @@ func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor,
 		}
 		a.auditReq(r, "rights.case.refuse", "case", c.ID, map[string]any{"status": c.Status})
 		a.mailCaseUpdate(r.Context(), c, "We have refused to erase your account, for this reason: "+note)
-		a.redirect(w, r, "/console/rights/"+c.ID, "The erasure is refused; the person is told why.")
+		a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.refused"))
 		return nil
 	}
 	err := a.bg.EraseNow(r.Context(), c, x.user.ID)
 	var held *store.HeldError
 	switch {
 	case errors.As(err, &held):
-		f.fail("_form", describeHolds(held.Holds))
+		f.fail("_form", describeHolds(r, held.Holds))
 		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, note)
 	case errors.Is(err, store.ErrCaseClosed):
 		return store.ErrConflict
@@ -249,24 +250,20 @@ func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor,
 		return err
 	}
 	a.auditReq(r, "rights.case.carry_out", "case", c.ID, nil)
-	a.redirect(w, r, "/console/rights/"+c.ID, "The erasure is carried out.")
+	a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.carried_out"))
 	return nil
 }
 
 // describeHolds names the holds that block an erasure for the privacy
 // officer by reference, date and reason, as the retention page shows them
 // to operators.
-func describeHolds(holds []store.LegalHold) string {
-	var b strings.Builder
-	b.WriteString("A legal hold on this person blocks the erasure: ")
+func describeHolds(r *http.Request, holds []store.LegalHold) string {
+	p := i18n.From(r.Context())
+	list := make([]string, len(holds))
 	for i, h := range holds {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString("hold " + h.ID[:8] + " of " + h.SetAt.UTC().Format("2 January 2006") + " (" + h.Reason + ")")
+		list[i] = p.T("rights.error.hold_item", "id", h.ID[:8], "date", p.Date(h.SetAt), "reason", h.Reason)
 	}
-	b.WriteString(". The erasure is carried out once the hold is released.")
-	return b.String()
+	return p.T("rights.error.holds", "holds", strings.Join(list, p.T("rights.error.hold_sep")))
 }
 
 // heldPeople maps each person under an active legal hold to their holds.
@@ -319,7 +316,7 @@ func (a *App) handleRightsCaseIdentity(w http.ResponseWriter, r *http.Request) e
 	if !c.Open() || c.Kind == store.CaseErasure {
 		return store.ErrConflict
 	}
-	how := f.text("identity", "How the identity was verified", 5, 500)
+	how := f.text("identity", tr(r, "rights.field.identity"), 5, 500)
 	if !f.Valid() {
 		return a.renderOfficerCaseForm(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "", views.CaseActionForm{Identity: how})
 	}
@@ -329,7 +326,7 @@ func (a *App) handleRightsCaseIdentity(w http.ResponseWriter, r *http.Request) e
 	}
 	a.auditReq(r, "rights.case.identity", "case", c.ID, nil)
 	a.mailCaseUpdate(r.Context(), c, "We have verified that the request is yours and are working on it.")
-	a.redirect(w, r, "/console/rights/"+c.ID, "The verification is recorded.")
+	a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.identity"))
 	return nil
 }
 
@@ -346,14 +343,14 @@ func (a *App) handleRightsCaseRectify(w http.ResponseWriter, r *http.Request) er
 	if c.Kind != store.CaseRectification || !c.Open() {
 		return store.ErrConflict
 	}
-	form := views.CaseActionForm{Certificate: f.raw("certificate"), HolderName: f.text("holder_name", "Name", 2, 200)}
+	form := views.CaseActionForm{Certificate: f.raw("certificate"), HolderName: f.text("holder_name", tr(r, "rights.field.holder_name"), 2, 200)}
 	if !store.ValidCertificateCode(form.Certificate) {
-		f.fail("certificate", "Choose one of the person's certificates.")
+		f.fail("certificate", tr(r, "rights.error.certificate"))
 	}
 	if f.Valid() {
 		c2, err := a.store.RectifyCertificateName(r.Context(), c.ID, x.user.ID, form.Certificate, form.HolderName)
 		if errors.Is(err, store.ErrNotFound) {
-			f.fail("certificate", "Choose one of the person's certificates.")
+			f.fail("certificate", tr(r, "rights.error.certificate"))
 		} else if err := caseActionError(err); err != nil {
 			return err
 		} else {
@@ -367,7 +364,7 @@ func (a *App) handleRightsCaseRectify(w http.ResponseWriter, r *http.Request) er
 	// sealed in the case history.
 	a.auditReq(r, "rights.case.rectify", "case", c.ID, map[string]any{"field": "certificates.holder_name"})
 	a.mailCaseUpdate(r.Context(), c, "The name on your certificate "+form.Certificate+" now reads: "+form.HolderName+". Anyone who verifies the certificate sees the corrected name.")
-	a.redirect(w, r, "/console/rights/"+c.ID, "The name is corrected and the person is told.")
+	a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.rectified"))
 	return nil
 }
 
@@ -385,28 +382,28 @@ func (a *App) handleRightsCaseGrade(w http.ResponseWriter, r *http.Request) erro
 		return store.ErrConflict
 	}
 	form := views.CaseActionForm{Attempt: f.raw("attempt"), Decision: f.raw("decision"), Score: strings.TrimSpace(f.raw("score")),
-		GradeReason: f.multiline("grade_reason", "Reason", 2000)}
+		GradeReason: f.multiline("grade_reason", tr(r, "rights.field.reason"), 2000)}
 	d := store.GradeDecision{AttemptID: form.Attempt, Change: form.Decision == "change", Reason: form.GradeReason}
 	if !store.ValidID(form.Attempt) {
-		f.fail("attempt", "Choose one of the person's grades.")
+		f.fail("attempt", tr(r, "rights.error.grade"))
 	}
 	if form.Decision != "keep" && form.Decision != "change" {
-		f.fail("decision", "Keep the grade or change it.")
+		f.fail("decision", tr(r, "rights.error.decision"))
 	}
 	if d.Change {
 		n, err := strconv.Atoi(form.Score)
 		if err != nil || n < 0 || n > 100 {
-			f.fail("score", "Enter the new grade, a whole number from 0 to 100.")
+			f.fail("score", tr(r, "rights.error.score"))
 		}
 		d.Score = n
 	}
 	if form.GradeReason == "" && f.Errors["grade_reason"] == "" {
-		f.fail("grade_reason", "Give the reason: the person is told.")
+		f.fail("grade_reason", tr(r, "rights.error.grade_reason"))
 	}
 	if f.Valid() {
 		c2, err := a.store.ReviewGrade(r.Context(), c.ID, x.user.ID, d)
 		if errors.Is(err, store.ErrNotFound) {
-			f.fail("attempt", "Choose one of the person's grades.")
+			f.fail("attempt", tr(r, "rights.error.grade"))
 		} else if err := caseActionError(err); err != nil {
 			return err
 		} else {
@@ -432,7 +429,7 @@ func (a *App) handleRightsCaseGrade(w http.ResponseWriter, r *http.Request) erro
 		note = c.Events[n-1].Note
 	}
 	a.mailCaseUpdate(r.Context(), c, note)
-	a.redirect(w, r, "/console/rights/"+c.ID, "The review is recorded and the person is told.")
+	a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.reviewed"))
 	return nil
 }
 
@@ -467,7 +464,7 @@ func (a *App) handleRightsCaseExport(w http.ResponseWriter, r *http.Request) err
 	}
 	if !u.Verified() {
 		// The link goes only to an address the person has confirmed.
-		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, views.Errors{"_form": "The person's email address is not confirmed: an export link goes only to a confirmed address. Ask them to confirm it, or answer by post."}, "")
+		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, views.Errors{"_form": tr(r, "rights.error.export_unverified")}, "")
 	}
 	exportID, err := a.startExport(ctx, u.ID)
 	if err != nil {
@@ -488,17 +485,17 @@ func (a *App) handleRightsCaseExport(w http.ResponseWriter, r *http.Request) err
 	}, mailLink{expires: a.clock().AddDate(0, 0, days)}); err != nil {
 		a.log.Error("export on behalf mail", "case_id", c.ID, "err", err)
 	}
-	a.redirect(w, r, "/console/rights/"+c.ID, "The export is being built; the person gets the link by mail.")
+	a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.export"))
 	return nil
 }
 
 // rightsRequestKinds are the requests an officer may record on someone's
 // behalf: every right of the portal.
-func rightsRequestKinds() []views.OptionGroup {
+func rightsRequestKinds(ctx context.Context) []views.OptionGroup {
 	var opts []views.Option
 	for _, k := range []string{store.CaseAccess, store.CaseRectification, store.CaseErasure, store.CaseRestriction, store.CasePortability,
 		store.CaseObjection, store.CaseWithdrawConsent, store.CaseReview} {
-		opts = append(opts, views.Option{Value: k, Label: views.CaseKindLabel(k)})
+		opts = append(opts, views.Option{Value: k, Label: views.CaseKindText(ctx, k)})
 	}
 	return []views.OptionGroup{{Options: opts}}
 }
@@ -506,8 +503,8 @@ func rightsRequestKinds() []views.OptionGroup {
 // GET /console/rights/new
 func (a *App) handleNewRightsRequest(w http.ResponseWriter, r *http.Request) error {
 	x := actorFrom(r.Context())
-	form := views.RightsRequestForm{ReceivedOn: a.clock().UTC().Format(time.DateOnly), Kinds: rightsRequestKinds()}
-	return a.render(w, r, http.StatusOK, views.ConsoleNewRightsRequest(a.page(r, "Record a request"), views.NewRightsRequestConsole{Nav: a.consoleNav(r.Context(), x), Form: form}))
+	form := views.RightsRequestForm{ReceivedOn: a.clock().UTC().Format(time.DateOnly), Kinds: rightsRequestKinds(r.Context())}
+	return a.render(w, r, http.StatusOK, views.ConsoleNewRightsRequest(a.page(r, tr(r, "rights.new.page_title")), views.NewRightsRequestConsole{Nav: a.consoleNav(r.Context(), x), Form: form}))
 }
 
 // oldestReceipt bounds how far back a received date may lie: a request
@@ -524,42 +521,42 @@ func (a *App) handleCreateRightsRequest(w http.ResponseWriter, r *http.Request) 
 	ctx := r.Context()
 	form := views.RightsRequestForm{Email: f.email("email"), Kind: f.choice("kind", "kind of request", store.ValidCaseKind, true),
 		Channel: f.choice("channel", "channel", store.ValidOutsideChannel, true), ReceivedOn: strings.TrimSpace(f.raw("received_on")),
-		Identity: f.text("identity", "How the identity was verified", 0, 500), Details: f.multiline("details", "The request", 4000),
-		Kinds: rightsRequestKinds()}
+		Identity: f.text("identity", tr(r, "rights.field.identity"), 0, 500), Details: f.multiline("details", tr(r, "rights.field.details"), 4000),
+		Kinds: rightsRequestKinds(r.Context())}
 	now := a.clock().UTC()
 	received, err := time.Parse(time.DateOnly, form.ReceivedOn)
 	switch {
 	case err != nil:
-		f.fail("received_on", "Enter the date the request was received, like 2026-03-01.")
+		f.fail("received_on", tr(r, "rights.error.received_on"))
 	case received.After(now):
-		f.fail("received_on", "The date received cannot be in the future.")
+		f.fail("received_on", tr(r, "rights.error.received_future"))
 	case now.Sub(received) > oldestReceipt:
-		f.fail("received_on", "The date received is more than a year ago: check it.")
+		f.fail("received_on", tr(r, "rights.error.received_old"))
 	}
 	if form.Details == "" && f.Errors["details"] == "" {
-		f.fail("details", "Write down what the person asks for.")
+		f.fail("details", tr(r, "rights.error.details"))
 	}
 	if form.Kind == store.CaseErasure && form.Identity == "" && f.Errors["identity"] == "" {
-		f.fail("identity", "An erasure is scheduled only once the person's identity is verified: say how it was.")
+		f.fail("identity", tr(r, "rights.error.erasure_identity"))
 	}
 	if len(form.Identity) > 0 && len([]rune(form.Identity)) < 5 && f.Errors["identity"] == "" {
-		f.fail("identity", "Say how the identity was verified, in a few words.")
+		f.fail("identity", tr(r, "rights.error.identity_short"))
 	}
 	var u store.User
 	if f.Valid() {
 		// The address is looked up through its blind index, never stored.
 		u, err = a.store.UserByEmail(ctx, form.Email)
 		if errors.Is(err, store.ErrNotFound) {
-			f.fail("email", "No account has this address. A request from someone without an account is answered outside kelas.")
+			f.fail("email", tr(r, "rights.error.no_account"))
 		} else if err != nil {
 			return err
 		} else if c, err := a.store.OpenCase(ctx, u.ID, store.CaseErasure); err == nil && form.Kind == store.CaseErasure {
-			f.fail("kind", "This person's erasure request "+c.ID[:8]+" is open already.")
+			f.fail("kind", tr(r, "rights.error.erasure_open", "id", c.ID[:8]))
 		}
 	}
 	if !f.Valid() {
 		form.Errors = f.Errors
-		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewRightsRequest(a.page(r, "Record a request"), views.NewRightsRequestConsole{Nav: a.consoleNav(r.Context(), x), Form: form}))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewRightsRequest(a.page(r, tr(r, "rights.new.page_title")), views.NewRightsRequestConsole{Nav: a.consoleNav(r.Context(), x), Form: form}))
 	}
 	nc := store.NewCase{UserID: u.ID, Kind: form.Kind, Details: form.Details, ReceivedAt: received, Channel: form.Channel,
 		RecordedBy: x.user.ID, IdentityCheck: form.Identity,
@@ -582,7 +579,7 @@ func (a *App) handleCreateRightsRequest(w http.ResponseWriter, r *http.Request) 
 		a.mailCaseUpdate(ctx, c, "We received your request "+views.ChannelLabel(c.Channel)+" on "+c.ReceivedAt.Format("2 January 2006")+
 			" and will answer by "+c.DueAt.Format("2 January 2006")+". You can follow it in your account.")
 	}
-	a.redirect(w, r, "/console/rights/"+c.ID, "The request is recorded; the answer is due by "+c.DueAt.Format("2 January 2006")+".")
+	a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.recorded", "date", i18n.From(r.Context()).Date(c.DueAt)))
 	return nil
 }
 
@@ -598,8 +595,8 @@ func (a *App) handleDisclosureReview(w http.ResponseWriter, r *http.Request) err
 		Grant: strings.TrimSpace(q.Get("grant")), Person: strings.TrimSpace(q.Get("person")), From: q.Get("from"), Until: q.Get("until"),
 		Errors: views.Errors{}, Limit: disclosureReviewLimit}
 	f := store.DisclosureFilter{ViewerID: v.Viewer, MemberID: v.Member, GrantID: v.Grant, Limit: disclosureReviewLimit}
-	for _, c := range []struct{ name, val, msg string }{{"viewer", v.Viewer, "Enter an account id, as listed below."},
-		{"member", v.Member, "Choose a Member from the list."}, {"grant", v.Grant, "Enter a grant id, as listed below."}} {
+	for _, c := range []struct{ name, val, msg string }{{"viewer", v.Viewer, tr(r, "rights.error.viewer")},
+		{"member", v.Member, tr(r, "rights.error.member")}, {"grant", v.Grant, tr(r, "rights.error.grant")}} {
 		if c.val != "" && !store.ValidID(c.val) {
 			v.Errors[c.name] = c.msg
 		}
@@ -614,7 +611,7 @@ func (a *App) handleDisclosureReview(w http.ResponseWriter, r *http.Request) err
 		}
 		t, err := time.Parse(time.DateOnly, d.val)
 		if err != nil {
-			v.Errors[d.name] = "Enter a date like 2026-03-01."
+			v.Errors[d.name] = tr(r, "rights.error.date")
 			continue
 		}
 		*d.dst = t.AddDate(0, 0, d.days)
@@ -624,7 +621,7 @@ func (a *App) handleDisclosureReview(w http.ResponseWriter, r *http.Request) err
 		u, err := a.store.UserByEmail(ctx, v.Person)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			v.Errors["person"] = "No account has this address."
+			v.Errors["person"] = tr(r, "rights.error.person")
 		case err != nil:
 			return err
 		default:
@@ -646,5 +643,5 @@ func (a *App) handleDisclosureReview(w http.ResponseWriter, r *http.Request) err
 	} else if v.Disclosures, err = a.store.AllDisclosures(ctx, f); err != nil {
 		return err
 	}
-	return a.render(w, r, status, views.ConsoleDisclosures(a.page(r, "Disclosures"), v))
+	return a.render(w, r, status, views.ConsoleDisclosures(a.page(r, tr(r, "rights.disclosures.title")), v))
 }

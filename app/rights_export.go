@@ -15,7 +15,7 @@ import (
 func (a *App) handleExportRequest(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r.Context())
 	if !u.Verified() {
-		a.redirect(w, r, "/rights#portability", "Confirm your email address first: exports go only to confirmed accounts.")
+		a.redirect(w, r, "/rights#portability", tr(r, "rights.portability.unverified"))
 		return nil
 	}
 	f, err := parseForm(r)
@@ -30,7 +30,7 @@ func (a *App) handleExportRequest(w http.ResponseWriter, r *http.Request) error 
 		return a.rightsFormError(w, r, u, f, nil)
 	}
 	if job, err := a.store.LatestExport(r.Context(), u.ID); err == nil && job.Active() {
-		a.redirect(w, r, "/rights/export/"+job.ID, "Your export is already being prepared.")
+		a.redirect(w, r, "/rights/export/"+job.ID, tr(r, "export.flash.already"))
 		return nil
 	}
 	id, err := a.startExport(r.Context(), u.ID)
@@ -41,7 +41,7 @@ func (a *App) handleExportRequest(w http.ResponseWriter, r *http.Request) error 
 		Note: "Export prepared on request; downloadable for 7 days."}); err != nil {
 		return err
 	}
-	a.redirect(w, r, "/rights/export/"+id, "Your export is being prepared.")
+	a.redirect(w, r, "/rights/export/"+id, tr(r, "export.flash.started"))
 	return nil
 }
 
@@ -63,7 +63,7 @@ func (a *App) handleExportStatus(w http.ResponseWriter, r *http.Request) error {
 		// Progress without JavaScript: the browser reloads the page.
 		w.Header().Set("Refresh", "3")
 	}
-	return a.render(w, r, http.StatusOK, views.ExportStatusPage(a.page(r, "Your export"), v))
+	return a.render(w, r, http.StatusOK, views.ExportStatusPage(a.page(r, tr(r, "export.page_title")), v))
 }
 
 // GET /rights/export/{id}/download
@@ -104,7 +104,7 @@ func (a *App) handleExportConfirm(w http.ResponseWriter, r *http.Request) error 
 	}
 	if !confirmed {
 		v := views.ExportStatus{Job: job, Expired: job.Expired(a.clock()), TwoFactor: u.TwoFactor, Errors: f.Errors}
-		return a.render(w, r, http.StatusUnprocessableEntity, views.ExportStatusPage(a.page(r, "Your export"), v))
+		return a.render(w, r, http.StatusUnprocessableEntity, views.ExportStatusPage(a.page(r, tr(r, "export.page_title")), v))
 	}
 	return a.serveExport(w, r, u.ID, job.ID)
 }

@@ -284,7 +284,10 @@ func (a *App) handleLogo(w http.ResponseWriter, r *http.Request) error {
 func (a *App) siteSettings(ctx context.Context) store.Settings {
 	st, err := a.store.Settings(ctx)
 	if err != nil {
-		a.log.Error("settings unreadable", "err", err)
+		if ctx.Err() == nil {
+			// A request that ended meanwhile is not a fault of ours.
+			a.log.Error("settings unreadable", "err", err)
+		}
 		return store.Settings{Values: map[string]string{store.SettingSiteName: "kelas", store.SettingDefaultLanguage: i18n.Default,
 			store.SettingDefaultTimezone: "UTC"}}
 	}

@@ -105,3 +105,21 @@ func (a *App) mailReinstated(ctx context.Context, u store.User) error {
 		Greeting: p.T("suspension.mail.greeting", "name", u.FirstName), Paragraphs: []string{p.T("suspension.mail.reinstated")},
 		ActionLabel: p.T("suspension.mail.login"), ActionURL: a.cfg.PublicURL() + "/login"})
 }
+
+// suspendedMessage is what the login form says to someone who gave the
+// right password of a suspended account: the reason and where to object;
+// "" when the account is not suspended.
+func (a *App) suspendedMessage(r *http.Request, u store.User) (string, error) {
+	sp, err := a.store.SuspensionOf(r.Context(), u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	st := a.siteSettings(r.Context())
+	if contact := cmp.Or(st.Get(store.SettingDPOEmail), st.Get(store.SettingControllerEmail)); contact != "" {
+		return tr(r, "suspension.login", "reason", sp.Reason, "contact", contact), nil
+	}
+	return tr(r, "suspension.login_nocontact", "reason", sp.Reason), nil
+}

@@ -10,6 +10,8 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/require"
+
+	"kelas/store"
 )
 
 // enrolTOTP turns on a second factor for uid straight in the store, as if
@@ -51,6 +53,11 @@ func (c *testServer) signIn(t testing.TB, email, password string, extra ...url.V
 	t.Helper()
 	if u, err := c.store.UserByEmail(t.Context(), email); err == nil && u.Privileged() && !u.TwoFactor {
 		enrolTOTP(t, c, u.ID)
+	}
+	// Staff and operators have accepted the confidentiality undertaking
+	// (tests of the undertaking itself log in by hand).
+	if u, err := c.store.UserByEmail(t.Context(), email); err == nil && u.Role != store.RoleLearner {
+		acceptUndertaking(t, c, u.ID)
 	}
 	v := url.Values{"email": {email}, "password": {password}}
 	for _, e := range extra {

@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"kelas/i18n"
 	"kelas/store"
 	"kelas/views"
 
@@ -86,6 +87,10 @@ func (r *Runner) BuildExport(ctx context.Context, userID, id string) (err error)
 	if err != nil {
 		return err
 	}
+	lang := i18n.Default
+	if u, err := r.store.User(ctx, userID); err == nil && i18n.Supported(u.Language) {
+		lang = u.Language
+	}
 	if err := r.store.SetExportProgress(ctx, id, 20); err != nil {
 		return err
 	}
@@ -95,7 +100,7 @@ func (r *Runner) BuildExport(ctx context.Context, userID, id string) (err error)
 	pr, pw := io.Pipe()
 	werr := make(chan error, 1)
 	go func() {
-		err := writeExport(pw, pd, prof.Picture, prof.PictureType, progress)
+		err := writeExport(pw, pd, prof.Picture, prof.PictureType, i18n.NewPrinter(lang, nil, "kelas"), progress)
 		pw.CloseWithError(err)
 		werr <- err
 	}()
@@ -110,21 +115,28 @@ func (r *Runner) BuildExport(ctx context.Context, userID, id string) (err error)
 	return r.store.FinishExport(ctx, id, size, sum)
 }
 
-// exportCategories are the data-map categories as an export names them.
+// exportCategories are the catalogue keys of the data-map categories as an
+// export names them: a title and a sentence about each.
 var exportCategories = map[store.Category]struct{ title, about string }{
-	store.CatRegistration: {"Registration", "What you gave when you registered."},
-	store.CatProfile:      {"Profile", "Your optional profile."},
-	store.CatAccount:      {"Account", "Your account: role, status and times, your Member organisation if you work for one, and the emails kelas sent you."},
-	store.CatConsents:     {"Consents and requests", "What you agreed to and when, your cookie choices, objections, restriction, notifications sent to you, and your requests about your data."},
-	store.CatActivity:     {"Activity log", "What you did in trainings, when, and from which address (addresses are shortened and then removed after a while)."},
-	store.CatLearning:     {"Learning records", "Your enrolments, materials viewed, quiz attempts, attendance and certificates."},
-	store.CatDisclosures:  {"Disclosures", "Who else saw your personal data, when, and under which access grant or reason."},
-	store.CatSecurity:     {"Security", "Personal data breaches you were named in, and when you were told."},
+	store.CatRegistration: {"export.category.registration.title", "export.category.registration.about"},
+	store.CatProfile:      {"export.category.profile.title", "export.category.profile.about"},
+	store.CatAccount:      {"export.category.account.title", "export.category.account.about"},
+	store.CatConsents:     {"export.category.consents.title", "export.category.consents.about"},
+	store.CatActivity:     {"export.category.activity_log.title", "export.category.activity_log.about"},
+	store.CatLearning:     {"export.category.learning_records.title", "export.category.learning_records.about"},
+	store.CatDisclosures:  {"export.category.disclosures.title", "export.category.disclosures.about"},
+	store.CatSecurity:     {"export.category.security.title", "export.category.security.about"},
 }
 
+// exportTitle names a category in English.
 func exportTitle(c store.Category) (title, about string) {
+	return exportTitleIn(i18n.NewPrinter(i18n.Default, nil, "kelas"), c)
+}
+
+// exportTitleIn names a category in p's language.
+func exportTitleIn(p *i18n.Printer, c store.Category) (title, about string) {
 	if t, ok := exportCategories[c]; ok {
-		return t.title, t.about
+		return p.T(t.title), p.T(t.about)
 	}
 	return strings.ReplaceAll(string(c), "_", " "), ""
 }
@@ -135,7 +147,7 @@ func exportTitle(c store.Category) (title, about string) {
 // index.html readable offline without JavaScript, and SHA256SUMS over every
 // other file.
 func WriteExportZip(w io.Writer, pd store.PersonalData, picture []byte, pictureType string) error {
-	return writeExport(w, pd, picture, pictureType, nil)
+	return writeExport(w, pd, picture, pictureType, i18n.NewPrinter(i18n.Default, nil, "kelas"), nil)
 }
 
 // writeExport is WriteExportZip with a progress report after each step
@@ -148,7 +160,9 @@ func WriteExportZip(w io.Writer, pd store.PersonalData, picture []byte, pictureT
 // sizes known. Deflate uses klauspost/compress, about twice as fast as the
 // standard library at the same level; exports are rebuilt on request and
 // kept a few days, so speed matters more than the last few percent of size.
-func writeExport(w io.Writer, pd store.PersonalData, picture []byte, pictureType string, progress func(done, total int) error) error {
+//
+// index.html speaks the language of p, the person's saved language.
+func writeExport(w io.Writer, pd store.PersonalData, picture []byte, pictureType string, p *i18n.Printer, progress func(done, total int) error) error {
 	order := pd.CategoryOrder()
 	var files []*exportEntry
 	add := func(name string, method uint16, write func(io.Writer) error) *exportEntry {
@@ -174,7 +188,7 @@ func writeExport(w io.Writer, pd store.PersonalData, picture []byte, pictureType
 	}
 	idx := views.ExportIndex{ExportedAt: pd.GeneratedAt, SchemaVersion: pd.SchemaVersion, Picture: pictureFile}
 	for _, c := range order {
-		title, about := exportTitle(c)
+		title, about := exportTitleIn(p, c)
 		sec := views.ExportSection{ID: string(c), Title: title, About: about}
 		for _, d := range pd.Categories[c] {
 			sec.Dataset = append(sec.Dataset, views.ExportDataset{Name: d.Name, CSV: exportCSVName(c, d), Columns: d.Columns, Rows: d.Rows})
@@ -182,7 +196,7 @@ func writeExport(w io.Writer, pd store.PersonalData, picture []byte, pictureType
 		idx.Sections = append(idx.Sections, sec)
 	}
 	stepEnds = append(stepEnds, add("index.html", zip.Deflate, func(w io.Writer) error {
-		return views.ExportIndexPage(idx).Render(context.Background(), w)
+		return views.ExportIndexPage(idx).Render(i18n.With(context.Background(), p), w)
 	}))
 
 	// Largest first, so the long ones start at once and the small ones fill

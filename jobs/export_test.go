@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"kelas/i18n"
 	"kelas/store"
 )
 
@@ -114,4 +115,24 @@ func runes(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// TestExportIndexSpeaksThePersonsLanguage: index.html is written by the
+// printer of the person's language (here the pseudo-locale, whose every
+// catalogue letter is accented): no English sentence is left, and <html
+// lang> follows.
+func TestExportIndexSpeaksThePersonsLanguage(t *testing.T) {
+	pd := store.PersonalData{SchemaVersion: 1, GeneratedAt: time.Date(2026, 3, 1, 10, 4, 0, 0, time.UTC),
+		Categories: map[store.Category][]store.Dataset{store.CatProfile: {{Name: "profiles", Columns: []string{"v"}, Rows: [][]string{{"a"}}}}}}
+	var en, qps bytes.Buffer
+	require.NoError(t, WriteExportZip(&en, pd, nil, ""))
+	require.NoError(t, writeExport(&qps, pd, nil, "", i18n.NewPrinter(i18n.Pseudo, nil, "kelas"), nil))
+	enIdx, qpsIdx := string(openZip(t, en.Bytes())["index.html"]), string(openZip(t, qps.Bytes())["index.html"])
+	assert.Contains(t, enIdx, `<html lang="en">`)
+	assert.Contains(t, enIdx, "Your data held by kelas")
+	assert.Contains(t, enIdx, "Your optional profile.")
+	assert.Contains(t, qpsIdx, `<html lang="en-XA">`)
+	for _, s := range []string{"Your data held", "Your optional profile", "Exported on", "Contents", "1 entry"} {
+		assert.NotContains(t, qpsIdx, s)
+	}
 }

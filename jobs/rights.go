@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"kelas/i18n"
 	"kelas/mail"
 	"kelas/store"
 )
@@ -153,4 +154,12 @@ func (r *Runner) runAttentionDigest(ctx context.Context) error {
 	}
 	r.log.Info("attention digest", "cases", len(v.Cases), "breaches", len(v.Breaches), "officers", len(dpos))
 	return nil
+}
+
+// userLanguage is the person's saved language, or the default.
+func userLanguage(u store.User) string {
+	if i18n.Supported(u.Language) {
+		return u.Language
+	}
+	return i18n.Default
 }

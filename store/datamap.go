@@ -125,7 +125,7 @@ func DataMap() []Field {
 	var out []Field
 	for _, group := range [][]table{coreTables(), accountTables(), outboxTables(), trainingTables(), consoleTables(), rightsTables(), anonymousTables(), massMailTables(),
 		consentTables(), statsTables(), operationsTables(), breachTables(), policyTables(), notifyTables(), exportTables(),
-		journalTablesForMap(), twoFactorTables(), searchTables(), settingsTables(), suspensionTables()} {
+		journalTablesForMap(), twoFactorTables(), searchTables(), settingsTables(), suspensionTables(), legalTables(), undertakingTables()} {
 		for _, t := range group {
 			out = append(out, t.fields()...)
 		}

@@ -97,6 +97,8 @@ type exportLink struct {
 	// order sorts the rows; empty means rowid. Large tables name the
 	// order of their index, so the rows stream out without a sort.
 	order string
+	// asOf means where has a second ? for the time of the export.
+	asOf bool
 }
 
 // exportLinks declares the tables that do not follow the default link
@@ -109,7 +111,8 @@ func exportLinks() map[string]exportLink {
 		"users":        {where: `"id" = ?`},
 		"profiles":     {},
 		"activity_log": {order: `"at", "id"`}, // index activity_log_user (user_id, at)
-		"disclosures":  {where: `"subject_id" = ?`, order: `"at", "id"`},
+		// A disclosure a legal bar still hides is not told yet, here either.
+		"disclosures":  {where: `"subject_id" = ? AND ("hidden_until" IS NULL OR "hidden_until" <= ?)`, order: `"at", "id"`, asOf: true},
 		"certificates": {row: "code"},
 		// Mail sent to the person, not mail still waiting or failed: the
 		// export lists what they received (subject and date).
@@ -372,8 +375,12 @@ func (s *Store) exportTable(ctx context.Context, tx *sql.Tx, t exportTable, user
 	if order == "" {
 		order = "rowid"
 	}
+	args := []any{userID}
+	if link.asOf {
+		args = append(args, ts(s.Now()))
+	}
 	rows, err := tx.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+quoteIdent(t.name)+
-		" WHERE "+link.where+" ORDER BY "+order, userID)
+		" WHERE "+link.where+" ORDER BY "+order, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -26,8 +26,11 @@ func consoleTables() []table {
 			override: map[string]Field{"viewer_id": {Category: CatDisclosures, Personal: true,
 				Purposes: []string{"show the person whose data was seen who saw it"}, Basis: BasisLegal,
 				Retention: "while the row exists", Export: ExportInclude, Erasure: EraseAnonymise,
-				Why: "when the viewer is erased, the record stays for the person seen, without the viewer's id"}},
-			columns: []string{"id", "subject_id", "viewer_id", "viewer_role", "member_id", "at", "view", "grant_id", "reason"}},
+				Why: "when the viewer is erased, the record stays for the person seen, without the viewer's id"},
+				"hidden_until": {Category: CatDisclosures, Personal: true, Purposes: []string{"keep a disclosure from the person while the law forbids telling them"},
+					Basis: BasisLegal, Retention: "while the row exists", Export: ExportOmit, Erasure: EraseDelete,
+					Why: "a date, not data about the person; rows it still hides are left out of the export"}},
+			columns: []string{"id", "subject_id", "viewer_id", "viewer_role", "member_id", "at", "view", "grant_id", "reason", "hidden_until"}},
 		{db: DBMain, name: "invitations", base: invite, sealed: []string{"email"},
 			override: map[string]Field{"invited_by": actorField("know who invited whom")},
 			columns:  []string{"token_hash", "id", "member_id", "role", "dpo", "email", "email_index", "invited_by", "created_at", "expires_at", "used_at"}},
@@ -238,8 +241,17 @@ type Disclosure struct {
 	GrantID    string
 	Reason     string
 	// Under names what the view came under: the grant's purpose and the
-	// trainings it covers, filled by the listings.
-	Under string
+	// trainings it covers, filled by the listings (in English; pages write
+	// GrantPurpose and GrantTrainings in the reader's language).
+	Under          string
+	GrantPurpose   string
+	GrantTrainings string
+	// ID is the row's id; HiddenUntil, when set, is when the person may
+	// be told of it (a legal bar); Legal is the legal disclosure register's
+	// entry behind a ViewLegalDisclosure row.
+	ID          int64
+	HiddenUntil time.Time
+	Legal       *LegalDisclosure
 }
 
 // RecordDisclosures notes that viewer saw the data of each subject. The
@@ -295,9 +307,10 @@ func (s *Store) RecordDisclosures(ctx context.Context, d Disclosure, subjects ..
 }
 
 // Disclosures lists who saw the person's data, newest first: the rights
-// portal shows this to the person.
+// portal shows this to the person. Rows a legal bar still hides are left
+// out until it ends.
 func (s *Store) Disclosures(ctx context.Context, subjectID string) ([]Disclosure, error) {
-	return s.disclosures(ctx, DisclosureFilter{SubjectID: subjectID})
+	return s.disclosures(ctx, DisclosureFilter{SubjectID: subjectID, Shown: true})
 }
 
 // DisclosureFilter narrows the privacy officer's review of disclosures.
@@ -306,6 +319,8 @@ type DisclosureFilter struct {
 	ViewerID, MemberID, GrantID, SubjectID string
 	From, Until                            time.Time
 	Limit                                  int
+	// Shown keeps only the rows the person may be told of now.
+	Shown bool
 }
 
 // AllDisclosures lists the disclosures matching f, newest first, with the
@@ -316,7 +331,7 @@ func (s *Store) AllDisclosures(ctx context.Context, f DisclosureFilter) ([]Discl
 
 func (s *Store) disclosures(ctx context.Context, f DisclosureFilter) ([]Disclosure, error) {
 	q := `SELECT d.subject_id, d.viewer_id, d.viewer_role, COALESCE(d.member_id, ''),
-		COALESCE(m.name, ''), d.at, d.view, COALESCE(d.grant_id, ''), d.reason, COALESCE(g.purpose, ''),
+		COALESCE(m.name, ''), d.at, d.view, COALESCE(d.grant_id, ''), d.reason, COALESCE(g.purpose, ''), d.id, COALESCE(d.hidden_until, ''),
 		COALESCE((SELECT group_concat(t.title, '; ') FROM grant_trainings gt JOIN trainings t ON t.id = gt.training_id
 			WHERE gt.grant_id = d.grant_id), '')
 		FROM disclosures d LEFT JOIN members m ON m.id = d.member_id LEFT JOIN access_grants g ON g.id = d.grant_id WHERE 1 = 1`
@@ -336,6 +351,10 @@ func (s *Store) disclosures(ctx context.Context, f DisclosureFilter) ([]Disclosu
 		q += " AND d.at < ?"
 		args = append(args, ts(f.Until))
 	}
+	if f.Shown {
+		q += " AND (d.hidden_until IS NULL OR d.hidden_until <= ?)"
+		args = append(args, ts(s.Now()))
+	}
 	q += " ORDER BY d.at DESC, d.id DESC"
 	if f.Limit > 0 {
 		q += " LIMIT ?"
@@ -353,10 +372,11 @@ func (s *Store) disclosures(ctx context.Context, f DisclosureFilter) ([]Disclosu
 		var purpose, titles string
 		var reason []byte
 		if err := rows.Scan(&d.SubjectID, &d.ViewerID, &d.ViewerRole, &d.MemberID, &d.MemberName, tsInto(&d.At), &d.View, &d.GrantID, &reason,
-			&purpose, &titles); err != nil {
+			&purpose, &d.ID, tsInto(&d.HiddenUntil), &titles); err != nil {
 			return nil, fmt.Errorf("store: disclosures: %w", err)
 		}
 		if d.GrantID != "" {
+			d.GrantPurpose, d.GrantTrainings = purpose, titles
 			d.Under = "access grant \"" + purpose + "\""
 			if titles != "" {
 				d.Under += " for " + titles
@@ -383,7 +403,28 @@ func (s *Store) disclosures(ctx context.Context, f DisclosureFilter) ([]Disclosu
 		}
 		out = append(out, d)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, s.attachLegal(ctx, out)
+}
+
+// attachLegal fills Legal on the rows of the legal disclosure register.
+func (s *Store) attachLegal(ctx context.Context, ds []Disclosure) error {
+	var ids []int64
+	for _, d := range ds {
+		if d.View == ViewLegalDisclosure {
+			ids = append(ids, d.ID)
+		}
+	}
+	legal, err := s.legalByDisclosure(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range ds {
+		ds[i].Legal = legal[ds[i].ID]
+	}
+	return nil
 }
 
 // LearnerSummary is a learner as the console lists them.

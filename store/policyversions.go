@@ -14,6 +14,8 @@ const (
 	AuditPolicyDraft   = "policy.draft"
 	AuditPolicyPublish = "policy.publish"
 	AuditPolicyNotify  = "policy.notify"
+	// AuditPolicyTranslate: a translation of a published version was saved.
+	AuditPolicyTranslate = "policy.translate"
 )
 
 // How a policy version was accepted (policy_acceptances.how).
@@ -29,7 +31,9 @@ var ErrPolicyUnchanged = errors.New("store: the policy text is unchanged")
 
 func policyTables() []table {
 	return []table{systemTable(DBMain, "policy_drafts", "privacy-policy versions being written, before publication",
-		"id", "version", "summary", "body_md", "material", "effective_at", "created_at", "updated_at")}
+		"id", "version", "summary", "body_md", "material", "effective_at", "created_at", "updated_at"),
+		systemTable(DBMain, "policy_translations", "translations of the published privacy-policy texts",
+			"version", "language", "summary", "body_md", "updated_at")}
 }
 
 // ValidPolicyVersion checks a version label: 1 to 40 letters, digits, dots,
@@ -339,4 +343,91 @@ func (s *Store) ActiveAccountIDs(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("store: active accounts: %w", err)
 	}
 	return ids, nil
+}
+
+// PolicyTranslation is a published version's text in another language.
+type PolicyTranslation struct {
+	Version   string
+	Language  string
+	Summary   string
+	BodyMD    string
+	UpdatedAt time.Time
+}
+
+// SavePolicyTranslation adds or replaces the translation of a published
+// version into one language, and audits it. A version that is not
+// published is ErrNotFound.
+func (s *Store) SavePolicyTranslation(ctx context.Context, actor string, t PolicyTranslation) (PolicyTranslation, error) {
+	now := s.Now()
+	var replaced bool
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM policy_versions WHERE version = ?", t.Version).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM policy_translations WHERE version = ? AND language = ?",
+			t.Version, t.Language).Scan(&n); err != nil {
+			return err
+		}
+		replaced = n > 0
+		if _, err := tx.ExecContext(ctx, `INSERT INTO policy_translations (version, language, summary, body_md, updated_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (version, language) DO UPDATE SET summary = excluded.summary,
+			body_md = excluded.body_md, updated_at = excluded.updated_at`,
+			t.Version, t.Language, t.Summary, t.BodyMD, ts(now)); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, now, AuditEntry{ActorID: actor, Action: AuditPolicyTranslate, TargetType: "policy_version",
+			TargetID: t.Version, Details: map[string]any{"language": t.Language, "new": !replaced}})
+	})
+	if errors.Is(err, ErrNotFound) {
+		return t, ErrNotFound
+	}
+	if err != nil {
+		return t, fmt.Errorf("store: save policy translation: %w", err)
+	}
+	return s.PolicyTranslation(ctx, t.Version, t.Language)
+}
+
+const translationColumns = "version, language, summary, body_md, updated_at"
+
+func scanTranslation(sc interface{ Scan(...any) error }) (PolicyTranslation, error) {
+	var t PolicyTranslation
+	err := sc.Scan(&t.Version, &t.Language, &t.Summary, &t.BodyMD, tsInto(&t.UpdatedAt))
+	return t, err
+}
+
+// PolicyTranslation returns the translation of a version into language,
+// or ErrNotFound when there is none.
+func (s *Store) PolicyTranslation(ctx context.Context, version, language string) (PolicyTranslation, error) {
+	t, err := scanTranslation(s.rdb.QueryRowContext(ctx, "SELECT "+translationColumns+
+		" FROM policy_translations WHERE version = ? AND language = ?", version, language))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, ErrNotFound
+	}
+	if err != nil {
+		return t, fmt.Errorf("store: policy translation: %w", err)
+	}
+	return t, nil
+}
+
+// PolicyTranslations lists the translations of a version by language.
+func (s *Store) PolicyTranslations(ctx context.Context, version string) ([]PolicyTranslation, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT "+translationColumns+
+		" FROM policy_translations WHERE version = ? ORDER BY language", version)
+	if err != nil {
+		return nil, fmt.Errorf("store: policy translations: %w", err)
+	}
+	defer rows.Close()
+	var out []PolicyTranslation
+	for rows.Next() {
+		t, err := scanTranslation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: policy translations: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }

@@ -121,3 +121,45 @@ func TestPublishPolicyAndAcceptance(t *testing.T) {
 	assert.Contains(t, actions, AuditPolicyPublish)
 	assert.Contains(t, actions, AuditPolicyDraft)
 }
+
+func TestPolicyTranslations(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	s := openTestStore(t, t.TempDir(), newMasterKey(t), clock.Now)
+	dpo := createUser(t, s, operatorUser("dpo"))
+
+	_, err := s.PolicyTranslation(ctx, "2023-10-09", "th")
+	assert.ErrorIs(t, err, ErrNotFound, "no translation yet")
+	_, err = s.SavePolicyTranslation(ctx, dpo.ID, PolicyTranslation{Version: "1999-01", Language: "th", Summary: "s", BodyMD: "b"})
+	assert.ErrorIs(t, err, ErrNotFound, "only a published version can be translated")
+
+	tr, err := s.SavePolicyTranslation(ctx, dpo.ID, PolicyTranslation{Version: "2023-10-09", Language: "th", Summary: "สรุป", BodyMD: "# นโยบาย"})
+	require.NoError(t, err)
+	assert.Equal(t, "# นโยบาย", tr.BodyMD)
+	assert.Equal(t, clock.Now().UTC(), tr.UpdatedAt)
+	_, err = s.SavePolicyTranslation(ctx, dpo.ID, PolicyTranslation{Version: "2023-10-09", Language: "id", Summary: "Ringkasan", BodyMD: "# Kebijakan"})
+	require.NoError(t, err)
+	tr, err = s.SavePolicyTranslation(ctx, dpo.ID, PolicyTranslation{Version: "2023-10-09", Language: "th", Summary: "สรุป 2", BodyMD: "# นโยบาย 2"})
+	require.NoError(t, err)
+	assert.Equal(t, "# นโยบาย 2", tr.BodyMD, "saving again replaces the translation")
+
+	all, err := s.PolicyTranslations(ctx, "2023-10-09")
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	assert.Equal(t, []string{"id", "th"}, []string{all[0].Language, all[1].Language})
+	none, err := s.PolicyTranslations(ctx, "1999-01")
+	require.NoError(t, err)
+	assert.Empty(t, none)
+
+	log, err := s.AuditLog(ctx, 20)
+	require.NoError(t, err)
+	var saved []map[string]any
+	for _, e := range log {
+		if e.Action == AuditPolicyTranslate {
+			assert.Equal(t, dpo.ID, e.ActorID)
+			assert.Equal(t, "2023-10-09", e.TargetID)
+			saved = append(saved, e.Details)
+		}
+	}
+	require.Len(t, saved, 3, "each save is audited")
+}
