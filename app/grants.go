@@ -241,7 +241,7 @@ func (a *App) handleTrainingLearners(w http.ResponseWriter, r *http.Request) err
 		}
 		reason := ""
 		if access == accessAll {
-			reason = "operator access to the learner list of a training"
+			reason = "@operator_learner_list"
 		}
 		if err := a.disclose(r, x, store.ViewLearnerList, grantID, reason, ids...); err != nil {
 			return err
@@ -269,7 +269,7 @@ func (a *App) handleLearnerSearch(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleLearnerSearch(a.page(r, "Learners"), v))
+	return a.render(w, r, http.StatusOK, views.ConsoleLearnerSearch(a.page(r, tr(r, "grants.search.page_title")), v))
 }
 
 // learnerFor decides how the actor may open the record of the learner in

@@ -48,9 +48,15 @@ func (a *App) handleSetup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The page says that creating the account accepts the policy in
+	// force, as registration does for learners.
+	cur, err := a.store.CurrentPolicy(r.Context())
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	u, err := a.store.CompleteSetup(r.Context(), token, store.NewUser{
 		Email: vm.Email, FirstName: vm.FirstName, Surname: vm.Surname, PasswordHash: string(hash),
-		Role: store.RoleOperator, DPO: true, Verified: true,
+		Role: store.RoleOperator, DPO: true, Verified: true, AcceptedPolicy: cur.Version,
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -245,7 +246,7 @@ func (s *Store) saveSettings(ctx context.Context, actorID string, revision int64
 			return err
 		}
 		return s.appendAudit(ctx, tx, now, AuditEntry{ActorID: actorID, Action: AuditSettingsChange, TargetType: "settings",
-			TargetID: "settings", Details: map[string]any{"keys": changed}})
+			TargetID: strconv.FormatInt(rev+1, 10), Details: map[string]any{"keys": changed}})
 	})
 	if errors.Is(err, ErrStaleSettings) {
 		return cur, err

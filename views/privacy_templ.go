@@ -497,6 +497,17 @@ var noticeBasisKeys = map[store.Basis]string{
 
 // noticeFieldKeys are the catalogue keys of the columns the notice lists.
 var noticeFieldKeys = map[string]string{
+	"time_zone":        "datamap.field.time_zone",
+	"name_order":       "datamap.field.name_order",
+	"suspended_by":     "datamap.field.suspended_by",
+	"version":          "datamap.field.version",
+	"hidden_until":     "datamap.field.hidden_until",
+	"basis":            "datamap.field.basis",
+	"requester":        "datamap.field.requester",
+	"disclosed":        "datamap.field.disclosed",
+	"reference":        "datamap.field.reference",
+	"disclosed_on":     "datamap.field.disclosed_on",
+	"bar_until":        "datamap.field.bar_until",
 	"email":            "datamap.field.email",
 	"first_name":       "datamap.field.first_name",
 	"surname":          "datamap.field.surname",
@@ -583,8 +594,14 @@ var noticeFieldKeys = map[string]string{
 
 // noticePurposeKeys are the catalogue keys of the data map's purposes.
 var noticePurposeKeys = map[string]string{
-	"provide the account and the trainings it gives access to": "datamap.purpose.provide_account_trainings_gives_access",
-	"find an account by email without storing it in plaintext": "datamap.purpose.find_account_email_without_storing",
+	"keep a disclosure from the person while the law forbids telling them":                   "datamap.purpose.keep_disclosure_while_law_forbids",
+	"keep a register of what was disclosed about a person on legal request":                  "datamap.purpose.keep_register_legal_disclosures",
+	"know who recorded a legal disclosure":                                                   "datamap.purpose.know_recorded_legal_disclosure",
+	"show that staff and operators agreed not to disclose personal data before they saw any": "datamap.purpose.show_staff_agreed_not_disclose",
+	"stop misuse of the portal, and tell the person why":                                     "datamap.purpose.stop_misuse_tell_why",
+	"tell people who is responsible for their data and how to reach them":                    "datamap.purpose.tell_who_responsible",
+	"provide the account and the trainings it gives access to":                               "datamap.purpose.provide_account_trainings_gives_access",
+	"find an account by email without storing it in plaintext":                               "datamap.purpose.find_account_email_without_storing",
 	"keep accounts secure":                                                                    "datamap.purpose.keep_accounts_secure",
 	"show the person confirmed being 18 or older":                                             "datamap.purpose.show_person_confirmed_being_18",
 	"encrypt the person's data at rest":                                                       "datamap.purpose.encrypt_person_data_rest",
@@ -624,6 +641,8 @@ var noticePurposeKeys = map[string]string{
 // noticeRetentionKeys are the catalogue keys of the data map's retention
 // periods.
 var noticeRetentionKeys = map[string]string{
+	"until an operator changes the setting":                                                        "datamap.retention.until_operator_changes_setting",
+	"while the suspension lasts":                                                                   "datamap.retention.while_suspension_lasts",
 	"while the account exists":                                                                     "datamap.retention.while_account_exists",
 	"until the session expires":                                                                    "datamap.retention.until_session_expires",
 	"while the account exists; destroyed at erasure":                                               "datamap.retention.while_account_exists_destroyed_erasure",
