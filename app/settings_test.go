@@ -208,6 +208,8 @@ func TestIdentityOnTheNoticeAndEveryPage(t *testing.T) {
 		assert.Contains(t, id, want)
 	}
 	assert.Equal(t, 1, d.Find(`a[href="https://authority.example.org/complaints"]`).Length())
+	assert.NotContains(t, d.Find("main").Text(), " 0 days", "durations as people say them")
+	assert.Contains(t, d.Find("main").Text(), "Login sessions: as long as you stay logged in")
 	for _, path := range []string{"/", "/trainings", "/privacy", "/login"} {
 		_, body := visitor.get(t, path)
 		assert.Contains(t, doc(t, body).Find(`[data-testid="footer-controller"]`).Text(), "Latihan UKM is run by SME Programme Office", path)
