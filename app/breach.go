@@ -174,11 +174,11 @@ func (a *App) readBreachForm(ctx context.Context, f *form, vm *views.BreachForm)
 
 // readBreachFacts validates what an incident is: texts, times, data.
 func (a *App) readBreachFacts(f *form, vm *views.BreachForm) store.NewBreach {
-	vm.Title = f.text("title", "Title", 3, 200)
-	vm.Description = f.multiline("description", "What happened", 10000)
-	vm.Measures = f.multiline("measures", "What we have done", 5000)
-	vm.Advice = f.multiline("advice", "What people can do", 5000)
-	vm.Contact = f.text("contact", "Contact", 3, 300)
+	vm.Title = f.text("title", "fieldlabel.title", 3, 200)
+	vm.Description = f.multiline("description", "fieldlabel.what_happened", 10000)
+	vm.Measures = f.multiline("measures", "fieldlabel.what_we_have_done", 5000)
+	vm.Advice = f.multiline("advice", "fieldlabel.what_people_can_do", 5000)
+	vm.Contact = f.text("contact", "fieldlabel.contact", 3, 300)
 	for _, req := range []struct{ name, val, msg string }{{"description", vm.Description, tr(f.r, "breach.error.description")},
 		{"measures", vm.Measures, tr(f.r, "breach.error.measures")}, {"advice", vm.Advice, tr(f.r, "breach.error.advice")}} {
 		if req.val == "" && f.Errors[req.name] == "" {
@@ -186,8 +186,8 @@ func (a *App) readBreachFacts(f *form, vm *views.BreachForm) store.NewBreach {
 		}
 	}
 	vm.OccurredAt, vm.DetectedAt = f.raw("occurred_at"), f.raw("detected_at")
-	occurred := f.when("occurred_at", "When it happened", tr(f.r, "breach.error.occurred_at_format"))
-	detected := f.when("detected_at", "When it was detected", tr(f.r, "breach.error.detected_at_format"))
+	occurred := f.when("occurred_at", "fieldlabel.when_it_happened", tr(f.r, "breach.error.occurred_at_format"))
+	detected := f.when("detected_at", "fieldlabel.when_it_was_detected", tr(f.r, "breach.error.detected_at_format"))
 	switch {
 	case f.Errors["occurred_at"] != "" || f.Errors["detected_at"] != "":
 	case detected.Before(occurred):
@@ -195,7 +195,7 @@ func (a *App) readBreachFacts(f *form, vm *views.BreachForm) store.NewBreach {
 	case detected.After(a.clock().Add(breachClockSkew)):
 		f.fail("detected_at", tr(f.r, "breach.error.detected_future"))
 	}
-	vm.Categories = f.codes("categories", "the data involved", store.ValidBreachCategory, 20)
+	vm.Categories = f.codes("categories", "fieldlabel.the_data_involved", store.ValidBreachCategory, 20)
 	if len(vm.Categories) == 0 && f.Errors["categories"] == "" {
 		f.fail("categories", tr(f.r, "breach.error.categories"))
 	}
@@ -205,10 +205,10 @@ func (a *App) readBreachFacts(f *form, vm *views.BreachForm) store.NewBreach {
 
 // readBreachScope validates who an incident affects.
 func (a *App) readBreachScope(ctx context.Context, f *form, vm *views.BreachForm, nb store.NewBreach) (store.NewBreach, error) {
-	vm.Scope = f.choice("scope", "who is affected", func(v string) bool {
+	vm.Scope = f.choice("scope", "fieldlabel.who_is_affected", func(v string) bool {
 		return v == store.BreachAll || v == store.BreachMember || v == store.BreachTraining || v == store.BreachList
 	}, true)
-	vm.MemberID, vm.TrainingID, vm.People = f.raw("member_id"), f.raw("training_id"), f.multiline("people", "People affected", 64_000)
+	vm.MemberID, vm.TrainingID, vm.People = f.raw("member_id"), f.raw("training_id"), f.multiline("people", "fieldlabel.people_affected", 64_000)
 	nb.Scope = vm.Scope
 	switch vm.Scope {
 	case store.BreachMember:
@@ -376,7 +376,7 @@ func (a *App) handleBreachNote(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	lc := views.BreachLifecycleForm{Note: f.multiline("note", "The entry", 5000)}
+	lc := views.BreachLifecycleForm{Note: f.multiline("note", "fieldlabel.the_entry", 5000)}
 	if lc.Note == "" && f.Errors["note"] == "" {
 		f.fail("note", tr(r, "breach.error.note"))
 	}
@@ -404,8 +404,8 @@ func (a *App) handleBreachAuthority(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	lc := views.BreachLifecycleForm{AuthorityAt: f.raw("authority_at"), Reference: f.text("reference", "Reference", 1, 100)}
-	at := f.when("authority_at", "When the authority was notified", tr(r, "breach.error.authority_at_format"))
+	lc := views.BreachLifecycleForm{AuthorityAt: f.raw("authority_at"), Reference: f.text("reference", "fieldlabel.reference", 1, 100)}
+	at := f.when("authority_at", "fieldlabel.when_authority_notified", tr(r, "breach.error.authority_at_format"))
 	switch {
 	case f.Errors["authority_at"] != "":
 	case at.Before(b.DetectedAt):
@@ -438,7 +438,7 @@ func (a *App) handleCloseBreach(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	lc := views.BreachLifecycleForm{Summary: f.multiline("summary", "The summary", 10000)}
+	lc := views.BreachLifecycleForm{Summary: f.multiline("summary", "fieldlabel.the_summary", 10000)}
 	if lc.Summary == "" && f.Errors["summary"] == "" {
 		f.fail("summary", tr(r, "breach.error.summary"))
 	}

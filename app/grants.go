@@ -115,8 +115,8 @@ func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	vm := views.GrantForm{MemberID: f.raw("member_id"), Purpose: f.text("purpose", "Purpose", 5, 300),
-		From: f.text("valid_from", "Start", 1, 20), Until: f.text("valid_until", "End", 1, 20), Chosen: map[string]bool{}}
+	vm := views.GrantForm{MemberID: f.raw("member_id"), Purpose: f.text("purpose", "fieldlabel.purpose", 5, 300),
+		From: f.text("valid_from", "fieldlabel.start", 1, 20), Until: f.text("valid_until", "fieldlabel.end", 1, 20), Chosen: map[string]bool{}}
 	if !store.ValidID(vm.MemberID) {
 		f.fail("member_id", tr(r, "grants.new.error.member"))
 	} else if _, err := a.store.Member(r.Context(), vm.MemberID); err != nil {
@@ -325,7 +325,7 @@ func (a *App) handleLearnerWithReason(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	reason := f.text("reason", "Reason", 10, 500)
+	reason := f.text("reason", "fieldlabel.reason", 10, 500)
 	if !f.Valid() {
 		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleLearnerReason(a.page(r, tr(r, "grants.reason.title")),
 			views.LearnerReason{Nav: a.consoleNav(r.Context(), x), UserID: u.ID, Reason: reason, Errors: f.Errors}))

@@ -130,8 +130,8 @@ func (a *App) handleAcceptInvite(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v.FirstName = f.text("first_name", "First name", 1, 100)
-	v.Surname = f.text("surname", "Surname", 1, 100)
+	v.FirstName = f.text("first_name", "fieldlabel.first_name", 1, 100)
+	v.Surname = f.text("surname", "fieldlabel.surname", 1, 100)
 	password := f.newPassword("password", true, v.FirstName, v.Surname, inv.Email)
 	if !f.Valid() {
 		v.Errors = f.Errors

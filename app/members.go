@@ -25,9 +25,9 @@ func (a *App) handleMembers(w http.ResponseWriter, r *http.Request) error {
 
 func readMemberForm(f *form) (views.MemberForm, store.MemberInput) {
 	vm := views.MemberForm{
-		Name:    f.text("name", "Name", 2, 200),
-		Country: f.choice("country", "country", store.ValidCountry, false),
-		Kind:    f.choice("kind", "kind", store.ValidMemberKind, true),
+		Name:    f.text("name", "fieldlabel.name", 2, 200),
+		Country: f.choice("country", "fieldlabel.country", store.ValidCountry, false),
+		Kind:    f.choice("kind", "fieldlabel.kind", store.ValidMemberKind, true),
 		Active:  f.checkbox("active"),
 	}
 	return vm, store.MemberInput{Name: vm.Name, Country: vm.Country, Kind: vm.Kind, Active: vm.Active}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"kelas/i18n"
 	"kelas/store"
@@ -57,7 +56,8 @@ func (a *App) handleNotifyTraining(w http.ResponseWriter, r *http.Request) error
 
 // codes reads a multi-valued field of codes, each checked by valid.
 func (f *form) codes(name, label string, valid func(string) bool, max int) []string {
-	return f.codesSaying(name, valid, max, "Choose at most "+strconv.Itoa(max)+" "+label+".", "Choose "+label+" from the list.")
+	return f.codesSaying(name, valid, max, tr(f.r, "form.error.codes_too_many", "max", max, "field", f.inline(label)),
+		tr(f.r, "form.error.codes_listed", "field", f.inline(label)))
 }
 
 // codesSaying is codes with its two refusals given whole: too many values,

@@ -37,7 +37,7 @@ func (a *App) handleInviteOperator(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	email := f.email("email")
-	role := f.choice("role", "role", func(v string) bool { rr, ok := store.ParseRole(v); return ok && rr.IsOperator() }, true)
+	role := f.choice("role", "fieldlabel.role", func(v string) bool { rr, ok := store.ParseRole(v); return ok && rr.IsOperator() }, true)
 	dpo := f.checkbox("dpo")
 	if dpo && !x.isPrivacyOfficer() {
 		f.fail("dpo", tr(r, "operators.error.dpo_only"))

@@ -123,8 +123,8 @@ func (a *App) handleHoldCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// The store checks what the values mean; the form checks their shape.
-	hold := views.HoldForm{UserID: f.text("user_id", "Account id", 0, 26), Category: f.text("category", "Category", 0, 40),
-		Reason: f.text("reason", "Reason", 0, 500)}
+	hold := views.HoldForm{UserID: f.text("user_id", "fieldlabel.account_id", 0, 26), Category: f.text("category", "fieldlabel.category", 0, 40),
+		Reason: f.text("reason", "fieldlabel.reason", 0, 500)}
 	if !f.Valid() {
 		hold.Errors = f.Errors
 		return a.renderRetention(w, r, http.StatusUnprocessableEntity, views.RulesForm{}, hold)

@@ -28,7 +28,7 @@ func (a *App) handleInviteStaff(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	email := f.email("email")
-	role := f.choice("role", "role", func(v string) bool { return v == string(store.RoleMemberStaff) || v == string(store.RoleMemberAdmin) }, true)
+	role := f.choice("role", "fieldlabel.role", func(v string) bool { return v == string(store.RoleMemberStaff) || v == string(store.RoleMemberAdmin) }, true)
 	if !f.Valid() {
 		v, err := a.memberView(r, x, m)
 		if err != nil {

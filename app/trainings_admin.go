@@ -61,16 +61,16 @@ func (a *App) handleNewTraining(w http.ResponseWriter, r *http.Request) error {
 
 // readTrainingForm validates the details form.
 func readTrainingForm(f *form, vm *views.TrainingForm) store.TrainingInput {
-	vm.Title = f.text("title", "Title", 3, 200)
-	vm.Summary = f.multiline("summary", "Summary", 2000)
+	vm.Title = f.text("title", "fieldlabel.title", 3, 200)
+	vm.Summary = f.multiline("summary", "fieldlabel.summary", 2000)
 	if vm.Summary == "" && f.Errors["summary"] == "" {
 		f.fail("summary", tr(f.r, "trainings.form.summary_needed"))
 	}
-	vm.Language = f.choice("language", "language", store.ValidLanguage, true)
-	vm.Country = f.choice("country", "country focus", store.ValidCountry, false)
-	vm.Kind = f.choice("kind", "kind", func(v string) bool { return v == store.KindLive || v == store.KindSelfStudy }, true)
-	vm.Place = f.text("place", "Place", 0, 200)
-	vm.JoinURL = f.link("join_url", "Join link", false)
+	vm.Language = f.choice("language", "fieldlabel.language", store.ValidLanguage, true)
+	vm.Country = f.choice("country", "fieldlabel.country_focus", store.ValidCountry, false)
+	vm.Kind = f.choice("kind", "fieldlabel.kind", func(v string) bool { return v == store.KindLive || v == store.KindSelfStudy }, true)
+	vm.Place = f.text("place", "fieldlabel.place", 0, 200)
+	vm.JoinURL = f.link("join_url", "fieldlabel.join_link", false)
 	vm.PassMark = f.raw("pass_mark")
 	pass, err := strconv.Atoi(strings.TrimSpace(vm.PassMark))
 	if err != nil || pass < 0 || pass > 100 {
@@ -241,9 +241,9 @@ func (a *App) handleAddMaterial(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	mf := views.MaterialForm{
-		Kind:  f.choice("material_kind", "kind of material", func(v string) bool { return allowedMaterialKinds[v] }, true),
-		Title: f.text("material_title", "Title", 1, 200),
-		Body:  f.multiline("material_body", "Page text", 100_000),
+		Kind:  f.choice("material_kind", "fieldlabel.kind_of_material", func(v string) bool { return allowedMaterialKinds[v] }, true),
+		Title: f.text("material_title", "fieldlabel.title", 1, 200),
+		Body:  f.multiline("material_body", "fieldlabel.page_text", 100_000),
 	}
 	in := store.MaterialInput{Kind: mf.Kind, Title: mf.Title, Required: true}
 	id := store.NewID()
@@ -255,7 +255,7 @@ func (a *App) handleAddMaterial(w http.ResponseWriter, r *http.Request) error {
 		}
 		in.BodyMD = mf.Body
 	case store.MaterialVideo, store.MaterialLink:
-		mf.URL = f.link("material_url", "Link", true)
+		mf.URL = f.link("material_url", "fieldlabel.link", true)
 		in.URL = mf.URL
 	case store.MaterialFile:
 		d, ok := f.file("material_file", maxMaterialFileBytes)
@@ -299,7 +299,7 @@ func (a *App) handleAddQuestion(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	qf := views.QuestionForm{Prompt: f.text("question_prompt", "Question", 3, 500)}
+	qf := views.QuestionForm{Prompt: f.text("question_prompt", "fieldlabel.question", 3, 500)}
 	var choices []store.Choice
 	for i := range qf.Choices {
 		name := "question_choice_" + strconv.Itoa(i+1)
@@ -307,9 +307,9 @@ func (a *App) handleAddQuestion(w http.ResponseWriter, r *http.Request) error {
 		if i < 2 {
 			min = 1
 		}
-		qf.Choices[i] = f.text(name, "Choice "+strconv.Itoa(i+1), min, 300)
+		qf.Choices[i] = f.text(name, "fieldlabel.choice_"+strconv.Itoa(i+1), min, 300)
 	}
-	qf.Correct = f.choice("question_correct", "correct choice", func(v string) bool {
+	qf.Correct = f.choice("question_correct", "fieldlabel.correct_choice", func(v string) bool {
 		n, err := strconv.Atoi(v)
 		return err == nil && n >= 1 && n <= len(qf.Choices)
 	}, true)
@@ -348,7 +348,7 @@ func (a *App) handleAddSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sf := views.SessionForm{Starts: f.text("session_starts", "Start", 1, 20), Ends: f.text("session_ends", "End", 1, 20)}
+	sf := views.SessionForm{Starts: f.text("session_starts", "fieldlabel.start", 1, 20), Ends: f.text("session_ends", "fieldlabel.end", 1, 20)}
 	// The times are wall-clock times in the organiser's zone: the staff
 	// member's own unless the form names another.
 	sf.Zone, sf.Zones = f.raw("session_zone"), zoneOptions(r, true, "")
@@ -457,7 +457,7 @@ func (f *form) link(name, label string, required bool) string {
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		f.fail(name, label+" must be a full web address starting with https://.")
+		f.fail(name, tr(f.r, "form.error.link", "field", f.label(label)))
 	}
 	return v
 }
