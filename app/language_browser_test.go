@@ -29,7 +29,7 @@ import (
 func TestBrowserLearnerInThaiAndVietnamese(t *testing.T) {
 	for _, tc := range []struct {
 		lang, country, zone, email string
-		script                      *regexp.Regexp
+		script                     *regexp.Regexp
 	}{
 		{"th", "TH", "Asia/Bangkok", "somchai@example.org", regexp.MustCompile(`\p{Thai}`)},
 		{"vi", "VN", "Asia/Ho_Chi_Minh", "lan@example.org", regexp.MustCompile(`[ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹđ]`)},
