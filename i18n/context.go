@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"golang.org/x/text/language"
@@ -46,12 +47,49 @@ func From(ctx context.Context) *Printer {
 
 // T is the message of key (see Locale.T), with {site} filled in.
 func (p *Printer) T(key string, args ...any) string {
-	return p.Locale.T(key, append(args, "site", p.Site)...)
+	m := p.lookup(key)
+	if m == nil {
+		return key
+	}
+	segs, ok := m.forms[""]
+	if !ok {
+		segs = m.forms["other"]
+	}
+	return p.fillSite(segs, args)
 }
 
 // N is the plural message of key for n (see Locale.N), with {site}.
 func (p *Printer) N(key string, n int, args ...any) string {
 	return p.Locale.N(key, n, append(args, "site", p.Site)...)
+}
+
+// fillSite is fill with {site} taken from the printer when args do not
+// name it.
+func (p *Printer) fillSite(segs []segment, args []any) string {
+	if len(segs) == 1 && !segs[0].arg {
+		return segs[0].text
+	}
+	var b strings.Builder
+	for _, s := range segs {
+		switch {
+		case !s.arg:
+			b.WriteString(s.text)
+		case s.text == "site" && !hasArg(args, "site"):
+			b.WriteString(p.Site)
+		default:
+			b.WriteString(argValue(s.text, args))
+		}
+	}
+	return b.String()
+}
+
+func hasArg(args []any, name string) bool {
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, _ := args[i].(string); k == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Local is t in the person's zone.

@@ -99,6 +99,8 @@ type Locale struct {
 	fallback *Locale
 	printer  *message.Printer
 	dates    dateFormat
+	// names caches country and language names by "r:CODE" / "l:CODE".
+	names sync.Map
 }
 
 var (
@@ -476,14 +478,17 @@ func (l *Locale) Country(code, english string) string {
 	case Pseudo:
 		return PseudoText(english)
 	}
-	r, err := language.ParseRegion(code)
-	if err != nil {
-		return english
+	if v, ok := l.names.Load("r:" + code); ok {
+		return v.(string)
 	}
-	if n := display.Regions(l.Tag).Name(r); n != "" {
-		return n
+	name := english
+	if r, err := language.ParseRegion(code); err == nil {
+		if n := display.Regions(l.Tag).Name(r); n != "" {
+			name = n
+		}
 	}
-	return english
+	l.names.Store("r:"+code, name)
+	return name
 }
 
 // LanguageName is the name of the language with code code in this
@@ -495,12 +500,15 @@ func (l *Locale) LanguageName(code, english string) string {
 	case Pseudo:
 		return PseudoText(english)
 	}
-	t, err := language.Parse(code)
-	if err != nil {
-		return english
+	if v, ok := l.names.Load("l:" + code); ok {
+		return v.(string)
 	}
-	if n := display.Languages(l.Tag).Name(t); n != "" {
-		return n
+	name := english
+	if t, err := language.Parse(code); err == nil {
+		if n := display.Languages(l.Tag).Name(t); n != "" {
+			name = n
+		}
 	}
-	return english
+	l.names.Store("l:"+code, name)
+	return name
 }
