@@ -99,6 +99,7 @@ func recipients(msgs []smtptest.Mail) []string {
 
 func mailsOfKind(t *testing.T, ts *testServer, kind string) []store.OutboxMail {
 	t.Helper()
+	ts.jobs.WaitMailings() // mass mailings queue in the background
 	all, err := ts.store.OutboxMails(t.Context(), 1000)
 	require.NoError(t, err)
 	var out []store.OutboxMail

@@ -50,6 +50,8 @@ func (a *App) putRenderBuffer(buf *bytes.Buffer) {
 func (a *App) page(r *http.Request, title string) views.Page {
 	p := views.Page{Title: title, Now: a.clock().UTC(), CSS: a.asset("kelas.css"), Icon: a.asset("favicon.ico"), Consent: a.pageConsent(r),
 		Path: pagePath(r)}
+	st := a.siteSettings(r.Context())
+	p.Controller, p.ControllerEmail = st.Get(store.SettingControllerName), st.Get(store.SettingControllerEmail)
 	if u := currentUser(r.Context()); u != nil {
 		p.User = &views.PageUser{Name: u.FirstName, IsOperator: u.Role.IsOperator(),
 			IsStaff: u.Role == store.RoleMemberStaff || u.Role == store.RoleMemberAdmin, Unverified: !u.Verified()}

@@ -54,7 +54,7 @@ func (a *App) handlePrivacy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := views.PrivacyNotice{Policy: policy, Categories: noticeCategories(ctx, store.DataMap()), Retention: rules, Members: members,
-		Grace: a.erasureGrace()}
+		Grace: a.erasureGrace(), Identity: identityOf(a.siteSettings(ctx))}
 	return a.render(w, r, http.StatusOK, views.Privacy(a.page(r, tr(r, "privacy.title")), v))
 }
 
@@ -488,4 +488,12 @@ func (a *App) erasureFlash(r *http.Request, at time.Time) string {
 		return tr(r, "rights.flash.erasure_next_run")
 	}
 	return tr(r, "rights.flash.erasure_at", "time", i18n.From(r.Context()).DateTime(at))
+}
+
+// identityOf is who runs the portal, as the notice and the footer say it.
+func identityOf(st store.Settings) views.Identity {
+	return views.Identity{Controller: st.Get(store.SettingControllerName), Address: st.Get(store.SettingControllerAddress),
+		Email: st.Get(store.SettingControllerEmail), Phone: st.Get(store.SettingControllerPhone),
+		DPOName: st.Get(store.SettingDPOName), DPOEmail: st.Get(store.SettingDPOEmail),
+		Authority: st.Get(store.SettingAuthorityName), AuthorityURL: st.Get(store.SettingAuthorityURL)}
 }

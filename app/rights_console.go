@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kelas/i18n"
+	"kelas/mail"
 	"kelas/store"
 	"kelas/views"
 )
@@ -191,7 +192,9 @@ func (a *App) handleRightsCaseExtend(w http.ResponseWriter, r *http.Request) err
 		return a.renderOfficerCase(w, r, http.StatusUnprocessableEntity, x, c, f.Errors, "")
 	}
 	a.auditReq(r, "rights.case.extend", "case", c.ID, map[string]any{"months": months})
-	a.mailCaseUpdate(r.Context(), c, "We need more time to answer your request, until "+c.DueAt.Format("2 January 2006")+". Reason: "+reason)
+	a.mails.CaseUpdateSaying(r.Context(), c, func(p *i18n.Printer) string {
+		return p.T("rights.note.extended", "date", p.Date(c.DueAt), "reason", reason)
+	})
 	a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.extended"))
 	return nil
 }
@@ -234,7 +237,7 @@ func (a *App) erasureCaseAction(w http.ResponseWriter, r *http.Request, x actor,
 			return err
 		}
 		a.auditReq(r, "rights.case.refuse", "case", c.ID, map[string]any{"status": c.Status})
-		a.mailCaseUpdate(r.Context(), c, "We have refused to erase your account, for this reason: "+note)
+		a.mails.CaseUpdateSaying(r.Context(), c, func(p *i18n.Printer) string { return p.T("rights.note.erasure_refused", "reason", note) })
 		a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.refused"))
 		return nil
 	}
@@ -275,13 +278,15 @@ func (a *App) heldPeople(ctx context.Context) (map[string][]store.LegalHold, err
 // and how to cancel until then. It goes even under restriction: it answers
 // their own request.
 func (a *App) mailErasureScheduled(ctx context.Context, u *store.User, c store.Case) {
-	err := a.accountMail(ctx, u.ID, u.Email, "erasure_scheduled", "Your account erasure is scheduled", views.MailBody{
-		Greeting: "Hello " + u.FirstName + ",",
-		Paragraphs: []string{
-			"As you asked, your kelas account and the data linked to it will be erased " + a.erasureWhen(c.ExecuteAfter) + ".",
-			"Until then you can change your mind: open your request and cancel the erasure.",
-		},
-		ActionLabel: "See or cancel your request", ActionURL: a.cfg.PublicURL() + "/rights/cases/" + c.ID,
+	mctx, p := mail.In(ctx, u.Language)
+	when := p.T("rights.mail.erasure.next_run")
+	if c.ExecuteAfter.After(a.clock()) {
+		when = p.T("rights.mail.erasure.on", "date", p.DateTime(c.ExecuteAfter), "zone", p.ZoneName(c.ExecuteAfter))
+	}
+	err := a.accountMail(mctx, u.ID, u.Email, "erasure_scheduled", p.T("rights.mail.erasure.subject"), views.MailBody{
+		Greeting:    p.T("mail.greeting", "name", u.FirstName),
+		Paragraphs:  []string{p.T("rights.mail.erasure.text", "when", when), p.T("rights.mail.erasure.cancel")},
+		ActionLabel: p.T("rights.mail.erasure.action"), ActionURL: a.cfg.PublicURL() + "/rights/cases/" + c.ID,
 	})
 	if err != nil {
 		a.log.Error("erasure scheduled mail", "case_id", c.ID, "err", err)
@@ -325,7 +330,7 @@ func (a *App) handleRightsCaseIdentity(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	a.auditReq(r, "rights.case.identity", "case", c.ID, nil)
-	a.mailCaseUpdate(r.Context(), c, "We have verified that the request is yours and are working on it.")
+	a.mails.CaseUpdateSaying(r.Context(), c, func(p *i18n.Printer) string { return p.T("rights.note.verified") })
 	a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.identity"))
 	return nil
 }
@@ -363,7 +368,9 @@ func (a *App) handleRightsCaseRectify(w http.ResponseWriter, r *http.Request) er
 	// The audit log names the field, never the names themselves: those stay
 	// sealed in the case history.
 	a.auditReq(r, "rights.case.rectify", "case", c.ID, map[string]any{"field": "certificates.holder_name"})
-	a.mailCaseUpdate(r.Context(), c, "The name on your certificate "+form.Certificate+" now reads: "+form.HolderName+". Anyone who verifies the certificate sees the corrected name.")
+	a.mails.CaseUpdateSaying(r.Context(), c, func(p *i18n.Printer) string {
+		return p.T("rights.note.certificate_renamed", "code", form.Certificate, "name", form.HolderName)
+	})
 	a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.rectified"))
 	return nil
 }
@@ -477,11 +484,11 @@ func (a *App) handleRightsCaseExport(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	a.auditReq(r, "rights.case.export", "case", c.ID, map[string]any{"export_id": exportID})
-	if err := a.accountMail(ctx, u.ID, u.Email, "rights_export", "Your data export", views.MailBody{
-		Greeting: "Hello " + u.FirstName + ",",
-		Paragraphs: []string{"As you asked, we have prepared an export of all the data kelas holds about you.",
-			"Sign in and download it within " + strconv.Itoa(days) + " days; you are asked for your password before the download starts."},
-		ActionLabel: "Download your export", ActionURL: a.cfg.PublicURL() + "/rights/export/" + exportID,
+	mctx, p := mail.In(ctx, u.Language)
+	if err := a.accountMail(mctx, u.ID, u.Email, "rights_export", p.T("rights.mail.export.subject"), views.MailBody{
+		Greeting:    p.T("mail.greeting", "name", u.FirstName),
+		Paragraphs:  []string{p.T("rights.mail.export.text"), p.T("rights.mail.export.download", "days", p.N("duration.days", days))},
+		ActionLabel: p.T("rights.mail.export.action"), ActionURL: a.cfg.PublicURL() + "/rights/export/" + exportID,
 	}, mailLink{expires: a.clock().AddDate(0, 0, days)}); err != nil {
 		a.log.Error("export on behalf mail", "case_id", c.ID, "err", err)
 	}
@@ -576,8 +583,10 @@ func (a *App) handleCreateRightsRequest(w http.ResponseWriter, r *http.Request) 
 	if c.Kind == store.CaseErasure {
 		a.mailErasureScheduled(ctx, &u, c)
 	} else {
-		a.mailCaseUpdate(ctx, c, "We received your request "+views.ChannelLabel(c.Channel)+" on "+c.ReceivedAt.Format("2 January 2006")+
-			" and will answer by "+c.DueAt.Format("2 January 2006")+". You can follow it in your account.")
+		a.mails.CaseUpdateSaying(ctx, c, func(p *i18n.Printer) string {
+			return p.T("rights.note.received", "channel", views.ChannelText(i18n.With(ctx, p), c.Channel), "received", p.Date(c.ReceivedAt),
+				"due", p.Date(c.DueAt))
+		})
 	}
 	a.redirect(w, r, "/console/rights/"+c.ID, tr(r, "rights.flash.recorded", "date", i18n.From(r.Context()).Date(c.DueAt)))
 	return nil

@@ -184,3 +184,32 @@ func TestSettingsConflict(t *testing.T) {
 	assert.Equal(t, "dpo-a@example.org", st.Get("dpo_email"), "A's change kept")
 	assert.Empty(t, st.Get("controller_name"), "B's stale form saved nothing")
 }
+
+// TestIdentityOnTheNoticeAndEveryPage: the controller, the privacy officer
+// and the authority entered in the settings are on /privacy with the
+// right to complain, and the controller in every page's footer.
+func TestIdentityOnTheNoticeAndEveryPage(t *testing.T) {
+	ts := newTestServer(t)
+	st, err := ts.store.Settings(t.Context())
+	require.NoError(t, err)
+	_, err = ts.store.SaveSettings(t.Context(), "x", st.Revision, map[string]string{
+		store.SettingSiteName: "Latihan UKM", store.SettingControllerName: "SME Programme Office",
+		store.SettingControllerAddress: "Jl. Merdeka 1\nJakarta 10110", store.SettingControllerEmail: "privacy@example.org",
+		store.SettingDPOName: "Dewi Lestari", store.SettingDPOEmail: "dpo@example.org",
+		store.SettingAuthorityName: "the Data Protection Authority", store.SettingAuthorityURL: "https://authority.example.org/complaints"})
+	require.NoError(t, err)
+	visitor := ts.newClient(t)
+	res, body := visitor.get(t, "/privacy")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	id := d.Find(`[data-testid="notice-identity"]`).Text()
+	for _, want := range []string{"SME Programme Office is responsible", "Jakarta 10110", "privacy@example.org", "Dewi Lestari",
+		"dpo@example.org", "right to complain to the Data Protection Authority"} {
+		assert.Contains(t, id, want)
+	}
+	assert.Equal(t, 1, d.Find(`a[href="https://authority.example.org/complaints"]`).Length())
+	for _, path := range []string{"/", "/trainings", "/privacy", "/login"} {
+		_, body := visitor.get(t, path)
+		assert.Contains(t, doc(t, body).Find(`[data-testid="footer-controller"]`).Text(), "Latihan UKM is run by SME Programme Office", path)
+	}
+}

@@ -101,6 +101,12 @@ func (c *Composer) Account(ctx context.Context, userID, to, kind, subject string
 // CaseUpdate tells the person about their request. A mail the law
 // requires (answers to their own request) goes even under restriction.
 func (c *Composer) CaseUpdate(ctx context.Context, rc store.Case, note string) {
+	c.CaseUpdateSaying(ctx, rc, func(*i18n.Printer) string { return note })
+}
+
+// CaseUpdateSaying is CaseUpdate with a note written in the recipient's
+// language by say.
+func (c *Composer) CaseUpdateSaying(ctx context.Context, rc store.Case, say func(*i18n.Printer) string) {
 	u, err := c.Store.User(ctx, rc.UserID)
 	if err != nil {
 		return // erased meanwhile
@@ -116,7 +122,7 @@ func (c *Composer) CaseUpdate(ctx context.Context, rc store.Case, note string) {
 	}
 	ctx, p := In(ctx, u.Language)
 	paras := []string{p.T("mail.case_update.body", "kind", CaseKind(p, rc.Kind), "state", caseState(p, rc, held))}
-	if note != "" {
+	if note := say(p); note != "" {
 		paras = append(paras, note)
 	}
 	if err := c.Account(ctx, u.ID, u.Email, "rights_update", p.T("mail.case_update.subject", "kind", CaseKind(p, rc.Kind)), views.MailBody{
