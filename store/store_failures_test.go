@@ -659,7 +659,12 @@ func readerCalls(s *Store, f writeFixture) map[string]func(context.Context) erro
 	now := s.Now()
 	p := f.person.ID
 	return map[string]func(context.Context) error{
-		"AccessLog":         func(ctx context.Context) error { _, err := s.AccessLog(ctx, 10); return err },
+		"AccessLog": func(ctx context.Context) error { _, err := s.AccessLog(ctx, 10); return err },
+		"Settings":  func(ctx context.Context) error { _, err := s.Settings(ctx); return err },
+		"PolicyTranslations": func(ctx context.Context) error {
+			_, err := s.PolicyTranslations(ctx, "2023-10-09")
+			return err
+		},
 		"CurrentPolicy":     func(ctx context.Context) error { _, err := s.CurrentPolicy(ctx); return err },
 		"Consents":          func(ctx context.Context) error { _, err := s.Consents(ctx, p); return err },
 		"AccountTokenValid": func(ctx context.Context) error { _, err := s.AccountTokenValid(ctx, f.token, TokenReset); return err },
