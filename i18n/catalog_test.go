@@ -147,3 +147,13 @@ func TestPluralCategories(t *testing.T) {
 	assert.Equal(t, "one", Get("fil").FormName(2))
 	assert.Equal(t, "other", Get("fil").FormName(4))
 }
+
+func TestCatalogueFileRefusesDuplicateKeys(t *testing.T) {
+	_, err := decodeEntries([]byte(`{"a.b": "x", "a.c": "y", "a.b": "z"}`))
+	assert.ErrorContains(t, err, `"a.b" written twice`)
+	es, err := decodeEntries([]byte(`{"a.b": "x", "a.c": {"one": "y", "other": "ys"}}`))
+	require.NoError(t, err)
+	assert.Len(t, es, 2)
+	_, err = decodeEntries([]byte(`["a"]`))
+	assert.Error(t, err)
+}

@@ -11,6 +11,7 @@
 package i18n
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -168,11 +169,12 @@ func loadLocale(code string, fallback *Locale) (*Locale, error) {
 		if err != nil {
 			return nil, err
 		}
-		var entries map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &entries); err != nil {
+		entries, err := decodeEntries(raw)
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
-		for key, v := range entries {
+		for _, e := range entries {
+			key, v := e.key, e.value
 			if key == "@same" {
 				var keys []string
 				if err := json.Unmarshal(v, &keys); err != nil {
@@ -511,4 +513,40 @@ func (l *Locale) LanguageName(code, english string) string {
 	}
 	l.names.Store("l:"+code, name)
 	return name
+}
+
+type entry struct {
+	key   string
+	value json.RawMessage
+}
+
+// decodeEntries reads a catalogue file's object in order, refusing a key
+// written twice (which a plain map would silently keep the last of).
+func decodeEntries(raw []byte) ([]entry, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	var out []entry
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := t.(string)
+		if seen[key] {
+			return nil, fmt.Errorf("key %q written twice", key)
+		}
+		seen[key] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		out = append(out, entry{key, v})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
