@@ -221,7 +221,7 @@ func (a *App) handleSettingsSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	st, err := a.store.SaveSettings(r.Context(), u.ID, revision, changes)
 	if err == nil && (logo != nil || removeLogo) {
-		st, err = a.store.SaveLogo(r.Context(), u.ID, st.Revision, logo)
+		_, err = a.store.SaveLogo(r.Context(), u.ID, st.Revision, logo)
 	}
 	if errors.Is(err, store.ErrStaleSettings) {
 		// Someone saved meanwhile: show what is stored now, with this
@@ -240,7 +240,6 @@ func (a *App) handleSettingsSave(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_ = st
 	a.redirect(w, r, "/console/settings", tr(r, "settings.saved"))
 	return nil
 }
@@ -279,8 +278,8 @@ func (a *App) handleLogo(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// siteName is the site's name from the settings ("kelas" when they cannot
-// be read).
+// siteSettings are the operator's settings, or the defaults when they
+// cannot be read (logged, unless the request ended meanwhile).
 func (a *App) siteSettings(ctx context.Context) store.Settings {
 	st, err := a.store.Settings(ctx)
 	if err != nil {

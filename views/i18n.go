@@ -39,9 +39,6 @@ func dateTime(ctx context.Context, t time.Time) string { return i18n.From(ctx).D
 // clock writes t's time of day in the reader's zone.
 func clock(ctx context.Context, t time.Time) string { return i18n.From(ctx).Clock(t) }
 
-// zoneName is the abbreviation of the reader's time zone at t.
-func zoneName(ctx context.Context, t time.Time) string { return i18n.From(ctx).ZoneName(t) }
-
 // number writes n with the reader's digits and grouping.
 func number(ctx context.Context, n int) string { return i18n.From(ctx).Number(n) }
 
