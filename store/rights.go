@@ -414,7 +414,10 @@ func (s *Store) Case(ctx context.Context, id string) (Case, error) {
 // UserCase returns a case of userID; another person's case is ErrNotFound.
 func (s *Store) UserCase(ctx context.Context, userID, id string) (Case, error) {
 	c, err := s.Case(ctx, id)
-	if err != nil || c.UserID != userID {
+	if err != nil {
+		return Case{}, err
+	}
+	if c.UserID != userID {
 		return Case{}, ErrNotFound
 	}
 	return c, nil

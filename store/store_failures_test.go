@@ -766,6 +766,7 @@ func readerCalls(s *Store, f writeFixture) map[string]func(context.Context) erro
 		"PurgeRuns":            func(ctx context.Context) error { _, err := s.PurgeRuns(ctx, 10); return err },
 		"LastPurges":           func(ctx context.Context) error { _, err := s.LastPurges(ctx); return err },
 		"Case":                 func(ctx context.Context) error { _, err := s.Case(ctx, f.caseID); return err },
+		"UserCase":             func(ctx context.Context) error { _, err := s.UserCase(ctx, p, f.caseID); return err },
 		"Cases":                func(ctx context.Context) error { _, err := s.Cases(ctx, CaseFilter{}); return err },
 		"OpenCase":             func(ctx context.Context) error { _, err := s.OpenCase(ctx, p, CaseErasure); return err },
 		"ErasuresDue":          func(ctx context.Context) error { _, err := s.ErasuresDue(ctx); return err },
