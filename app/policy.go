@@ -58,9 +58,9 @@ func mayViewTraining(x actor, t store.Training) bool {
 }
 
 // mayEnrol: verified learners (any signed-in, verified person) in published
-// trainings.
+// trainings that are not archived.
 func mayEnrol(x actor, t store.Training) bool {
-	return x.user != nil && x.user.Verified() && t.Published && t.MemberActive
+	return x.user != nil && x.user.Verified() && t.Published && t.MemberActive && !t.Archived()
 }
 
 // mayStudy: the training's materials and quiz are for enrolled people and

@@ -107,7 +107,7 @@ func (a *App) handleTraining(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if v.CanStudy {
-		mats, err := a.store.Materials(r.Context(), t.ID)
+		mats, err := a.store.StudyMaterials(r.Context(), t.ID)
 		if err != nil {
 			return err
 		}
@@ -171,6 +171,9 @@ func (a *App) studyable(r *http.Request) (t store.Training, m store.Material, x 
 		return t, m, x, enrolled, nil
 	}
 	m, err = load(r, "mid", func(ctx context.Context, mid string) (store.Material, error) { return a.store.Material(ctx, t.ID, mid) })
+	if err == nil && m.Hidden && !mayEditTraining(x, t) {
+		err = store.ErrNotFound // hidden from learners
+	}
 	return t, m, x, enrolled, err
 }
 
