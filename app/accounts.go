@@ -274,11 +274,11 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		a.sessions.Put(ctx, "mfa_uid", u.ID)
 		a.sessions.Put(ctx, "mfa_epoch", u.SessionEpoch)
 		a.sessions.Put(ctx, "mfa_until", a.clock().Add(loginCodeTTL).Unix())
-		a.sessions.Put(ctx, "mfa_next", safeNext(vm.Next))
+		a.sessions.Put(ctx, "mfa_next", landing(u, vm.Next))
 		http.Redirect(w, r, "/login/2fa", http.StatusSeeOther)
 		return nil
 	}
-	return a.finishLogin(w, r, u, safeNext(vm.Next))
+	return a.finishLogin(w, r, u, landing(u, vm.Next))
 }
 
 // finishLogin starts the session of u, whose password (and second factor,

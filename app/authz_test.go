@@ -82,16 +82,19 @@ var matrix = map[string]string{
 	"GET /stats":                   "AAAAAAAAAA",
 	"GET /privacy":                 "AAAAAAAAAA",
 
-	"GET /trainings":                           "AAAAAAAAAA",
-	"GET /trainings/{id}":                      "AAAAAAAAAA",
-	"GET /trainings/{id}/calendar.ics":         "AAAAAAAAAA",
-	"POST /trainings/{id}/enrol":               "LRAAAAAAAA", // confirm the address first
-	"GET /trainings/{id}/materials/{mid}":      "LFAAFAAAAA",
-	"GET /trainings/{id}/materials/{mid}/file": "LFAAFAAAAA",
-	"GET /trainings/{id}/quiz":                 "LFAAFAAAAA",
-	"POST /trainings/{id}/quiz":                "LFAFFFFFFF", // only enrolled learners submit
-	"GET /certificates/{code}":                 "AAAAAAAAAA",
-	"GET /dashboard":                           "LAAAAAAAAA",
+	"GET /trainings":                            "AAAAAAAAAA",
+	"GET /trainings/{id}":                       "AAAAAAAAAA",
+	"GET /trainings/{id}/calendar.ics":          "AAAAAAAAAA",
+	"POST /trainings/{id}/enrol":                "LRAAAAAAAA", // confirm the address first
+	"GET /trainings/{id}/materials/{mid}":       "LFAAFAAAAA",
+	"GET /trainings/{id}/materials/{mid}/file":  "LFAAFAAAAA",
+	"GET /trainings/{id}/quiz":                  "LFAAFAAAAA",
+	"POST /trainings/{id}/materials/{mid}/done": "LFAFFFFFFF", // only enrolled learners have progress
+	"GET /trainings/{id}/leave":                 "LNANNNNNNN", // nothing to leave unless enrolled
+	"POST /trainings/{id}/leave":                "LNANNNNNNN",
+	"POST /trainings/{id}/quiz":                 "LFAFFFFFFF", // only enrolled learners submit
+	"GET /certificates/{code}":                  "AAAAAAAAAA",
+	"GET /dashboard":                            "LAAAAAAAAA",
 
 	"GET /console/trainings":                                 "LFFAAAAAAA",
 	"GET /console/trainings/new":                             "LFFAAAAFAA",

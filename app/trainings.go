@@ -198,6 +198,9 @@ func (a *App) handleMaterial(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if err := a.studyPlace(r, x, t, m, enrolled, &v); err != nil {
+		return err
+	}
 	return a.render(w, r, http.StatusOK, views.MaterialPage(a.page(r, m.Title), v))
 }
 
@@ -348,16 +351,6 @@ func (a *App) handleCertificate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.render(w, r, http.StatusOK, views.CertificatePage(a.page(r, tr(r, "trainings.certificate.code", "code", c.Code)), c))
-}
-
-// GET /dashboard
-func (a *App) handleDashboard(w http.ResponseWriter, r *http.Request) error {
-	u := currentUser(r.Context())
-	es, err := a.store.Enrolments(r.Context(), u.ID)
-	if err != nil {
-		return err
-	}
-	return a.render(w, r, http.StatusOK, views.Dashboard(a.page(r, tr(r, "trainings.dashboard.heading")), views.DashboardView{Enrolments: es}))
 }
 
 // filterOptions are the catalogue's fixed filter lists, rendered once per

@@ -342,3 +342,28 @@ func RetentionOf(table, column string) string {
 	}
 	return ""
 }
+
+// NextMaterials is, for each training userID is enrolled in, the first
+// material learners see that the person has not opened yet: where they
+// left off. A training whose materials are all done has no entry.
+func (s *Store) NextMaterials(ctx context.Context, userID string) (map[string]Material, error) {
+	rows, err := s.readQuery(ctx, "SELECT "+materialColumns+` FROM materials
+		WHERE hidden = 0 AND training_id IN (SELECT training_id FROM enrolments WHERE user_id = ?)
+		AND NOT EXISTS (SELECT 1 FROM material_views v WHERE v.user_id = ? AND v.material_id = materials.id)
+		ORDER BY training_id, position, id`, userID, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: next materials: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Material{}
+	for rows.Next() {
+		m, err := scanMaterial(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: next materials: %w", err)
+		}
+		if _, ok := out[m.TrainingID]; !ok {
+			out[m.TrainingID] = m
+		}
+	}
+	return out, rows.Err()
+}
