@@ -2988,6 +2988,9 @@ func ipLabel(ctx context.Context, a store.ActivityEntry) string {
 }
 
 func viewerLabel(ctx context.Context, d store.Disclosure) string {
+	if d.MemberName != "" && d.Contractor() {
+		return t(ctx, "rights.viewer.contractor_staff", "member", d.MemberName, "owner", d.GrantMemberName)
+	}
 	if d.MemberName != "" {
 		return t(ctx, "rights.viewer.member_staff", "member", d.MemberName)
 	}
@@ -3068,7 +3071,7 @@ func ConsoleRightsQueue(p Page, v RightsQueue) templ.Component {
 			var templ_7745c5c3_Var183 string
 			templ_7745c5c3_Var183, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.title"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 582, Col: 38}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 585, Col: 38}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var183))
 			if templ_7745c5c3_Err != nil {
@@ -3081,7 +3084,7 @@ func ConsoleRightsQueue(p Page, v RightsQueue) templ.Component {
 			var templ_7745c5c3_Var184 string
 			templ_7745c5c3_Var184, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.new_link"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 583, Col: 132}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 586, Col: 132}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var184))
 			if templ_7745c5c3_Err != nil {
@@ -3110,7 +3113,7 @@ func ConsoleRightsQueue(p Page, v RightsQueue) templ.Component {
 			var templ_7745c5c3_Var185 string
 			templ_7745c5c3_Var185, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.filter"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 588, Col: 73}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 591, Col: 73}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var185))
 			if templ_7745c5c3_Err != nil {
@@ -3128,7 +3131,7 @@ func ConsoleRightsQueue(p Page, v RightsQueue) templ.Component {
 				var templ_7745c5c3_Var186 string
 				templ_7745c5c3_Var186, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.none"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 591, Col: 37}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 594, Col: 37}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var186))
 				if templ_7745c5c3_Err != nil {
@@ -3226,7 +3229,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var189 string
 			templ_7745c5c3_Var189, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.back"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 636, Col: 62}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 639, Col: 62}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var189))
 			if templ_7745c5c3_Err != nil {
@@ -3239,7 +3242,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var190 string
 			templ_7745c5c3_Var190, templ_7745c5c3_Err = templ.JoinStringErrs(CaseKindText(ctx, v.Case.Kind))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 637, Col: 38}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 640, Col: 38}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var190))
 			if templ_7745c5c3_Err != nil {
@@ -3252,7 +3255,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var191 string
 			templ_7745c5c3_Var191, templ_7745c5c3_Err = templ.JoinStringErrs(v.Case.ID[:8])
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 637, Col: 75}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 640, Col: 75}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var191))
 			if templ_7745c5c3_Err != nil {
@@ -3270,7 +3273,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var192 string
 				templ_7745c5c3_Var192, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.overdue"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 639, Col: 90}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 642, Col: 90}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var192))
 				if templ_7745c5c3_Err != nil {
@@ -3288,7 +3291,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var193 string
 			templ_7745c5c3_Var193, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.who"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 641, Col: 36}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 644, Col: 36}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var193))
 			if templ_7745c5c3_Err != nil {
@@ -3306,7 +3309,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var194 string
 				templ_7745c5c3_Var194, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.gone"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 643, Col: 63}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 646, Col: 63}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var194))
 				if templ_7745c5c3_Err != nil {
@@ -3324,7 +3327,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var195 string
 				templ_7745c5c3_Var195, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.name"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 646, Col: 39}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 649, Col: 39}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var195))
 				if templ_7745c5c3_Err != nil {
@@ -3337,7 +3340,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var196 string
 				templ_7745c5c3_Var196, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/console/learners/" + v.Person.ID)).ResolveURL(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 646, Col: 140}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 649, Col: 140}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var196)
 				if templ_7745c5c3_Err != nil {
@@ -3350,7 +3353,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var197 string
 				templ_7745c5c3_Var197, templ_7745c5c3_Err = templ.JoinStringErrs(v.Person.DisplayName())
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 646, Col: 167}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 649, Col: 167}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var197))
 				if templ_7745c5c3_Err != nil {
@@ -3363,7 +3366,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var198 string
 				templ_7745c5c3_Var198, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.email"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 647, Col: 40}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 650, Col: 40}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var198))
 				if templ_7745c5c3_Err != nil {
@@ -3376,7 +3379,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var199 string
 				templ_7745c5c3_Var199, templ_7745c5c3_Err = templ.JoinStringErrs(v.Person.Email)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 649, Col: 21}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 652, Col: 21}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var199))
 				if templ_7745c5c3_Err != nil {
@@ -3390,7 +3393,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var200 string
 					templ_7745c5c3_Var200, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.confirmed"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 651, Col: 42}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 654, Col: 42}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var200))
 					if templ_7745c5c3_Err != nil {
@@ -3400,7 +3403,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var201 string
 					templ_7745c5c3_Var201, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.not_confirmed"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 653, Col: 46}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 656, Col: 46}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var201))
 					if templ_7745c5c3_Err != nil {
@@ -3414,7 +3417,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var202 string
 				templ_7745c5c3_Var202, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.identity"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 656, Col: 43}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 659, Col: 43}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var202))
 				if templ_7745c5c3_Err != nil {
@@ -3428,7 +3431,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var203 string
 					templ_7745c5c3_Var203, templ_7745c5c3_Err = templ.JoinStringErrs(v.Case.IdentityCheck)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 659, Col: 28}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 662, Col: 28}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var203))
 					if templ_7745c5c3_Err != nil {
@@ -3438,7 +3441,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var204 string
 					templ_7745c5c3_Var204, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.signed_in"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 661, Col: 42}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 664, Col: 42}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var204))
 					if templ_7745c5c3_Err != nil {
@@ -3448,7 +3451,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var205 string
 					templ_7745c5c3_Var205, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.not_verified"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 663, Col: 45}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 666, Col: 45}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var205))
 					if templ_7745c5c3_Err != nil {
@@ -3467,7 +3470,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var206 string
 					templ_7745c5c3_Var206, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.restriction"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 667, Col: 47}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 670, Col: 47}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var206))
 					if templ_7745c5c3_Err != nil {
@@ -3480,7 +3483,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var207 string
 					templ_7745c5c3_Var207, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.restricted"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 667, Col: 125}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 670, Col: 125}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var207))
 					if templ_7745c5c3_Err != nil {
@@ -3512,7 +3515,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var208 string
 				templ_7745c5c3_Var208, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.act"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 673, Col: 37}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 676, Col: 37}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var208))
 				if templ_7745c5c3_Err != nil {
@@ -3545,7 +3548,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var209 string
 					templ_7745c5c3_Var209, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/console/rights/" + v.Case.ID)).ResolveURL(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 681, Col: 78}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 684, Col: 78}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var209)
 					if templ_7745c5c3_Err != nil {
@@ -3566,7 +3569,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var210 string
 					templ_7745c5c3_Var210, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.progress"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 684, Col: 126}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 687, Col: 126}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var210))
 					if templ_7745c5c3_Err != nil {
@@ -3579,7 +3582,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var211 string
 					templ_7745c5c3_Var211, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.complete"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 685, Col: 109}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 688, Col: 109}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var211))
 					if templ_7745c5c3_Err != nil {
@@ -3592,7 +3595,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var212 string
 					templ_7745c5c3_Var212, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.reject"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 686, Col: 122}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 689, Col: 122}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var212))
 					if templ_7745c5c3_Err != nil {
@@ -3611,7 +3614,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 							var templ_7745c5c3_Var213 string
 							templ_7745c5c3_Var213, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.lift"))
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 689, Col: 120}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 692, Col: 120}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var213))
 							if templ_7745c5c3_Err != nil {
@@ -3629,7 +3632,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 							var templ_7745c5c3_Var214 string
 							templ_7745c5c3_Var214, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.restrict"))
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 691, Col: 128}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 694, Col: 128}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var214))
 							if templ_7745c5c3_Err != nil {
@@ -3658,7 +3661,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var215 string
 					templ_7745c5c3_Var215, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.extend_title"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 698, Col: 47}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 701, Col: 47}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var215))
 					if templ_7745c5c3_Err != nil {
@@ -3671,7 +3674,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var216 string
 					templ_7745c5c3_Var216, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.extend_text"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 699, Col: 45}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 702, Col: 45}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var216))
 					if templ_7745c5c3_Err != nil {
@@ -3684,7 +3687,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var217 string
 					templ_7745c5c3_Var217, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/console/rights/" + v.Case.ID + "/extend")).ResolveURL(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 700, Col: 90}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 703, Col: 90}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var217)
 					if templ_7745c5c3_Err != nil {
@@ -3709,7 +3712,7 @@ func ConsoleRightsCase(p Page, v RightsCaseConsole) templ.Component {
 					var templ_7745c5c3_Var218 string
 					templ_7745c5c3_Var218, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.extend"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 703, Col: 92}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 706, Col: 92}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var218))
 					if templ_7745c5c3_Err != nil {
@@ -3758,7 +3761,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var220 string
 			templ_7745c5c3_Var220, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.identity"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 714, Col: 41}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 717, Col: 41}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var220))
 			if templ_7745c5c3_Err != nil {
@@ -3771,7 +3774,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var221 string
 			templ_7745c5c3_Var221, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/console/rights/" + v.Case.ID + "/identity")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 715, Col: 90}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 718, Col: 90}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var221)
 			if templ_7745c5c3_Err != nil {
@@ -3793,7 +3796,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var222 string
 			templ_7745c5c3_Var222, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.identity_submit"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 718, Col: 99}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 721, Col: 99}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var222))
 			if templ_7745c5c3_Err != nil {
@@ -3813,7 +3816,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var223 string
 			templ_7745c5c3_Var223, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.rectify_title"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 723, Col: 47}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 726, Col: 47}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var223))
 			if templ_7745c5c3_Err != nil {
@@ -3831,7 +3834,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var224 string
 				templ_7745c5c3_Var224, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.no_certificates"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 725, Col: 79}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 728, Col: 79}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var224))
 				if templ_7745c5c3_Err != nil {
@@ -3849,7 +3852,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var225 string
 				templ_7745c5c3_Var225, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/console/rights/" + v.Case.ID + "/rectify")).ResolveURL(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 727, Col: 91}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 730, Col: 91}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var225)
 				if templ_7745c5c3_Err != nil {
@@ -3875,7 +3878,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var226 string
 				templ_7745c5c3_Var226, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.rectify_submit"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 731, Col: 83}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 734, Col: 83}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var226))
 				if templ_7745c5c3_Err != nil {
@@ -3894,7 +3897,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var227 string
 			templ_7745c5c3_Var227, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.grade_title"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 735, Col: 45}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 738, Col: 45}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var227))
 			if templ_7745c5c3_Err != nil {
@@ -3912,7 +3915,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var228 string
 				templ_7745c5c3_Var228, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.no_attempts"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 737, Col: 71}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 740, Col: 71}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var228))
 				if templ_7745c5c3_Err != nil {
@@ -3930,7 +3933,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var229 string
 				templ_7745c5c3_Var229, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/console/rights/" + v.Case.ID + "/grade")).ResolveURL(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 739, Col: 89}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 742, Col: 89}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var229)
 				if templ_7745c5c3_Err != nil {
@@ -3964,7 +3967,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var230 string
 				templ_7745c5c3_Var230, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.grade_submit"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 745, Col: 81}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 748, Col: 81}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var230))
 				if templ_7745c5c3_Err != nil {
@@ -3983,7 +3986,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var231 string
 			templ_7745c5c3_Var231, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.export_title"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 749, Col: 46}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 752, Col: 46}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var231))
 			if templ_7745c5c3_Err != nil {
@@ -3996,7 +3999,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var232 string
 			templ_7745c5c3_Var232, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.export_text"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 750, Col: 44}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 753, Col: 44}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var232))
 			if templ_7745c5c3_Err != nil {
@@ -4009,7 +4012,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var233 string
 			templ_7745c5c3_Var233, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/console/rights/" + v.Case.ID + "/export")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 751, Col: 89}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 754, Col: 89}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var233)
 			if templ_7745c5c3_Err != nil {
@@ -4022,7 +4025,7 @@ func caseWorkbench(v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var234 string
 			templ_7745c5c3_Var234, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.export_submit"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 752, Col: 81}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 755, Col: 81}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var234))
 			if templ_7745c5c3_Err != nil {
@@ -4080,7 +4083,7 @@ func erasureActions(v RightsCaseConsole) templ.Component {
 		var templ_7745c5c3_Var236 string
 		templ_7745c5c3_Var236, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.erasure_text"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 778, Col: 41}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 781, Col: 41}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var236))
 		if templ_7745c5c3_Err != nil {
@@ -4098,7 +4101,7 @@ func erasureActions(v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var237 string
 			templ_7745c5c3_Var237, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.holds"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 782, Col: 38}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 785, Col: 38}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var237))
 			if templ_7745c5c3_Err != nil {
@@ -4116,7 +4119,7 @@ func erasureActions(v RightsCaseConsole) templ.Component {
 				var templ_7745c5c3_Var238 string
 				templ_7745c5c3_Var238, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.hold", "id", h.ID[:8], "date", date(ctx, h.SetAt), "reason", h.Reason))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 785, Col: 104}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 788, Col: 104}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var238))
 				if templ_7745c5c3_Err != nil {
@@ -4147,7 +4150,7 @@ func erasureActions(v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var239 string
 			templ_7745c5c3_Var239, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/console/rights/" + v.Case.ID)).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 791, Col: 76}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 794, Col: 76}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var239)
 			if templ_7745c5c3_Err != nil {
@@ -4168,7 +4171,7 @@ func erasureActions(v RightsCaseConsole) templ.Component {
 			var templ_7745c5c3_Var240 string
 			templ_7745c5c3_Var240, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.carry_out"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 793, Col: 108}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 796, Col: 108}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var240))
 			if templ_7745c5c3_Err != nil {
@@ -4186,7 +4189,7 @@ func erasureActions(v RightsCaseConsole) templ.Component {
 		var templ_7745c5c3_Var241 string
 		templ_7745c5c3_Var241, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/console/rights/" + v.Case.ID)).ResolveURL(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 796, Col: 75}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 799, Col: 75}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var241)
 		if templ_7745c5c3_Err != nil {
@@ -4207,7 +4210,7 @@ func erasureActions(v RightsCaseConsole) templ.Component {
 		var templ_7745c5c3_Var242 string
 		templ_7745c5c3_Var242, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.refuse"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 798, Col: 118}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 801, Col: 118}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var242))
 		if templ_7745c5c3_Err != nil {
@@ -4271,7 +4274,7 @@ func ConsoleNewRightsRequest(p Page, v NewRightsRequestConsole) templ.Component 
 			var templ_7745c5c3_Var245 string
 			templ_7745c5c3_Var245, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.back"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 818, Col: 62}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 821, Col: 62}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var245))
 			if templ_7745c5c3_Err != nil {
@@ -4284,7 +4287,7 @@ func ConsoleNewRightsRequest(p Page, v NewRightsRequestConsole) templ.Component 
 			var templ_7745c5c3_Var246 string
 			templ_7745c5c3_Var246, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.new.title"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 819, Col: 34}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 822, Col: 34}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var246))
 			if templ_7745c5c3_Err != nil {
@@ -4297,7 +4300,7 @@ func ConsoleNewRightsRequest(p Page, v NewRightsRequestConsole) templ.Component 
 			var templ_7745c5c3_Var247 string
 			templ_7745c5c3_Var247, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.new.text"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 821, Col: 30}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 824, Col: 30}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var247))
 			if templ_7745c5c3_Err != nil {
@@ -4350,7 +4353,7 @@ func ConsoleNewRightsRequest(p Page, v NewRightsRequestConsole) templ.Component 
 			var templ_7745c5c3_Var248 string
 			templ_7745c5c3_Var248, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.new.submit"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 835, Col: 69}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 838, Col: 69}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var248))
 			if templ_7745c5c3_Err != nil {
@@ -4416,7 +4419,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 			var templ_7745c5c3_Var251 string
 			templ_7745c5c3_Var251, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.disclosures.title"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 852, Col: 42}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 855, Col: 42}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var251))
 			if templ_7745c5c3_Err != nil {
@@ -4429,7 +4432,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 			var templ_7745c5c3_Var252 string
 			templ_7745c5c3_Var252, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.disclosures.text"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 853, Col: 40}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 856, Col: 40}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var252))
 			if templ_7745c5c3_Err != nil {
@@ -4478,7 +4481,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 			var templ_7745c5c3_Var253 string
 			templ_7745c5c3_Var253, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.console.filter"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 862, Col: 73}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 865, Col: 73}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var253))
 			if templ_7745c5c3_Err != nil {
@@ -4496,7 +4499,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 				var templ_7745c5c3_Var254 string
 				templ_7745c5c3_Var254, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.disclosures.none"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 865, Col: 70}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 868, Col: 70}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var254))
 				if templ_7745c5c3_Err != nil {
@@ -4514,7 +4517,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 				var templ_7745c5c3_Var255 string
 				templ_7745c5c3_Var255, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.disclosures.limit", "limit", number(ctx, v.Limit)))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 867, Col: 73}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 870, Col: 73}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var255))
 				if templ_7745c5c3_Err != nil {
@@ -4527,7 +4530,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 				var templ_7745c5c3_Var256 string
 				templ_7745c5c3_Var256, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.disclosures.title"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 869, Col: 73}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 872, Col: 73}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var256))
 				if templ_7745c5c3_Err != nil {
@@ -4540,7 +4543,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 				var templ_7745c5c3_Var257 string
 				templ_7745c5c3_Var257, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.data.col_when"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 870, Col: 63}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 873, Col: 63}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var257))
 				if templ_7745c5c3_Err != nil {
@@ -4553,7 +4556,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 				var templ_7745c5c3_Var258 string
 				templ_7745c5c3_Var258, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.disclosures.col_viewer"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 870, Col: 127}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 873, Col: 127}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var258))
 				if templ_7745c5c3_Err != nil {
@@ -4566,7 +4569,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 				var templ_7745c5c3_Var259 string
 				templ_7745c5c3_Var259, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.disclosures.col_person"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 870, Col: 191}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 873, Col: 191}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var259))
 				if templ_7745c5c3_Err != nil {
@@ -4579,7 +4582,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 				var templ_7745c5c3_Var260 string
 				templ_7745c5c3_Var260, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.data.col_what"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 870, Col: 246}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 873, Col: 246}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var260))
 				if templ_7745c5c3_Err != nil {
@@ -4592,7 +4595,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 				var templ_7745c5c3_Var261 string
 				templ_7745c5c3_Var261, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.disclosures.col_under"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 870, Col: 309}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 873, Col: 309}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var261))
 				if templ_7745c5c3_Err != nil {
@@ -4610,7 +4613,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 					var templ_7745c5c3_Var262 string
 					templ_7745c5c3_Var262, templ_7745c5c3_Err = templ.JoinStringErrs(dateTime(ctx, d.At))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 874, Col: 44}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 877, Col: 44}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var262))
 					if templ_7745c5c3_Err != nil {
@@ -4623,7 +4626,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 					var templ_7745c5c3_Var263 string
 					templ_7745c5c3_Var263, templ_7745c5c3_Err = templ.JoinStringErrs(d.ViewerID)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 875, Col: 29}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 878, Col: 29}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var263))
 					if templ_7745c5c3_Err != nil {
@@ -4636,7 +4639,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 					var templ_7745c5c3_Var264 string
 					templ_7745c5c3_Var264, templ_7745c5c3_Err = templ.JoinStringErrs(t(ctx, "rights.disclosures.viewer_role", "role", viewerLabel(ctx, d)))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 875, Col: 110}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 878, Col: 110}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var264))
 					if templ_7745c5c3_Err != nil {
@@ -4649,7 +4652,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 					var templ_7745c5c3_Var265 string
 					templ_7745c5c3_Var265, templ_7745c5c3_Err = templ.JoinStringErrs(d.SubjectID)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 876, Col: 30}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 879, Col: 30}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var265))
 					if templ_7745c5c3_Err != nil {
@@ -4662,7 +4665,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 					var templ_7745c5c3_Var266 string
 					templ_7745c5c3_Var266, templ_7745c5c3_Err = templ.JoinStringErrs(viewLabel(ctx, d.View))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 877, Col: 35}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 880, Col: 35}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var266))
 					if templ_7745c5c3_Err != nil {
@@ -4676,7 +4679,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 						var templ_7745c5c3_Var267 string
 						templ_7745c5c3_Var267, templ_7745c5c3_Err = templ.JoinStringErrs(disclosureGrant(ctx, d))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 880, Col: 34}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 883, Col: 34}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var267))
 						if templ_7745c5c3_Err != nil {
@@ -4689,7 +4692,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 						var templ_7745c5c3_Var268 string
 						templ_7745c5c3_Var268, templ_7745c5c3_Err = templ.JoinStringErrs(d.GrantID)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 880, Col: 55}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 883, Col: 55}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var268))
 						if templ_7745c5c3_Err != nil {
@@ -4703,7 +4706,7 @@ func ConsoleDisclosures(p Page, v DisclosureReview) templ.Component {
 						var templ_7745c5c3_Var269 string
 						templ_7745c5c3_Var269, templ_7745c5c3_Err = templ.JoinStringErrs(disclosureReason(ctx, d.Reason))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 882, Col: 42}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 885, Col: 42}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var269))
 						if templ_7745c5c3_Err != nil {
