@@ -132,7 +132,8 @@ func (a *App) handleRights(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) rightsView(ctx context.Context, u *store.User) (views.RightsView, error) {
-	v := views.RightsView{Verified: u.Verified(), Grace: a.erasureGrace(), Errors: views.Errors{}}
+	v := views.RightsView{Verified: u.Verified(), Grace: a.erasureGrace(), Errors: views.Errors{},
+		Identity: identityOf(a.siteSettings(ctx))}
 	var err error
 	if v.Restricted, err = a.store.Restricted(ctx, u.ID); err != nil {
 		return v, err
@@ -491,9 +492,4 @@ func (a *App) erasureFlash(r *http.Request, at time.Time) string {
 }
 
 // identityOf is who runs the portal, as the notice and the footer say it.
-func identityOf(st store.Settings) views.Identity {
-	return views.Identity{Controller: st.Get(store.SettingControllerName), Address: st.Get(store.SettingControllerAddress),
-		Email: st.Get(store.SettingControllerEmail), Phone: st.Get(store.SettingControllerPhone),
-		DPOName: st.Get(store.SettingDPOName), DPOEmail: st.Get(store.SettingDPOEmail),
-		Authority: st.Get(store.SettingAuthorityName), AuthorityURL: st.Get(store.SettingAuthorityURL)}
-}
+func identityOf(st store.Settings) views.Identity { return views.IdentityOf(st) }
