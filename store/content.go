@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -99,31 +100,6 @@ func (s *Store) DeleteMaterial(ctx context.Context, trainingID, id string) error
 	return s.exec1(ctx, "delete material", "DELETE FROM materials WHERE id = ? AND training_id = ?", id, trainingID)
 }
 
-// ManagedQuestions lists all of a training's questions, hidden ones too,
-// with their choices in order: the staff view.
-func (s *Store) ManagedQuestions(ctx context.Context, trainingID string) ([]Question, error) {
-	rows, err := s.readQuery(ctx, `SELECT q.id, q.prompt, q.position, q.hidden, c.id, c.label, c.correct
-		FROM questions q JOIN choices c ON c.question_id = q.id WHERE q.training_id = ? ORDER BY q.position, c.position`, trainingID)
-	if err != nil {
-		return nil, fmt.Errorf("store: questions: %w", err)
-	}
-	defer rows.Close()
-	var out []Question
-	for rows.Next() {
-		var q Question
-		var c Choice
-		if err := rows.Scan(&q.ID, &q.Prompt, &q.Position, &q.Hidden, &c.ID, &c.Label, &c.Correct); err != nil {
-			return nil, fmt.Errorf("store: questions: %w", err)
-		}
-		if n := len(out); n == 0 || out[n-1].ID != q.ID {
-			q.TrainingID = trainingID
-			out = append(out, q)
-		}
-		out[len(out)-1].Choices = append(out[len(out)-1].Choices, c)
-	}
-	return out, rows.Err()
-}
-
 // ManagedQuestion returns one question of a training, hidden or not.
 func (s *Store) ManagedQuestion(ctx context.Context, trainingID, id string) (Question, error) {
 	qs, err := s.ManagedQuestions(ctx, trainingID)
@@ -142,19 +118,57 @@ func (s *Store) ManagedQuestion(ctx context.Context, trainingID, id string) (Que
 // (choice id → label) and which choice is correct. Choices keep their ids,
 // so earlier attempts still name the choices their answers were.
 func (s *Store) UpdateQuestion(ctx context.Context, trainingID, id, prompt string, labels map[string]string, correctID string) error {
-	if _, ok := labels[correctID]; !ok {
-		return fmt.Errorf("store: update question: the correct choice is not one of its choices")
+	q, err := s.ManagedQuestion(ctx, trainingID, id)
+	if err != nil {
+		return err
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE questions SET prompt = ? WHERE id = ? AND training_id = ?", prompt, id, trainingID)
+	return s.EditQuestion(ctx, trainingID, id, QuestionEdit{Prompt: prompt, Explanation: q.Explanation, Labels: labels,
+		Correct: map[string]bool{correctID: true}})
+}
+
+// QuestionEdit is what staff may change of a question: its prompt and
+// explanation, the labels of its choices (choice id → label) and which are
+// correct. The kind stays.
+type QuestionEdit struct {
+	Prompt, Explanation string
+	Labels              map[string]string
+	Correct             map[string]bool // choice id → correct
+}
+
+// EditQuestion changes a question as staff edited it; the choices must
+// still fit the question's kind (ErrBadQuestion).
+func (s *Store) EditQuestion(ctx context.Context, trainingID, id string, in QuestionEdit) error {
+	q, err := s.ManagedQuestion(ctx, trainingID, id)
+	if err != nil {
+		return err
+	}
+	var after []Choice
+	for _, c := range q.Choices {
+		label, ok := in.Labels[c.ID]
+		if !ok {
+			label = c.Label
+		}
+		after = append(after, Choice{ID: c.ID, Label: label, Correct: in.Correct[c.ID] || q.Kind == QuestionShort})
+	}
+	for cid := range in.Labels {
+		if !slices.ContainsFunc(q.Choices, func(c Choice) bool { return c.ID == cid }) {
+			return ErrNotFound // a choice of another question
+		}
+	}
+	if err := checkChoices(q.Kind, after); err != nil {
+		return fmt.Errorf("store: update question: %w", err)
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE questions SET prompt = ?, explanation = ? WHERE id = ? AND training_id = ?",
+			in.Prompt, nullStr(in.Explanation), id, trainingID)
 		if err != nil {
 			return err
 		}
 		if err := mustAffect(res); err != nil {
 			return err
 		}
-		for cid, label := range labels {
-			res, err := tx.ExecContext(ctx, "UPDATE choices SET label = ?, correct = ? WHERE id = ? AND question_id = ?", label, cid == correctID, cid, id)
+		for _, c := range after {
+			res, err := tx.ExecContext(ctx, "UPDATE choices SET label = ?, correct = ? WHERE id = ? AND question_id = ?", c.Label, c.Correct, c.ID, id)
 			if err != nil {
 				return err
 			}
@@ -266,9 +280,9 @@ func (s *Store) DuplicateTraining(ctx context.Context, id, createdBy, title stri
 	files := map[string]string{}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO trainings (id, member_id, title, summary, language, country, kind, place, join_url,
-			pass_mark, published, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+			pass_mark, published, created_by, created_at, updated_at, max_attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
 			copyID, src.MemberID, title, src.Summary, src.Language, nullStr(src.Country), src.Kind, nullStr(src.Place), nullStr(src.JoinURL),
-			src.PassMark, nullStr(createdBy), now, now); err != nil {
+			src.PassMark, nullStr(createdBy), now, now, src.MaxAttempts); err != nil {
 			return err
 		}
 		for _, m := range mats {
@@ -285,8 +299,8 @@ func (s *Store) DuplicateTraining(ctx context.Context, id, createdBy, title stri
 		}
 		for _, q := range qs {
 			qid := NewID()
-			if _, err := tx.ExecContext(ctx, "INSERT INTO questions (id, training_id, position, prompt, hidden) VALUES (?, ?, ?, ?, ?)",
-				qid, copyID, q.Position, q.Prompt, q.Hidden); err != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO questions (id, training_id, position, prompt, hidden, kind, explanation) VALUES (?, ?, ?, ?, ?, ?, ?)",
+				qid, copyID, q.Position, q.Prompt, q.Hidden, q.Kind, nullStr(q.Explanation)); err != nil {
 				return err
 			}
 			for i, c := range q.Choices {

@@ -121,6 +121,7 @@ func exportLinks() map[string]exportLink {
 		"rights_cases":       {row: "id"},
 		"rights_case_events": {where: `"case_id" IN (SELECT "id" FROM "rights_cases" WHERE "user_id" = ?)`, row: "case_id"},
 		"suspensions":        {row: "user_id"},
+		"quiz_attempts":      {row: "id"}, // typed short answers
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -42,7 +41,7 @@ func trainingTables() []table {
 		{db: DBMain, name: "member_staff", base: staff, columns: []string{"user_id", "member_id", "role", "added_at"}},
 		{db: DBMain, name: "trainings", base: content("training content published by Members"),
 			columns: []string{"id", "member_id", "title", "summary", "language", "country", "kind", "place", "join_url",
-				"pass_mark", "published", "created_by", "created_at", "updated_at", "archived_at"},
+				"pass_mark", "published", "created_by", "created_at", "updated_at", "archived_at", "max_attempts"},
 			override: map[string]Field{"created_by": {Category: CatAccount, Personal: true, Purposes: []string{"know who published a training"},
 				Basis: BasisLegitimate, Retention: "while the training exists", Export: ExportOmit, Erasure: EraseAnonymise,
 				Why: "staff id on Member content; cleared when the staff account is erased"}}},
@@ -51,13 +50,14 @@ func trainingTables() []table {
 		{db: DBMain, name: "materials", base: content("training materials"),
 			columns: []string{"id", "training_id", "position", "kind", "title", "body_md", "url", "file_name", "file_type",
 				"file_size", "file_sha256", "required", "created_at", "hidden"}},
-		{db: DBMain, name: "questions", base: content("quiz questions"), columns: []string{"id", "training_id", "position", "prompt", "hidden"}},
-		{db: DBMain, name: "choices", base: content("quiz answers to choose from"),
+		{db: DBMain, name: "questions", base: content("quiz questions"), columns: []string{"id", "training_id", "position", "prompt", "hidden", "kind", "explanation"}},
+		{db: DBMain, name: "choices", base: content("quiz answers to choose from, or the answers accepted for a short-answer question"),
 			columns: []string{"id", "question_id", "position", "label", "correct"}},
 		{db: DBMain, name: "enrolments", base: learning, columns: []string{"user_id", "training_id", "enrolled_at", "completed_at"}},
 		{db: DBMain, name: "material_views", base: learning, columns: []string{"user_id", "material_id", "first_viewed_at"}},
-		{db: DBMain, name: "quiz_attempts", base: learning,
-			columns: []string{"id", "user_id", "training_id", "submitted_at", "answers", "score", "passed"}},
+		{db: DBMain, name: "quiz_attempts", base: learning, sealed: []string{"typed"},
+			columns: []string{"id", "user_id", "training_id", "submitted_at", "answers", "score", "passed", "layout", "typed"}},
+		{db: DBMain, name: "quiz_sittings", base: learning, columns: []string{"id", "user_id", "training_id", "started_at", "layout"}},
 		{db: DBMain, name: "attendance", base: learning, columns: []string{"user_id", "session_id", "marked_by", "marked_at"},
 			override: map[string]Field{"marked_by": actorField("know who recorded attendance")}},
 		{db: DBMain, name: "certificates", base: learning, sealed: []string{"holder_name"},
@@ -78,8 +78,11 @@ type Training struct {
 	Language, Country, Kind  string
 	Place, JoinURL           string
 	PassMark                 int
-	Published                bool
-	CreatedAt, UpdatedAt     time.Time
+	// MaxAttempts limits how often a learner may take the quiz; 0 means
+	// no limit.
+	MaxAttempts          int
+	Published            bool
+	CreatedAt, UpdatedAt time.Time
 	// MemberActive is false once the owning Member is deactivated: the
 	// training leaves the catalogue.
 	MemberActive bool
@@ -97,17 +100,17 @@ func (t Training) Live() bool { return t.Kind == KindLive }
 // TrainingInput is what staff edit.
 type TrainingInput struct {
 	Title, Summary, Language, Country, Kind, Place, JoinURL string
-	PassMark                                                int
+	PassMark, MaxAttempts                                   int
 	Published                                               bool
 }
 
 const trainingColumns = `t.id, t.member_id, m.name, t.title, t.summary, t.language, COALESCE(t.country, ''), t.kind,
-	COALESCE(t.place, ''), COALESCE(t.join_url, ''), t.pass_mark, t.published, t.created_at, t.updated_at, m.active, t.archived_at`
+	COALESCE(t.place, ''), COALESCE(t.join_url, ''), t.pass_mark, t.published, t.created_at, t.updated_at, m.active, t.archived_at, t.max_attempts`
 
 func scanTraining(sc interface{ Scan(...any) error }) (Training, error) {
 	var t Training
 	err := sc.Scan(&t.ID, &t.MemberID, &t.MemberName, &t.Title, &t.Summary, &t.Language, &t.Country, &t.Kind,
-		&t.Place, &t.JoinURL, &t.PassMark, &t.Published, tsInto(&t.CreatedAt), tsInto(&t.UpdatedAt), &t.MemberActive, tsInto(&t.ArchivedAt))
+		&t.Place, &t.JoinURL, &t.PassMark, &t.Published, tsInto(&t.CreatedAt), tsInto(&t.UpdatedAt), &t.MemberActive, tsInto(&t.ArchivedAt), &t.MaxAttempts)
 	return t, err
 }
 
@@ -117,9 +120,9 @@ func (s *Store) CreateTraining(ctx context.Context, memberID, createdBy string, 
 	now := ts(s.Now())
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO trainings (id, member_id, title, summary, language, country, kind, place, join_url,
-			pass_mark, published, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			pass_mark, published, created_by, created_at, updated_at, max_attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, memberID, in.Title, in.Summary, in.Language, nullStr(in.Country), in.Kind, nullStr(in.Place), nullStr(in.JoinURL),
-			in.PassMark, in.Published, nullStr(createdBy), now, now)
+			in.PassMark, in.Published, nullStr(createdBy), now, now, in.MaxAttempts)
 		return err
 	})
 	if err != nil {
@@ -131,9 +134,9 @@ func (s *Store) CreateTraining(ctx context.Context, memberID, createdBy string, 
 // UpdateTraining changes a training's details.
 func (s *Store) UpdateTraining(ctx context.Context, id string, in TrainingInput) error {
 	return s.exec1(ctx, "update training", `UPDATE trainings SET title = ?, summary = ?, language = ?, country = ?, kind = ?,
-		place = ?, join_url = ?, pass_mark = ?, published = ?, updated_at = ? WHERE id = ?`,
+		place = ?, join_url = ?, pass_mark = ?, max_attempts = ?, published = ?, updated_at = ? WHERE id = ?`,
 		in.Title, in.Summary, in.Language, nullStr(in.Country), in.Kind, nullStr(in.Place), nullStr(in.JoinURL),
-		in.PassMark, in.Published, ts(s.Now()), id)
+		in.PassMark, in.MaxAttempts, in.Published, ts(s.Now()), id)
 }
 
 // exec1 runs one statement that must change exactly one existing row.
@@ -417,81 +420,6 @@ func (s *Store) materials(ctx context.Context, and, trainingID string) ([]Materi
 	return out, rows.Err()
 }
 
-// Question is a multiple-choice question with its choices.
-type Question struct {
-	ID, TrainingID, Prompt string
-	Position               int
-	Choices                []Choice
-	// Hidden questions are kept for staff but left out of the quiz.
-	Hidden bool
-}
-
-// Choice is one answer to choose from.
-type Choice struct {
-	ID, Label string
-	Correct   bool
-}
-
-// AddQuestion appends a question with its choices; at least two choices and
-// exactly one correct.
-func (s *Store) AddQuestion(ctx context.Context, trainingID, prompt string, choices []Choice) (Question, error) {
-	correct := 0
-	for _, c := range choices {
-		if c.Correct {
-			correct++
-		}
-	}
-	if len(choices) < 2 || correct != 1 {
-		return Question{}, fmt.Errorf("store: add question: need two or more choices and exactly one correct")
-	}
-	q := Question{ID: NewID(), TrainingID: trainingID, Prompt: prompt}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO questions (id, training_id, position, prompt)
-			VALUES (?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM questions WHERE training_id = ?), ?)`, q.ID, trainingID, trainingID, prompt)
-		if err != nil {
-			return err
-		}
-		for i, c := range choices {
-			c.ID = NewID()
-			if _, err := tx.ExecContext(ctx, "INSERT INTO choices (id, question_id, position, label, correct) VALUES (?, ?, ?, ?, ?)",
-				c.ID, q.ID, i+1, c.Label, c.Correct); err != nil {
-				return err
-			}
-			q.Choices = append(q.Choices, c)
-		}
-		return nil
-	})
-	if err != nil {
-		return Question{}, fmt.Errorf("store: add question: %w", err)
-	}
-	return q, nil
-}
-
-// Quiz returns a training's questions with their choices, in order,
-// leaving out hidden questions: what learners answer and are graded on.
-func (s *Store) Quiz(ctx context.Context, trainingID string) ([]Question, error) {
-	rows, err := s.readQuery(ctx, `SELECT q.id, q.prompt, q.position, c.id, c.label, c.correct
-		FROM questions q JOIN choices c ON c.question_id = q.id WHERE q.training_id = ? AND q.hidden = 0 ORDER BY q.position, c.position`, trainingID)
-	if err != nil {
-		return nil, fmt.Errorf("store: quiz: %w", err)
-	}
-	defer rows.Close()
-	var out []Question
-	for rows.Next() {
-		var q Question
-		var c Choice
-		if err := rows.Scan(&q.ID, &q.Prompt, &q.Position, &c.ID, &c.Label, &c.Correct); err != nil {
-			return nil, fmt.Errorf("store: quiz: %w", err)
-		}
-		if n := len(out); n == 0 || out[n-1].ID != q.ID {
-			q.TrainingID = trainingID
-			out = append(out, q)
-		}
-		out[len(out)-1].Choices = append(out[len(out)-1].Choices, c)
-	}
-	return out, rows.Err()
-}
-
 // Enrol enrols userID in a training; enrolling twice is harmless.
 func (s *Store) Enrol(ctx context.Context, userID, trainingID string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -560,7 +488,7 @@ func (s *Store) enrolments(ctx context.Context, where string, args ...any) ([]En
 		var e Enrolment
 		t := &e.Training
 		if err := rows.Scan(&t.ID, &t.MemberID, &t.MemberName, &t.Title, &t.Summary, &t.Language, &t.Country, &t.Kind,
-			&t.Place, &t.JoinURL, &t.PassMark, &t.Published, tsInto(&t.CreatedAt), tsInto(&t.UpdatedAt), &t.MemberActive, tsInto(&t.ArchivedAt), tsInto(&e.EnrolledAt), tsInto(&e.CompletedAt),
+			&t.Place, &t.JoinURL, &t.PassMark, &t.Published, tsInto(&t.CreatedAt), tsInto(&t.UpdatedAt), &t.MemberActive, tsInto(&t.ArchivedAt), &t.MaxAttempts, tsInto(&e.EnrolledAt), tsInto(&e.CompletedAt),
 			&e.MaterialsViewed, &e.MaterialsNeeded, &e.BestScore, &e.Passed, &e.Attended, &e.CertificateCode); err != nil {
 			return nil, fmt.Errorf("store: enrolments: %w", err)
 		}
@@ -580,67 +508,6 @@ func (s *Store) RecordMaterialView(ctx context.Context, userID, materialID strin
 		return fmt.Errorf("store: material view: %w", err)
 	}
 	return nil
-}
-
-// Attempt is one graded quiz submission.
-type Attempt struct {
-	ID          string
-	Score       int
-	Passed      bool
-	SubmittedAt time.Time
-	Answers     map[string]string // question id → choice id
-}
-
-// ErrUnknownAnswer means an answer names a question or choice that is not
-// part of the training's quiz.
-var ErrUnknownAnswer = errors.New("store: answer to an unknown question or choice")
-
-// SubmitQuiz grades answers (question id → choice id) against the training's
-// quiz and records the attempt. The grade is automatic: the share of correct
-// answers in percent, passed at the training's pass mark.
-func (s *Store) SubmitQuiz(ctx context.Context, userID string, t Training, answers map[string]string) (Attempt, error) {
-	quiz, err := s.Quiz(ctx, t.ID)
-	if err != nil {
-		return Attempt{}, err
-	}
-	if len(quiz) == 0 {
-		return Attempt{}, ErrNotFound
-	}
-	byQuestion := map[string]Question{}
-	for _, q := range quiz {
-		byQuestion[q.ID] = q
-	}
-	correct := 0
-	for qid, cid := range answers {
-		q, ok := byQuestion[qid]
-		if !ok {
-			return Attempt{}, ErrUnknownAnswer
-		}
-		found := false
-		for _, c := range q.Choices {
-			if c.ID == cid {
-				found = true
-				if c.Correct {
-					correct++
-				}
-			}
-		}
-		if !found {
-			return Attempt{}, ErrUnknownAnswer
-		}
-	}
-	a := Attempt{ID: NewID(), Score: correct * 100 / len(quiz), SubmittedAt: s.Now(), Answers: answers}
-	a.Passed = a.Score >= t.PassMark
-	js, _ := json.Marshal(answers)
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO quiz_attempts (id, user_id, training_id, submitted_at, answers, score, passed)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, a.ID, userID, t.ID, ts(a.SubmittedAt), string(js), a.Score, a.Passed)
-		return err
-	})
-	if err != nil {
-		return Attempt{}, fmt.Errorf("store: submit quiz: %w", err)
-	}
-	return a, nil
 }
 
 // MarkAttendance records that userID attended a session of their training.
