@@ -93,6 +93,8 @@ var matrix = map[string]string{
 	"GET /trainings/{id}/leave":                 "LNANNNNNNN", // nothing to leave unless enrolled
 	"POST /trainings/{id}/leave":                "LNANNNNNNN",
 	"POST /trainings/{id}/quiz":                 "LFAFFFFFFF", // only enrolled learners submit
+	"POST /trainings/{id}/quiz/start":           "LFAFFFFFFF", // only enrolled learners take the quiz
+	"GET /trainings/{id}/quiz/attempts/{aid}":   "LFANFNNNNN", // one's own results only
 	"GET /certificates/{code}":                  "AAAAAAAAAA",
 	"GET /dashboard":                            "LAAAAAAAAA",
 
@@ -470,7 +472,7 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		"{version}", "2023-10-09",
 	)
 	path = r.Replace(path)
-	ids := map[string]string{"{id}": fx.training, "{mid}": fx.page, "{uid}": fx.learnerID}
+	ids := map[string]string{"{id}": fx.training, "{mid}": fx.page, "{uid}": fx.learnerID, "{aid}": fx.attempt}
 	switch {
 	case strings.HasSuffix(path, "/materials/{mid}/file"):
 		ids["{mid}"] = fx.file
@@ -635,7 +637,25 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		}
 		set("version", "2023-10-09", "next", "/")
 	case "POST /trainings/{id}/quiz":
-		set("q_"+fx.question, fx.rightChoice)
+		// The learner's open attempt, every question of it answered.
+		tr, err := ts.store.Training(ctx, fx.training)
+		require.NoError(t, err)
+		st, err := ts.store.StartSitting(ctx, fx.learnerID, tr)
+		require.NoError(t, err)
+		qs, err := ts.store.ManagedQuestions(ctx, fx.training)
+		require.NoError(t, err)
+		set("attempt", st.ID)
+		for _, it := range st.Layout {
+			for _, q := range qs {
+				if q.ID == it.Question {
+					set("q_"+q.ID, q.Choices[0].ID)
+				}
+			}
+		}
+	case "POST /trainings/{id}/quiz/start":
+		// Nothing open, so starting opens an attempt.
+		_, err := rawDB(t, ts).ExecContext(ctx, "DELETE FROM quiz_sittings WHERE user_id = ?", fx.learnerID)
+		require.NoError(t, err)
 	case "POST /rights/rectification":
 		set("correction", "My company is called Probe "+unique+".")
 	case "POST /rights/erasure", "POST /rights/export":

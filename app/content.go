@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 
 	"kelas/store"
@@ -210,11 +211,12 @@ func (a *App) handleDeleteMaterial(w http.ResponseWriter, r *http.Request) error
 
 // questionEditView is the edit page of q.
 func questionEditView(t store.Training, q store.Question) views.QuestionEditView {
-	v := views.QuestionEditView{Training: t, Question: q, Prompt: q.Prompt, Errors: views.Errors{}}
+	v := views.QuestionEditView{Training: t, Question: q, Prompt: q.Prompt, Explanation: q.Explanation, CorrectSet: map[string]bool{}, Errors: views.Errors{}}
 	for _, c := range q.Choices {
 		v.Labels = append(v.Labels, c.Label)
 		if c.Correct {
 			v.Correct = c.ID
+			v.CorrectSet[c.ID] = true
 		}
 	}
 	return v
@@ -249,8 +251,12 @@ func (a *App) handleEditQuestion(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := questionEditView(t, q)
 	v.Prompt = f.text("question_prompt", "fieldlabel.question", 3, 500)
+	v.Explanation = f.multiline("question_explanation", "quiz.form.explanation", 2000)
 	labels := map[string]string{}
 	for i, c := range q.Choices {
+		if q.Kind == store.QuestionTrueFalse {
+			break // the two labels are fixed
+		}
 		n := strconv.Itoa(i + 1)
 		label := "fieldlabel.choice_" + n
 		if i >= 4 {
@@ -259,12 +265,35 @@ func (a *App) handleEditQuestion(w http.ResponseWriter, r *http.Request) error {
 		v.Labels[i] = f.text("question_choice_"+n, label, 1, 300)
 		labels[c.ID] = v.Labels[i]
 	}
-	v.Correct = f.choice("question_correct", "fieldlabel.correct_choice", func(id string) bool { _, ok := labels[id]; return ok }, true)
+	correct := map[string]bool{}
+	isChoice := func(id string) bool {
+		return slices.ContainsFunc(q.Choices, func(c store.Choice) bool { return c.ID == id })
+	}
+	switch q.Kind {
+	case store.QuestionMultiple:
+		v.CorrectSet = map[string]bool{}
+		for _, id := range r.PostForm["question_correct"] {
+			if !isChoice(id) {
+				f.fail("question_correct", tr(r, "form.error.choose_listed", "field", f.inline("fieldlabel.correct_choice")))
+				continue
+			}
+			correct[id], v.CorrectSet[id] = true, true
+		}
+		if len(correct) == 0 {
+			f.fail("question_correct", tr(r, "form.error.choose", "field", f.inline("fieldlabel.correct_choice")))
+		}
+	case store.QuestionShort:
+		// every accepted answer is correct
+	default:
+		v.Correct = f.choice("question_correct", "fieldlabel.correct_choice", isChoice, true)
+		correct[v.Correct] = true
+	}
 	if !f.Valid() {
 		v.Errors = f.Errors
 		return a.render(w, r, http.StatusUnprocessableEntity, views.EditQuestion(a.page(r, tr(r, "content.question.edit_title")), v))
 	}
-	if err := a.store.UpdateQuestion(r.Context(), t.ID, q.ID, v.Prompt, labels, v.Correct); err != nil {
+	if err := a.store.EditQuestion(r.Context(), t.ID, q.ID, store.QuestionEdit{Prompt: v.Prompt, Explanation: v.Explanation,
+		Labels: labels, Correct: correct}); err != nil {
 		return err
 	}
 	a.auditContent(r, "question.update", t, map[string]any{"question": q.ID})

@@ -235,10 +235,16 @@ func TestStaffManageAPublishedTraining(t *testing.T) {
 		res, _ = staff.postForm(t, "/console/trainings/"+id+"/questions/"+qs[1]+"/move", url.Values{"direction": {"up"}})
 		require.Equal(t, http.StatusSeeOther, res.StatusCode)
 		quiz := func() []string {
-			res, body := learner.get(t, "/trainings/"+id+"/quiz")
+			// A new attempt each time: an open one keeps the questions
+			// it was started with.
+			_, err := rawDB(t, ts).ExecContext(t.Context(), "DELETE FROM quiz_sittings")
+			require.NoError(t, err)
+			res, _ := learner.postForm(t, "/trainings/"+id+"/quiz/start", nil)
 			if res.StatusCode == http.StatusNotFound {
 				return nil
 			}
+			require.Equal(t, http.StatusSeeOther, res.StatusCode)
+			res, body := learner.get(t, "/trainings/"+id+"/quiz")
 			require.Equal(t, http.StatusOK, res.StatusCode)
 			var out []string
 			doc(t, body).Find(`legend`).Each(func(_ int, s *goquery.Selection) { out = append(out, strings.TrimSpace(s.Text())) })

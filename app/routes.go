@@ -72,6 +72,8 @@ func (a *App) routes() http.Handler {
 	page("POST /trainings/{id}/leave", signedIn, a.handleLeave)
 	page("GET /trainings/{id}/quiz", signedIn, a.handleQuiz)
 	page("POST /trainings/{id}/quiz", signedIn, a.handleQuizSubmit)
+	page("POST /trainings/{id}/quiz/start", signedIn, a.handleQuizStart)
+	page("GET /trainings/{id}/quiz/attempts/{aid}", signedIn, a.handleQuizResult)
 	page("GET /certificates/{code}", anyone, a.handleCertificate)
 	page("GET /dashboard", signedIn, a.handleDashboard)
 	page("GET /console/trainings", trainingManagers, a.handleConsoleTrainings)

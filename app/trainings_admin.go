@@ -76,9 +76,10 @@ func readTrainingForm(f *form, vm *views.TrainingForm) store.TrainingInput {
 	if err != nil || pass < 0 || pass > 100 {
 		f.fail("pass_mark", tr(f.r, "trainings.form.pass_mark_range"))
 	}
+	max := readAttempts(f, vm)
 	vm.Published = f.checkbox("published")
 	return store.TrainingInput{Title: vm.Title, Summary: vm.Summary, Language: vm.Language, Country: vm.Country, Kind: vm.Kind,
-		Place: vm.Place, JoinURL: vm.JoinURL, PassMark: pass, Published: vm.Published}
+		Place: vm.Place, JoinURL: vm.JoinURL, PassMark: pass, MaxAttempts: max, Published: vm.Published}
 }
 
 // POST /console/trainings
@@ -142,7 +143,7 @@ func (a *App) manageView(r *http.Request, x actor, t store.Training) (views.Mana
 	var err error
 	v.Form, err = a.trainingFormFor(r, x, views.TrainingForm{Action: "/console/trainings/" + t.ID, Title: t.Title, Summary: t.Summary,
 		Language: t.Language, Country: t.Country, Kind: t.Kind, Place: t.Place, JoinURL: t.JoinURL,
-		PassMark: strconv.Itoa(t.PassMark), Published: t.Published, MemberID: t.MemberID})
+		PassMark: strconv.Itoa(t.PassMark), MaxAttempts: strconv.Itoa(t.MaxAttempts), Published: t.Published, MemberID: t.MemberID})
 	if err != nil {
 		return v, err
 	}
@@ -306,49 +307,6 @@ func (a *App) handleAddMaterial(w http.ResponseWriter, r *http.Request) error {
 }
 
 var allowedMaterialKinds = map[string]bool{store.MaterialPage: true, store.MaterialFile: true, store.MaterialVideo: true, store.MaterialLink: true}
-
-// POST /console/trainings/{id}/questions
-func (a *App) handleAddQuestion(w http.ResponseWriter, r *http.Request) error {
-	t, x, err := a.managedTraining(r)
-	if err != nil {
-		return err
-	}
-	f, err := parseForm(r)
-	if err != nil {
-		return err
-	}
-	qf := views.QuestionForm{Prompt: f.text("question_prompt", "fieldlabel.question", 3, 500)}
-	var choices []store.Choice
-	for i := range qf.Choices {
-		name := "question_choice_" + strconv.Itoa(i+1)
-		min := 0
-		if i < 2 {
-			min = 1
-		}
-		qf.Choices[i] = f.text(name, "fieldlabel.choice_"+strconv.Itoa(i+1), min, 300)
-	}
-	qf.Correct = f.choice("question_correct", "fieldlabel.correct_choice", func(v string) bool {
-		n, err := strconv.Atoi(v)
-		return err == nil && n >= 1 && n <= len(qf.Choices)
-	}, true)
-	correct, _ := strconv.Atoi(qf.Correct)
-	if correct > 0 && qf.Choices[correct-1] == "" && f.Errors["question_correct"] == "" {
-		f.fail("question_correct", tr(r, "trainings.manage.correct_needed"))
-	}
-	for i, c := range qf.Choices {
-		if c != "" {
-			choices = append(choices, store.Choice{Label: c, Correct: i+1 == correct})
-		}
-	}
-	if !f.Valid() {
-		return a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Question = f.Errors, qf })
-	}
-	if _, err := a.store.AddQuestion(r.Context(), t.ID, qf.Prompt, choices); err != nil {
-		return err
-	}
-	a.redirect(w, r, "/console/trainings/"+t.ID, tr(r, "trainings.flash.question_added"))
-	return nil
-}
 
 // datetimeLocal is the format of <input type="datetime-local">.
 const datetimeLocal = "2006-01-02T15:04"

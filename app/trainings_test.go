@@ -117,12 +117,10 @@ func TestLearningJourney(t *testing.T) {
 	assert.Contains(t, res.Header.Get("Content-Disposition"), `filename=cash-book-template.pdf`)
 	assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
 
-	res, body = learner.get(t, "/trainings/"+id+"/quiz") // step 5: start quiz
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	d := doc(t, body)
+	aid, d := startAttempt(t, learner, id) // step 5: start quiz
 	qname, _ := d.Find(`input[type=radio]`).First().Attr("name")
-	right, _ := d.Find(`input[type=radio]`).First().Attr("value")
-	res, _ = learner.postForm(t, "/trainings/"+id+"/quiz", url.Values{qname: {right}}) // step 6: submit (+ complete, certificate)
+	right := d.Find(`label:contains("Every sale and expense")`).AttrOr("for", "")[len("c_"):]
+	res, _ = learner.postForm(t, "/trainings/"+id+"/quiz", url.Values{"attempt": {aid}, qname: {right}}) // step 6: submit (+ complete, certificate)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 
 	res, body = learner.get(t, "/dashboard")
@@ -282,12 +280,14 @@ func TestQuizRefusesUnknownQuestions(t *testing.T) {
 	qs, err := ts.store.Quiz(t.Context(), id)
 	require.NoError(t, err)
 	q := qs[0]
+	aid, _ := startAttempt(t, learner, id)
 	for name, v := range map[string]url.Values{
 		"unknown question":  {"q_" + store.NewID(): {q.Choices[0].ID}, "q_" + q.ID: {q.Choices[0].ID}},
 		"unknown choice":    {"q_" + q.ID: {store.NewID()}},
 		"choice of nothing": {"q_" + q.ID: {""}},
 	} {
 		t.Run(name, func(t *testing.T) {
+			v.Set("attempt", aid)
 			res, _ := learner.postForm(t, "/trainings/"+id+"/quiz", v)
 			assert.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
 		})
