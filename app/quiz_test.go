@@ -1,6 +1,10 @@
 package app
 
 import (
+	"bytes"
+	"encoding/base64"
+	"image"
+	"image/png"
 	"net/http"
 	"net/url"
 	"slices"
@@ -8,9 +12,11 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	qrcode "github.com/skip2/go-qrcode"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"kelas/i18n"
 	"kelas/store"
 )
 
@@ -356,4 +362,52 @@ func TestQuizShufflesOptionsPerAttempt(t *testing.T) {
 		require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	}
 	assert.Greater(t, len(seen), 1, "the options came in more than one order")
+}
+
+// TestCertificateQRCode: a certificate carries a QR code of its public
+// verification address, drawn on the server as a PNG, with alt text and
+// the address written beside it, in the holder's language.
+func TestCertificateQRCode(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := t.Context()
+	staff, _ := ts.person(t, "staff@example.org", store.RoleMemberStaff, member(t, ts, "SME Corporation Malaysia"))
+	id := createTraining(t, staff, trainingValues())
+	q, err := ts.store.AddQuestion(ctx, id, "Which is right?", []store.Choice{{Label: "a", Correct: true}, {Label: "b"}})
+	require.NoError(t, err)
+	learner, lu := ts.person(t, "learner@example.org", store.RoleLearner, "")
+	require.NoError(t, ts.store.SetLanguage(ctx, lu.ID, "ms"))
+	require.NoError(t, ts.store.Enrol(ctx, lu.ID, id))
+	tr, err := ts.store.Training(ctx, id)
+	require.NoError(t, err)
+	_, err = ts.store.SubmitQuiz(ctx, lu.ID, tr, map[string]string{q.ID: q.Choices[0].ID})
+	require.NoError(t, err)
+	c, err := ts.store.CompleteIfDone(ctx, lu.ID, id)
+	require.NoError(t, err)
+	require.NotNil(t, c)
+
+	res, body := learner.get(t, "/certificates/"+c.Code)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	ms := i18n.Get("ms")
+	assert.Equal(t, ms.T("trainings.certificate.heading"), strings.TrimSpace(d.Find(`[data-testid="certificate"] h1`).Text()), "in the holder's language")
+	qr := d.Find(`[data-testid="certificate"] [data-testid="certificate-qr"]`)
+	require.Equal(t, 1, qr.Length(), "the QR code is part of the certificate")
+	img := qr.Find("img")
+	assert.Equal(t, ms.T("quiz.certificate.qr_alt"), img.AttrOr("alt", ""))
+	src := img.AttrOr("src", "")
+	b64, ok := strings.CutPrefix(src, "data:image/png;base64,")
+	require.True(t, ok, "an inline PNG: %.40s", src)
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	require.NoError(t, err)
+	pic, err := png.Decode(bytes.NewReader(raw))
+	require.NoError(t, err, "a valid PNG")
+	assert.Equal(t, image.Rect(0, 0, 200, 200), pic.Bounds())
+	assert.Equal(t, "200", img.AttrOr("width", ""))
+	verify := ts.app.cfg.PublicURL() + "/certificates/" + c.Code
+	link := qr.Find("figcaption a")
+	assert.Equal(t, verify, link.AttrOr("href", ""), "the public verification address")
+	assert.Equal(t, verify, link.Text(), "written beside the code")
+	want, err := qrcode.Encode(verify, qrcode.Medium, 200)
+	require.NoError(t, err)
+	assert.Equal(t, want, raw, "the code holds the verification address")
 }

@@ -264,8 +264,12 @@ func (a *App) handleCertificate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	qr, err := a.certificateQR(c.Code)
+	if err != nil {
+		return err
+	}
 	return a.render(w, r, http.StatusOK, views.CertificatePage(a.page(r, tr(r, "trainings.certificate.code", "code", c.Code)), c,
-		certificateIssuer(a.siteSettings(r.Context()))))
+		certificateIssuer(a.siteSettings(r.Context())), qr))
 }
 
 // certificateIssuer is the operator as a certificate names them beside the
