@@ -411,3 +411,54 @@ func TestCertificateQRCode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want, raw, "the code holds the verification address")
 }
+
+// TestQuizPagesInPseudoLocale: the quiz form, its refusals, the results
+// and the staff's question form say nothing in English outside the
+// training's own content.
+func TestQuizPagesInPseudoLocale(t *testing.T) {
+	fx := newQuizFixture(t, url.Values{"max_attempts": {"1"}})
+	allowed := userContent(t, fx.ts.store)
+	qs, err := fx.ts.store.ManagedQuestions(t.Context(), fx.training)
+	require.NoError(t, err)
+	for _, q := range qs {
+		for _, s := range append([]string{q.Prompt, q.Explanation}, func() (out []string) {
+			for _, c := range q.Choices {
+				out = append(out, c.Label)
+			}
+			return out
+		}()...) {
+			for _, w := range englishWord.FindAllString(s, -1) {
+				allowed[w] = true
+			}
+		}
+	}
+	for _, w := range []string{"Bookkeeping", "for", "micro", "enterprises", "Cash", "book", "stock", "and", "monthly", "profit", "CAFE"} {
+		allowed[w] = true
+	}
+	aid, d := startAttempt(t, fx.learner, fx.training)
+	fx.staff.get(t, "/console/trainings/"+fx.training) // shows the flash of the last question added, in English
+	fx.ts.app.cfg.PseudoLocale = true
+	check := func(what, body string) {
+		t.Helper()
+		assert.Empty(t, untranslated(body, allowed), what)
+	}
+	pages := map[string]string{}
+	_, pages["quiz form"] = fx.learner.get(t, "/trainings/"+fx.training+"/quiz?lang=qps")
+	res, body := fx.learner.postForm(t, "/trainings/"+fx.training+"/quiz?lang=qps", url.Values{"attempt": {aid}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	pages["quiz refused"] = body
+	res, _ = fx.learner.postForm(t, "/trainings/"+fx.training+"/quiz?lang=qps", url.Values{"attempt": {aid},
+		"q_" + fx.single: {choiceID(t, d, "Nowhere")}, "q_" + fx.multiple: {choiceID(t, d, "Cash")},
+		"q_" + fx.truth: {choiceID(t, d, "True")}, "q_" + fx.short: {"CAFE"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, pages["results"] = fx.learner.get(t, "/trainings/"+fx.training+"/quiz/attempts/"+aid+"?lang=qps")
+	res, pages["no attempts left"] = fx.learner.postForm(t, "/trainings/"+fx.training+"/quiz/start?lang=qps", nil)
+	require.Equal(t, http.StatusConflict, res.StatusCode)
+	res, pages["question form refused"] = fx.staff.postForm(t, "/console/trainings/"+fx.training+"/questions?lang=qps",
+		url.Values{"question_kind": {"short"}, "question_prompt": {"x"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	_, pages["question edit"] = fx.staff.get(t, "/console/trainings/"+fx.training+"/questions/"+fx.multiple+"?lang=qps")
+	for what, body := range pages {
+		check(what, body)
+	}
+}
