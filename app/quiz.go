@@ -130,7 +130,7 @@ func (a *App) handleQuizStart(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseForm(r); err != nil {
 		return err
 	}
-	st, err := a.store.StartSitting(r.Context(), x.user.ID, t)
+	_, err = a.store.StartSitting(r.Context(), x.user.ID, t)
 	if errors.Is(err, store.ErrNoAttemptsLeft) {
 		// Refused, saying why: the page shows the attempts used.
 		v, err := a.quizView(r, x, t, enrolled)
@@ -143,7 +143,7 @@ func (a *App) handleQuizStart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.logActivity(r, store.ActivityEvent{TrainingID: t.ID, Action: store.ActStartQuiz, ObjectType: "quiz", ObjectID: st.ID})
+	a.logActivity(r, store.ActivityEvent{TrainingID: t.ID, Action: store.ActStartQuiz, ObjectType: "quiz", ObjectID: t.ID})
 	a.redirect(w, r, "/trainings/"+t.ID+"/quiz", "")
 	return nil
 }
