@@ -216,7 +216,7 @@ func TestServePrintsSetupLinkAndShutsDown(t *testing.T) {
 	assert.Equal(t, "ok\n", hc.String())
 
 	res, err = client.PostForm(link, url.Values{"first_name": {"Ayu"}, "surname": {"Lestari"},
-		"email": {"ayu@example.org"}, "password": {"correct horse battery"}, "site_name": {"kelas"}})
+		"email": {"ayu@example.org"}, "password": {"correct horse battery"}})
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)

@@ -55,8 +55,18 @@ func (a *App) handleSetup(w http.ResponseWriter, r *http.Request) error {
 		Settings:  map[string]string{},
 	}
 	password := f.newPassword("password", true, vm.FirstName, vm.Surname, vm.Email)
+	current, err := a.store.Settings(r.Context())
+	if err != nil {
+		return err
+	}
 	settings := map[string]string{}
 	for _, k := range setupSettingKeys {
+		if _, sent := r.PostForm[k]; !sent {
+			// A form without the field (a script written for the setup
+			// page before it asked) leaves the setting as it is.
+			vm.Settings[k] = current.Get(k)
+			continue
+		}
 		raw := f.raw(k)
 		vm.Settings[k] = raw
 		v, problem := ValidateSetting(k, raw)
