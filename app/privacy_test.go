@@ -101,7 +101,8 @@ func TestPrivacyNoticeSpeaksNoColumnNames(t *testing.T) {
 	assert.Contains(t, rules, "Weekly data backups: none kept")
 	assert.Contains(t, rules, "Audit log of administrative and privacy actions: 6 years")
 	assert.Contains(t, rules, "Daily data backups: one for each of the last 7 days")
-	assert.Contains(t, rules, "Login sessions: as long as you stay logged in")
+	assert.Contains(t, rules, "Login sessions: as long as you stay logged in, at most 24 hours, or 4 hours without using the site",
+		"as the session manager is set up")
 }
 
 func slicesContains(list []string, s string) bool {

@@ -63,7 +63,8 @@ func (a *App) handlePrivacy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := views.PrivacyNotice{Policy: policy, Text: text, Categories: noticeCategories(ctx, store.DataMap()), Retention: rules,
-		Members: members, Grace: a.erasureGrace(), Identity: identityOf(a.siteSettings(ctx))}
+		Members: members, Grace: a.erasureGrace(), SessionLifetime: a.sessions.Lifetime, SessionIdle: a.sessions.IdleTimeout,
+		Identity: identityOf(a.siteSettings(ctx))}
 	return a.render(w, r, http.StatusOK, views.Privacy(a.page(r, tr(r, "privacy.title")), v))
 }
 
