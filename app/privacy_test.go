@@ -163,4 +163,15 @@ func TestPrivacyNoticeShowsThePolicyInForce(t *testing.T) {
 	res, body = ts.get(t, "/privacy?lang=th")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Equal(t, "en", doc(t, body).Find(`[data-testid="notice-policy-text"]`).AttrOr("lang", ""), "an untranslated policy is marked as English")
+
+	// Once the privacy officer translates it, a Thai reader gets the translation.
+	_, dpo := ts.person(t, "dpo@example.org", store.RoleOperator, "")
+	_, err = ts.store.SavePolicyTranslation(t.Context(), dpo.ID, store.PolicyTranslation{Version: policy.Version, Language: "th",
+		Summary: "สรุปนโยบาย", BodyMD: "# นโยบายความเป็นส่วนตัว\n\nข้อความ"})
+	require.NoError(t, err)
+	res, body = ts.get(t, "/privacy?lang=th")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	text = doc(t, body).Find(`[data-testid="notice-policy-text"]`)
+	assert.Contains(t, text.Find("h3").Text(), "นโยบายความเป็นส่วนตัว")
+	assert.Empty(t, text.AttrOr("lang", ""), "a translation is in the page's language")
 }
