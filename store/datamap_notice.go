@@ -42,6 +42,7 @@ func plainItems() []plainItem {
 		// Consents and requests.
 		{"consents", []string{"users.adult_confirmed_at", "policy_acceptances.id", "policy_acceptances.user_id",
 			"policy_acceptances.policy_version", "policy_acceptances.accepted_at", "policy_acceptances.how",
+			"policy_declines.id", "policy_declines.user_id", "policy_declines.policy_version", "policy_declines.declined_at",
 			"user_consents.id", "user_consents.user_id", "user_consents.purpose", "user_consents.granted", "user_consents.at",
 			"user_consents.how"}},
 		{"cookie_choices", []string{"consent_records.id", "consent_records.consent_id", "consent_records.user_id",
