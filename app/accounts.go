@@ -182,9 +182,8 @@ func (a *App) handleVerifyResend(w http.ResponseWriter, r *http.Request) error {
 
 // GET /login
 func (a *App) handleLoginForm(w http.ResponseWriter, r *http.Request) error {
-	next := safeNext(r.URL.Query().Get("next"))
-	if currentUser(r.Context()) != nil {
-		http.Redirect(w, r, next, http.StatusSeeOther)
+	if u := currentUser(r.Context()); u != nil {
+		http.Redirect(w, r, landing(*u, r.URL.Query().Get("next")), http.StatusSeeOther)
 		return nil
 	}
 	return a.render(w, r, http.StatusOK, views.Login(a.page(r, tr(r, "accounts.login.title")), views.LoginForm{Next: r.URL.Query().Get("next")}))
