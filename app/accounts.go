@@ -182,9 +182,8 @@ func (a *App) handleVerifyResend(w http.ResponseWriter, r *http.Request) error {
 
 // GET /login
 func (a *App) handleLoginForm(w http.ResponseWriter, r *http.Request) error {
-	next := safeNext(r.URL.Query().Get("next"))
-	if currentUser(r.Context()) != nil {
-		http.Redirect(w, r, next, http.StatusSeeOther)
+	if u := currentUser(r.Context()); u != nil {
+		http.Redirect(w, r, landing(*u, r.URL.Query().Get("next")), http.StatusSeeOther)
 		return nil
 	}
 	return a.render(w, r, http.StatusOK, views.Login(a.page(r, tr(r, "accounts.login.title")), views.LoginForm{Next: r.URL.Query().Get("next")}))
@@ -274,11 +273,11 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		a.sessions.Put(ctx, "mfa_uid", u.ID)
 		a.sessions.Put(ctx, "mfa_epoch", u.SessionEpoch)
 		a.sessions.Put(ctx, "mfa_until", a.clock().Add(loginCodeTTL).Unix())
-		a.sessions.Put(ctx, "mfa_next", safeNext(vm.Next))
+		a.sessions.Put(ctx, "mfa_next", landing(u, vm.Next))
 		http.Redirect(w, r, "/login/2fa", http.StatusSeeOther)
 		return nil
 	}
-	return a.finishLogin(w, r, u, safeNext(vm.Next))
+	return a.finishLogin(w, r, u, landing(u, vm.Next))
 }
 
 // finishLogin starts the session of u, whose password (and second factor,

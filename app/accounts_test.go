@@ -186,7 +186,7 @@ func TestAccountJourney(t *testing.T) {
 
 	res, _ = ts.postForm(t, "/login", url.Values{"email": {"SITI.Rahmawati@example.org "}, "password": {"kain batik tulis 2026"}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
-	require.Equal(t, "/", res.Header.Get("Location"))
+	require.Equal(t, "/dashboard", res.Header.Get("Location"), "a learner lands on their dashboard")
 
 	res, body = ts.get(t, "/profile")
 	require.Equal(t, http.StatusOK, res.StatusCode)

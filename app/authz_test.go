@@ -82,16 +82,19 @@ var matrix = map[string]string{
 	"GET /stats":                   "AAAAAAAAAA",
 	"GET /privacy":                 "AAAAAAAAAA",
 
-	"GET /trainings":                           "AAAAAAAAAA",
-	"GET /trainings/{id}":                      "AAAAAAAAAA",
-	"GET /trainings/{id}/calendar.ics":         "AAAAAAAAAA",
-	"POST /trainings/{id}/enrol":               "LRAAAAAAAA", // confirm the address first
-	"GET /trainings/{id}/materials/{mid}":      "LFAAFAAAAA",
-	"GET /trainings/{id}/materials/{mid}/file": "LFAAFAAAAA",
-	"GET /trainings/{id}/quiz":                 "LFAAFAAAAA",
-	"POST /trainings/{id}/quiz":                "LFAFFFFFFF", // only enrolled learners submit
-	"GET /certificates/{code}":                 "AAAAAAAAAA",
-	"GET /dashboard":                           "LAAAAAAAAA",
+	"GET /trainings":                            "AAAAAAAAAA",
+	"GET /trainings/{id}":                       "AAAAAAAAAA",
+	"GET /trainings/{id}/calendar.ics":          "AAAAAAAAAA",
+	"POST /trainings/{id}/enrol":                "LRAAAAAAAA", // confirm the address first
+	"GET /trainings/{id}/materials/{mid}":       "LFAAFAAAAA",
+	"GET /trainings/{id}/materials/{mid}/file":  "LFAAFAAAAA",
+	"GET /trainings/{id}/quiz":                  "LFAAFAAAAA",
+	"POST /trainings/{id}/materials/{mid}/done": "LFAFFFFFFF", // only enrolled learners have progress
+	"GET /trainings/{id}/leave":                 "LNANNNNNNN", // nothing to leave unless enrolled
+	"POST /trainings/{id}/leave":                "LNANNNNNNN",
+	"POST /trainings/{id}/quiz":                 "LFAFFFFFFF", // only enrolled learners submit
+	"GET /certificates/{code}":                  "AAAAAAAAAA",
+	"GET /dashboard":                            "LAAAAAAAAA",
 
 	"GET /console/trainings":                                 "LFFAAAAAAA",
 	"GET /console/trainings/new":                             "LFFAAAAFAA",
@@ -103,6 +106,24 @@ var matrix = map[string]string{
 	"POST /console/trainings/{id}/sessions":                  "LFFANAAFAA",
 	"POST /console/trainings/{id}/sessions/{sid}/attendance": "LFFANAAFAA",
 	"GET /console/trainings/{id}/learners":                   "LFFANAAAAA",
+	// Content management: like editing the training.
+	"GET /console/trainings/{id}/materials/{mid}":         "LFFANAAFAA",
+	"POST /console/trainings/{id}/materials/{mid}":        "LFFANAAFAA",
+	"POST /console/trainings/{id}/materials/{mid}/move":   "LFFANAAFAA",
+	"POST /console/trainings/{id}/materials/{mid}/hide":   "LFFANAAFAA",
+	"POST /console/trainings/{id}/materials/{mid}/show":   "LFFANAAFAA",
+	"POST /console/trainings/{id}/materials/{mid}/delete": "LFFANAAFAA",
+	"GET /console/trainings/{id}/questions/{qid}":         "LFFANAAFAA",
+	"POST /console/trainings/{id}/questions/{qid}":        "LFFANAAFAA",
+	"POST /console/trainings/{id}/questions/{qid}/move":   "LFFANAAFAA",
+	"POST /console/trainings/{id}/questions/{qid}/hide":   "LFFANAAFAA",
+	"POST /console/trainings/{id}/questions/{qid}/show":   "LFFANAAFAA",
+	"POST /console/trainings/{id}/questions/{qid}/delete": "LFFANAAFAA",
+	"GET /console/trainings/{id}/sessions/{sid}":          "LFFANAAFAA",
+	"POST /console/trainings/{id}/sessions/{sid}":         "LFFANAAFAA",
+	"POST /console/trainings/{id}/sessions/{sid}/delete":  "LFFANAAFAA",
+	"POST /console/trainings/{id}/duplicate":              "LFFANAAFAA",
+	"POST /console/trainings/{id}/archive":                "LFFANAAFAA",
 
 	"GET /console":                                  "LFFAAAAAAA",
 	"GET /console/members":                          "LFFFFFAAAA",
@@ -461,6 +482,35 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		require.NoError(t, err)
 		ids["{sid}"] = se.ID
 		p.form.Set("user_id", fx.learnerID)
+	case strings.HasPrefix(path, "/console/trainings/{id}/materials/{mid}"):
+		// A material of its own: moving, hiding or deleting uses it up. It
+		// is the last one, so it can always move up.
+		m, err := ts.store.AddMaterial(ctx, fx.training, "", store.MaterialInput{Kind: store.MaterialPage, Title: "Page", BodyMD: "x", Required: true})
+		require.NoError(t, err)
+		if strings.HasSuffix(path, "/show") {
+			require.NoError(t, ts.store.SetMaterialHidden(ctx, fx.training, m.ID, true))
+		}
+		ids["{mid}"] = m.ID
+		p.form.Set("direction", "up")
+	case strings.HasPrefix(path, "/console/trainings/{id}/questions/{qid}"):
+		q, err := ts.store.AddQuestion(ctx, fx.training, "Which?", []store.Choice{{Label: "a", Correct: true}, {Label: "b"}})
+		require.NoError(t, err)
+		if strings.HasSuffix(path, "/show") {
+			require.NoError(t, ts.store.SetQuestionHidden(ctx, fx.training, q.ID, true))
+		}
+		ids["{qid}"] = q.ID
+		p.form.Set("direction", "up")
+		p.form.Set("question_correct", q.Choices[1].ID)
+	case strings.HasPrefix(path, "/console/trainings/{id}/sessions/{sid}"):
+		se, err := ts.store.AddSession(ctx, fx.training, now.Add(72*time.Hour), now.Add(73*time.Hour))
+		require.NoError(t, err)
+		ids["{sid}"] = se.ID
+	case strings.HasSuffix(path, "/archive"):
+		// A training of its own: archiving uses it up.
+		tr, err := ts.store.CreateTraining(ctx, fx.memberA, "", store.TrainingInput{Title: "Other", Summary: "s", Language: "en",
+			Kind: store.KindSelfStudy, PassMark: 50, Published: true})
+		require.NoError(t, err)
+		ids["{id}"] = tr.ID
 	case strings.HasPrefix(path, "/console/members/"):
 		ids["{id}"] = fx.memberA
 		st := fx.user(t, "staff", store.RoleLearner, false)
@@ -607,7 +657,11 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		p.multipart = true
 	case "POST /console/trainings/{id}/questions":
 		set("question_prompt", "Which "+unique+"?", "question_choice_1", "this", "question_choice_2", "that", "question_correct", "1")
-	case "POST /console/trainings/{id}/sessions":
+	case "POST /console/trainings/{id}/materials/{mid}":
+		set("material_title", "Page "+unique, "material_body", "Some text "+unique+".")
+	case "POST /console/trainings/{id}/questions/{qid}":
+		set("question_prompt", "Which "+unique+"?", "question_choice_1", "this", "question_choice_2", "that")
+	case "POST /console/trainings/{id}/sessions", "POST /console/trainings/{id}/sessions/{sid}":
 		set("session_starts", now.Add(48*time.Hour).Format(datetimeLocal), "session_ends", now.Add(50*time.Hour).Format(datetimeLocal))
 	case "POST /console/trainings/{id}/announce":
 		set("country", "MY")

@@ -108,7 +108,7 @@ func (a *App) handleTraining(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if v.CanStudy {
-		mats, err := a.store.Materials(r.Context(), t.ID)
+		mats, err := a.store.StudyMaterials(r.Context(), t.ID)
 		if err != nil {
 			return err
 		}
@@ -172,6 +172,9 @@ func (a *App) studyable(r *http.Request) (t store.Training, m store.Material, x 
 		return t, m, x, enrolled, nil
 	}
 	m, err = load(r, "mid", func(ctx context.Context, mid string) (store.Material, error) { return a.store.Material(ctx, t.ID, mid) })
+	if err == nil && m.Hidden && !mayEditTraining(x, t) {
+		err = store.ErrNotFound // hidden from learners
+	}
 	return t, m, x, enrolled, err
 }
 
@@ -195,6 +198,9 @@ func (a *App) handleMaterial(w http.ResponseWriter, r *http.Request) error {
 		if err := a.materialViewed(r, x, t, m); err != nil {
 			return err
 		}
+	}
+	if err := a.studyPlace(r, x, t, m, enrolled, &v); err != nil {
+		return err
 	}
 	return a.render(w, r, http.StatusOK, views.MaterialPage(a.page(r, m.Title), v))
 }
@@ -362,16 +368,6 @@ func certificateIssuer(st store.Settings) views.CertificateIssuer {
 		is.LogoURL = "/logo?v=" + strconv.FormatInt(st.Revision, 10)
 	}
 	return is
-}
-
-// GET /dashboard
-func (a *App) handleDashboard(w http.ResponseWriter, r *http.Request) error {
-	u := currentUser(r.Context())
-	es, err := a.store.Enrolments(r.Context(), u.ID)
-	if err != nil {
-		return err
-	}
-	return a.render(w, r, http.StatusOK, views.Dashboard(a.page(r, tr(r, "trainings.dashboard.heading")), views.DashboardView{Enrolments: es}))
 }
 
 // filterOptions are the catalogue's fixed filter lists, rendered once per

@@ -150,7 +150,7 @@ func (a *App) manageView(r *http.Request, x actor, t store.Training) (views.Mana
 	if v.Materials, err = a.store.Materials(r.Context(), t.ID); err != nil {
 		return v, err
 	}
-	if v.Questions, err = a.store.Quiz(r.Context(), t.ID); err != nil {
+	if v.Questions, err = a.store.ManagedQuestions(r.Context(), t.ID); err != nil {
 		return v, err
 	}
 	if v.Sessions, err = a.store.TrainingSessions(r.Context(), t.ID); err != nil {
@@ -226,6 +226,8 @@ func (a *App) handleUpdateTraining(w http.ResponseWriter, r *http.Request) error
 	if err := a.store.UpdateTraining(r.Context(), t.ID, in); err != nil {
 		return err
 	}
+	// Learners see the change at once; the audit log says who made it.
+	a.auditContent(r, "update", t, map[string]any{"published": boolString(in.Published)})
 	a.redirect(w, r, "/console/trainings/"+t.ID, tr(r, "trainings.flash.saved"))
 	return nil
 }
@@ -274,6 +276,22 @@ func (a *App) handleAddMaterial(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !f.Valid() {
 		return a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Material = f.Errors, mf })
+	}
+	if f.raw("preview") != "" {
+		// The page text rendered as learners will see it; nothing is
+		// saved (a file is sent again with the form).
+		if mf.Kind == store.MaterialPage {
+			if mf.Preview, err = a.renderMarkdown(mf.Body); err != nil {
+				return err
+			}
+		}
+		mf.Previewing = true
+		v, err := a.manageView(r, x, t)
+		if err != nil {
+			return err
+		}
+		v.Material = mf
+		return a.render(w, r, http.StatusOK, views.ManageTraining(a.page(r, tr(r, "trainings.manage.title", "title", t.Title)), v))
 	}
 	if data != nil {
 		if in.FileHash, err = a.saveMaterialFile(id, data); err != nil {
@@ -348,9 +366,22 @@ func (a *App) handleAddSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sf := views.SessionForm{Starts: f.text("session_starts", "fieldlabel.start", 1, 20), Ends: f.text("session_ends", "fieldlabel.end", 1, 20)}
-	// The times are wall-clock times in the organiser's zone: the staff
-	// member's own unless the form names another.
+	sf, start, end := readSessionForm(f, x)
+	if !f.Valid() {
+		return a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Session = f.Errors, sf })
+	}
+	if _, err := a.store.AddSessionIn(r.Context(), t.ID, start, end, sf.Zone); err != nil {
+		return err
+	}
+	a.redirect(w, r, "/console/trainings/"+t.ID, tr(r, "trainings.flash.session_added"))
+	return nil
+}
+
+// readSessionForm validates a session's dates: wall-clock times in the
+// organiser's zone, the staff member's own unless the form names another.
+func readSessionForm(f *form, x actor) (sf views.SessionForm, start, end time.Time) {
+	r := f.r
+	sf = views.SessionForm{Starts: f.text("session_starts", "fieldlabel.start", 1, 20), Ends: f.text("session_ends", "fieldlabel.end", 1, 20)}
 	sf.Zone, sf.Zones = f.raw("session_zone"), zoneOptions(r, true, "")
 	if sf.Zone == "" {
 		sf.Zone = personZone(x.user)
@@ -371,14 +402,7 @@ func (a *App) handleAddSession(w http.ResponseWriter, r *http.Request) error {
 	if err1 == nil && err2 == nil && !end.After(start) {
 		f.fail("session_ends", tr(r, "trainings.manage.ends_order"))
 	}
-	if !f.Valid() {
-		return a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) { v.Errors, v.Session = f.Errors, sf })
-	}
-	if _, err := a.store.AddSessionIn(r.Context(), t.ID, start, end, sf.Zone); err != nil {
-		return err
-	}
-	a.redirect(w, r, "/console/trainings/"+t.ID, tr(r, "trainings.flash.session_added"))
-	return nil
+	return sf, start, end
 }
 
 // POST /console/trainings/{id}/sessions/{sid}/attendance

@@ -21,6 +21,7 @@ const (
 	ActComplete         = "complete"
 	ActCertificateIssue = "certificate_issued"
 	ActAttendance       = "attendance"
+	ActLeave            = "leave_training"
 )
 
 // ActivityEvent is one learner action.

@@ -42,7 +42,7 @@ func trainingTables() []table {
 		{db: DBMain, name: "member_staff", base: staff, columns: []string{"user_id", "member_id", "role", "added_at"}},
 		{db: DBMain, name: "trainings", base: content("training content published by Members"),
 			columns: []string{"id", "member_id", "title", "summary", "language", "country", "kind", "place", "join_url",
-				"pass_mark", "published", "created_by", "created_at", "updated_at"},
+				"pass_mark", "published", "created_by", "created_at", "updated_at", "archived_at"},
 			override: map[string]Field{"created_by": {Category: CatAccount, Personal: true, Purposes: []string{"know who published a training"},
 				Basis: BasisLegitimate, Retention: "while the training exists", Export: ExportOmit, Erasure: EraseAnonymise,
 				Why: "staff id on Member content; cleared when the staff account is erased"}}},
@@ -50,8 +50,8 @@ func trainingTables() []table {
 			columns: []string{"id", "training_id", "starts_at", "ends_at", "zone"}},
 		{db: DBMain, name: "materials", base: content("training materials"),
 			columns: []string{"id", "training_id", "position", "kind", "title", "body_md", "url", "file_name", "file_type",
-				"file_size", "file_sha256", "required", "created_at"}},
-		{db: DBMain, name: "questions", base: content("quiz questions"), columns: []string{"id", "training_id", "position", "prompt"}},
+				"file_size", "file_sha256", "required", "created_at", "hidden"}},
+		{db: DBMain, name: "questions", base: content("quiz questions"), columns: []string{"id", "training_id", "position", "prompt", "hidden"}},
 		{db: DBMain, name: "choices", base: content("quiz answers to choose from"),
 			columns: []string{"id", "question_id", "position", "label", "correct"}},
 		{db: DBMain, name: "enrolments", base: learning, columns: []string{"user_id", "training_id", "enrolled_at", "completed_at"}},
@@ -83,7 +83,13 @@ type Training struct {
 	// MemberActive is false once the owning Member is deactivated: the
 	// training leaves the catalogue.
 	MemberActive bool
+	// ArchivedAt is set once staff archived the training: it leaves the
+	// catalogue and takes no new enrolments.
+	ArchivedAt time.Time
 }
+
+// Archived reports whether the training was archived.
+func (t Training) Archived() bool { return !t.ArchivedAt.IsZero() }
 
 // Live reports whether the training is held as live sessions.
 func (t Training) Live() bool { return t.Kind == KindLive }
@@ -96,12 +102,12 @@ type TrainingInput struct {
 }
 
 const trainingColumns = `t.id, t.member_id, m.name, t.title, t.summary, t.language, COALESCE(t.country, ''), t.kind,
-	COALESCE(t.place, ''), COALESCE(t.join_url, ''), t.pass_mark, t.published, t.created_at, t.updated_at, m.active`
+	COALESCE(t.place, ''), COALESCE(t.join_url, ''), t.pass_mark, t.published, t.created_at, t.updated_at, m.active, t.archived_at`
 
 func scanTraining(sc interface{ Scan(...any) error }) (Training, error) {
 	var t Training
 	err := sc.Scan(&t.ID, &t.MemberID, &t.MemberName, &t.Title, &t.Summary, &t.Language, &t.Country, &t.Kind,
-		&t.Place, &t.JoinURL, &t.PassMark, &t.Published, tsInto(&t.CreatedAt), tsInto(&t.UpdatedAt), &t.MemberActive)
+		&t.Place, &t.JoinURL, &t.PassMark, &t.Published, tsInto(&t.CreatedAt), tsInto(&t.UpdatedAt), &t.MemberActive, tsInto(&t.ArchivedAt))
 	return t, err
 }
 
@@ -205,7 +211,7 @@ func (s *Store) trainings(ctx context.Context, f CatalogueFilter) ([]Training, e
 	if !f.IncludeUnpublished {
 		// An inactive Member's trainings leave the catalogue; their
 		// learners keep their records.
-		where = append(where, "t.published = 1", "m.active = 1")
+		where = append(where, "t.published = 1", "m.active = 1", "t.archived_at IS NULL")
 	}
 	if f.Country != "" {
 		where = append(where, "(t.country = ? OR t.country IS NULL)")
@@ -328,6 +334,8 @@ type Material struct {
 	FileSize                    int64
 	FileSHA256                  string
 	Required                    bool
+	// Hidden materials are kept for staff but not shown to learners.
+	Hidden bool
 }
 
 // MaterialInput is a new material; file fields come from the stored upload.
@@ -359,12 +367,12 @@ func (s *Store) AddMaterial(ctx context.Context, trainingID, id string, in Mater
 }
 
 const materialColumns = `id, training_id, position, kind, title, COALESCE(body_md, ''), COALESCE(url, ''), COALESCE(file_name, ''),
-	COALESCE(file_type, ''), COALESCE(file_size, 0), COALESCE(file_sha256, ''), required`
+	COALESCE(file_type, ''), COALESCE(file_size, 0), COALESCE(file_sha256, ''), required, hidden`
 
 func scanMaterial(sc interface{ Scan(...any) error }) (Material, error) {
 	var m Material
 	err := sc.Scan(&m.ID, &m.TrainingID, &m.Position, &m.Kind, &m.Title, &m.BodyMD, &m.URL, &m.FileName, &m.FileType,
-		&m.FileSize, &m.FileSHA256, &m.Required)
+		&m.FileSize, &m.FileSHA256, &m.Required, &m.Hidden)
 	return m, err
 }
 
@@ -381,9 +389,19 @@ func (s *Store) Material(ctx context.Context, trainingID, id string) (Material, 
 	return m, nil
 }
 
-// Materials lists a training's materials in order.
+// Materials lists a training's materials in order, hidden ones too: the
+// staff view. Learners see StudyMaterials.
 func (s *Store) Materials(ctx context.Context, trainingID string) ([]Material, error) {
-	rows, err := s.readQuery(ctx, "SELECT "+materialColumns+" FROM materials WHERE training_id = ? ORDER BY position", trainingID)
+	return s.materials(ctx, "", trainingID)
+}
+
+// StudyMaterials lists the materials learners see, in order.
+func (s *Store) StudyMaterials(ctx context.Context, trainingID string) ([]Material, error) {
+	return s.materials(ctx, " AND hidden = 0", trainingID)
+}
+
+func (s *Store) materials(ctx context.Context, and, trainingID string) ([]Material, error) {
+	rows, err := s.readQuery(ctx, "SELECT "+materialColumns+" FROM materials WHERE training_id = ?"+and+" ORDER BY position", trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: materials: %w", err)
 	}
@@ -404,6 +422,8 @@ type Question struct {
 	ID, TrainingID, Prompt string
 	Position               int
 	Choices                []Choice
+	// Hidden questions are kept for staff but left out of the quiz.
+	Hidden bool
 }
 
 // Choice is one answer to choose from.
@@ -447,10 +467,11 @@ func (s *Store) AddQuestion(ctx context.Context, trainingID, prompt string, choi
 	return q, nil
 }
 
-// Quiz returns a training's questions with their choices, in order.
+// Quiz returns a training's questions with their choices, in order,
+// leaving out hidden questions: what learners answer and are graded on.
 func (s *Store) Quiz(ctx context.Context, trainingID string) ([]Question, error) {
 	rows, err := s.readQuery(ctx, `SELECT q.id, q.prompt, q.position, c.id, c.label, c.correct
-		FROM questions q JOIN choices c ON c.question_id = q.id WHERE q.training_id = ? ORDER BY q.position, c.position`, trainingID)
+		FROM questions q JOIN choices c ON c.question_id = q.id WHERE q.training_id = ? AND q.hidden = 0 ORDER BY q.position, c.position`, trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: quiz: %w", err)
 	}
@@ -521,8 +542,8 @@ func (s *Store) Enrolments(ctx context.Context, userID string) ([]Enrolment, err
 func (s *Store) enrolments(ctx context.Context, where string, args ...any) ([]Enrolment, error) {
 	rows, err := s.readQuery(ctx, "SELECT "+trainingColumns+`, e.enrolled_at, COALESCE(e.completed_at, ''),
 		(SELECT COUNT(*) FROM material_views v JOIN materials mt ON mt.id = v.material_id
-			WHERE v.user_id = e.user_id AND mt.training_id = t.id AND mt.required = 1),
-		(SELECT COUNT(*) FROM materials mt WHERE mt.training_id = t.id AND mt.required = 1),
+			WHERE v.user_id = e.user_id AND mt.training_id = t.id AND mt.required = 1 AND mt.hidden = 0),
+		(SELECT COUNT(*) FROM materials mt WHERE mt.training_id = t.id AND mt.required = 1 AND mt.hidden = 0),
 		COALESCE((SELECT MAX(score) FROM quiz_attempts a WHERE a.user_id = e.user_id AND a.training_id = t.id), -1),
 		EXISTS (SELECT 1 FROM quiz_attempts a WHERE a.user_id = e.user_id AND a.training_id = t.id AND a.passed = 1),
 		EXISTS (SELECT 1 FROM attendance at JOIN training_sessions ss ON ss.id = at.session_id
@@ -539,7 +560,7 @@ func (s *Store) enrolments(ctx context.Context, where string, args ...any) ([]En
 		var e Enrolment
 		t := &e.Training
 		if err := rows.Scan(&t.ID, &t.MemberID, &t.MemberName, &t.Title, &t.Summary, &t.Language, &t.Country, &t.Kind,
-			&t.Place, &t.JoinURL, &t.PassMark, &t.Published, tsInto(&t.CreatedAt), tsInto(&t.UpdatedAt), &t.MemberActive, tsInto(&e.EnrolledAt), tsInto(&e.CompletedAt),
+			&t.Place, &t.JoinURL, &t.PassMark, &t.Published, tsInto(&t.CreatedAt), tsInto(&t.UpdatedAt), &t.MemberActive, tsInto(&t.ArchivedAt), tsInto(&e.EnrolledAt), tsInto(&e.CompletedAt),
 			&e.MaterialsViewed, &e.MaterialsNeeded, &e.BestScore, &e.Passed, &e.Attended, &e.CertificateCode); err != nil {
 			return nil, fmt.Errorf("store: enrolments: %w", err)
 		}
@@ -701,6 +722,7 @@ func (s *Store) CompleteIfDone(ctx context.Context, userID, trainingID string) (
 	if err != nil {
 		return nil, err
 	}
+	issued := true
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE enrolments SET completed_at = ? WHERE user_id = ? AND training_id = ? AND completed_at IS NULL",
 			ts(c.IssuedAt), userID, trainingID)
@@ -710,11 +732,19 @@ func (s *Store) CompleteIfDone(ctx context.Context, userID, trainingID string) (
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrConflict // completed concurrently
 		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO certificates (code, user_id, training_id, holder_name, issued_at) VALUES (?, ?, ?, ?, ?)",
-			c.Code, userID, trainingID, z.seal("holder_name", c.HolderName), ts(c.IssuedAt))
-		return err
+		// Someone who left a completed training and came back keeps the
+		// certificate issued the first time.
+		res, err = tx.ExecContext(ctx, `INSERT INTO certificates (code, user_id, training_id, holder_name, issued_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (user_id, training_id) DO NOTHING`, c.Code, userID, trainingID, z.seal("holder_name", c.HolderName), ts(c.IssuedAt))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			issued = false
+		}
+		return nil
 	})
-	if errors.Is(err, ErrConflict) {
+	if errors.Is(err, ErrConflict) || (err == nil && !issued) {
 		return nil, nil
 	}
 	if err != nil {

@@ -4770,6 +4770,7 @@ var activityKeys = map[string]string{
 	store.ActComplete:         "rights.activity.complete",
 	store.ActCertificateIssue: "rights.activity.certificate_issued",
 	store.ActAttendance:       "rights.activity.attendance",
+	store.ActLeave:            "activity.action.leave_training",
 }
 
 // objectTypeKeys are the catalogue keys of what an activity was about.
