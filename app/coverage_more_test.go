@@ -1,0 +1,190 @@
+package app
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"kelas/store"
+)
+
+// TestSuspensionRefusals: who may not be suspended is not found, a second
+// suspension or a reinstatement of an active account is a conflict, and
+// a refused database write is the plain 500 page with the account as it
+// was. A mail that cannot be queued does not undo the suspension.
+func TestSuspensionRefusals(t *testing.T) {
+	ts := newTestServer(t)
+	op, opUser := ts.person(t, "ops@example.org", store.RoleOperator, "")
+	_, other := ts.person(t, "other-ops@example.org", store.RoleOperator, "")
+	_, u := ts.person(t, "learner@example.org", store.RoleLearner, "")
+	reason := url.Values{"reason": {"You sent advertising to every learner of your training."}}
+	status := func() string {
+		got, err := ts.store.User(t.Context(), u.ID)
+		require.NoError(t, err)
+		return got.Status
+	}
+
+	for _, id := range []string{opUser.ID, other.ID, store.NewID()} {
+		res, _ := op.postForm(t, "/console/learners/"+id+"/suspend", reason)
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, "operators are managed elsewhere; unknown ids are not found")
+	}
+	res, _ := op.postForm(t, "/console/learners/"+u.ID+"/reinstate", nil)
+	assert.Equal(t, http.StatusConflict, res.StatusCode, "not suspended")
+
+	lift := fault(t, ts, "INSERT", "suspensions")
+	n := injectedFailures(ts)
+	res, body := op.postForm(t, "/console/learners/"+u.ID+"/suspend", reason)
+	failsInside(t, ts, n, res, body)
+	assert.Equal(t, "active", status())
+	lift()
+
+	// The suspension stands without its mail; the failure is logged.
+	lift = fault(t, ts, "INSERT", "outbox")
+	res, _ = op.postForm(t, "/console/learners/"+u.ID+"/suspend", reason)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Equal(t, "disabled", status())
+	assert.Contains(t, ts.logs.String(), "suspension mail not queued")
+	assert.NotContains(t, outboxKinds(t, ts), "suspension")
+
+	res, _ = op.postForm(t, "/console/learners/"+u.ID+"/suspend", reason)
+	assert.Equal(t, http.StatusConflict, res.StatusCode, "already suspended")
+
+	// Reinstating: refused by the database, then without its mail.
+	liftDelete := fault(t, ts, "DELETE", "suspensions")
+	n = injectedFailures(ts)
+	res, body = op.postForm(t, "/console/learners/"+u.ID+"/reinstate", nil)
+	failsInside(t, ts, n, res, body)
+	assert.Equal(t, "disabled", status())
+	liftDelete()
+	res, _ = op.postForm(t, "/console/learners/"+u.ID+"/reinstate", nil)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Equal(t, "active", status())
+	assert.Contains(t, ts.logs.String(), "reinstatement mail not queued")
+	lift()
+}
+
+// TestSuspendedLoginWithoutContact: with no privacy contact configured,
+// the suspended person is told why, without an address; when the reason
+// cannot be read the login fails whole instead of letting them in.
+func TestSuspendedLoginWithoutContact(t *testing.T) {
+	ts := newTestServer(t)
+	_, u := ts.person(t, "learner@example.org", store.RoleLearner, "")
+	st, err := ts.store.Settings(t.Context())
+	require.NoError(t, err)
+	require.Empty(t, st.Get(store.SettingDPOEmail)+st.Get(store.SettingControllerEmail), "the fixture has no contact")
+	require.NoError(t, ts.store.SuspendUser(t.Context(), "op", u.ID, "Advertising sent to other learners"))
+
+	c := ts.newClient(t)
+	login := url.Values{"email": {"learner@example.org"}, "password": {"a long test password"}}
+	res, body := c.postForm(t, "/login", login)
+	require.Equal(t, http.StatusForbidden, res.StatusCode)
+	msg := doc(t, body).Find(`[data-testid="error-password"]`).Text()
+	assert.Contains(t, msg, "Advertising sent to other learners")
+	assert.NotContains(t, msg, "@")
+
+	restore := hide(t, ts, "suspensions")
+	n := injectedFailures(ts)
+	res, body = c.postForm(t, "/login", login)
+	failsInside(t, ts, n, res, body)
+	restore()
+	res, _ = c.get(t, "/dashboard")
+	assert.Equal(t, http.StatusSeeOther, res.StatusCode, "not logged in")
+}
+
+// TestRetentionFormsSayWhatTheStoreRefused: each refusal of the store is
+// shown at its field in the reader's words, the form kept; a failing
+// database is the plain 500 page, nothing saved.
+func TestRetentionFormsSayWhatTheStoreRefused(t *testing.T) {
+	ts := newTestServer(t)
+	loginAs(t, ts, "holder", store.RoleOperator)
+
+	for _, tc := range []struct {
+		name      string
+		v         url.Values
+		field     string
+		want      string
+		typedBack string
+	}{
+		{"not an account id", url.Values{"user_id": {strings.Repeat("x", 26)}, "reason": {"Case 1"}}, "user_id",
+			"not an account id", strings.Repeat("x", 26)},
+		{"no such account", url.Values{"user_id": {store.NewID()}, "reason": {"Case 1"}}, "user_id", "No account has this id", ""},
+		{"not a purged category", url.Values{"category": {"shoe_sizes"}, "reason": {"Case 1"}}, "category", "not a category", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, body := ts.postForm(t, "/console/retention/holds", tc.v)
+			require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+			d := doc(t, body)
+			assert.Contains(t, strings.ToLower(d.Find(`[data-testid="error-`+tc.field+`"]`).Text()), strings.ToLower(tc.want))
+			if tc.typedBack != "" {
+				assert.Equal(t, tc.typedBack, d.Find("#"+tc.field).AttrOr("value", ""), "what was typed is shown again")
+			}
+		})
+	}
+
+	v := rulesForm(t, ts)
+	v.Set("keep_activity_ip_prefix", "3650")
+	res, body := ts.postForm(t, "/console/retention/rules", v)
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	assert.Contains(t, doc(t, body).Find(`[data-testid="error-keep_activity_ip_prefix"]`).Text(), "cannot be kept longer")
+	v = rulesForm(t, ts)
+	v.Set("keep_"+store.RetDailyBackups, "100000")
+	res, body = ts.postForm(t, "/console/retention/rules", v)
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	assert.Contains(t, doc(t, body).Find(`[data-testid="error-keep_`+store.RetDailyBackups+`"]`).Text(), "backups")
+
+	// A failing database: the plain 500 page, nothing changed.
+	before, err := ts.store.RetentionRules(t.Context())
+	require.NoError(t, err)
+	fault(t, ts, "INSERT", "retention_rules")
+	fault(t, ts, "UPDATE", "retention_rules")
+	fault(t, ts, "INSERT", "legal_holds")
+	v = rulesForm(t, ts)
+	v.Set("keep_access_log", "7")
+	n := injectedFailures(ts)
+	res, body = ts.postForm(t, "/console/retention/rules", v)
+	failsInside(t, ts, n, res, body)
+	after, err := ts.store.RetentionRules(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, before, after)
+	n = injectedFailures(ts)
+	res, body = ts.postForm(t, "/console/retention/holds", url.Values{"category": {store.RetAudit}, "reason": {"Regulator inquiry"}})
+	failsInside(t, ts, n, res, body)
+	holds, err := ts.store.LegalHolds(t.Context(), false)
+	require.NoError(t, err)
+	assert.Empty(t, holds)
+
+	restore := hide(t, ts, "retention_runs")
+	n = injectedFailures(ts)
+	res, body = ts.get(t, "/console/retention")
+	failsInside(t, ts, n, res, body)
+	restore()
+}
+
+// TestSiteTimeZoneIsLoadedOnce: the site's zone is loaded by name once
+// and reused; a name that does not load is UTC rather than a failure.
+func TestSiteTimeZoneIsLoadedOnce(t *testing.T) {
+	ts := newTestServer(t)
+	jakarta := ts.app.zone("Asia/Jakarta")
+	assert.Equal(t, "Asia/Jakarta", jakarta.String())
+	_, offset := time.Date(2026, 1, 1, 0, 0, 0, 0, jakarta).Zone()
+	assert.Equal(t, 7*3600, offset)
+	assert.Same(t, jakarta, ts.app.zone("Asia/Jakarta"), "loaded once")
+	assert.Same(t, time.UTC, ts.app.zone("Mars/Olympus"))
+	assert.Same(t, time.UTC, ts.app.zone(""))
+
+	st, err := ts.store.Settings(t.Context())
+	require.NoError(t, err)
+	_, err = ts.store.SaveSettings(t.Context(), "op", st.Revision, map[string]string{store.SettingDefaultTimezone: "Asia/Jakarta"})
+	require.NoError(t, err)
+	res, _ := ts.get(t, "/")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	var names []string
+	ts.app.zones.Range(func(k, _ any) bool { names = append(names, k.(string)); return true })
+	assert.True(t, slices.Contains(names, "Asia/Jakarta"))
+}
