@@ -188,3 +188,96 @@ func TestSiteTimeZoneIsLoadedOnce(t *testing.T) {
 	ts.app.zones.Range(func(k, _ any) bool { names = append(names, k.(string)); return true })
 	assert.True(t, slices.Contains(names, "Asia/Jakarta"))
 }
+
+// TestMoreRequestsFailWholeWhenTheDatabaseFails: a page whose data cannot
+// be read, and an action whose write the database refuses, is the plain
+// 500 page with the injected cause logged: never a page with a part
+// missing, never a redirect reporting success. Each one then works again.
+func TestMoreRequestsFailWholeWhenTheDatabaseFails(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := t.Context()
+	smecorp := member(t, ts, "SME Corporation Malaysia")
+	staff, _ := ts.person(t, "staff@example.org", store.RoleMemberStaff, smecorp)
+	op, _ := ts.person(t, "ops@example.org", store.RoleOperator, "")
+	dpo, _ := dpoClient(t, ts)
+	learner, lu := ts.person(t, "learner@example.org", store.RoleLearner, "")
+	anon := ts.newClient(t)
+	res, _ := dpo.postForm(t, "/console/undertaking", url.Values{"version": {currentUndertakingVersion(t, ts)}, "accept": {"on"}, "next": {"/console"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+
+	v := trainingValues()
+	v.Set("kind", "live")
+	live := createTraining(t, staff, v)
+	res, _ = learner.postForm(t, "/trainings/"+live+"/enrol", nil)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	now := ts.clock.Now()
+	session, err := ts.store.AddSession(ctx, live, now.Add(-time.Hour), now.Add(time.Hour))
+	require.NoError(t, err)
+	draft, err := ts.store.SavePolicyDraft(ctx, "x", store.PolicyDraft{Version: "2031-01", Summary: "s", BodyMD: "# Policy\n\nNew.",
+		Material: true, EffectiveAt: now.Add(24 * time.Hour)})
+	require.NoError(t, err)
+	rectification, err := ts.store.CreateCase(ctx, store.NewCase{UserID: lu.ID, Kind: store.CaseRectification, Details: "my name"})
+	require.NoError(t, err)
+	portability, err := ts.store.CreateCase(ctx, store.NewCase{UserID: lu.ID, Kind: store.CasePortability, Details: "my data"})
+	require.NoError(t, err)
+	token, err := ts.store.CreateInvitation(ctx, store.Invitation{MemberID: smecorp, Role: store.RoleMemberStaff,
+		Email: "invited@example.org", InvitedBy: lu.ID}, time.Hour)
+	require.NoError(t, err)
+	legal := url.Values{"person": {lu.Email}, "requester": {"District Court"}, "basis": {store.LegalCourtOrder},
+		"disclosed": {"Name and email address."}, "reference": {"DC-1"}, "disclosed_on": {now.Format(time.DateOnly)}}
+
+	clients := map[string]*testServer{"operator": op, "dpo": dpo, "staff": staff, "learner": learner, "anyone": anon}
+	for _, tc := range []struct {
+		who, path string
+		form      url.Values // nil: a GET
+		op, table string     // op "": the table is hidden
+	}{
+		{"dpo", "/console/policies/" + draft.ID, nil, "", "policy_versions"},
+		{"dpo", "/console/policies/versions/2023-10-09", nil, "", "policy_translations"},
+		{"anyone", "/privacy", nil, "", "members"},
+		{"learner", "/privacy/accept", nil, "", "policy_versions"},
+		{"dpo", "/console/rights/" + rectification.ID, nil, "", "user_restrictions"},
+		{"dpo", "/console/disclosures/legal", nil, "", "legal_disclosures"},
+		{"dpo", "/console/disclosures", nil, "", "disclosures"},
+		{"anyone", "/invite/" + token, nil, "", "invitations"},
+		{"staff", "/console/trainings/" + live + "/learners", nil, "", "enrolments"},
+		{"learner", "/trainings/" + live, nil, "", "enrolments"},
+		{"learner", "/rights/cases/" + rectification.ID, nil, "", "rights_case_events"},
+		{"learner", "/rights/export", url.Values{"password": {"a long test password"}}, "INSERT", "exports"},
+		{"operator", "/console/trainings/" + live + "/sessions/" + session.ID + "/attendance", url.Values{"user_id": {lu.ID}}, "INSERT", "attendance"},
+		{"dpo", "/console/policies/" + draft.ID + "/publish", url.Values{}, "INSERT", "policy_versions"},
+		{"dpo", "/console/rights/" + rectification.ID + "/identity", url.Values{"identity": {"ID card seen"}}, "UPDATE", "rights_cases"},
+		{"dpo", "/console/rights/" + rectification.ID + "/extend", url.Values{"months": {"2"}, "reason": {"many records"}}, "UPDATE", "rights_cases"},
+		{"dpo", "/console/rights/" + rectification.ID, url.Values{"action": {"reject"}, "note": {"Nothing to correct."}}, "UPDATE", "rights_cases"},
+		{"dpo", "/console/rights/" + portability.ID + "/export", url.Values{}, "INSERT", "exports"},
+		{"dpo", "/console/disclosures/legal", legal, "INSERT", "legal_disclosures"},
+		{"operator", "/console/undertaking", url.Values{"version": {currentUndertakingVersion(t, ts)}, "accept": {"on"}, "next": {"/console"}},
+			"INSERT", "undertakings"},
+	} {
+		c := clients[tc.who]
+		name := tc.who + " " + tc.path + " " + tc.op + " " + tc.table
+		var lift func()
+		if tc.op == "" {
+			lift = hide(t, ts, tc.table)
+		} else {
+			lift = fault(t, ts, tc.op, tc.table)
+		}
+		n := injectedFailures(ts)
+		var body string
+		if tc.form == nil {
+			res, body = c.get(t, tc.path)
+		} else {
+			res, body = c.postForm(t, tc.path, tc.form)
+		}
+		lift()
+		if assert.Equal(t, http.StatusInternalServerError, res.StatusCode, name) {
+			assert.NotContains(t, body, injected, name)
+			assert.NotContains(t, body, "no such table", name)
+			assert.Greater(t, injectedFailures(ts), n, name)
+		}
+		if tc.form == nil {
+			res, _ = c.get(t, tc.path)
+			assert.Less(t, res.StatusCode, 400, "%s once the table is back", name)
+		}
+	}
+}
