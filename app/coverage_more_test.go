@@ -226,6 +226,7 @@ func TestMoreRequestsFailWholeWhenTheDatabaseFails(t *testing.T) {
 	legal := url.Values{"person": {lu.Email}, "requester": {"District Court"}, "basis": {store.LegalCourtOrder},
 		"disclosed": {"Name and email address."}, "reference": {"DC-1"}, "disclosed_on": {now.Format(time.DateOnly)}}
 
+	tomorrow := now.AddDate(0, 0, 1).Format(time.DateOnly)
 	clients := map[string]*testServer{"operator": op, "dpo": dpo, "staff": staff, "learner": learner, "anyone": anon}
 	for _, tc := range []struct {
 		who, path string
@@ -253,6 +254,24 @@ func TestMoreRequestsFailWholeWhenTheDatabaseFails(t *testing.T) {
 		{"dpo", "/console/disclosures/legal", legal, "INSERT", "legal_disclosures"},
 		{"operator", "/console/undertaking", url.Values{"version": {currentUndertakingVersion(t, ts)}, "accept": {"on"}, "next": {"/console"}},
 			"INSERT", "undertakings"},
+		{"dpo", "/console/policies/" + draft.ID, policyValues("2031-01", tomorrow, true, "Changed."), "UPDATE", "policy_drafts"},
+		{"dpo", "/console/policies", policyValues("2032-01", tomorrow, true, "Newer."), "INSERT", "policy_drafts"},
+		{"dpo", "/console/policies/versions/2023-10-09/translations", url.Values{"language": {"th"}, "policy_summary": {"สรุป"},
+			"body_md": {"# นโยบาย"}}, "INSERT", "policy_translations"},
+		{"dpo", "/console/rights/new", url.Values{"email": {lu.Email}, "kind": {store.CaseRectification}, "channel": {store.ChannelLetter},
+			"received_on": {now.AddDate(0, 0, -1).Format(time.DateOnly)}, "details": {"Please fix my name."}}, "INSERT", "rights_cases"},
+		{"dpo", "/console/breaches", breachValues(ts), "INSERT", "breaches"},
+		{"learner", "/rights/erasure", url.Values{"password": {"a long test password"}}, "INSERT", "rights_cases"},
+		{"learner", "/rights/restriction", url.Values{"restrict": {"on"}}, "INSERT", "user_restrictions"},
+		{"learner", "/rights/objections", url.Values{"object_statistics": {"on"}}, "INSERT", "user_objections"},
+		{"learner", "/profile/password", url.Values{"current_password": {"a long test password"}, "password": {"a long new password 2026"}},
+			"UPDATE", "users"},
+		{"anyone", "/cookies", url.Values{"choice": {"reject_all"}, "return": {"/"}}, "INSERT", "consent_records"},
+		{"staff", "/console/trainings/" + live + "/announce", url.Values{"country": {"MY"}}, "INSERT", "mass_mailings"},
+		{"staff", "/console/trainings/" + live + "/sessions", url.Values{"session_starts": {now.Add(48 * time.Hour).Format(datetimeLocal)},
+			"session_ends": {now.Add(50 * time.Hour).Format(datetimeLocal)}}, "INSERT", "training_sessions"},
+		{"operator", "/console/members/" + smecorp, url.Values{"name": {"SME Corporation Malaysia"}, "country": {"MY"}, "kind": {"ngo"},
+			"active": {"on"}}, "UPDATE", "members"},
 	} {
 		c := clients[tc.who]
 		name := tc.who + " " + tc.path + " " + tc.op + " " + tc.table
@@ -280,4 +299,51 @@ func TestMoreRequestsFailWholeWhenTheDatabaseFails(t *testing.T) {
 			assert.Less(t, res.StatusCode, 400, "%s once the table is back", name)
 		}
 	}
+}
+
+// TestSecondFactorChangeWithoutItsMail: the change of a second factor is
+// made before its notice is queued; when the notice cannot be queued the
+// change stands and the person still gets its result (the recovery codes,
+// shown only this once), with the failure logged.
+func TestSecondFactorChangeWithoutItsMail(t *testing.T) {
+	ts := newTestServer(t)
+	c, u := ts.person(t, "learner@example.org", store.RoleLearner, "")
+	lift := fault(t, ts, "INSERT", "outbox")
+	codes := enrolOverHTTP(t, c)
+	assert.Len(t, codes, recoveryCodeCount)
+	c.uid = u.ID
+	got, err := ts.store.User(t.Context(), u.ID)
+	require.NoError(t, err)
+	assert.True(t, got.TwoFactor)
+	assert.Contains(t, ts.logs.String(), "second factor mail not queued")
+
+	res, _ := c.postForm(t, "/profile/2fa", url.Values{"action": {"disable"}, "code": {c.code(t)}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	got, err = ts.store.User(t.Context(), u.ID)
+	require.NoError(t, err)
+	assert.False(t, got.TwoFactor)
+	res, _ = c.get(t, "/profile")
+	assert.Equal(t, http.StatusOK, res.StatusCode, "this session goes on")
+
+	// Reset by an operator: the same.
+	_, staffUser := ts.person(t, "staff@example.org", store.RoleMemberStaff, member(t, ts, "SMESCO Indonesia"))
+	op, _ := ts.person(t, "ops@example.org", store.RoleOperator, "")
+	res, _ = op.postForm(t, "/console/accounts/"+staffUser.ID+"/2fa/reset", url.Values{"code": {op.code(t)}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	got, err = ts.store.User(t.Context(), staffUser.ID)
+	require.NoError(t, err)
+	assert.False(t, got.TwoFactor)
+	lift()
+	assert.Empty(t, outboxKinds(t, ts))
+
+	// The secret cannot be read: the confirmation fails whole.
+	res, body := c.get(t, "/profile/2fa")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	secret := strings.ReplaceAll(doc(t, body).Find(`[data-testid="totp-secret"]`).Text(), " ", "")
+	require.NotEmpty(t, secret)
+	restore := hide(t, ts, "user_totp")
+	n := injectedFailures(ts)
+	res, body = c.postForm(t, "/profile/2fa", url.Values{"action": {"enable"}, "code": {"123456"}})
+	failsInside(t, ts, n, res, body)
+	restore()
 }
