@@ -347,3 +347,94 @@ func TestSecondFactorChangeWithoutItsMail(t *testing.T) {
 	failsInside(t, ts, n, res, body)
 	restore()
 }
+
+// TestLegalFormRefusesMore: a person named neither by address nor by id,
+// a text too long, not UTF-8 or sent twice: 422 at the field, nothing
+// recorded. A person prefilled from a link is dropped when too long.
+func TestLegalFormRefusesMore(t *testing.T) {
+	ts := newTestServer(t)
+	dpo, _ := dpoClient(t, ts)
+	_, lu := ts.person(t, "ayu@example.org", store.RoleLearner, "")
+	today := ts.clock.Now().UTC().Truncate(24 * time.Hour)
+	for name, tc := range map[string]struct {
+		field  string
+		change func(url.Values)
+	}{
+		"neither address nor id": {"person", func(v url.Values) { v.Set("person", "Ayu") }},
+		"requester too long":     {"requester", func(v url.Values) { v.Set("requester", strings.Repeat("a", 301)) }},
+		"requester not UTF-8":    {"requester", func(v url.Values) { v.Set("requester", "Court \xff") }},
+		"requester twice":        {"requester", func(v url.Values) { v.Add("requester", "Another court") }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			v := legalValues(lu.Email, today)
+			tc.change(v)
+			res, body := dpo.postForm(t, "/console/disclosures/legal", v)
+			require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+			assert.Equal(t, 1, doc(t, body).Find(`[data-testid="error-`+tc.field+`"]`).Length())
+		})
+	}
+	reg, err := ts.store.LegalDisclosures(t.Context(), 10)
+	require.NoError(t, err)
+	assert.Empty(t, reg)
+
+	res, body := dpo.get(t, "/console/disclosures/legal/new?person="+strings.Repeat("a", 255))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Empty(t, doc(t, body).Find(`[data-testid="legal-form"] [name="person"]`).AttrOr("value", ""))
+	res, body = dpo.get(t, "/console/disclosures/legal/new?person="+lu.Email)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, lu.Email, doc(t, body).Find(`[data-testid="legal-form"] [name="person"]`).AttrOr("value", ""))
+}
+
+// TestDemoSeedReportsEveryFailure: whichever write of the demo content
+// the database refuses, seeding says so instead of reporting a portal
+// with part of its demo missing as ready.
+func TestDemoSeedReportsEveryFailure(t *testing.T) {
+	ts := newTestServer(t)
+	db := rawDB(t, ts)
+	_, err := db.Exec("PRAGMA foreign_keys = ON")
+	require.NoError(t, err)
+	for _, tc := range []struct{ op, table, when string }{
+		{"", "members", ""},
+		{"INSERT", "trainings", ""},
+		{"INSERT", "materials", ""},
+		{"INSERT", "materials", "NEW.kind = 'file'"},
+		{"INSERT", "questions", ""},
+		{"INSERT", "trainings", "NEW.title LIKE 'Export%'"},
+		{"INSERT", "materials", "NEW.title LIKE 'The export%'"},
+		{"INSERT", "materials", "NEW.kind = 'video'"},
+		{"INSERT", "questions", "NEW.prompt LIKE 'Which document%'"},
+		{"INSERT", "trainings", "NEW.kind = 'live'"},
+		{"INSERT", "training_sessions", ""},
+	} {
+		name := tc.op + " " + tc.table + " " + tc.when
+		var lift func()
+		if tc.op == "" {
+			lift = hide(t, ts, tc.table)
+		} else {
+			when := ""
+			if tc.when != "" {
+				when = " WHEN " + tc.when
+			}
+			_, err := db.Exec(`CREATE TRIGGER demo_fault BEFORE ` + tc.op + ` ON ` + tc.table + when +
+				` BEGIN SELECT RAISE(ABORT, '` + injected + `'); END`)
+			require.NoError(t, err)
+			lift = func() {
+				_, err := db.Exec(`DROP TRIGGER demo_fault`)
+				require.NoError(t, err)
+			}
+		}
+		err := ts.app.seedDemo(t.Context())
+		lift()
+		if tc.op == "" {
+			assert.ErrorContains(t, err, "no such table", name)
+		} else {
+			assert.ErrorContains(t, err, injected, name)
+		}
+		_, err = db.Exec("DELETE FROM trainings")
+		require.NoError(t, err)
+	}
+	require.NoError(t, ts.app.seedDemo(t.Context()))
+	all, err := ts.store.Trainings(t.Context(), store.CatalogueFilter{})
+	require.NoError(t, err)
+	assert.Len(t, all, 3)
+}
