@@ -1,7 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -525,4 +528,161 @@ func TestJournalReplayRefusesRecordsThatDoNotFit(t *testing.T) {
 	report = JournalReplay{Missing: map[string][]string{"rights_cases": ids}}.Report()
 	assert.Contains(t, report, "rights requests: 25 missing (casea, ")
 	assert.Contains(t, report, ", and 5 more)")
+}
+
+// An export file is only served when it is the one the job recorded:
+// missing, without a chunk, with a chunk length no writer makes, or not
+// matching the recorded checksum, it is refused. A finished export takes
+// no second file, and a failing write or record is reported, never
+// marked ready.
+func TestExportFileMisuseAndDamage(t *testing.T) {
+	ctx := t.Context()
+	dir, key := t.TempDir(), newMasterKey(t)
+	s := openTestStore(t, dir, key, nil)
+	u := createUser(t, s, newUser("exporter"))
+	p := payload(1000)
+	id := readyExport(t, s, u.ID, p)
+	path := s.exportPath(id)
+	orig, err := os.ReadFile(path)
+	require.NoError(t, err)
+
+	_, _, err = s.WriteExportFile(ctx, u.ID, id, bytes.NewReader(p))
+	assert.ErrorIs(t, err, ErrConflict, "a ready export takes no second file")
+	frame := func(n uint32) []byte {
+		b := binary.BigEndian.AppendUint32([]byte(exportMagic), n)
+		return append(b, make([]byte, 64)...)
+	}
+	for name, b := range map[string][]byte{
+		"magic only":        []byte(exportMagic),
+		"chunk too short":   frame(10),
+		"chunk too long":    frame(maxSealedChunk + 1),
+		"header cut":        []byte(exportMagic + "\x00\x00"),
+		"chunk cut":         frame(100),
+		"intact but other":  nil, // the job's checksum is changed instead
+		"intact but longer": nil, // the job's size is changed instead
+	} {
+		t.Run(name, func(t *testing.T) {
+			switch name {
+			case "intact but other":
+				require.NoError(t, os.WriteFile(path, orig, 0o600))
+				_, err := s.db.Exec("UPDATE exports SET sha256 = ? WHERE id = ?", strings.Repeat("0", 64), id)
+				require.NoError(t, err)
+			case "intact but longer":
+				require.NoError(t, os.WriteFile(path, orig, 0o600))
+				_, err := s.db.Exec("UPDATE exports SET size = size + 1 WHERE id = ?", id)
+				require.NoError(t, err)
+			default:
+				require.NoError(t, os.WriteFile(path, b, 0o600))
+			}
+			_, err := readExport(t, s, u.ID, id)
+			assert.ErrorIs(t, err, ErrExportDamaged)
+		})
+	}
+	require.NoError(t, os.Remove(path))
+	_, err = s.OpenExportFile(ctx, u.ID, id)
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.ErrorContains(t, err, "file missing")
+
+	// A build whose file or record cannot be written.
+	building, err := s.CreateExport(ctx, u.ID)
+	require.NoError(t, err)
+	require.NoError(t, s.SetExportProgress(ctx, building, 10))
+	size, sum, err := s.WriteExportFile(ctx, u.ID, building, bytes.NewReader(p))
+	require.NoError(t, err)
+	lift := failOn(t, s, "UPDATE", "exports")
+	err = s.FinishExport(ctx, building, size, sum)
+	lift()
+	assert.ErrorContains(t, err, "injected failure")
+	j, err := s.Export(ctx, u.ID, building)
+	require.NoError(t, err)
+	assert.True(t, j.Active(), "not marked ready")
+
+	require.NoError(t, os.RemoveAll(s.exportsDir()))
+	require.NoError(t, os.WriteFile(s.exportsDir(), []byte("not a directory"), 0o600))
+	_, _, err = s.WriteExportFile(ctx, u.ID, building, bytes.NewReader(p))
+	assert.ErrorContains(t, err, "write export")
+	err = s.FinishExport(ctx, building, size, sum)
+	assert.ErrorContains(t, err, "finish export")
+	assert.NotErrorIs(t, err, ErrNotFound)
+	j, err = s.Export(ctx, u.ID, building)
+	require.NoError(t, err)
+	assert.True(t, j.Active(), "not marked ready")
+
+	// A failure with no reason given is recorded as failed.
+	require.NoError(t, os.Remove(s.exportsDir()))
+	require.NoError(t, s.FailExport(ctx, building, ""))
+	j, err = s.Export(ctx, u.ID, building)
+	require.NoError(t, err)
+	assert.Equal(t, ExportFailed, j.Status)
+	assert.Equal(t, "failed", j.Error)
+}
+
+// TestRotateMasterKeyStopsOnRefusedWrite: whichever re-keying write the
+// staged copy refuses (a data key, the key check, a blind index, the
+// recovery codes, the name tags, the audit chain), the rotation stops
+// with the cause, removes its stage and leaves the data under the old key.
+func TestRotateMasterKeyStopsOnRefusedWrite(t *testing.T) {
+	ctx := t.Context()
+	for _, tc := range []struct{ file, op, table string }{
+		{KeysDBFile, "UPDATE", "data_keys"},
+		{KeysDBFile, "UPDATE", "key_check"},
+		{MainDBFile, "UPDATE", "users"},
+		{MainDBFile, "DELETE", "recovery_codes"},
+		{MainDBFile, "INSERT", "name_tags"},
+		{MainDBFile, "UPDATE", "audit_log"},
+	} {
+		t.Run(tc.op+" "+tc.table, func(t *testing.T) {
+			f := newRotationFixture(t)
+			execFile(t, filepath.Join(f.dir, tc.file), "CREATE TRIGGER injected BEFORE "+tc.op+" ON "+tc.table+
+				" BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+			newKey := newMasterKey(t)
+			_, err := RotateMasterKey(ctx, RotateMasterOptions{Dir: f.dir, OldKey: f.oldKey, NewKey: newKey, Clock: f.clock.Now})
+			require.Error(t, err)
+			assert.ErrorContains(t, err, "injected failure")
+			assert.ErrorContains(t, err, "nothing was changed")
+			noStageLeft(t, f, newKey)
+		})
+	}
+}
+
+// A case action whose update finds the case no longer open (closed by
+// another request after it was read) is ErrCaseClosed and adds nothing
+// to its history; a refused write of the identity check leaves the case
+// as it was.
+func TestCaseActionsOnACaseClosedMeanwhile(t *testing.T) {
+	ctx := t.Context()
+	s := newTestStore(t)
+	u := createUser(t, s, newUser("requester"))
+	c, err := s.CreateCase(ctx, NewCase{UserID: u.ID, Kind: CaseRectification, Details: "my name"})
+	require.NoError(t, err)
+	events := func() int { return count(t, s.db, "rights_case_events", "case_id = ?", c.ID) }
+	before := events()
+
+	_, err = s.db.Exec(`CREATE TRIGGER closed_meanwhile BEFORE UPDATE OF status ON rights_cases BEGIN SELECT RAISE(IGNORE); END`)
+	require.NoError(t, err)
+	_, err = s.UpdateCase(ctx, c.ID, "dpo", CaseRejected, "nothing to correct")
+	assert.ErrorIs(t, err, ErrCaseClosed)
+	_, err = s.RecordIdentityCheck(ctx, c.ID, "dpo", "ID card seen")
+	assert.ErrorIs(t, err, ErrCaseClosed)
+	assert.Equal(t, before, events())
+	_, err = s.db.Exec(`DROP TRIGGER closed_meanwhile`)
+	require.NoError(t, err)
+
+	_, err = s.db.Exec(`CREATE TRIGGER refused BEFORE UPDATE OF identity_check ON rights_cases
+		BEGIN SELECT RAISE(ABORT, 'injected failure'); END`)
+	require.NoError(t, err)
+	_, err = s.RecordIdentityCheck(ctx, c.ID, "dpo", "ID card seen")
+	assert.ErrorContains(t, err, "injected failure")
+	_, err = s.db.Exec(`DROP TRIGGER refused`)
+	require.NoError(t, err)
+	got, err := s.Case(ctx, c.ID)
+	require.NoError(t, err)
+	assert.Equal(t, CaseOpen, got.Status)
+	assert.Empty(t, got.IdentityCheck)
+	assert.Equal(t, before, events())
+
+	got, err = s.RecordIdentityCheck(ctx, c.ID, "dpo", "ID card seen")
+	require.NoError(t, err)
+	assert.Equal(t, CaseInProgress, got.Status)
+	assert.Equal(t, "ID card seen", got.IdentityCheck)
 }
