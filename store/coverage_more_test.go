@@ -618,20 +618,20 @@ func TestExportFileMisuseAndDamage(t *testing.T) {
 }
 
 // TestRotateMasterKeyStopsOnRefusedWrite: whichever re-keying write the
-// staged copy refuses (a data key, the key check, a blind index, the
-// recovery codes, the name tags, the audit chain), the rotation stops
-// with the cause, removes its stage and leaves the data under the old key.
+// staged copy refuses (a data key, a blind index, the recovery codes, the
+// name tags, the audit chain), the rotation stops with the cause, removes
+// its stage and leaves the data under the old key.
 func TestRotateMasterKeyStopsOnRefusedWrite(t *testing.T) {
 	ctx := t.Context()
 	for _, tc := range []struct{ file, op, table string }{
 		{KeysDBFile, "UPDATE", "data_keys"},
-		{KeysDBFile, "UPDATE", "key_check"},
 		{MainDBFile, "UPDATE", "users"},
 		{MainDBFile, "DELETE", "recovery_codes"},
 		{MainDBFile, "INSERT", "name_tags"},
 		{MainDBFile, "UPDATE", "audit_log"},
 	} {
 		t.Run(tc.op+" "+tc.table, func(t *testing.T) {
+			t.Parallel()
 			f := newRotationFixture(t)
 			execFile(t, filepath.Join(f.dir, tc.file), "CREATE TRIGGER injected BEFORE "+tc.op+" ON "+tc.table+
 				" BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
