@@ -686,3 +686,57 @@ func TestCaseActionsOnACaseClosedMeanwhile(t *testing.T) {
 	assert.Equal(t, CaseInProgress, got.Status)
 	assert.Equal(t, "ID card seen", got.IdentityCheck)
 }
+
+// Acting on what does not exist is ErrNotFound, and on what is closed its
+// conflict, with nothing written: never a success that changed nothing.
+func TestUnknownAndClosedThingsAreRefused(t *testing.T) {
+	ctx := t.Context()
+	f := newTrainingFixture(t)
+	s := f.s
+	m, err := s.MemberByName(ctx, "SME Corporation Malaysia")
+	require.NoError(t, err)
+	audit0 := count(t, s.db, "audit_log")
+
+	_, err = s.MemberByName(ctx, "No such Member")
+	assert.ErrorIs(t, err, ErrNotFound)
+	_, err = s.MassMailing(ctx, NewID())
+	assert.ErrorIs(t, err, ErrNotFound)
+	_, err = s.Grant(ctx, NewID())
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.ErrorIs(t, s.RemoveStaff(ctx, m.ID, f.learner.ID), ErrNotFound, "not their staff")
+	assert.ErrorIs(t, s.AddBreachNote(ctx, "dpo", NewID(), "note"), ErrNotFound)
+	_, err = s.SavePolicyDraft(ctx, "dpo", PolicyDraft{ID: NewID(), Version: "2031-01", Summary: "s", BodyMD: "b", EffectiveAt: s.Now()})
+	assert.ErrorIs(t, err, ErrNotFound, "an update of a draft that is not there")
+	_, err = s.PublishPolicy(ctx, "dpo", NewID())
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.ErrorIs(t, s.ConfirmTOTP(ctx, f.learner.ID, 1, []string{"abcd-efgh-ijkl"}), ErrNotFound, "no secret was started")
+	got, err := s.User(ctx, f.learner.ID)
+	require.NoError(t, err)
+	assert.False(t, got.TwoFactor)
+	assert.Equal(t, audit0, count(t, s.db, "audit_log"), "nothing was audited")
+
+	b, err := s.CreateBreach(ctx, "dpo", testBreach("list", "", f.learner.ID))
+	require.NoError(t, err)
+	require.NoError(t, s.CloseBreach(ctx, "dpo", b.ID, "Contained."))
+	assert.ErrorIs(t, s.AddBreachNote(ctx, "dpo", b.ID, "late note"), ErrBreachClosed)
+
+	c, err := s.CreateCase(ctx, NewCase{UserID: f.learner.ID, Kind: CaseRectification, Details: "d"})
+	require.NoError(t, err)
+	_, err = s.UpdateCase(ctx, c.ID, "dpo", CaseRejected, "no")
+	require.NoError(t, err)
+	_, err = s.RecordIdentityCheck(ctx, c.ID, "dpo", "ID card")
+	assert.ErrorIs(t, err, ErrCaseClosed)
+	erasure, err := s.CreateCase(ctx, NewCase{UserID: f.learner.ID, Kind: CaseErasure, Details: "d"})
+	require.NoError(t, err)
+	_, err = s.ReviewGrade(ctx, erasure.ID, "dpo", GradeDecision{AttemptID: NewID(), Reason: "r"})
+	assert.ErrorIs(t, err, ErrErasureNotCarriedOut, "only the erasure completes an erasure case")
+
+	// A mass mailing that ended with an error is failed, with its error.
+	mm, err := s.CreateMassMailing(ctx, "announcement", f.course, f.sf.ID, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.FinishMassMailing(ctx, mm.ID, "mail server refused"))
+	mm, err = s.MassMailing(ctx, mm.ID)
+	require.NoError(t, err)
+	assert.Equal(t, MassFailed, mm.Status)
+	assert.Equal(t, "mail server refused", mm.LastError)
+}
