@@ -504,7 +504,9 @@ func TestJournalReplayRefusesRecordsThatDoNotFit(t *testing.T) {
 	assert.Equal(t, 1, res.Applied)
 	require.Len(t, res.Skipped, 4)
 	assert.Contains(t, res.Skipped[0], "malformed record")
-	assert.Contains(t, res.Skipped[1], "bad column name")
+	for _, sk := range res.Skipped[1:] {
+		assert.Contains(t, sk, "bad column name", "refused before any SQL is built")
+	}
 	report := res.Report()
 	assert.Contains(t, report, "not re-applied: legal holds "+h.ID+": malformed record")
 	db := watch(t, path)
