@@ -742,3 +742,41 @@ func TestUnknownAndClosedThingsAreRefused(t *testing.T) {
 	assert.Equal(t, MassFailed, mm.Status)
 	assert.Equal(t, "mail server refused", mm.LastError)
 }
+
+// A journal line torn by a crash mid-write is cut off before the next
+// append, so the chain goes on from the last whole line and verifies.
+func TestTornJournalLineIsCutBeforeTheNextAppend(t *testing.T) {
+	ctx := t.Context()
+	dir, key := t.TempDir(), newMasterKey(t)
+	s := openTestStore(t, dir, key, nil)
+	u := createUser(t, s, newUser("held"))
+	_, err := s.SetLegalHold(ctx, "op", NewLegalHold{UserID: u.ID, Reason: "case 1"})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	path := filepath.Join(dir, JournalFile)
+	before, err := readJournalFile(t, path, s.journalKey)
+	require.NoError(t, err)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	require.NoError(t, err)
+	_, err = f.WriteString(`{"t":"legal_holds","op":"put","k":[{"s":"torn`)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	s = openTestStore(t, dir, key, nil)
+	_, err = s.SetLegalHold(ctx, "op", NewLegalHold{UserID: u.ID, Reason: "case 2"})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	after, err := readJournalFile(t, path, s.journalKey)
+	require.NoError(t, err, "the journal verifies")
+	assert.Greater(t, after, before)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "torn")
+}
+
+// readJournalFile verifies the journal at path and counts its records.
+func readJournalFile(t *testing.T, path string, key []byte) (int, error) {
+	t.Helper()
+	recs, _, err := readJournal(path, key)
+	return len(recs), err
+}
