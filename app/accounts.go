@@ -551,10 +551,6 @@ func safeNext(v string) string {
 	return v
 }
 
-// countryOptions lists the ASEAN countries first, then all others, named
-// in English; countryOptionsIn names them in the reader's language.
-func countryOptions() []views.OptionGroup { return countryOptionsIn(context.Background()) }
-
 // countryOptionsIn lists the ASEAN countries first, then all others, in
 // the language of ctx.
 func countryOptionsIn(ctx context.Context) []views.OptionGroup {
@@ -574,10 +570,7 @@ func countryOptionsIn(ctx context.Context) []views.OptionGroup {
 	return []views.OptionGroup{{Label: p.T("accounts.options.asean"), Options: first}, {Label: p.T("accounts.options.other"), Options: rest}}
 }
 
-// industryOptions lists the industries named in English;
-// industryOptionsIn names them in the reader's language.
-func industryOptions() []views.OptionGroup { return industryOptionsIn(context.Background()) }
-
+// industryOptionsIn lists the industries, named in the language of ctx.
 func industryOptionsIn(ctx context.Context) []views.OptionGroup {
 	var opts []views.Option
 	for _, i := range store.Industries() {
@@ -592,10 +585,8 @@ func industryName(ctx context.Context, code string) string {
 	return i18n.From(ctx).T("accounts.industry." + code)
 }
 
-// genderOptions lists the answers to the gender question in English;
-// genderOptionsIn says them in the reader's language.
-func genderOptions() []views.OptionGroup { return genderOptionsIn(context.Background()) }
-
+// genderOptionsIn lists the answers to the gender question, said in the
+// language of ctx.
 func genderOptionsIn(ctx context.Context) []views.OptionGroup {
 	var opts []views.Option
 	for _, g := range store.Genders() {
