@@ -1,8 +1,14 @@
 package app
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http"
+	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,4 +135,110 @@ func TestEnrolWithoutMaterials(t *testing.T) {
 	require.NoError(t, err)
 	flash, _ = enrolAndOpen(t, learner, self.ID)
 	assert.Equal(t, p.T("trainings.flash.enrolled"), flash)
+}
+
+// activityCodes reads every activity action code the store declares
+// (the Act* constants of store/activity.go), so a code added there
+// without words fails here.
+func activityCodes(t *testing.T) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join("..", "store", "activity.go"), nil, 0)
+	require.NoError(t, err)
+	var codes []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		vs, ok := n.(*ast.ValueSpec)
+		if !ok || len(vs.Names) != 1 || !strings.HasPrefix(vs.Names[0].Name, "Act") || len(vs.Values) != 1 {
+			return true
+		}
+		if lit, ok := vs.Values[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			code, err := strconv.Unquote(lit.Value)
+			require.NoError(t, err)
+			codes = append(codes, code)
+		}
+		return true
+	})
+	require.NotEmpty(t, codes)
+	return codes
+}
+
+// TestActivityShowsWordsNotCodes: the learner's activity log on the rights
+// page and the export's readable page name every action and the kind of
+// thing it was about in plain words of the reader's language, never the
+// internal code (view_training, quiz_attempt); the quiz outcome reads as
+// a word too.
+func TestActivityShowsWordsNotCodes(t *testing.T) {
+	ts := newTestServer(t)
+	learner, u := ts.person(t, "nadia@example.org", store.RoleLearner, "")
+	tr, err := ts.store.CreateTraining(t.Context(), member(t, ts, "SME Corporation Malaysia"), "", store.TrainingInput{Title: "Cash flow",
+		Summary: "s", Language: "en", Kind: store.KindSelfStudy, PassMark: 50, Published: true})
+	require.NoError(t, err)
+	q, err := ts.store.AddQuestion(t.Context(), tr.ID, "Which?", []store.Choice{{Label: "a", Correct: true}, {Label: "b"}})
+	require.NoError(t, err)
+	require.NoError(t, ts.store.Enrol(t.Context(), u.ID, tr.ID))
+	_, err = ts.store.SubmitQuiz(t.Context(), u.ID, tr, map[string]string{q.ID: q.Choices[0].ID})
+	require.NoError(t, err)
+	codes := activityCodes(t)
+	objects := []string{"training", "material", "quiz", "quiz_attempt", "certificate", "session"}
+	for i, code := range codes {
+		require.NoError(t, ts.app.activity.Record(t.Context(), store.ActivityEvent{UserID: u.ID, TrainingID: tr.ID, At: ts.clock.Now(),
+			Action: code, ObjectType: objects[i%len(objects)], ObjectID: tr.ID}))
+	}
+	require.NoError(t, ts.app.activity.Sync(t.Context()))
+	codeLike := regexp.MustCompile(`^[a-z]+(_[a-z]+)*$`)
+
+	for _, lang := range []string{"en", "th", "id"} {
+		p := i18n.NewPrinter(lang, nil, "")
+		for _, code := range codes {
+			label := p.T("activity.action." + code)
+			assert.NotEqual(t, code, label, "%s: %s has words", lang, code)
+			assert.NotContains(t, label, "_", "%s: %s", lang, code)
+		}
+	}
+
+	res, body := learner.get(t, "/rights/access")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	cells := d.Find(`[data-testid="access-activity"] tbody td`)
+	require.NotZero(t, cells.Length())
+	p := i18n.NewPrinter("en", nil, "")
+	text := d.Find(`[data-testid="access-activity"]`).Text()
+	for _, code := range codes {
+		assert.Contains(t, text, p.T("activity.action."+code), "the rights page names %s", code)
+	}
+	d.Find(`[data-testid="access-activity"] tbody tr`).Each(func(_ int, row *goquery.Selection) {
+		// The action and what it was about (the address column may say
+		// "removed").
+		row.Find("td").Slice(0, 2).Each(func(_ int, c *goquery.Selection) {
+			assert.NotRegexp(t, codeLike, strings.TrimSpace(c.Text()), "a code on the rights page")
+		})
+	})
+
+	// The export's readable page.
+	id, err := ts.app.startExport(t.Context(), u.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.ExportReady, waitExport(t, ts, u.ID, id).Status)
+	idx := doc(t, string(openZip(t, download(ts, u.ID, id).Body.Bytes())["index.html"]))
+	found := 0
+	idx.Find(`[data-testid="export-table"]`).Each(func(_ int, tbl *goquery.Selection) {
+		var cols []string
+		tbl.Find("thead th").Each(func(_ int, th *goquery.Selection) { cols = append(cols, strings.TrimSpace(th.Text())) })
+		tbl.Find("tbody tr").Each(func(_ int, tr *goquery.Selection) {
+			tr.Find("td").Each(func(i int, td *goquery.Selection) {
+				if i >= len(cols) {
+					return
+				}
+				v := strings.TrimSpace(td.Text())
+				switch cols[i] {
+				case "action":
+					found++
+					assert.True(t, slices.ContainsFunc(codes, func(c string) bool { return p.T("activity.action."+c) == v }), "the export names the action %q in words", v)
+				case "object_type":
+					assert.NotRegexp(t, codeLike, v, "the export names what the action was about in words")
+				case "passed":
+					assert.Equal(t, p.T("rights.data.yes"), v, "the quiz outcome in words")
+				}
+			})
+		})
+	})
+	assert.Equal(t, len(codes), found, "every action is in the export")
 }
