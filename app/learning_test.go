@@ -242,3 +242,29 @@ func TestActivityShowsWordsNotCodes(t *testing.T) {
 	})
 	assert.Equal(t, len(codes), found, "every action is in the export")
 }
+
+// TestFeedbackIsAnOptIn: feedback requests are voluntary, so the register
+// page's box starts unticked, its hint says to tick it, and a registration
+// that leaves it so records no wish for them.
+func TestFeedbackIsAnOptIn(t *testing.T) {
+	ts := newTestServer(t)
+	res, body := ts.get(t, "/register")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	box := d.Find(`input#feedback[type="checkbox"]`)
+	require.Equal(t, 1, box.Length())
+	_, checked := box.Attr("checked")
+	assert.False(t, checked, "the feedback box starts unticked")
+	p := i18n.NewPrinter("en", nil, "")
+	assert.Equal(t, p.T("accounts.register.feedback_hint_opt_in"), d.Find(`#feedback-hint`).Text(), "the hint says to tick it")
+
+	v := registration()
+	v.Del("feedback")
+	res, _ = ts.postForm(t, "/register", v)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	u, err := ts.store.UserByEmail(t.Context(), v.Get("email"))
+	require.NoError(t, err)
+	c, err := ts.store.Consents(t.Context(), u.ID)
+	require.NoError(t, err)
+	assert.False(t, c.Feedback, "left unticked: no feedback requests")
+}
