@@ -108,6 +108,11 @@ func untranslated(body string, allowed map[string]bool) []string {
 // catalogue. Action routes are sent an empty form, so the refusals their
 // forms give at each field are checked too.
 func TestPseudoLocaleShowsNoEnglish(t *testing.T) {
+	if testing.Short() {
+		// Every route for every role: a check of text, run in the plain
+		// pass; the race detector would only slow it.
+		t.Skip("runs in full without -short")
+	}
 	fx := newMatrixFixture(t, true)
 	fx.ts.app.cfg.PseudoLocale = true
 	allowed := userContent(t, fx.ts.store)
