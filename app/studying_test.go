@@ -42,7 +42,7 @@ func TestStudyFromTheDashboard(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	d := doc(t, body)
 	assert.Equal(t, "0", d.Find(`[data-testid="progress-bar"]`).AttrOr("value", ""))
-	assert.Contains(t, d.Find(`[data-testid="dashboard-progress"]`).Text(), "0 of 3 materials", "the progress in words too")
+	assert.Contains(t, d.Find(`[data-testid="dashboard-progress"]`).Text(), "0 of 3 required materials", "the progress in words too")
 	cont := d.Find(`[data-testid="continue"]`).AttrOr("href", "")
 	require.Equal(t, "/trainings/"+id+"/materials/"+mats[0], cont, "continue starts at the first material")
 
