@@ -32,7 +32,7 @@ func (a *App) handleRegisterForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	vm.Feedback = true // feedback requests are on unless the person opts out
+	vm.Feedback = false // feedback requests are voluntary: an opt-in that starts unticked
 	return a.render(w, r, http.StatusOK, views.Register(a.page(r, tr(r, "accounts.register.title")), vm))
 }
 
@@ -182,9 +182,8 @@ func (a *App) handleVerifyResend(w http.ResponseWriter, r *http.Request) error {
 
 // GET /login
 func (a *App) handleLoginForm(w http.ResponseWriter, r *http.Request) error {
-	next := safeNext(r.URL.Query().Get("next"))
-	if currentUser(r.Context()) != nil {
-		http.Redirect(w, r, next, http.StatusSeeOther)
+	if u := currentUser(r.Context()); u != nil {
+		http.Redirect(w, r, landing(*u, r.URL.Query().Get("next")), http.StatusSeeOther)
 		return nil
 	}
 	return a.render(w, r, http.StatusOK, views.Login(a.page(r, tr(r, "accounts.login.title")), views.LoginForm{Next: r.URL.Query().Get("next")}))
@@ -552,10 +551,6 @@ func safeNext(v string) string {
 	return v
 }
 
-// countryOptions lists the ASEAN countries first, then all others, named
-// in English; countryOptionsIn names them in the reader's language.
-func countryOptions() []views.OptionGroup { return countryOptionsIn(context.Background()) }
-
 // countryOptionsIn lists the ASEAN countries first, then all others, in
 // the language of ctx.
 func countryOptionsIn(ctx context.Context) []views.OptionGroup {
@@ -575,10 +570,7 @@ func countryOptionsIn(ctx context.Context) []views.OptionGroup {
 	return []views.OptionGroup{{Label: p.T("accounts.options.asean"), Options: first}, {Label: p.T("accounts.options.other"), Options: rest}}
 }
 
-// industryOptions lists the industries named in English;
-// industryOptionsIn names them in the reader's language.
-func industryOptions() []views.OptionGroup { return industryOptionsIn(context.Background()) }
-
+// industryOptionsIn lists the industries, named in the language of ctx.
 func industryOptionsIn(ctx context.Context) []views.OptionGroup {
 	var opts []views.Option
 	for _, i := range store.Industries() {
@@ -593,10 +585,8 @@ func industryName(ctx context.Context, code string) string {
 	return i18n.From(ctx).T("accounts.industry." + code)
 }
 
-// genderOptions lists the answers to the gender question in English;
-// genderOptionsIn says them in the reader's language.
-func genderOptions() []views.OptionGroup { return genderOptionsIn(context.Background()) }
-
+// genderOptionsIn lists the answers to the gender question, said in the
+// language of ctx.
 func genderOptionsIn(ctx context.Context) []views.OptionGroup {
 	var opts []views.Option
 	for _, g := range store.Genders() {

@@ -44,10 +44,10 @@ func (a *App) seedDemo(ctx context.Context) error {
 		return err
 	}
 	pages := []store.MaterialInput{
-		{Kind: store.MaterialPage, Title: "1. Know your customer", Required: true, BodyMD: "## Who buys from you?\n\n" +
+		{Kind: store.MaterialPage, Title: "Know your customer", Required: true, BodyMD: "## Who buys from you?\n\n" +
 			"Write down three kinds of customers and what each needs from you. A good offer answers one need very well.\n\n" +
 			"| Customer | Need | Your answer |\n|---|---|---|\n| Office workers | Quick lunch | Pre-ordered rice boxes |\n| Students | Low price | Student set menu |\n"},
-		{Kind: store.MaterialPage, Title: "2. A website in one afternoon", Required: true, BodyMD: "A one-page site is enough to start:\n\n" +
+		{Kind: store.MaterialPage, Title: "A website in one afternoon", Required: true, BodyMD: "A one-page site is enough to start:\n\n" +
 			"1. What you sell, in one sentence\n2. Prices or a price range\n3. How to order or visit, with opening hours\n4. Photos of real products\n\n" +
 			"Keep the page fast: small images, no pop-ups."},
 		{Kind: store.MaterialLink, Title: "Further reading: marketing checklists", URL: "https://www.smecorp.gov.my/", Required: false},
@@ -64,7 +64,7 @@ func (a *App) seedDemo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.store.AddMaterial(ctx, t1.ID, fileID, store.MaterialInput{Kind: store.MaterialFile, Title: "3. Weekly checklist (text file)",
+	if _, err := a.store.AddMaterial(ctx, t1.ID, fileID, store.MaterialInput{Kind: store.MaterialFile, Title: "Weekly checklist (text file)",
 		FileName: "weekly-checklist.txt", FileType: "text/plain; charset=utf-8", FileSize: int64(len(checklist)), FileHash: sum, Required: true}); err != nil {
 		return err
 	}

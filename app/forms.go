@@ -2,8 +2,11 @@ package app
 
 import (
 	"errors"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -18,6 +21,7 @@ type form struct {
 	r            *http.Request
 	Errors       views.Errors
 	fileTooLarge bool
+	files        map[string]upload // parseUploadForm's files, by field
 }
 
 // parseForm reads the body (already bounded by limitBody). A body over the
@@ -241,4 +245,76 @@ func parseMultipart(r *http.Request, maxMemory int64) (*form, error) {
 		return nil, bodyError(err)
 	}
 	return &form{r: r, Errors: views.Errors{}}, nil
+}
+
+// upload is a file sent with a form, as parseUploadForm read it.
+type upload struct {
+	data     []byte
+	parts    int  // how many files the field carried
+	tooLarge bool // over the size allowed: read past, not kept
+}
+
+// parseUploadForm reads a multipart form part by part. A file of at most
+// maxFile bytes is kept in memory (never in a temporary file); a larger
+// one is read past without being kept, so its field can say it is too
+// large while everything else typed stays in the form. The other fields
+// together may have maxValues bytes. Only a body over the route's limit,
+// far beyond any form, is still refused whole (413).
+func parseUploadForm(r *http.Request, maxFile, maxValues int64) (*form, error) {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return parseForm(r)
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, bodyError(err)
+	}
+	values, files := url.Values{}, map[string]upload{}
+	left := maxValues
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, bodyError(err)
+		}
+		name := part.FormName()
+		if part.FileName() == "" {
+			b, err := io.ReadAll(io.LimitReader(part, left+1))
+			if err != nil {
+				return nil, bodyError(err)
+			}
+			if left -= int64(len(b)); left < 0 {
+				return nil, &http.MaxBytesError{Limit: maxValues}
+			}
+			if name != "" {
+				values.Add(name, string(b))
+			}
+			continue
+		}
+		up := files[name]
+		up.parts++
+		data, err := io.ReadAll(io.LimitReader(part, maxFile+1))
+		if err != nil {
+			return nil, bodyError(err)
+		}
+		if int64(len(data)) > maxFile {
+			up.data, up.tooLarge = nil, true
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return nil, bodyError(err)
+			}
+		} else if up.parts == 1 {
+			up.data = data
+		}
+		files[name] = up
+	}
+	r.PostForm = values
+	r.Form = url.Values{}
+	for _, vs := range []url.Values{values, r.URL.Query()} {
+		for k, v := range vs {
+			r.Form[k] = append(r.Form[k], v...)
+		}
+	}
+	r.MultipartForm = &multipart.Form{Value: values}
+	return &form{r: r, Errors: views.Errors{}, files: files}, nil
 }

@@ -36,16 +36,17 @@ func TestMassMailingIsAResumableJob(t *testing.T) {
 		DetectedAt: ts.clock.Now(), Scope: store.BreachAll})
 	require.NoError(t, err)
 
-	began := time.Now()
 	res, _ := dpo.postForm(t, "/console/breaches/"+b.ID+"/notify", nil)
-	took := time.Since(began)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
-	assert.Less(t, took, 200*time.Millisecond, "the request only records the mailing")
-
-	// Stop the app once the mailing is under way: a restart mid-way.
+	// The request only records the mailing: when it answers, the job has
+	// not queued everyone (queueing 20,000 notices takes the background
+	// job seconds, so a request doing the work itself fails this).
 	ms, err := ts.store.MassMailingsFor(ctx, store.MassBreachNotice, b.ID)
 	require.NoError(t, err)
 	require.Len(t, ms, 1)
+	assert.Less(t, ms[0].Queued, people, "the request only records the mailing")
+
+	// Stop the app once the mailing is under way: a restart mid-way.
 	require.Eventually(t, func() bool {
 		m, err := ts.store.MassMailing(ctx, ms[0].ID)
 		return err == nil && m.Processed > 0

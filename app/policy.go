@@ -172,9 +172,11 @@ func mayViewReports(x actor, memberID string) bool {
 	return x.isOperator() || (memberID != "" && x.isStaffOf(memberID))
 }
 
-// mayAnnounce: announcing a published training to the people who opted in
+// mayAnnounce: announcing a published training (not archived) to the people who opted in
 // is for the staff of the owning Member and content operators.
-func mayAnnounce(x actor, t store.Training) bool { return t.Published && mayEditTraining(x, t) }
+func mayAnnounce(x actor, t store.Training) bool {
+	return t.Published && !t.Archived() && mayEditTraining(x, t)
+}
 
 // mayRequestFeedback: asking a training's learners for feedback, likewise.
 func mayRequestFeedback(x actor, t store.Training) bool { return mayEditTraining(x, t) }

@@ -11,9 +11,15 @@ import (
 	"kelas/views"
 )
 
-// profileBodyBytes bounds the profile form: the largest picture plus room
-// for the other fields.
-const profileBodyBytes = maxPictureBytes + 128<<10
+// profileBodyBytes bounds the profile form's body: far beyond the largest
+// picture, so a photo straight from a phone's camera is read past and
+// refused at its field, the form kept (only the picture is held in memory,
+// and only up to maxPictureBytes). profileFieldBytes bounds the other
+// fields together.
+const (
+	profileBodyBytes  = 16 << 20
+	profileFieldBytes = 128 << 10
+)
 
 // GET /profile
 func (a *App) handleProfileForm(w http.ResponseWriter, r *http.Request) error {
@@ -69,7 +75,7 @@ func languageChoices() []views.OptionGroup {
 // POST /profile
 func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r.Context())
-	f, err := parseMultipart(r, profileBodyBytes)
+	f, err := parseUploadForm(r, maxPictureBytes, profileFieldBytes)
 	if err != nil {
 		return err
 	}
@@ -240,6 +246,23 @@ func (a *App) handleProfilePicture(w http.ResponseWriter, r *http.Request) error
 // was chosen; fileTooLarge is set when it was over max.
 func (f *form) file(name string, max int64) (data []byte, ok bool) {
 	r := f.r
+	if f.files != nil {
+		up, sent := f.files[name]
+		switch {
+		case !sent:
+			return nil, false
+		case up.parts > 1:
+			f.fail(name, tr(r, "form.error.file_one"))
+			return nil, false
+		case up.tooLarge || int64(len(up.data)) > max:
+			f.fileTooLarge = true
+			return nil, false
+		case len(up.data) == 0:
+			f.fail(name, tr(r, "form.error.file_empty"))
+			return nil, false
+		}
+		return up.data, true
+	}
 	if f.r.MultipartForm == nil {
 		return nil, false
 	}

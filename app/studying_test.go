@@ -42,7 +42,7 @@ func TestStudyFromTheDashboard(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	d := doc(t, body)
 	assert.Equal(t, "0", d.Find(`[data-testid="progress-bar"]`).AttrOr("value", ""))
-	assert.Contains(t, d.Find(`[data-testid="dashboard-progress"]`).Text(), "0 of 3 materials", "the progress in words too")
+	assert.Contains(t, d.Find(`[data-testid="dashboard-progress"]`).Text(), "0 of 3 required materials", "the progress in words too")
 	cont := d.Find(`[data-testid="continue"]`).AttrOr("href", "")
 	require.Equal(t, "/trainings/"+id+"/materials/"+mats[0], cont, "continue starts at the first material")
 
@@ -100,12 +100,15 @@ func TestStudyFromTheDashboard(t *testing.T) {
 	})
 
 	t.Run("leaving says what is kept and for how long", func(t *testing.T) {
+		// The periods come from the data map and the rules in force: an
+		// operator's change shows here.
+		require.NoError(t, ts.store.SetRetentionRules(t.Context(), "x", map[string]int{store.RetActivity: 200}))
 		res, body := learner.get(t, "/trainings/"+id+"/leave")
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		d := doc(t, body)
 		kept := d.Find(`[data-testid="leave-kept"]`).Text()
-		assert.Contains(t, kept, "while the account exists", "the data map's retention of learning records")
-		assert.Contains(t, kept, "365 days", "the activity log's retention rule in force")
+		assert.Contains(t, kept, "Your quiz attempts and grades: while your account exists", "the data map's retention of learning records")
+		assert.Contains(t, kept, "Activity log entries: 200 days", "the activity log's retention rule in force")
 		assert.Contains(t, d.Find(`[data-testid="leave-certificate"]`).Text(), e.CertificateCode)
 
 		res, _ = learner.postForm(t, "/trainings/"+id+"/leave", nil)

@@ -151,7 +151,25 @@ func (a *App) handleEnrol(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.logActivity(r, store.ActivityEvent{TrainingID: t.ID, Action: store.ActEnrol, ObjectType: "training", ObjectID: t.ID})
-	a.redirect(w, r, "/trainings/"+t.ID, tr(r, "trainings.flash.enrolled"))
+	// Point at what the page shows next: the first material, else the
+	// sessions (a live training may have no materials at all).
+	next := "trainings.flash.enrolled_plain"
+	mats, err := a.store.Materials(r.Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	if len(mats) > 0 {
+		next = "trainings.flash.enrolled"
+	} else if t.Live() {
+		sessions, err := a.store.TrainingSessions(r.Context(), t.ID)
+		if err != nil {
+			return err
+		}
+		if len(sessions) > 0 {
+			next = "trainings.flash.enrolled_sessions"
+		}
+	}
+	a.redirect(w, r, "/trainings/"+t.ID, tr(r, next))
 	return nil
 }
 

@@ -312,9 +312,8 @@ func (a *App) handleTwoFactorSave(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		a.log.Info("second factor on", "user_id", u.ID)
-		if err := a.mailTwoFactorChanged(ctx, nu, true, false); err != nil {
-			return err
-		}
+		// The factor is on: the codes must be shown even without the notice.
+		a.mailTwoFactorChanged(ctx, nu, true, false)
 		if err := a.render(w, r, http.StatusOK, views.RecoveryCodes(a.page(r, tr(r, "twofactor.codes.title")),
 			views.RecoveryCodesView{Codes: codes, Next: a.policyCheckpoint(ctx, u.ID, "/")})); err != nil {
 			return err
@@ -354,9 +353,7 @@ func (a *App) handleTwoFactorSave(w http.ResponseWriter, r *http.Request) error 
 		if err := a.logIn(ctx, nu); err != nil {
 			return err
 		}
-		if err := a.mailTwoFactorChanged(ctx, nu, false, false); err != nil {
-			return err
-		}
+		a.mailTwoFactorChanged(ctx, nu, false, false)
 		a.redirect(w, r, "/profile/2fa", tr(r, "twofactor.flash.off"))
 	default:
 		return errBadRequest
@@ -448,9 +445,7 @@ func (a *App) handleTwoFactorReset(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if err := a.mailTwoFactorChanged(r.Context(), u, false, true); err != nil {
-		return err
-	}
+	a.mailTwoFactorChanged(r.Context(), u, false, true)
 	a.log.Info("second factor reset", "user_id", uid, "by", x.user.ID)
 	a.redirect(w, r, "/console/operators", tr(r, "twofactor.flash.reset"))
 	return nil
@@ -470,6 +465,11 @@ func codeRefused(r *http.Request, f *form) error {
 
 // mailTwoFactorChanged tells u, in their own language, that their second
 // factor was turned on or off.
-func (a *App) mailTwoFactorChanged(ctx context.Context, u store.User, on, byOperator bool) error {
-	return a.mails.TwoFactorChanged(ctx, u, on, byOperator)
+//
+// The change is made before: a notice that cannot be queued does not undo
+// it, and is logged rather than shown to whoever made the change.
+func (a *App) mailTwoFactorChanged(ctx context.Context, u store.User, on, byOperator bool) {
+	if err := a.mails.TwoFactorChanged(ctx, u, on, byOperator); err != nil {
+		a.log.Error("second factor mail not queued", "user_id", u.ID, "err", err)
+	}
 }

@@ -231,7 +231,8 @@ var ErrAttended = errors.New("store: the session has attendance recorded")
 func (s *Store) DeleteSession(ctx context.Context, trainingID, id string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM attendance WHERE session_id = ?", id).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM attendance a JOIN training_sessions ss ON ss.id = a.session_id
+			WHERE a.session_id = ? AND ss.training_id = ?`, id, trainingID).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {

@@ -75,20 +75,3 @@ func (s *Store) AcceptedUndertaking(ctx context.Context, userID, version string)
 	}
 	return n > 0, nil
 }
-
-// LatestUndertakings returns the most recent acceptance of each of ids that
-// has one, by user id: the operator list shows them.
-func (s *Store) LatestUndertakings(ctx context.Context, ids []string) (map[string]Undertaking, error) {
-	out := map[string]Undertaking{}
-	for _, id := range ids {
-		u, err := s.LatestUndertaking(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[id] = u
-	}
-	return out, nil
-}

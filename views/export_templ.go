@@ -384,15 +384,15 @@ func exportTable(d ExportDataset) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				for _, v := range r {
+				for i, v := range r {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "<td>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var19 string
-					templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(v)
+					templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(exportCell(ctx, d, i, v))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/export.templ`, Line: 118, Col: 15}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/export.templ`, Line: 118, Col: 38}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 					if templ_7745c5c3_Err != nil {
@@ -415,6 +415,24 @@ func exportTable(d ExportDataset) templ.Component {
 		}
 		return nil
 	})
+}
+
+// exportCell is the text of a cell on the readable page: as in the CSV,
+// except that codes a person cannot read (an activity's action and what it
+// was about, a quiz's outcome) are said in words.
+func exportCell(ctx context.Context, d ExportDataset, col int, v string) string {
+	if col >= len(d.Columns) || v == "" {
+		return v
+	}
+	switch d.Name + "." + d.Columns[col] {
+	case "activity_log.action":
+		return codeText(ctx, activityKeys, v)
+	case "activity_log.object_type":
+		return codeText(ctx, objectTypeKeys, v)
+	case "quiz_attempts.passed":
+		return onOff(ctx, v == "1")
+	}
+	return v
 }
 
 // richText renders message key with some placeholders replaced by HTML

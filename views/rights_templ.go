@@ -2385,7 +2385,7 @@ func AccessPage(p Page, v AccessView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(v.Cookies) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 180, "<table><caption>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 180, "<table tabindex=\"0\"><caption>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -2628,7 +2628,7 @@ func AccessPage(p Page, v AccessView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 203, "</p><table data-testid=\"access-activity\"><caption class=\"visually-hidden\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 203, "</p><table data-testid=\"access-activity\" tabindex=\"0\"><caption class=\"visually-hidden\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -2703,9 +2703,9 @@ func AccessPage(p Page, v AccessView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var166 string
-				templ_7745c5c3_Var166, templ_7745c5c3_Err = templ.JoinStringErrs(a.At.Format(time.DateTime))
+				templ_7745c5c3_Var166, templ_7745c5c3_Err = templ.JoinStringErrs(dateTime(ctx, a.At))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 458, Col: 54}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 458, Col: 47}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var166))
 				if templ_7745c5c3_Err != nil {
@@ -2718,7 +2718,7 @@ func AccessPage(p Page, v AccessView) templ.Component {
 				var templ_7745c5c3_Var167 string
 				templ_7745c5c3_Var167, templ_7745c5c3_Err = templ.JoinStringErrs(codeText(ctx, activityKeys, a.Action))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 458, Col: 104}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 458, Col: 97}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var167))
 				if templ_7745c5c3_Err != nil {
@@ -2731,7 +2731,7 @@ func AccessPage(p Page, v AccessView) templ.Component {
 				var templ_7745c5c3_Var168 string
 				templ_7745c5c3_Var168, templ_7745c5c3_Err = templ.JoinStringErrs(codeText(ctx, objectTypeKeys, a.ObjectType))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 458, Col: 160}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 458, Col: 153}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var168))
 				if templ_7745c5c3_Err != nil {
@@ -2744,7 +2744,7 @@ func AccessPage(p Page, v AccessView) templ.Component {
 				var templ_7745c5c3_Var169 string
 				templ_7745c5c3_Var169, templ_7745c5c3_Err = templ.JoinStringErrs(ipLabel(ctx, a))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 458, Col: 188}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/rights.templ`, Line: 458, Col: 181}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var169))
 				if templ_7745c5c3_Err != nil {
@@ -2791,7 +2791,7 @@ func AccessPage(p Page, v AccessView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 218, "<table data-testid=\"access-disclosures\"><caption class=\"visually-hidden\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 218, "<table data-testid=\"access-disclosures\" tabindex=\"0\"><caption class=\"visually-hidden\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -4759,27 +4759,29 @@ var cookieHowKeys = map[string]string{
 	store.ConsentGPC:      "rights.cookie_how.gpc",
 }
 
-// activityKeys are the catalogue keys of the activity log's actions.
+// activityKeys are the catalogue keys of the activity log's actions, the
+// words the learning pages use too (never the code itself).
 var activityKeys = map[string]string{
-	store.ActViewTraining:     "rights.activity.view_training",
-	store.ActEnrol:            "rights.activity.enrol",
-	store.ActViewMaterial:     "rights.activity.view_material",
-	store.ActDownloadFile:     "rights.activity.download_file",
-	store.ActStartQuiz:        "rights.activity.start_quiz",
-	store.ActSubmitQuiz:       "rights.activity.submit_quiz",
-	store.ActComplete:         "rights.activity.complete",
-	store.ActCertificateIssue: "rights.activity.certificate_issued",
-	store.ActAttendance:       "rights.activity.attendance",
+	store.ActViewTraining:     "activity.action.view_training",
+	store.ActEnrol:            "activity.action.enrol",
+	store.ActViewMaterial:     "activity.action.view_material",
+	store.ActDownloadFile:     "activity.action.download_file",
+	store.ActStartQuiz:        "activity.action.start_quiz",
+	store.ActSubmitQuiz:       "activity.action.submit_quiz",
+	store.ActComplete:         "activity.action.complete",
+	store.ActCertificateIssue: "activity.action.certificate_issued",
+	store.ActAttendance:       "activity.action.attendance",
+	store.ActLeave:            "activity.action.leave_training",
 }
 
 // objectTypeKeys are the catalogue keys of what an activity was about.
 var objectTypeKeys = map[string]string{
-	"training":     "rights.object.training",
-	"material":     "rights.object.material",
-	"certificate":  "rights.object.certificate",
-	"quiz":         "rights.object.quiz",
-	"quiz_attempt": "rights.object.quiz_attempt",
-	"session":      "rights.object.session",
+	"training":     "activity.object.training",
+	"material":     "activity.object.material",
+	"certificate":  "activity.object.certificate",
+	"quiz":         "activity.object.quiz",
+	"quiz_attempt": "activity.object.quiz_attempt",
+	"session":      "activity.object.session",
 }
 
 // codeText is the message of a code from keys, or the code itself.
