@@ -146,7 +146,9 @@ func (a *App) auditNames(r *http.Request, x actor, v *views.AuditView) error {
 	shown := make([]string, 0, len(names))
 	for id, n := range names {
 		v.Names[id] = n.Name
-		shown = append(shown, id)
+		if id != x.user.ID { // one's own name is no disclosure
+			shown = append(shown, id)
+		}
 	}
 	return a.disclose(r, x, store.ViewAuditLog, "", "@audit_log", shown...)
 }
