@@ -202,3 +202,137 @@ func assertSorted(t *testing.T, body, key, order string) {
 	}
 	assert.Equal(t, order, el.AttrOr("aria-sort", ""))
 }
+
+// TestConsoleListSearchNarrows: the Member, training and learner lists
+// narrow to what the search finds, and the pager's links keep the search.
+func TestConsoleListSearchNarrows(t *testing.T) {
+	ts := newTestServer(t)
+	dpo, dpoUser := dpoClient(t, ts)
+	for _, lc := range listCases() {
+		if lc.name == "members" || lc.name == "trainings" || lc.name == "learners" {
+			lc.seed(t, ts, dpoUser)
+		}
+	}
+	for _, c := range []struct {
+		path, rows string
+		want       int
+	}{
+		{"/console/members?q=lists+member+1", `[data-testid="members"] tbody tr`, 10},
+		{"/console/members?q=LISTS+MEMBER+07", `[data-testid="members"] tbody tr`, 1},
+		{"/console/trainings?q=training+0", `[data-testid="console-trainings"] tbody tr`, 10},
+		{"/console/learners?q=sari+ward07", `[data-testid="learner-results"] li`, 1},
+		{"/console/learners?q=sari07%40example.org", `[data-testid="learner-results"] li`, 1},
+		{"/console/learners?q=nobody", `[data-testid="learner-results"] li`, 0},
+	} {
+		res, body := dpo.get(t, c.path)
+		require.Equal(t, http.StatusOK, res.StatusCode, c.path)
+		assert.Len(t, listRows(t, body, c.rows), c.want, c.path)
+		count := fmt.Sprintf("%d entries", c.want)
+		if c.want == 1 {
+			count = "1 entry"
+		}
+		assert.Equal(t, count, doc(t, body).Find(`[data-testid="pager-count"]`).Text(), c.path)
+		if c.want == 0 {
+			assert.Equal(t, 1, doc(t, body).Find(`[data-testid="no-match"]`).Length())
+		}
+	}
+	// The search travels with the pages: 60 learners named Sari.
+	res, body := dpo.get(t, "/console/learners?q=sari")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	next := doc(t, body).Find(`[data-testid="pager-next"]`).AttrOr("href", "")
+	u, err := url.Parse(next)
+	require.NoError(t, err)
+	assert.Equal(t, "sari", u.Query().Get("q"))
+	assert.Equal(t, "2", u.Query().Get("page"))
+	res, body = dpo.get(t, next)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Len(t, listRows(t, body, `[data-testid="learner-results"] li`), 10)
+}
+
+// TestAuditLogFiltersAndNames: the audit log narrows by actor (id, email,
+// cli), action (exact or its start) and date; it shows the names behind the
+// ids to an operator who accepted the undertaking, recording a disclosure
+// for each person named; without the undertaking it shows ids only and
+// records nothing.
+func TestAuditLogFiltersAndNames(t *testing.T) {
+	ts := newTestServer(t)
+	dpo, dpoUser := dpoClient(t, ts)
+	ctx := t.Context()
+	op := account(t, ts, store.NewUser{Email: "operator.lists@example.org", FirstName: "Oskar", Surname: "Operator", Role: store.RoleOperator})
+	learner := account(t, ts, store.NewUser{Email: "lestari@example.org", FirstName: "Lestari", Surname: "Wibowo"})
+	day1 := ts.clock.Now()
+	require.NoError(t, ts.store.Audit(ctx, store.AuditEntry{ActorID: op.ID, Action: "grant.create", TargetType: "grant", TargetID: store.NewID()}))
+	require.NoError(t, ts.store.Audit(ctx, store.AuditEntry{ActorID: store.ActorCLI, Action: store.AuditKeysRotate}))
+	ts.clock.Add(48 * time.Hour)
+	require.NoError(t, ts.store.Audit(ctx, store.AuditEntry{ActorID: op.ID, Action: "grant.revoke", TargetType: "grant", TargetID: store.NewID()}))
+	require.NoError(t, ts.store.Audit(ctx, store.AuditEntry{ActorID: op.ID, Action: store.AuditUserSuspend, TargetType: "user", TargetID: learner.ID}))
+
+	actions := func(path string) (int, []string) {
+		t.Helper()
+		res, body := dpo.get(t, path)
+		var out []string
+		doc(t, body).Find(`[data-testid="audit"] tbody tr td:nth-child(4)`).Each(func(_ int, s *goquery.Selection) { out = append(out, s.Text()) })
+		return res.StatusCode, out
+	}
+	for _, c := range []struct {
+		query string
+		want  []string
+	}{
+		{"actor=" + op.ID + "&action=grant", []string{"grant.revoke", "grant.create"}},
+		{"actor=" + url.QueryEscape(op.Email) + "&action=grant", []string{"grant.revoke", "grant.create"}},
+		{"actor=cli", []string{store.AuditKeysRotate}},
+		{"action=grant.create", []string{"grant.create"}},
+		{"action=grant&dir=asc", []string{"grant.create", "grant.revoke"}},
+		{"actor=" + op.ID + "&from=" + day1.AddDate(0, 0, 1).Format(time.DateOnly), []string{store.AuditUserSuspend, "grant.revoke"}},
+		{"actor=" + op.ID + "&until=" + day1.Format(time.DateOnly), []string{"grant.create"}},
+	} {
+		status, got := actions("/console/audit?" + c.query)
+		require.Equal(t, http.StatusOK, status, c.query)
+		assert.Equal(t, c.want, got, c.query)
+	}
+	for _, bad := range []string{"actor=nobody%40example.org", "actor=drop+table", "action=GRANT%3B", "from=yesterday",
+		"from=2026-03-05&until=2026-03-01"} {
+		res, body := dpo.get(t, "/console/audit?"+bad)
+		assert.Equal(t, http.StatusUnprocessableEntity, res.StatusCode, bad)
+		assert.Equal(t, 1, doc(t, body).Find(`[data-testid="error-summary"]`).Length(), bad)
+	}
+
+	// Names are shown, and seeing them is recorded for the people named
+	// (not for the viewer's own name).
+	before, err := ts.store.Disclosures(ctx, learner.ID)
+	require.NoError(t, err)
+	res, body := dpo.get(t, "/console/audit?action=user.suspend")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	assert.Equal(t, "Oskar Operator", strings.TrimSpace(d.Find(`[data-testid="audit-actor"]`).Text()))
+	assert.Contains(t, d.Find(`[data-testid="audit-target"]`).Text(), "Lestari Wibowo")
+	assert.NotContains(t, body, learner.ID+"</td>")
+	assert.Equal(t, 1, d.Find(`[data-testid="audit-names-recorded"]`).Length())
+	after, err := ts.store.Disclosures(ctx, learner.ID)
+	require.NoError(t, err)
+	require.Len(t, after, len(before)+1)
+	assert.Equal(t, store.ViewAuditLog, after[0].View)
+	assert.Equal(t, dpoUser.ID, after[0].ViewerID)
+	ds, err := ts.store.Disclosures(ctx, op.ID)
+	require.NoError(t, err)
+	assert.NotEmpty(t, ds, "the operator named is told too")
+	mine, err := ts.store.Disclosures(ctx, dpoUser.ID)
+	require.NoError(t, err)
+	assert.Empty(t, mine, "one's own name is no disclosure")
+
+	// A new undertaking text: until it is accepted, ids only, nothing recorded.
+	st, err := ts.store.Settings(ctx)
+	require.NoError(t, err)
+	_, err = ts.store.SaveSettings(ctx, op.ID, st.Revision, map[string]string{store.SettingConfidentialityText: "We keep every name to ourselves."})
+	require.NoError(t, err)
+	res, body = dpo.get(t, "/console/audit?action=user.suspend")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d = doc(t, body)
+	assert.NotContains(t, body, "Lestari")
+	assert.Contains(t, d.Find(`[data-testid="audit-target"]`).Text(), learner.ID)
+	link := d.Find(`[data-testid="audit-names-undertaking"] a`).AttrOr("href", "")
+	assert.True(t, strings.HasPrefix(link, "/console/undertaking?next="), link)
+	again, err := ts.store.Disclosures(ctx, learner.ID)
+	require.NoError(t, err)
+	assert.Len(t, again, len(after))
+}
