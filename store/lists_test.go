@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -54,4 +55,47 @@ func TestAuditListActionFilter(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 5, p.Total)
 	assert.Len(t, p.Items, 1)
+}
+
+// listCalls calls every console list of lists.go once.
+func listCalls(s *Store) map[string]func(context.Context) error {
+	q := ListQuery{Limit: 10}
+	return map[string]func(context.Context) error{
+		"MemberList": func(ctx context.Context) error {
+			_, err := s.MemberList(ctx, MemberFilter{Query: "a", ListQuery: q})
+			return err
+		},
+		"GrantList":  func(ctx context.Context) error { _, err := s.GrantList(ctx, GrantFilter{ListQuery: q}); return err },
+		"OutboxList": func(ctx context.Context) error { _, err := s.OutboxList(ctx, OutboxFilter{ListQuery: q}); return err },
+		"CaseList": func(ctx context.Context) error {
+			_, err := s.CaseList(ctx, CaseFilter{Status: CaseOpen}, q)
+			return err
+		},
+		"BreachList": func(ctx context.Context) error { _, err := s.BreachList(ctx, BreachFilter{ListQuery: q}); return err },
+		"TrainingList": func(ctx context.Context) error {
+			_, err := s.TrainingList(ctx, TrainingListFilter{ListQuery: q})
+			return err
+		},
+		"LearnerList": func(ctx context.Context) error {
+			_, err := s.LearnerList(ctx, LearnerFilter{Query: "ayu", ListQuery: q})
+			return err
+		},
+		"PeopleNames": func(ctx context.Context) error { _, err := s.PeopleNames(ctx, []string{NewID()}); return err },
+		"AuditList": func(ctx context.Context) error {
+			_, err := s.AuditList(ctx, AuditFilter{Action: "grant", ListQuery: q})
+			return err
+		},
+	}
+}
+
+// TestClosedStoreReportsEveryList: like every other call, a list on a
+// closed store reports the cause, never an empty page.
+func TestClosedStoreReportsEveryList(t *testing.T) {
+	s := newTestStore(t)
+	require.NoError(t, s.Close())
+	for name, call := range listCalls(s) {
+		err := call(context.Background())
+		assert.ErrorContains(t, err, "database is closed", name)
+		assert.NotErrorIs(t, err, ErrNotFound, name)
+	}
 }
