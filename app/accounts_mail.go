@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"kelas/i18n"
-	"kelas/mail"
 	"kelas/store"
 	"kelas/views"
 )
@@ -21,15 +20,15 @@ type mailLink struct {
 
 // mailFor is ctx speaking the language of a mail's recipient: their saved
 // language, and the printer for writing its subject and body.
-func mailFor(ctx context.Context, u store.User) (context.Context, *i18n.Printer) {
-	return mail.In(ctx, u.Language)
+func (a *App) mailFor(ctx context.Context, u store.User) (context.Context, *i18n.Printer) {
+	return a.mails.In(ctx, u.Language)
 }
 
 // mailForAddress is ctx speaking the language of a mail to an address
 // without an account: the language of the request that sends it (its
 // printer's), else English.
-func mailForAddress(ctx context.Context) (context.Context, *i18n.Printer) {
-	return mail.In(ctx, i18n.From(ctx).Code)
+func (a *App) mailForAddress(ctx context.Context) (context.Context, *i18n.Printer) {
+	return a.mails.In(ctx, i18n.From(ctx).Code)
 }
 
 // accountMail renders body into text and HTML and queues it for one
@@ -58,7 +57,7 @@ func (a *App) mailVerification(ctx context.Context, u store.User, address string
 	if !a.mailOn {
 		a.printLink("email confirmation link for account "+u.ID, link)
 	}
-	ctx, p := mailFor(ctx, u)
+	ctx, p := a.mailFor(ctx, u)
 	return a.accountMail(ctx, u.ID, address, "verify", p.T("mail.verify.subject"), views.MailBody{
 		Greeting:    p.T("mail.greeting", "name", u.FirstName),
 		Paragraphs:  []string{p.T("mail.verify.body")},
@@ -86,7 +85,7 @@ func (a *App) mailDuplicateNotice(ctx context.Context, address string) error {
 	if due, err := a.store.DuplicateNoticeDue(ctx, u.ID); err != nil || !due {
 		return err
 	}
-	ctx, p := mailFor(ctx, u)
+	ctx, p := a.mailFor(ctx, u)
 	return a.accountMail(ctx, u.ID, u.Email, "duplicate_notice", p.T("mail.duplicate.subject"), views.MailBody{
 		Greeting:    p.T("mail.greeting", "name", u.FirstName),
 		Paragraphs:  []string{p.T("mail.duplicate.body")},
@@ -107,7 +106,7 @@ func (a *App) mailReset(ctx context.Context, u store.User) error {
 		// operator, who runs the server, can pass the link on.
 		a.printLink("password reset link for account "+u.ID, link)
 	}
-	ctx, p := mailFor(ctx, u)
+	ctx, p := a.mailFor(ctx, u)
 	return a.accountMail(ctx, u.ID, u.Email, "reset", p.T("mail.reset.subject"), views.MailBody{
 		Greeting:    p.T("mail.greeting", "name", u.FirstName),
 		Paragraphs:  []string{p.T("mail.reset.body")},
@@ -118,7 +117,7 @@ func (a *App) mailReset(ctx context.Context, u store.User) error {
 }
 
 func (a *App) mailPasswordChanged(ctx context.Context, u store.User) error {
-	ctx, p := mailFor(ctx, u)
+	ctx, p := a.mailFor(ctx, u)
 	return a.accountMail(ctx, u.ID, u.Email, "password_changed", p.T("mail.password_changed.subject"), views.MailBody{
 		Greeting:    p.T("mail.greeting", "name", u.FirstName),
 		Paragraphs:  []string{p.T("mail.password_changed.body"), p.T("mail.password_changed.body_not_you")},
@@ -138,7 +137,7 @@ func (a *App) mailEmailChangeNotice(ctx context.Context, u store.User) error {
 	if err != nil {
 		return err
 	}
-	ctx, p := mailFor(ctx, u)
+	ctx, p := a.mailFor(ctx, u)
 	return a.accountMail(ctx, u.ID, u.Email, "email_change", p.T("mail.email_change.subject"), views.MailBody{
 		Greeting:    p.T("mail.greeting", "name", u.FirstName),
 		Paragraphs:  []string{p.T("mail.email_change.body")},

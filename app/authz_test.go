@@ -199,6 +199,7 @@ var matrix = map[string]string{
 	"GET /privacy/versions/{version}/copy.txt":  "AAAAAAAAAA",
 	"GET /privacy/accept":                       "LAAAAAAAAA",
 	"POST /privacy/accept":                      "LAAAAAAAAA",
+	"POST /privacy/decline":                     "LAAAAAAAAA",
 
 	// Notifications: like editing the training; unsubscribing needs only the
 	// signed token (a bad one is a 400 page, for everyone alike).
@@ -574,7 +575,7 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 		set("action", "enable", "code", c)
 	case "POST /cookies":
 		set("choice", "reject_all", "return", "/")
-	case "POST /privacy/accept":
+	case "POST /privacy/accept", "POST /privacy/decline":
 		// The role's account has accepted the version in force: make it
 		// one that has not, as after a material change.
 		if role != "visitor" {

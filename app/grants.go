@@ -12,12 +12,13 @@ import (
 
 // grantFor returns the id of the active grant that lets the actor's Member
 // see the learners of t, or "" when there is none (or the actor is not
-// staff of t's Member).
+// staff). The grant is t's Member's: to its own staff, or to the actor's
+// Member as its contractor.
 func (a *App) grantFor(r *http.Request, x actor, t store.Training) (string, error) {
-	if x.staff == nil || x.staff.MemberID != t.MemberID {
+	if x.staff == nil {
 		return "", nil
 	}
-	id, err := a.store.ActiveGrantFor(r.Context(), t.MemberID, t.ID)
+	id, err := a.store.ActiveGrantFor(r.Context(), x.staff.MemberID, t.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}
@@ -38,6 +39,8 @@ func (a *App) disclose(r *http.Request, x actor, view, grantID, reason string, s
 		}
 	}
 	d := store.Disclosure{ViewerID: x.user.ID, ViewerRole: string(x.user.Role), View: view, GrantID: grantID, Reason: reason}
+	// The viewer's own Member: a contractor's staff are named with theirs,
+	// the grant with the Member that gave it.
 	if x.staff != nil {
 		d.MemberID = x.staff.MemberID
 	}
@@ -79,7 +82,7 @@ func (a *App) handleGrants(w http.ResponseWriter, r *http.Request) error {
 	}
 	gs := pg.Items
 	v := views.GrantsConsole{Nav: a.consoleNav(r.Context(), x), Grants: gs, Now: a.clock(), CanCreate: mayCreateGrant(x), CanRevoke: map[string]bool{},
-		List: lp.state(r, nil, pg.Total)}
+		ViewerMember: memberID, List: lp.state(r, nil, pg.Total)}
 	for _, g := range gs {
 		v.CanRevoke[g.ID] = mayRevokeGrant(x, g)
 	}
@@ -100,6 +103,14 @@ func (a *App) grantForm(r *http.Request, x actor, f views.GrantForm) (views.Gran
 		opts = append(opts, views.Option{Value: m.ID, Label: m.Name})
 	}
 	f.Members = []views.OptionGroup{{Options: opts}}
+	// A contractor must be an active Member whose staff can log in.
+	var recipients []views.Option
+	for _, m := range ms {
+		if m.Active {
+			recipients = append(recipients, views.Option{Value: m.ID, Label: m.Name})
+		}
+	}
+	f.Recipients = []views.OptionGroup{{Options: recipients}}
 	f.Trainings, err = a.store.Trainings(r.Context(), store.CatalogueFilter{IncludeUnpublished: true})
 	if f.Chosen == nil {
 		f.Chosen = map[string]bool{}
@@ -126,12 +137,24 @@ func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	vm := views.GrantForm{MemberID: f.raw("member_id"), Purpose: f.text("purpose", "fieldlabel.purpose", 5, 300),
+	vm := views.GrantForm{MemberID: f.raw("member_id"), RecipientID: f.raw("recipient_member_id"), Purpose: f.text("purpose", "fieldlabel.purpose", 5, 300),
 		From: f.text("valid_from", "fieldlabel.start", 1, 20), Until: f.text("valid_until", "fieldlabel.end", 1, 20), Chosen: map[string]bool{}}
 	if !store.ValidID(vm.MemberID) {
 		f.fail("member_id", tr(r, "grants.new.error.member"))
 	} else if _, err := a.store.Member(r.Context(), vm.MemberID); err != nil {
 		f.fail("member_id", tr(r, "grants.new.error.member"))
+	}
+	if vm.RecipientID == vm.MemberID {
+		vm.RecipientID = "" // the granting Member's own staff: no contractor
+	}
+	if vm.RecipientID != "" {
+		if !store.ValidID(vm.RecipientID) {
+			f.fail("recipient_member_id", tr(r, "grants.recipient.error"))
+		} else if m, err := a.store.Member(r.Context(), vm.RecipientID); errors.Is(err, store.ErrNotFound) || err == nil && !m.Active {
+			f.fail("recipient_member_id", tr(r, "grants.recipient.error"))
+		} else if err != nil {
+			return err
+		}
 	}
 	var trainings []string
 	for _, t := range f.r.PostForm["trainings"] {
@@ -165,10 +188,12 @@ func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) error {
 	}
 	var g store.Grant
 	if f.Valid() {
-		g, err = a.store.CreateGrant(r.Context(), store.NewGrant{MemberID: vm.MemberID, TrainingIDs: trainings, Purpose: vm.Purpose,
-			ValidFrom: from, ValidUntil: until, GrantedBy: x.user.ID})
+		g, err = a.store.CreateGrant(r.Context(), store.NewGrant{MemberID: vm.MemberID, RecipientID: vm.RecipientID, TrainingIDs: trainings,
+			Purpose: vm.Purpose, ValidFrom: from, ValidUntil: until, GrantedBy: x.user.ID})
 		if errors.Is(err, store.ErrGrantTraining) {
 			f.fail("trainings", tr(r, "grants.new.error.own_trainings"))
+		} else if errors.Is(err, store.ErrGrantRecipient) {
+			f.fail("recipient_member_id", tr(r, "grants.recipient.error"))
 		} else if err != nil {
 			return err
 		}
@@ -180,7 +205,7 @@ func (a *App) handleCreateGrant(w http.ResponseWriter, r *http.Request) error {
 		}
 		return a.render(w, r, http.StatusUnprocessableEntity, views.ConsoleNewGrant(a.page(r, tr(r, "grants.new.heading")), vm))
 	}
-	a.auditReq(r, "grant.create", "grant", g.ID, map[string]any{"member": g.MemberID, "trainings": g.TrainingIDs,
+	a.auditReq(r, "grant.create", "grant", g.ID, map[string]any{"member": g.MemberID, "recipient": g.RecipientID, "trainings": g.TrainingIDs,
 		"from": g.ValidFrom.Format(time.RFC3339), "until": g.ValidUntil.Format(time.RFC3339)})
 	a.redirect(w, r, "/console/grants", tr(r, "grants.flash.granted"))
 	return nil
@@ -197,7 +222,7 @@ func (a *App) handleRevokeGrant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !mayViewGrantsOf(x, g.MemberID) {
+	if !mayViewGrant(x, g) {
 		return store.ErrNotFound
 	}
 	if !mayRevokeGrant(x, g) {
@@ -213,7 +238,7 @@ func (a *App) handleRevokeGrant(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.RevokeGrant(r.Context(), g.ID, x.user.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	a.auditReq(r, "grant.revoke", "grant", g.ID, map[string]any{"member": g.MemberID})
+	a.auditReq(r, "grant.revoke", "grant", g.ID, map[string]any{"member": g.MemberID, "recipient": g.RecipientID})
 	a.redirect(w, r, "/console/grants", tr(r, "grants.flash.revoked"))
 	return nil
 }
@@ -237,7 +262,7 @@ func (a *App) handleTrainingLearners(w http.ResponseWriter, r *http.Request) err
 	if access == accessNone {
 		return store.ErrNotFound
 	}
-	v := views.LearnersView{Nav: a.consoleNav(r.Context(), x), Training: t}
+	v := views.LearnersView{Nav: a.consoleNav(r.Context(), x), Training: t, CanManage: mayEditTraining(x, t)}
 	if v.Count, err = a.store.EnrolmentCount(r.Context(), t.ID); err != nil {
 		return err
 	}

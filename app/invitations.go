@@ -28,7 +28,7 @@ func (a *App) invite(r *http.Request, inv store.Invitation, memberName string) e
 	a.auditReq(r, "invitation.create", "member", inv.MemberID, map[string]any{"role": string(inv.Role)})
 	// The address has no account yet: the mail speaks the inviter's
 	// language.
-	ctx, p := mailForAddress(r.Context())
+	ctx, p := a.mailForAddress(r.Context())
 	body := p.T("mail.invitation.body", "role", roleLabel(ctx, inv.Role))
 	if memberName != "" {
 		body = p.T("mail.invitation.body_member", "role", roleLabel(ctx, inv.Role), "member", memberName)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/text"
 )
 
 // newMarkdown renders material pages. Raw HTML in the source is dropped and
@@ -20,6 +22,25 @@ func newMarkdown() goldmark.Markdown {
 func (a *App) renderMarkdown(src string) (string, error) {
 	var buf bytes.Buffer
 	if err := a.md.Convert([]byte(src), &buf); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+// renderMarkdownUnder renders src as renderMarkdown does, for a section of
+// a page under a heading of the given level: its headings move down
+// below it ("#" becomes level+1), so the page keeps one outline.
+func (a *App) renderMarkdownUnder(src string, level int) (string, error) {
+	b := []byte(src)
+	doc := a.md.Parser().Parse(text.NewReader(b))
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if h, ok := n.(*ast.Heading); ok && entering {
+			h.Level = min(h.Level+level, 6)
+		}
+		return ast.WalkContinue, nil
+	})
+	var buf bytes.Buffer
+	if err := a.md.Renderer().Render(&buf, b, doc); err != nil {
 		return "", err
 	}
 	return buf.String(), nil

@@ -110,15 +110,24 @@ func mayCreateGrant(x actor) bool { return x.canEditContent() }
 // mayViewGrantsOf: operators see all grants; staff their Member's.
 func mayViewGrantsOf(x actor, memberID string) bool { return x.isOperator() || x.isStaffOf(memberID) }
 
+// mayViewGrant: operators, the staff of the granting Member and those of
+// its recipient (a contractor).
+func mayViewGrant(x actor, g store.Grant) bool {
+	return mayViewGrantsOf(x, g.MemberID) || (g.RecipientID != "" && x.isStaffOf(g.RecipientID))
+}
+
 // mayRevokeGrant: content operators, and the admin of the Member holding it
-// (a Member may give up access early, never extend it).
+// or of its recipient (either may give up access early, never extend it).
 func mayRevokeGrant(x actor, g store.Grant) bool {
-	return x.canEditContent() || (x.isStaffOf(g.MemberID) && x.staff.Role == store.RoleMemberAdmin)
+	return x.canEditContent() || (x.staff != nil && x.staff.Role == store.RoleMemberAdmin &&
+		(x.isStaffOf(g.MemberID) || g.RecipientID != "" && x.isStaffOf(g.RecipientID)))
 }
 
 // learnerAccess says how the actor may see the learners of a training:
 // operators always (every view recorded), the owning Member's staff only
-// inside an active grant, everyone else not at all.
+// inside an active grant, a contractor's staff inside an active grant the
+// owning Member gave their Member, everyone else not at all. activeGrant
+// is a grant whose beneficiary is the actor's own Member (grantFor).
 type learnerAccess int
 
 const (
@@ -132,7 +141,7 @@ func learnerAccessTo(x actor, t store.Training, activeGrant bool) learnerAccess 
 	switch {
 	case x.isOperator():
 		return accessAll
-	case x.isStaffOf(t.MemberID) && activeGrant:
+	case x.staff != nil && activeGrant:
 		return accessGrant
 	case x.isStaffOf(t.MemberID):
 		return accessCounts

@@ -513,7 +513,8 @@ func (a *App) handlePolicyAcceptForm(w http.ResponseWriter, r *http.Request) err
 }
 
 func (a *App) renderAccept(w http.ResponseWriter, r *http.Request, pa store.PolicyAcceptance, next string) error {
-	v := views.PolicyAcceptView{Current: pa.Current, LastAccepted: pa.LastAccepted, Next: next}
+	v := views.PolicyAcceptView{Current: pa.Current, LastAccepted: pa.LastAccepted, Next: next,
+		DeclinedVersion: pa.DeclinedVersion, DeclinedAt: pa.DeclinedAt}
 	if code := i18n.From(r.Context()).Code; code != i18n.Default {
 		tr, err := a.store.PolicyTranslation(r.Context(), pa.Current.Version, code)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -563,6 +564,44 @@ func (a *App) handlePolicyAccept(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.log.Info("policy accepted", "user_id", u.ID, "version", pa.Current.Version)
 	a.redirect(w, r, next, tr(r, "policy.flash.accepted", "version", pa.Current.Version))
+	return nil
+}
+
+// POST /privacy/decline
+//
+// Declining keeps the account and the rights portal (export, erasure,
+// objection); everything that processes the person's data stays behind
+// the policy gate, whose page now says they declined and may still accept.
+func (a *App) handlePolicyDecline(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
+	f, err := parseForm(r)
+	if err != nil {
+		return err
+	}
+	next := safeNext(f.raw("next"))
+	pa, err := a.store.PolicyToAccept(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	if !pa.Needed {
+		a.redirect(w, r, next, "")
+		return nil
+	}
+	if f.raw("version") != pa.Current.Version {
+		// The text in force changed while the page was open: show the new one.
+		return a.renderAccept(w, r, pa, next)
+	}
+	back := "/privacy/accept?next=" + url.QueryEscape(next)
+	if pa.DeclinedVersion == pa.Current.Version {
+		// Sent twice: the first answer stands.
+		a.redirect(w, r, back, "")
+		return nil
+	}
+	if err := a.store.DeclinePolicy(r.Context(), u.ID, pa.Current.Version); err != nil {
+		return err
+	}
+	a.log.Info("policy declined", "user_id", u.ID, "version", pa.Current.Version)
+	a.redirect(w, r, back, tr(r, "policy.flash.declined", "version", pa.Current.Version))
 	return nil
 }
 

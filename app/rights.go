@@ -53,25 +53,37 @@ func (a *App) handlePrivacy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := views.PrivacyNotice{Policy: policy, Categories: noticeCategories(ctx, store.DataMap()), Retention: rules, Members: members,
-		Grace: a.erasureGrace(), Identity: identityOf(a.siteSettings(ctx))}
+	// The operator's policy text goes with the generated notice, in the
+	// reader's language where the privacy officer translated it.
+	text, err := a.inReadersLanguage(ctx, policy)
+	if err != nil {
+		return err
+	}
+	if text.HTML, err = a.renderMarkdownUnder(text.Version.BodyMD, 2); err != nil {
+		return err
+	}
+	v := views.PrivacyNotice{Policy: policy, Text: text, Categories: noticeCategories(ctx, store.DataMap()), Retention: rules,
+		Members: members, Grace: a.erasureGrace(), SessionLifetime: a.sessions.Lifetime, SessionIdle: a.sessions.IdleTimeout,
+		Identity: identityOf(a.siteSettings(ctx))}
 	return a.render(w, r, http.StatusOK, views.Privacy(a.page(r, tr(r, "privacy.title")), v))
 }
 
-// noticeCategories folds the data map into one row per category of
+// noticeCategories folds the data map into one entry per category of
 // personal data, in the order of the categories' names in the reader's
-// language: the notice is generated, never written by hand. The rows keep
-// the data map's codes; the notice words them.
+// language: the notice is generated, never written by hand. Each category
+// lists the plain items that tell of its columns (store/datamap_notice.go),
+// each encrypted when its columns are sealed; the entries keep the data
+// map's codes and the notice words them.
 func noticeCategories(ctx context.Context, fields []store.Field) []views.NoticeCategory {
+	order := map[string]int{}
+	for i, code := range store.PlainItems() {
+		order[code] = i
+	}
 	byCat := map[store.Category]*views.NoticeCategory{}
-	seen := map[string]bool{}
 	add := func(list *[]string, v string) {
-		for _, x := range *list {
-			if x == v {
-				return
-			}
+		if !slices.Contains(*list, v) {
+			*list = append(*list, v)
 		}
-		*list = append(*list, v)
 	}
 	for _, f := range fields {
 		if !f.Personal {
@@ -82,9 +94,9 @@ func noticeCategories(ctx context.Context, fields []store.Field) []views.NoticeC
 			c = &views.NoticeCategory{Code: f.Category}
 			byCat[f.Category] = c
 		}
-		if k := string(f.Category) + "/" + f.Column; !seen[k] && !bookkeeping(f.Column) {
-			seen[k] = true
-			c.Fields = append(c.Fields, f.Column)
+		if !slices.ContainsFunc(c.Items, func(it views.NoticeItem) bool { return it.Code == f.Plain }) {
+			// An item's columns are all sealed or none (a store test).
+			c.Items = append(c.Items, views.NoticeItem{Code: f.Plain, Encrypted: f.Encrypted})
 		}
 		for _, p := range f.Purposes {
 			add(&c.Purposes, p)
@@ -93,32 +105,16 @@ func noticeCategories(ctx context.Context, fields []store.Field) []views.NoticeC
 			c.Bases = append(c.Bases, f.Basis)
 		}
 		add(&c.Retention, f.Retention)
-		c.Encrypted = c.Encrypted || f.Encrypted
 	}
 	out := make([]views.NoticeCategory, 0, len(byCat))
 	for _, c := range byCat {
+		sort.SliceStable(c.Items, func(i, j int) bool { return order[c.Items[i].Code] < order[c.Items[j].Code] })
 		out = append(out, *c)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		return views.NoticeCategoryName(ctx, out[i].Code) < views.NoticeCategoryName(ctx, out[j].Code)
 	})
 	return out
-}
-
-// bookkeeping columns (ids, times, counters, checksums) are kept for every
-// category; the notice lists what describes the person instead.
-func bookkeeping(col string) bool {
-	for _, suffix := range []string{"_id", "_at", "_hash", "_index", "sha256"} {
-		if strings.HasSuffix(col, suffix) {
-			return true
-		}
-	}
-	switch col {
-	case "id", "seq", "status", "attempts", "kind", "how", "position", "size", "progress", "error", "last_error",
-		"headers", "session_epoch", "data", "expiry", "wrapped", "kek_version", "subject", "extended", "at":
-		return true
-	}
-	return false
 }
 
 // GET /rights
@@ -132,7 +128,8 @@ func (a *App) handleRights(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) rightsView(ctx context.Context, u *store.User) (views.RightsView, error) {
-	v := views.RightsView{Verified: u.Verified(), Grace: a.erasureGrace(), Errors: views.Errors{}}
+	v := views.RightsView{Verified: u.Verified(), Grace: a.erasureGrace(), Errors: views.Errors{},
+		Identity: identityOf(a.siteSettings(ctx))}
 	var err error
 	if v.Restricted, err = a.store.Restricted(ctx, u.ID); err != nil {
 		return v, err
@@ -491,9 +488,4 @@ func (a *App) erasureFlash(r *http.Request, at time.Time) string {
 }
 
 // identityOf is who runs the portal, as the notice and the footer say it.
-func identityOf(st store.Settings) views.Identity {
-	return views.Identity{Controller: st.Get(store.SettingControllerName), Address: st.Get(store.SettingControllerAddress),
-		Email: st.Get(store.SettingControllerEmail), Phone: st.Get(store.SettingControllerPhone),
-		DPOName: st.Get(store.SettingDPOName), DPOEmail: st.Get(store.SettingDPOEmail),
-		Authority: st.Get(store.SettingAuthorityName), AuthorityURL: st.Get(store.SettingAuthorityURL)}
-}
+func identityOf(st store.Settings) views.Identity { return views.IdentityOf(st) }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"kelas/i18n"
-	"kelas/mail"
 	"kelas/store"
 	"kelas/views"
 )
@@ -293,7 +292,7 @@ func (a *App) heldPeople(ctx context.Context) (map[string][]store.LegalHold, err
 // and how to cancel until then. It goes even under restriction: it answers
 // their own request.
 func (a *App) mailErasureScheduled(ctx context.Context, u *store.User, c store.Case) {
-	mctx, p := mail.In(ctx, u.Language)
+	mctx, p := a.mails.In(ctx, u.Language)
 	when := p.T("rights.mail.erasure.next_run")
 	if c.ExecuteAfter.After(a.clock()) {
 		when = p.T("rights.mail.erasure.on", "date", p.DateTime(c.ExecuteAfter), "zone", p.ZoneName(c.ExecuteAfter))
@@ -499,7 +498,7 @@ func (a *App) handleRightsCaseExport(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	a.auditReq(r, "rights.case.export", "case", c.ID, map[string]any{"export_id": exportID})
-	mctx, p := mail.In(ctx, u.Language)
+	mctx, p := a.mails.In(ctx, u.Language)
 	if err := a.accountMail(mctx, u.ID, u.Email, "rights_export", p.T("rights.mail.export.subject"), views.MailBody{
 		Greeting:    p.T("mail.greeting", "name", u.FirstName),
 		Paragraphs:  []string{p.T("rights.mail.export.text"), p.T("rights.mail.export.download", "days", p.N("duration.days", days))},

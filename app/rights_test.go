@@ -58,11 +58,11 @@ func TestPrivacyNoticeIsGenerated(t *testing.T) {
 	res, body := ts.get(t, "/privacy")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	d := doc(t, body)
-	cats := d.Find(`[data-testid="notice-categories"] tbody th`).Text()
+	cats := d.Find(`[data-testid="notice-categories"] h3`).Text()
 	for _, want := range []string{"Registration", "Profile", "Activity log", "Learning records", "Disclosures"} {
 		assert.Contains(t, cats, want)
 	}
-	assert.Contains(t, d.Find(`[data-testid="notice-categories"]`).Text(), "surname", "fields come from the data map")
+	assert.Contains(t, d.Find(`[data-testid="notice-categories"]`).Text(), "surname", "items come from the data map")
 	assert.Equal(t, 50, d.Find(`[data-testid="notice-members"] li`).Length(), "every Member is named")
 	rules, err := ts.store.RetentionRules(t.Context())
 	require.NoError(t, err)

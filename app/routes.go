@@ -173,6 +173,7 @@ func (a *App) routes() http.Handler {
 	page("GET /privacy/versions/{version}/copy.txt", anyone, a.handlePolicyCopyText)
 	page("GET /privacy/accept", signedIn, a.handlePolicyAcceptForm)
 	page("POST /privacy/accept", signedIn, a.handlePolicyAccept)
+	page("POST /privacy/decline", signedIn, a.handlePolicyDecline)
 	page("GET /console/trainings/{id}/notify", trainingManagers, a.handleNotifyTraining)
 	page("POST /console/trainings/{id}/announce", trainingManagers, a.handleAnnounce)
 	page("POST /console/trainings/{id}/feedback-request", trainingManagers, a.handleFeedbackRequest)

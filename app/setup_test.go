@@ -13,6 +13,8 @@ import (
 	"kelas/store"
 )
 
+// setupValues is the form the setup page took before it asked for the
+// organisation: it must still be accepted, leaving the settings as they are.
 func setupValues() url.Values {
 	return url.Values{
 		"first_name": {"Ayu"},
@@ -20,6 +22,16 @@ func setupValues() url.Values {
 		"email":      {"ayu.operator@example.org"},
 		"password":   {"correct horse battery"},
 	}
+}
+
+// organisationValues are setupValues with the organisation filled in.
+func organisationValues() url.Values {
+	v := setupValues()
+	v.Set("site_name", "Pelatihan UMKM")
+	v.Set("controller_name", "Lembaga Pelatihan UMKM")
+	v.Set("controller_address", "Jl. Merdeka 1\r\nJakarta 10110")
+	v.Set("controller_email", "privasi@example.org")
+	return v
 }
 
 func setupPath(t *testing.T, ts *testServer) string {
@@ -155,5 +167,143 @@ func TestSetupRejectsBadInput(t *testing.T) {
 		v.Add("email", "other@example.org")
 		res, _ := ts.postForm(t, path, v)
 		require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	})
+}
+
+// TestSetupSavesTheOrganisation: the setup page asks for the site's name
+// and the controller's identity, stored as /console/settings stores them
+// (changed by the new operator, audited), so the console no longer asks to
+// set up the organisation. Left empty, the console still asks.
+func TestSetupSavesTheOrganisation(t *testing.T) {
+	ts := newTestServer(t)
+	path := setupPath(t, ts)
+	res, body := ts.get(t, path)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	form := doc(t, body).Find(`[data-testid="setup-form"]`)
+	assert.Equal(t, "kelas", form.Find(`input[name="site_name"]`).AttrOr("value", ""), "the current name, to keep or change")
+	assert.Equal(t, 1, form.Find(`input[name="controller_name"]`).Length())
+	assert.Equal(t, 1, form.Find(`textarea[name="controller_address"]`).Length())
+	assert.Equal(t, "email", form.Find(`input[name="controller_email"]`).AttrOr("type", ""))
+
+	res, _ = ts.postForm(t, path, organisationValues())
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	st, err := ts.store.Settings(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, "Pelatihan UMKM", st.Get(store.SettingSiteName))
+	assert.Equal(t, "Lembaga Pelatihan UMKM", st.Get(store.SettingControllerName))
+	assert.Equal(t, "Jl. Merdeka 1\nJakarta 10110", st.Get(store.SettingControllerAddress), "line breaks normalised")
+	assert.Equal(t, "privasi@example.org", st.Get(store.SettingControllerEmail))
+	assert.True(t, st.ControllerComplete())
+	u, err := ts.store.UserByEmail(t.Context(), "ayu.operator@example.org")
+	require.NoError(t, err)
+	log, err := ts.store.AuditLog(t.Context(), 10)
+	require.NoError(t, err)
+	var changed bool
+	for _, e := range log {
+		if e.Action == store.AuditSettingsChange {
+			changed = e.ActorID == u.ID
+		}
+	}
+	assert.True(t, changed, "the settings change is audited, by the new operator")
+
+	enrolOverHTTP(t, ts)
+	res, body = ts.get(t, "/console")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	assert.Zero(t, d.Find(`[data-testid="setup-needed"]`).Length(), "nothing left to set up")
+	assert.Contains(t, d.Find("title").Text(), "Pelatihan UMKM")
+
+	t.Run("left empty, the console still asks", func(t *testing.T) {
+		ts := newTestServer(t)
+		res, _ := ts.postForm(t, setupPath(t, ts), setupValues())
+		require.Equal(t, http.StatusSeeOther, res.StatusCode)
+		enrolOverHTTP(t, ts)
+		res, body := ts.get(t, "/console")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		assert.Equal(t, 1, doc(t, body).Find(`[data-testid="setup-needed"]`).Length())
+	})
+}
+
+// TestSetupRefusesBadOrganisation: the organisation's fields are checked
+// as on /console/settings; a refusal names the field, keeps what was typed
+// and creates nothing: no account, no setting, the link still works.
+func TestSetupRefusesBadOrganisation(t *testing.T) {
+	cases := []struct {
+		field, value, message string
+	}{
+		{"controller_email", "not-an-email", "email address like"},
+		{"controller_email", "Privasi <privasi@example.org>", "email address like"},
+		{"site_name", "", "Enter a name for the site"},
+		{"controller_name", "Lembaga\nPelatihan", "fit on one line"},
+		{"controller_address", strings.Repeat("x", 501), "at most 500"},
+	}
+	ts := newTestServer(t)
+	path := setupPath(t, ts)
+	for _, c := range cases {
+		t.Run(c.field+"="+c.value[:min(len(c.value), 12)], func(t *testing.T) {
+			v := organisationValues()
+			v.Set(c.field, c.value)
+			res, body := ts.postForm(t, path, v)
+			require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+			d := doc(t, body)
+			assert.Contains(t, d.Find(`[data-testid="error-`+c.field+`"]`).Text(), c.message)
+			assert.Equal(t, 1, d.Find(`[data-testid="error-summary"] a[href="#`+c.field+`"]`).Length())
+			form := d.Find(`[data-testid="setup-form"]`)
+			assert.Equal(t, "Ayu", form.Find(`input[name="first_name"]`).AttrOr("value", ""), "the form is kept")
+			if c.field != "controller_name" {
+				assert.Equal(t, "Lembaga Pelatihan UMKM", form.Find(`input[name="controller_name"]`).AttrOr("value", ""))
+			}
+			if c.field == "controller_email" {
+				assert.Equal(t, c.value, form.Find(`input[name="controller_email"]`).AttrOr("value", ""), "what was typed is shown")
+			}
+			n, err := ts.store.CountOperators(t.Context())
+			require.NoError(t, err)
+			assert.Zero(t, n, "no account")
+			st, err := ts.store.Settings(t.Context())
+			require.NoError(t, err)
+			assert.Equal(t, "kelas", st.Get(store.SettingSiteName), "no setting")
+			assert.Empty(t, st.Get(store.SettingControllerName))
+			ok, err := ts.store.SetupTokenValid(t.Context(), strings.TrimPrefix(path, "/setup/"))
+			require.NoError(t, err)
+			assert.True(t, ok, "the link still works")
+		})
+	}
+}
+
+// TestSetupAddsSampleTrainingsOnRequest: the sample trainings of --demo
+// are offered, unticked; ticked, they are added; left unticked, none is.
+func TestSetupAddsSampleTrainingsOnRequest(t *testing.T) {
+	trainings := func(t *testing.T, ts *testServer) []string {
+		all, err := ts.store.Trainings(t.Context(), store.CatalogueFilter{IncludeUnpublished: true})
+		require.NoError(t, err)
+		var titles []string
+		for _, tr := range all {
+			titles = append(titles, tr.Title)
+		}
+		return titles
+	}
+	t.Run("ticked", func(t *testing.T) {
+		ts := newTestServer(t)
+		path := setupPath(t, ts)
+		res, body := ts.get(t, path)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		box := doc(t, body).Find(`input[type="checkbox"][name="demo"]`)
+		require.Equal(t, 1, box.Length())
+		_, checked := box.Attr("checked")
+		assert.False(t, checked, "unticked by default")
+
+		v := setupValues()
+		v.Set("demo", "on")
+		res, _ = ts.postForm(t, path, v)
+		require.Equal(t, http.StatusSeeOther, res.StatusCode)
+		titles := trainings(t, ts)
+		assert.Len(t, titles, 3)
+		assert.Contains(t, titles, "Digital marketing basics for small businesses")
+	})
+	t.Run("unticked", func(t *testing.T) {
+		ts := newTestServer(t)
+		res, _ := ts.postForm(t, setupPath(t, ts), setupValues())
+		require.Equal(t, http.StatusSeeOther, res.StatusCode)
+		assert.Empty(t, trainings(t, ts))
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -344,7 +345,23 @@ func (a *App) handleCertificate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.CertificatePage(a.page(r, tr(r, "trainings.certificate.code", "code", c.Code)), c))
+	return a.render(w, r, http.StatusOK, views.CertificatePage(a.page(r, tr(r, "trainings.certificate.code", "code", c.Code)), c,
+		certificateIssuer(a.siteSettings(r.Context()))))
+}
+
+// certificateIssuer is the operator as a certificate names them beside the
+// Member: the controller, or the site until the controller is entered,
+// with the logo when one is set (its address changes with each save, so a
+// new logo is not hidden by caches).
+func certificateIssuer(st store.Settings) views.CertificateIssuer {
+	is := views.CertificateIssuer{Operator: st.Get(store.SettingControllerName)}
+	if is.Operator == "" {
+		is.Operator = st.Get(store.SettingSiteName)
+	}
+	if len(st.Logo) > 0 {
+		is.LogoURL = "/logo?v=" + strconv.FormatInt(st.Revision, 10)
+	}
+	return is
 }
 
 // GET /dashboard

@@ -7,6 +7,7 @@ import (
 	"kelas/mail"
 	"kelas/store"
 	"kelas/store/offsite"
+	"kelas/views"
 )
 
 // Backup takes a backup now (data and keys) and prunes old ones.
@@ -101,10 +102,10 @@ func (r *Runner) runDrill(ctx context.Context) error {
 	}
 	for _, op := range ops {
 		// Each operator reads it in their own language.
-		p := mail.Printer(op.Language)
-		text := p.T("mail.drill_failed.greeting") + "\n\n" + p.T("mail.drill_failed.body", "target", t.String()) + "\n\n" +
-			p.T("mail.drill_failed.reason", "reason", d.Error) + "\n\n" + p.T("mail.drill_failed.advice") + "\n\n-- \n" +
-			p.T("mail.signature") + "\n"
+		mctx, p := r.mails.In(ctx, op.Language)
+		text := mail.Text(mctx, views.MailBody{Greeting: p.T("mail.drill_failed.greeting"), Paragraphs: []string{
+			p.T("mail.drill_failed.body", "target", t.String()), p.T("mail.drill_failed.reason", "reason", d.Error),
+			p.T("mail.drill_failed.advice")}})
 		if qerr := r.queueMail(ctx, store.NewMail{UserID: op.ID, To: op.Email, Kind: "restore_drill_failed",
 			Subject: p.T("mail.drill_failed.subject"), Text: text}); qerr != nil {
 			err = errors.Join(err, qerr)

@@ -91,6 +91,11 @@ func (r *Runner) BuildExport(ctx context.Context, userID, id string) (err error)
 	if u, err := r.store.User(ctx, userID); err == nil && i18n.Supported(u.Language) {
 		lang = u.Language
 	}
+	// index.html names who holds the data, as the settings say now.
+	st, err := r.store.Settings(ctx)
+	if err != nil {
+		return err
+	}
 	if err := r.store.SetExportProgress(ctx, id, 20); err != nil {
 		return err
 	}
@@ -100,7 +105,8 @@ func (r *Runner) BuildExport(ctx context.Context, userID, id string) (err error)
 	pr, pw := io.Pipe()
 	werr := make(chan error, 1)
 	go func() {
-		err := writeExport(pw, pd, prof.Picture, prof.PictureType, i18n.NewPrinter(lang, nil, "kelas"), progress)
+		err := writeExport(pw, pd, prof.Picture, prof.PictureType, i18n.NewPrinter(lang, nil, st.Get(store.SettingSiteName)),
+			views.IdentityOf(st), progress)
 		pw.CloseWithError(err)
 		werr <- err
 	}()
@@ -147,7 +153,7 @@ func exportTitleIn(p *i18n.Printer, c store.Category) (title, about string) {
 // index.html readable offline without JavaScript, and SHA256SUMS over every
 // other file.
 func WriteExportZip(w io.Writer, pd store.PersonalData, picture []byte, pictureType string) error {
-	return writeExport(w, pd, picture, pictureType, i18n.NewPrinter(i18n.Default, nil, "kelas"), nil)
+	return writeExport(w, pd, picture, pictureType, i18n.NewPrinter(i18n.Default, nil, "kelas"), views.Identity{}, nil)
 }
 
 // writeExport is WriteExportZip with a progress report after each step
@@ -161,8 +167,10 @@ func WriteExportZip(w io.Writer, pd store.PersonalData, picture []byte, pictureT
 // standard library at the same level; exports are rebuilt on request and
 // kept a few days, so speed matters more than the last few percent of size.
 //
-// index.html speaks the language of p, the person's saved language.
-func writeExport(w io.Writer, pd store.PersonalData, picture []byte, pictureType string, p *i18n.Printer, progress func(done, total int) error) error {
+// index.html speaks the language of p, the person's saved language, and
+// names who holds the data (id).
+func writeExport(w io.Writer, pd store.PersonalData, picture []byte, pictureType string, p *i18n.Printer, id views.Identity,
+	progress func(done, total int) error) error {
 	order := pd.CategoryOrder()
 	var files []*exportEntry
 	add := func(name string, method uint16, write func(io.Writer) error) *exportEntry {
@@ -186,7 +194,7 @@ func writeExport(w io.Writer, pd store.PersonalData, picture []byte, pictureType
 		// Images are compressed already.
 		add(pictureFile, zip.Store, func(w io.Writer) error { _, err := w.Write(picture); return err })
 	}
-	idx := views.ExportIndex{ExportedAt: pd.GeneratedAt, SchemaVersion: pd.SchemaVersion, Picture: pictureFile}
+	idx := views.ExportIndex{ExportedAt: pd.GeneratedAt, SchemaVersion: pd.SchemaVersion, Picture: pictureFile, Identity: id}
 	for _, c := range order {
 		title, about := exportTitleIn(p, c)
 		sec := views.ExportSection{ID: string(c), Title: title, About: about}

@@ -15,6 +15,7 @@ import (
 
 	"kelas/i18n"
 	"kelas/store"
+	"kelas/views"
 )
 
 func openZip(t *testing.T, b []byte) map[string][]byte {
@@ -126,7 +127,7 @@ func TestExportIndexSpeaksThePersonsLanguage(t *testing.T) {
 		Categories: map[store.Category][]store.Dataset{store.CatProfile: {{Name: "profiles", Columns: []string{"v"}, Rows: [][]string{{"a"}}}}}}
 	var en, qps bytes.Buffer
 	require.NoError(t, WriteExportZip(&en, pd, nil, ""))
-	require.NoError(t, writeExport(&qps, pd, nil, "", i18n.NewPrinter(i18n.Pseudo, nil, "kelas"), nil))
+	require.NoError(t, writeExport(&qps, pd, nil, "", i18n.NewPrinter(i18n.Pseudo, nil, "kelas"), views.Identity{}, nil))
 	enIdx, qpsIdx := string(openZip(t, en.Bytes())["index.html"]), string(openZip(t, qps.Bytes())["index.html"])
 	assert.Contains(t, enIdx, `<html lang="en">`)
 	assert.Contains(t, enIdx, "Your data held by kelas")

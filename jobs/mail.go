@@ -22,10 +22,13 @@ import (
 
 // Mail is one outgoing message as handed to a Mailer.
 type Mail struct {
-	To      string
-	Subject string
-	Text    string
-	HTML    string
+	// FromName is the sender's display name; the address is the
+	// mailer's own. Empty: the name KELAS_MAIL_FROM gives, if any.
+	FromName string
+	To       string
+	Subject  string
+	Text     string
+	HTML     string
 	// Headers are extra headers, e.g. List-Unsubscribe.
 	Headers map[string]string
 }
@@ -147,9 +150,9 @@ func defaultFrom(c smtpConfig) string {
 // concurrent use: it holds only configuration.
 type smtpMailer struct {
 	cfg    smtpConfig
-	from   string
-	domain string         // of the From address, for Message-IDs
-	roots  *x509.CertPool // nil: the system roots; tests pass their own
+	from   netmail.Address // KELAS_MAIL_FROM: the address, and a display name if it has one
+	domain string          // of the From address, for Message-IDs
+	roots  *x509.CertPool  // nil: the system roots; tests pass their own
 }
 
 // NewSMTPMailer builds the SMTP Mailer from KELAS_SMTP_URL and
@@ -174,7 +177,7 @@ func newSMTPMailer(rawURL, from string, roots *x509.CertPool) (*smtpMailer, erro
 		return nil, errors.New("mail: the sender address (KELAS_MAIL_FROM) is not a valid address")
 	}
 	_, domain, _ := strings.Cut(a.Address, "@")
-	return &smtpMailer{cfg: cfg, from: a.String(), domain: domain, roots: roots}, nil
+	return &smtpMailer{cfg: cfg, from: *a, domain: domain, roots: roots}, nil
 }
 
 // reservedHeaders are built by the mailer itself; Mail.Headers may not set them.
@@ -187,7 +190,13 @@ var reservedHeaders = map[string]bool{
 // both a text and an HTML body. Errors never include the address.
 func (s *smtpMailer) message(m Mail) (*gomail.Msg, error) {
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
-	if err := msg.From(s.from); err != nil {
+	from := s.from
+	if m.FromName != "" {
+		from.Name = m.FromName
+	}
+	// net/mail quotes the name, or encodes it (RFC 2047) when it is not
+	// ASCII.
+	if err := msg.From(from.String()); err != nil {
 		return nil, &sendError{stage: "address", permanent: true}
 	}
 	if err := msg.To(m.To); err != nil {
@@ -407,6 +416,29 @@ func retryDelay(attempt int) time.Duration {
 	return mailBackoff[min(attempt, len(mailBackoff))-1]
 }
 
+// senderName is the display name of mail sent now, read from the
+// settings at each delivery pass: the sender name entered in the settings;
+// while it is left at its default, the name KELAS_MAIL_FROM gives ("": the
+// mailer keeps it), else the site's name.
+func (r *Runner) senderName(ctx context.Context) string {
+	st, err := r.store.Settings(ctx)
+	if err != nil {
+		r.log.Error("mail settings unreadable", "err", err)
+		return ""
+	}
+	return senderName(st, r.cfg.MailFrom)
+}
+
+func senderName(st store.Settings, mailFrom string) string {
+	if n := st.Get(store.SettingMailSenderName); n != "" && n != store.SettingDefault(store.SettingMailSenderName) {
+		return n
+	}
+	if a, err := netmail.ParseAddress(mailFrom); err == nil && a.Name != "" {
+		return ""
+	}
+	return st.Get(store.SettingSiteName)
+}
+
 // DeliverMail makes one delivery pass over the due outbox mail and reports
 // how many were sent.
 func (r *Runner) DeliverMail(ctx context.Context) (sent int, err error) {
@@ -428,6 +460,7 @@ func (r *Runner) deliverBatch(ctx context.Context) (processed, sent int, err err
 	// Outcomes are recorded even when ctx ends meanwhile: a mail the server
 	// accepted must not be sent again after a restart.
 	record := context.WithoutCancel(ctx)
+	fromName := r.senderName(ctx)
 	for _, m := range due {
 		if ctx.Err() != nil {
 			// Shutting down: the leases of the rest run out and they are
@@ -447,7 +480,7 @@ func (r *Runner) deliverBatch(ctx context.Context) (processed, sent int, err err
 			r.log.Info("mail suppressed", "mail_id", m.ID, "kind", m.Kind)
 			continue
 		}
-		sendErr := r.mailer.Send(ctx, Mail{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, Headers: m.Headers})
+		sendErr := r.mailer.Send(ctx, Mail{FromName: fromName, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, Headers: m.Headers})
 		if sendErr != nil && ctx.Err() != nil {
 			// Cut short by shutdown, which says nothing about the mail.
 			return processed, sent, ctx.Err()

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"kelas/jobs/smtptest"
+	"kelas/store"
 )
 
 func TestRetryDelay(t *testing.T) {
@@ -100,7 +101,7 @@ func TestNewSMTPMailerSender(t *testing.T) {
 		t.Run(tt.url+" "+tt.from, func(t *testing.T) {
 			m, err := newSMTPMailer(tt.url, tt.from, nil)
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, m.from)
+			assert.Equal(t, tt.want, m.from.String())
 		})
 	}
 	_, err := NewSMTPMailer("smtp://u:Sup3rSecretPw@mail.example.org", "not an address")
@@ -201,6 +202,30 @@ func TestSMTPMailerAuthAndTLS(t *testing.T) {
 	})
 }
 
+// TestSMTPMailerSenderName: a mail's FromName is the display name of the
+// From header, encoded when it is not ASCII, with KELAS_MAIL_FROM's
+// address; without one, KELAS_MAIL_FROM's own name stays.
+func TestSMTPMailerSenderName(t *testing.T) {
+	smtpd := smtptest.New(t)
+	m, err := NewSMTPMailer(smtpd.URL(), "Kelas <noreply@kelas.example>")
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, m.Send(ctx, Mail{FromName: "Pelatihan UKM – Dinas Koperasi", To: "a@example.test", Subject: "s", Text: "t"}))
+	require.NoError(t, m.Send(ctx, Mail{To: "b@example.test", Subject: "s", Text: "t"}))
+	got := smtpd.WaitFor(t, 2)
+	assert.Equal(t, "noreply@kelas.example", got[0].From, "the envelope keeps the address")
+	raw := string(got[0].Raw)
+	hdr, _, _ := strings.Cut(raw, "\r\n\r\n")
+	assert.Contains(t, hdr, "From: =?utf-8?", "a non-ASCII name is encoded")
+	assert.NotContains(t, hdr, "–", "no raw UTF-8 in the header")
+	from, err := got[0].Header.AddressList("From")
+	require.NoError(t, err)
+	require.Len(t, from, 1)
+	assert.Equal(t, "Pelatihan UKM – Dinas Koperasi", from[0].Name)
+	assert.Equal(t, "noreply@kelas.example", from[0].Address)
+	assert.Equal(t, `"Kelas" <noreply@kelas.example>`, got[1].Header.Get("From"))
+}
+
 func TestSMTPMailerRefusesBadMessages(t *testing.T) {
 	smtpd := smtptest.New(t)
 	m, err := NewSMTPMailer(smtpd.URL(), "")
@@ -265,4 +290,26 @@ func FuzzParseSMTPURL(f *testing.F) {
 			t.Fatalf("error echoes the password: %v", err)
 		}
 	})
+}
+
+// TestSenderName: the sender name entered in the settings wins; left at
+// its default, KELAS_MAIL_FROM's own name stays, else the site's name.
+func TestSenderName(t *testing.T) {
+	st := func(site, sender string) store.Settings {
+		return store.Settings{Values: map[string]string{store.SettingSiteName: site, store.SettingMailSenderName: sender}}
+	}
+	def := store.SettingDefault(store.SettingMailSenderName)
+	for _, tt := range []struct {
+		name     string
+		st       store.Settings
+		mailFrom string
+		want     string
+	}{
+		{"entered", st("Latihan UKM", "Tim Latihan"), "Kelas <noreply@kelas.example>", "Tim Latihan"},
+		{"default, name in KELAS_MAIL_FROM", st("Latihan UKM", def), "Kelas <noreply@kelas.example>", ""},
+		{"default, bare KELAS_MAIL_FROM", st("Latihan UKM", def), "noreply@kelas.example", "Latihan UKM"},
+		{"default, no KELAS_MAIL_FROM", st("Latihan UKM", def), "", "Latihan UKM"},
+	} {
+		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, senderName(tt.st, tt.mailFrom)) })
+	}
 }

@@ -81,7 +81,7 @@ func (r *Runner) EraseNow(ctx context.Context, c store.Case, actor string) error
 		if _, err := r.store.UpdateCase(ctx, c.ID, actor, store.CaseInProgress, "Erasure started."); err != nil {
 			return err
 		}
-		if err := r.queueMail(ctx, mail.ErasureDone(u)); err != nil {
+		if err := r.queueMail(ctx, r.mails.ErasureDone(ctx, u)); err != nil {
 			return err
 		}
 		if err := r.store.EraseUser(ctx, actor, c.UserID); err != nil {

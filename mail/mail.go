@@ -21,25 +21,6 @@ import (
 	"kelas/views"
 )
 
-// Site is the name mail signs with (the {site} of every message).
-const Site = "kelas"
-
-// Printer speaks lang, a recipient's saved language; English when lang is
-// empty or unknown.
-func Printer(lang string) *i18n.Printer {
-	if !i18n.Supported(lang) && lang != i18n.Pseudo {
-		lang = i18n.Default
-	}
-	return i18n.NewPrinter(lang, nil, Site)
-}
-
-// In is ctx speaking lang, for writing and rendering a mail to a person
-// in their own language, and the printer it carries.
-func In(ctx context.Context, lang string) (context.Context, *i18n.Printer) {
-	p := Printer(lang)
-	return i18n.With(ctx, p), p
-}
-
 // Composer writes mail and queues it.
 type Composer struct {
 	Store *store.Store
@@ -52,7 +33,7 @@ type Composer struct {
 }
 
 // Text is the plain-text part, saying the same as views.MailHTML, signed
-// in the language ctx speaks.
+// as m says (Sign).
 func Text(ctx context.Context, m views.MailBody) string {
 	var b strings.Builder
 	b.WriteString(m.Greeting + "\n\n")
@@ -65,14 +46,23 @@ func Text(ctx context.Context, m views.MailBody) string {
 	for _, p := range m.After {
 		b.WriteString(p + "\n\n")
 	}
-	b.WriteString("-- \n" + i18n.From(ctx).T("mail.signature") + "\n")
+	b.WriteString("-- \n" + strings.Join(signatureOf(ctx, m), "\n") + "\n")
 	return b.String()
+}
+
+// signatureOf is m's signature (Sign), or the site's name alone.
+func signatureOf(ctx context.Context, m views.MailBody) []string {
+	if m = Sign(ctx, m); len(m.Signature) > 0 {
+		return m.Signature
+	}
+	return []string{i18n.From(ctx).T("mail.signature")}
 }
 
 // Render turns a body into the text and HTML parts of a mail. Optional
 // mail (announcements, feedback requests) gets its unsubscribe link at the
 // foot of both parts.
 func Render(ctx context.Context, body views.MailBody, unsubscribeURL string) (text, html string, err error) {
+	body = Sign(ctx, body)
 	var buf bytes.Buffer
 	if unsubscribeURL != "" {
 		err = views.OptionalMailHTML(body, unsubscribeURL).Render(ctx, &buf)
@@ -87,6 +77,7 @@ func Render(ctx context.Context, body views.MailBody, unsubscribeURL string) (te
 // with takes the rest of the mail (a link that expires). ctx speaks the
 // recipient's language (In), as subject and body do.
 func (c *Composer) Account(ctx context.Context, userID, to, kind, subject string, body views.MailBody, with ...func(*store.NewMail)) error {
+	body = Sign(ctx, body)
 	var html bytes.Buffer
 	if err := views.MailHTML(body).Render(ctx, &html); err != nil {
 		return fmt.Errorf("render %s mail: %w", kind, err)
@@ -120,7 +111,7 @@ func (c *Composer) CaseUpdateSaying(ctx context.Context, rc store.Case, say func
 		}
 		held = len(holds[rc.UserID]) > 0
 	}
-	ctx, p := In(ctx, u.Language)
+	ctx, p := c.In(ctx, u.Language)
 	paras := []string{p.T("mail.case_update.body", "kind", CaseKind(p, rc.Kind), "state", caseState(p, rc, held))}
 	if note := say(p); note != "" {
 		paras = append(paras, note)

@@ -33,7 +33,7 @@ func (c *Composer) optional(ctx context.Context, u store.User, kind, subject str
 // Announcement is the announcement of t to one person who opted in, in
 // their language.
 func (c *Composer) Announcement(ctx context.Context, t store.Training, u store.User) (store.NewMail, error) {
-	ctx, p := In(ctx, u.Language)
+	ctx, p := c.In(ctx, u.Language)
 	return c.optional(ctx, u, store.MailAnnouncement, p.T("mail.announcement.subject", "title", t.Title), views.MailBody{
 		Greeting:    p.T("mail.greeting", "name", u.FirstName),
 		Paragraphs:  []string{p.T("mail.announcement.body", "member", t.MemberName, "title", t.Title), t.Summary},
@@ -45,7 +45,7 @@ func (c *Composer) Announcement(ctx context.Context, t store.Training, u store.U
 
 // Feedback asks one learner of t for feedback, in their language.
 func (c *Composer) Feedback(ctx context.Context, t store.Training, u store.User) (store.NewMail, error) {
-	ctx, p := In(ctx, u.Language)
+	ctx, p := c.In(ctx, u.Language)
 	return c.optional(ctx, u, store.MailFeedbackRequest, p.T("mail.feedback.subject", "title", t.Title), views.MailBody{
 		Greeting:    p.T("mail.greeting", "name", u.FirstName),
 		Paragraphs:  []string{p.T("mail.feedback.body", "title", t.Title, "member", t.MemberName), p.T("mail.feedback.ask")},
@@ -58,7 +58,7 @@ func (c *Composer) Feedback(ctx context.Context, t store.Training, u store.User)
 // Policy tells one person of a material policy version, in their
 // language; link shows what changed.
 func (c *Composer) Policy(ctx context.Context, v store.PolicyVersion, link string, u store.User) (store.NewMail, error) {
-	ctx, p := In(ctx, u.Language)
+	ctx, p := c.In(ctx, u.Language)
 	body := views.MailBody{
 		Greeting: p.T("mail.greeting", "name", u.FirstName),
 		Paragraphs: []string{p.T("mail.policy.body", "version", v.Version, "date", p.Date(v.EffectiveAt)),
@@ -80,7 +80,7 @@ func (c *Composer) Policy(ctx context.Context, v store.PolicyVersion, link strin
 // language. What the officer wrote (what happened, the measures, the
 // advice, the contact) stays as written.
 func (c *Composer) Breach(ctx context.Context, b store.Breach, u store.User) (store.NewMail, error) {
-	ctx, p := In(ctx, u.Language)
+	ctx, p := c.In(ctx, u.Language)
 	var cats []string
 	for _, cat := range b.Categories {
 		cats = append(cats, views.BreachCategoryText(ctx, cat))

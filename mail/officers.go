@@ -10,7 +10,7 @@ import (
 // RightsNew tells the privacy officer d of a new rights request, in d's
 // language.
 func (c *Composer) RightsNew(ctx context.Context, rc store.Case, d store.User) error {
-	ctx, p := In(ctx, d.Language)
+	ctx, p := c.In(ctx, d.Language)
 	kind := CaseKind(p, rc.Kind)
 	return c.Account(ctx, d.ID, d.Email, "rights_new", p.T("mail.rights_new.subject", "kind", kind), views.MailBody{
 		Greeting:    p.T("mail.greeting", "name", d.FirstName),
@@ -23,7 +23,7 @@ func (c *Composer) RightsNew(ctx context.Context, rc store.Case, d store.User) e
 // RightsReminder reminds the privacy officer d that request rc is due
 // soon or overdue, in d's language.
 func (c *Composer) RightsReminder(ctx context.Context, rc store.Case, d store.User) error {
-	ctx, p := In(ctx, d.Language)
+	ctx, p := c.In(ctx, d.Language)
 	return c.Account(ctx, d.ID, d.Email, "rights_reminder", p.T("mail.rights_reminder.subject", "due", p.DayMonth(rc.DueAt)), views.MailBody{
 		Greeting: p.T("mail.greeting", "name", d.FirstName),
 		Paragraphs: []string{p.T("mail.rights_reminder.body", "kind", CaseKind(p, rc.Kind), "received", p.Date(rc.ReceivedAt),
@@ -35,7 +35,7 @@ func (c *Composer) RightsReminder(ctx context.Context, rc store.Case, d store.Us
 // AttentionDigest mails the privacy officer d every deadline of v, in d's
 // language.
 func (c *Composer) AttentionDigest(ctx context.Context, v views.PrivacyAttention, d store.User) error {
-	ctx, p := In(ctx, d.Language)
+	ctx, p := c.In(ctx, d.Language)
 	base := c.PublicURL()
 	paras := []string{p.T("mail.digest.intro", "now", p.DateTime(v.Now))}
 	for _, rc := range v.Cases {
@@ -60,17 +60,17 @@ func (c *Composer) AttentionDigest(ctx context.Context, v views.PrivacyAttention
 
 // ErasureDone is the last mail to u, whose account is about to be
 // erased: plain text, in their language.
-func ErasureDone(u store.User) store.NewMail {
-	p := Printer(u.Language)
+func (c *Composer) ErasureDone(ctx context.Context, u store.User) store.NewMail {
+	ctx, p := c.In(ctx, u.Language)
 	return store.NewMail{To: u.Email, Kind: "erasure_done", Subject: p.T("mail.erasure_done.subject"),
-		Text: p.T("mail.greeting_anonymous") + "\n\n" + p.T("mail.erasure_done.body") + "\n" + p.T("mail.erasure_done.last") +
-			"\n\n-- \n" + p.T("mail.signature") + "\n"}
+		Text: Text(ctx, views.MailBody{Greeting: p.T("mail.greeting_anonymous"),
+			Paragraphs: []string{p.T("mail.erasure_done.body") + "\n" + p.T("mail.erasure_done.last")}})}
 }
 
 // TwoFactorChanged tells u, in their language, that their second factor
 // was turned on or off (by an operator, after a lost device).
 func (c *Composer) TwoFactorChanged(ctx context.Context, u store.User, on, byOperator bool) error {
-	ctx, p := In(ctx, u.Language)
+	ctx, p := c.In(ctx, u.Language)
 	subject, para := p.T("mail.twofactor.on_subject"), p.T("mail.twofactor.on_body")
 	if !on {
 		subject, para = p.T("mail.twofactor.off_subject"), p.T("mail.twofactor.off_body")

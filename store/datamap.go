@@ -78,6 +78,9 @@ type Field struct {
 	Export    ExportRule
 	Erasure   ErasureRule
 	Why       string
+	// Plain is the code of the privacy notice's sentence that tells of
+	// this column in plain words (datamap_notice.go); personal data only.
+	Plain string
 }
 
 // table describes the shared classification of a table's columns; columns
@@ -130,6 +133,7 @@ func DataMap() []Field {
 			out = append(out, t.fields()...)
 		}
 	}
+	tellPlainly(out)
 	return out
 }
 

@@ -19,7 +19,8 @@ func consoleTables() []table {
 		Why: "an invitation is not yet an account; it is deleted once used or expired"}
 	return []table{
 		{db: DBMain, name: "access_grants", base: grant,
-			columns:  []string{"id", "member_id", "purpose", "valid_from", "valid_until", "granted_by", "created_at", "revoked_at", "revoked_by"},
+			columns: []string{"id", "member_id", "purpose", "valid_from", "valid_until", "granted_by", "created_at", "revoked_at", "revoked_by",
+				"recipient_id"},
 			override: map[string]Field{"granted_by": actorField("know who granted access"), "revoked_by": actorField("know who ended access")}},
 		{db: DBMain, name: "grant_trainings", base: grant, columns: []string{"grant_id", "training_id"}},
 		{db: DBMain, name: "disclosures", base: disclosure, sealed: []string{"reason"},
@@ -38,19 +39,33 @@ func consoleTables() []table {
 }
 
 // Grant lets a Member's staff see the personal data of the learners of
-// some trainings during a time window.
+// some of its trainings during a time window. A grant with a recipient
+// (a contractor grant) lets the recipient Member's staff in instead: the
+// granting Member's own staff gain nothing from it.
 type Grant struct {
-	ID          string
-	MemberID    string
-	MemberName  string
-	Purpose     string
-	ValidFrom   time.Time
-	ValidUntil  time.Time
-	GrantedBy   string
-	CreatedAt   time.Time
-	RevokedAt   time.Time
-	TrainingIDs []string
-	Trainings   []string // titles, in the order of TrainingIDs
+	ID         string
+	MemberID   string // the granting Member, whose trainings these are
+	MemberName string
+	// RecipientID is the other Member whose staff use the grant, "" when
+	// it is for the granting Member's own staff.
+	RecipientID   string
+	RecipientName string
+	Purpose       string
+	ValidFrom     time.Time
+	ValidUntil    time.Time
+	GrantedBy     string
+	CreatedAt     time.Time
+	RevokedAt     time.Time
+	TrainingIDs   []string
+	Trainings     []string // titles, in the order of TrainingIDs
+}
+
+// Beneficiary is the Member whose staff the grant lets in.
+func (g Grant) Beneficiary() string {
+	if g.RecipientID != "" {
+		return g.RecipientID
+	}
+	return g.MemberID
 }
 
 // ActiveAt reports whether the grant allows access at t: from ≤ t < until,
@@ -59,9 +74,12 @@ func (g Grant) ActiveAt(t time.Time) bool {
 	return g.RevokedAt.IsZero() && !t.Before(g.ValidFrom) && t.Before(g.ValidUntil)
 }
 
-// NewGrant is what an operator grants.
+// NewGrant is what an operator grants. RecipientID names another Member
+// whose staff use the grant; "" (or the granting Member itself) means the
+// granting Member's own staff.
 type NewGrant struct {
 	MemberID    string
+	RecipientID string
 	TrainingIDs []string
 	Purpose     string
 	ValidFrom   time.Time
@@ -73,13 +91,31 @@ type NewGrant struct {
 // another Member.
 var ErrGrantTraining = errors.New("store: grant names a training of another Member or none")
 
-// CreateGrant records a grant. Every training must belong to the Member.
+// ErrGrantRecipient means the recipient Member does not exist or is not
+// active.
+var ErrGrantRecipient = errors.New("store: grant names an unknown or inactive recipient")
+
+// CreateGrant records a grant. Every training must belong to the Member;
+// a recipient must be an active Member (naming the granting Member itself
+// is the same as naming none).
 func (s *Store) CreateGrant(ctx context.Context, g NewGrant) (Grant, error) {
 	if !g.ValidUntil.After(g.ValidFrom) || len(g.TrainingIDs) == 0 {
 		return Grant{}, fmt.Errorf("store: create grant: empty window or no trainings")
 	}
+	if g.RecipientID == g.MemberID {
+		g.RecipientID = ""
+	}
 	id := NewID()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if g.RecipientID != "" {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM members WHERE id = ? AND active = 1", g.RecipientID).Scan(&n); err != nil {
+				return err
+			}
+			if n != 1 {
+				return ErrGrantRecipient
+			}
+		}
 		for _, t := range g.TrainingIDs {
 			var n int
 			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM trainings WHERE id = ? AND member_id = ?", t, g.MemberID).Scan(&n); err != nil {
@@ -89,8 +125,9 @@ func (s *Store) CreateGrant(ctx context.Context, g NewGrant) (Grant, error) {
 				return ErrGrantTraining
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO access_grants (id, member_id, purpose, valid_from, valid_until, granted_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, g.MemberID, g.Purpose, ts(g.ValidFrom), ts(g.ValidUntil), g.GrantedBy, ts(s.Now())); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO access_grants (id, member_id, recipient_id, purpose, valid_from, valid_until, granted_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, g.MemberID, nullStr(g.RecipientID), g.Purpose, ts(g.ValidFrom), ts(g.ValidUntil), g.GrantedBy,
+			ts(s.Now())); err != nil {
 			return err
 		}
 		for _, t := range g.TrainingIDs {
@@ -100,7 +137,7 @@ func (s *Store) CreateGrant(ctx context.Context, g NewGrant) (Grant, error) {
 		}
 		return nil
 	})
-	if errors.Is(err, ErrGrantTraining) {
+	if errors.Is(err, ErrGrantTraining) || errors.Is(err, ErrGrantRecipient) {
 		return Grant{}, err
 	}
 	if err != nil {
@@ -127,18 +164,19 @@ func (s *Store) Grant(ctx context.Context, id string) (Grant, error) {
 	return gs[0], nil
 }
 
-// Grants lists grants, newest first; memberID "" lists all.
+// Grants lists grants, newest first: those memberID gave and those it
+// received as a contractor; memberID "" lists all.
 func (s *Store) Grants(ctx context.Context, memberID string) ([]Grant, error) {
 	if memberID == "" {
 		return s.grants(ctx, "1 = 1")
 	}
-	return s.grants(ctx, "g.member_id = ?", memberID)
+	return s.grants(ctx, "(g.member_id = ?1 OR g.recipient_id = ?1)", memberID)
 }
 
 func (s *Store) grants(ctx context.Context, where string, args ...any) ([]Grant, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT g.id, g.member_id, m.name, g.purpose, g.valid_from, g.valid_until, g.granted_by,
-		g.created_at, COALESCE(g.revoked_at, ''), gt.training_id, t.title
-		FROM access_grants g JOIN members m ON m.id = g.member_id
+	rows, err := s.rdb.QueryContext(ctx, `SELECT g.id, g.member_id, m.name, COALESCE(g.recipient_id, ''), COALESCE(rm.name, ''), g.purpose,
+		g.valid_from, g.valid_until, g.granted_by, g.created_at, COALESCE(g.revoked_at, ''), gt.training_id, t.title
+		FROM access_grants g JOIN members m ON m.id = g.member_id LEFT JOIN members rm ON rm.id = g.recipient_id
 		JOIN grant_trainings gt ON gt.grant_id = g.id JOIN trainings t ON t.id = gt.training_id
 		WHERE `+where+` ORDER BY g.created_at DESC, g.id, t.title`, args...)
 	if err != nil {
@@ -149,7 +187,7 @@ func (s *Store) grants(ctx context.Context, where string, args ...any) ([]Grant,
 	for rows.Next() {
 		var g Grant
 		var tid, title string
-		if err := rows.Scan(&g.ID, &g.MemberID, &g.MemberName, &g.Purpose, tsInto(&g.ValidFrom), tsInto(&g.ValidUntil), &g.GrantedBy, tsInto(&g.CreatedAt), tsInto(&g.RevokedAt), &tid, &title); err != nil {
+		if err := rows.Scan(&g.ID, &g.MemberID, &g.MemberName, &g.RecipientID, &g.RecipientName, &g.Purpose, tsInto(&g.ValidFrom), tsInto(&g.ValidUntil), &g.GrantedBy, tsInto(&g.CreatedAt), tsInto(&g.RevokedAt), &tid, &title); err != nil {
 			return nil, fmt.Errorf("store: grants: %w", err)
 		}
 		if n := len(out); n == 0 || out[n-1].ID != g.ID {
@@ -162,15 +200,27 @@ func (s *Store) grants(ctx context.Context, where string, args ...any) ([]Grant,
 	return out, rows.Err()
 }
 
+// grantLetsIn is the condition under which the grant g lets the staff of
+// the Member ?1 in at the time ?2: that Member is the grant's beneficiary
+// (its recipient, or the granting Member when it names none), the window
+// holds, the grant is not revoked, and both the granting Member and the
+// beneficiary are active. A query using it joins the grant's trainings as
+// t, and only the granting Member's own trainings count.
+const grantLetsIn = `(g.recipient_id = ?1 OR (g.recipient_id IS NULL AND g.member_id = ?1))
+		AND t.member_id = g.member_id
+		AND g.revoked_at IS NULL AND g.valid_from <= ?2 AND g.valid_until > ?2
+		AND EXISTS (SELECT 1 FROM members m WHERE m.id = g.member_id AND m.active = 1)
+		AND EXISTS (SELECT 1 FROM members m WHERE m.id = ?1 AND m.active = 1)`
+
 // ActiveGrantFor returns the id of a grant that lets memberID's staff see
-// the learners of trainingID now, or ErrNotFound.
+// the learners of trainingID now, or ErrNotFound: a grant of the
+// training's Member to its own staff, or to memberID as its contractor.
 func (s *Store) ActiveGrantFor(ctx context.Context, memberID, trainingID string) (string, error) {
 	var id string
-	now := ts(s.Now())
 	err := s.rdb.QueryRowContext(ctx, `SELECT g.id FROM access_grants g JOIN grant_trainings gt ON gt.grant_id = g.id
-		WHERE g.member_id = ? AND gt.training_id = ? AND g.revoked_at IS NULL AND g.valid_from <= ? AND g.valid_until > ?
-		AND EXISTS (SELECT 1 FROM members m WHERE m.id = g.member_id AND m.active = 1)
-		ORDER BY g.valid_until DESC LIMIT 1`, memberID, trainingID, now, now).Scan(&id)
+		JOIN trainings t ON t.id = gt.training_id
+		WHERE gt.training_id = ?3 AND `+grantLetsIn+`
+		ORDER BY g.valid_until DESC LIMIT 1`, memberID, ts(s.Now()), trainingID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}
@@ -182,15 +232,15 @@ func (s *Store) ActiveGrantFor(ctx context.Context, memberID, trainingID string)
 
 // GrantedLearner finds a grant under which memberID's staff may see userID
 // now: the person is enrolled in a granted training and not restricted.
+// trainingIDs are the person's trainings that memberID's grants cover.
 func (s *Store) GrantedLearner(ctx context.Context, memberID, userID string) (grantID string, trainingIDs []string, err error) {
-	now := ts(s.Now())
 	rows, err := s.rdb.QueryContext(ctx, `SELECT g.id, e.training_id FROM access_grants g
 		JOIN grant_trainings gt ON gt.grant_id = g.id
-		JOIN enrolments e ON e.training_id = gt.training_id AND e.user_id = ?
-		WHERE g.member_id = ? AND g.revoked_at IS NULL AND g.valid_from <= ? AND g.valid_until > ?
-		AND EXISTS (SELECT 1 FROM members m WHERE m.id = g.member_id AND m.active = 1)
+		JOIN trainings t ON t.id = gt.training_id
+		JOIN enrolments e ON e.training_id = gt.training_id AND e.user_id = ?3
+		WHERE `+grantLetsIn+`
 		AND NOT EXISTS (SELECT 1 FROM user_restrictions r WHERE r.user_id = e.user_id)
-		ORDER BY g.valid_until DESC`, userID, memberID, now, now)
+		ORDER BY g.valid_until DESC`, memberID, ts(s.Now()), userID)
 	if err != nil {
 		return "", nil, fmt.Errorf("store: granted learner: %w", err)
 	}
@@ -246,12 +296,23 @@ type Disclosure struct {
 	Under          string
 	GrantPurpose   string
 	GrantTrainings string
+	// GrantMemberID and GrantMemberName name the Member that gave the
+	// grant. When it is not the viewer's Member (MemberID), the viewer
+	// worked for it as a contractor.
+	GrantMemberID   string
+	GrantMemberName string
 	// ID is the row's id; HiddenUntil, when set, is when the person may
 	// be told of it (a legal bar); Legal is the legal disclosure register's
 	// entry behind a ViewLegalDisclosure row.
 	ID          int64
 	HiddenUntil time.Time
 	Legal       *LegalDisclosure
+}
+
+// Contractor reports whether the viewer worked for another Member: their
+// own Member is not the one that gave the grant the view came under.
+func (d Disclosure) Contractor() bool {
+	return d.GrantMemberID != "" && d.MemberID != "" && d.GrantMemberID != d.MemberID
 }
 
 // RecordDisclosures notes that viewer saw the data of each subject. The
@@ -333,8 +394,9 @@ func (s *Store) disclosures(ctx context.Context, f DisclosureFilter) ([]Disclosu
 	q := `SELECT d.subject_id, d.viewer_id, d.viewer_role, COALESCE(d.member_id, ''),
 		COALESCE(m.name, ''), d.at, d.view, COALESCE(d.grant_id, ''), d.reason, COALESCE(g.purpose, ''), d.id, COALESCE(d.hidden_until, ''),
 		COALESCE((SELECT group_concat(t.title, '; ') FROM grant_trainings gt JOIN trainings t ON t.id = gt.training_id
-			WHERE gt.grant_id = d.grant_id), '')
-		FROM disclosures d LEFT JOIN members m ON m.id = d.member_id LEFT JOIN access_grants g ON g.id = d.grant_id WHERE 1 = 1`
+			WHERE gt.grant_id = d.grant_id), ''), COALESCE(g.member_id, ''), COALESCE(gm.name, '')
+		FROM disclosures d LEFT JOIN members m ON m.id = d.member_id LEFT JOIN access_grants g ON g.id = d.grant_id
+		LEFT JOIN members gm ON gm.id = g.member_id WHERE 1 = 1`
 	var args []any
 	for _, c := range []struct{ col, v string }{{"d.viewer_id", f.ViewerID}, {"d.member_id", f.MemberID}, {"d.grant_id", f.GrantID},
 		{"d.subject_id", f.SubjectID}} {
@@ -372,7 +434,7 @@ func (s *Store) disclosures(ctx context.Context, f DisclosureFilter) ([]Disclosu
 		var purpose, titles string
 		var reason []byte
 		if err := rows.Scan(&d.SubjectID, &d.ViewerID, &d.ViewerRole, &d.MemberID, &d.MemberName, tsInto(&d.At), &d.View, &d.GrantID, &reason,
-			&purpose, &d.ID, tsInto(&d.HiddenUntil), &titles); err != nil {
+			&purpose, &d.ID, tsInto(&d.HiddenUntil), &titles, &d.GrantMemberID, &d.GrantMemberName); err != nil {
 			return nil, fmt.Errorf("store: disclosures: %w", err)
 		}
 		if d.GrantID != "" {
@@ -380,6 +442,9 @@ func (s *Store) disclosures(ctx context.Context, f DisclosureFilter) ([]Disclosu
 			d.Under = "access grant \"" + purpose + "\""
 			if titles != "" {
 				d.Under += " for " + titles
+			}
+			if d.Contractor() {
+				d.Under += ", working for " + d.GrantMemberName
 			}
 		}
 		if reason != nil {

@@ -135,8 +135,8 @@ func (s *Store) MemberList(ctx context.Context, f MemberFilter) (Page[Member], e
 	return p, rows.Err()
 }
 
-// GrantFilter narrows the console's grant list; MemberID "" lists every
-// Member's.
+// GrantFilter narrows the console's grant list to those a Member gave or
+// received as a contractor; MemberID "" lists every Member's.
 type GrantFilter struct {
 	MemberID string
 	ListQuery
@@ -159,8 +159,9 @@ func (s *Store) GrantList(ctx context.Context, f GrantFilter) (Page[Grant], erro
 	var conds []string
 	var args []any
 	if f.MemberID != "" {
-		conds = append(conds, "g.member_id = ?")
-		args = append(args, f.MemberID)
+		// The grants it gave and those it received as a contractor.
+		conds = append(conds, "(g.member_id = ? OR g.recipient_id = ?)")
+		args = append(args, f.MemberID, f.MemberID)
 	}
 	from := " FROM access_grants g JOIN members m ON m.id = g.member_id" + where(conds)
 	if p.Total, err = s.count(ctx, "SELECT COUNT(*)"+from, args...); err != nil {

@@ -16,6 +16,9 @@ const (
 	AuditPolicyNotify  = "policy.notify"
 	// AuditPolicyTranslate: a translation of a published version was saved.
 	AuditPolicyTranslate = "policy.translate"
+	// AuditPolicyDecline: a person declined the version they were asked
+	// to accept.
+	AuditPolicyDecline = "policy.decline"
 )
 
 // How a policy version was accepted (policy_acceptances.how).
@@ -33,7 +36,14 @@ func policyTables() []table {
 	return []table{systemTable(DBMain, "policy_drafts", "privacy-policy versions being written, before publication",
 		"id", "version", "summary", "body_md", "material", "effective_at", "created_at", "updated_at"),
 		systemTable(DBMain, "policy_translations", "translations of the published privacy-policy texts",
-			"version", "language", "summary", "body_md", "updated_at")}
+			"version", "language", "summary", "body_md", "updated_at"),
+		{db: DBMain, name: "policy_declines", columns: []string{"id", "user_id", "policy_version", "declined_at"},
+			// A decline is purged like an earlier consent record once a
+			// later answer replaced it (store/retention.go).
+			base: Field{Category: CatConsents, Personal: true, Purposes: []string{"prove what the person agreed to and when"},
+				Basis: BasisLegal, Retention: "as long as the consent log retention rule keeps consent records",
+				Export: ExportInclude, Erasure: EraseDelete}},
+	}
 }
 
 // ValidPolicyVersion checks a version label: 1 to 40 letters, digits, dots,
@@ -239,6 +249,11 @@ type PolicyAcceptance struct {
 	Needed       bool
 	Current      PolicyVersion
 	LastAccepted string
+	// DeclinedVersion and DeclinedAt are the person's latest decline of a
+	// version that asks for their answer now ("" and zero when they have
+	// not declined it): they are told so, and may still accept.
+	DeclinedVersion string
+	DeclinedAt      time.Time
 }
 
 // PolicyToAccept answers whether userID must accept the policy before
@@ -278,7 +293,34 @@ func (s *Store) PolicyToAccept(ctx context.Context, userID string) (PolicyAccept
 		return pa, fmt.Errorf("store: policy to accept: %w", err)
 	}
 	pa.Needed = !ok
+	if !pa.Needed {
+		return pa, nil
+	}
+	err = s.rdb.QueryRowContext(ctx, `SELECT d.policy_version, d.declined_at FROM policy_declines d
+		JOIN policy_versions v ON v.version = d.policy_version WHERE d.user_id = ? AND v.effective_at >= ?
+		ORDER BY d.id DESC LIMIT 1`, userID, materialAt.String).Scan(&pa.DeclinedVersion, tsInto(&pa.DeclinedAt))
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return pa, fmt.Errorf("store: policy to accept: %w", err)
+	}
 	return pa, nil
+}
+
+// DeclinePolicy records that userID declined version, now, with its audit
+// entry. They keep their account and their rights; the policy gate keeps
+// asking until they accept (PolicyToAccept then reports the decline).
+func (s *Store) DeclinePolicy(ctx context.Context, userID, version string) error {
+	now := s.Now()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO policy_declines (user_id, policy_version, declined_at) VALUES (?, ?, ?)",
+			userID, version, ts(now)); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, now, AuditEntry{ActorID: userID, Action: AuditPolicyDecline, TargetType: "policy", TargetID: version})
+	})
+	if err != nil {
+		return fmt.Errorf("store: decline policy: %w", err)
+	}
+	return nil
 }
 
 // AcceptPolicy records that userID accepted version, now.

@@ -455,6 +455,12 @@ func (s *Store) purgers() []purger {
 			execStep(`DELETE FROM policy_acceptances WHERE id IN (SELECT c.id FROM policy_acceptances AS c
 				WHERE c.user_id NOT IN (` + heldUsers + `) AND EXISTS (SELECT 1 FROM policy_acceptances AS n
 				WHERE n.user_id = c.user_id AND n.id > c.id AND n.accepted_at < ?1) LIMIT ?2)`),
+			// A decline is replaced by a later answer: an acceptance, or a
+			// decline of a newer version.
+			execStep(`DELETE FROM policy_declines WHERE id IN (SELECT d.id FROM policy_declines AS d
+				WHERE d.user_id NOT IN (` + heldUsers + `) AND (EXISTS (SELECT 1 FROM policy_acceptances AS n
+				WHERE n.user_id = d.user_id AND n.accepted_at > d.declined_at AND n.accepted_at < ?1) OR EXISTS
+				(SELECT 1 FROM policy_declines AS n WHERE n.user_id = d.user_id AND n.id > d.id AND n.declined_at < ?1)) LIMIT ?2)`),
 			s.optionalStep("consent_records", `DELETE FROM consent_records WHERE id IN (SELECT c.id FROM consent_records AS c
 				WHERE (c.user_id IS NULL OR c.user_id NOT IN (`+heldUsers+`)) AND EXISTS (SELECT 1 FROM consent_records AS n
 				WHERE n.consent_id = c.consent_id AND (n.created_at, n.id) > (c.created_at, c.id) AND n.created_at < ?1) LIMIT ?2)`),

@@ -385,3 +385,44 @@ func TestSessionCommitSkipsWhatChangesNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, found, "after a delete the same commit is written again")
 }
+
+// TestCompleteSetupWithSettings: the settings asked for at setup are stored
+// in the account's transaction, by the new operator; when the account
+// cannot be created, neither are they.
+func TestCompleteSetupWithSettings(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	createUser(t, s, newUser("taken"))
+	token, err := s.CreateSetupToken(ctx, time.Hour)
+	require.NoError(t, err)
+	settings := map[string]string{SettingSiteName: "Pelatihan UMKM", SettingControllerName: "Lembaga Pelatihan UMKM",
+		SettingControllerEmail: "privasi@example.org"}
+
+	_, err = s.CompleteSetupWithSettings(ctx, token, operatorUser("taken"), settings)
+	require.ErrorIs(t, err, ErrConflict)
+	st, err := s.Settings(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "kelas", st.Get(SettingSiteName), "nothing stored without the account")
+	assert.Zero(t, st.Revision)
+
+	_, err = s.CompleteSetupWithSettings(ctx, token, operatorUser("first"), map[string]string{"no_such_key": "x"})
+	require.Error(t, err)
+	requireSetupValid(t, s, token, true)
+
+	u, err := s.CompleteSetupWithSettings(ctx, token, operatorUser("first"), settings)
+	require.NoError(t, err)
+	st, err = s.Settings(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "Pelatihan UMKM", st.Get(SettingSiteName))
+	assert.Equal(t, "Lembaga Pelatihan UMKM", st.Get(SettingControllerName))
+	assert.Equal(t, "privasi@example.org", st.Get(SettingControllerEmail))
+	assert.Equal(t, int64(1), st.Revision)
+	var by string
+	require.NoError(t, s.rdb.QueryRowContext(ctx, "SELECT updated_by FROM settings WHERE key = ?", SettingSiteName).Scan(&by))
+	assert.Equal(t, u.ID, by)
+	log, err := s.AuditLog(ctx, 5)
+	require.NoError(t, err)
+	require.NotEmpty(t, log)
+	assert.Equal(t, AuditSettingsChange, log[0].Action)
+	assert.Equal(t, u.ID, log[0].ActorID)
+}

@@ -167,16 +167,24 @@ func cloneSettings(st Settings) Settings {
 // values). A revision other than the current one is ErrStaleSettings and
 // changes nothing. It returns the settings after the change.
 func (s *Store) SaveSettings(ctx context.Context, actorID string, revision int64, changes map[string]string) (Settings, error) {
+	if err := checkSettingKeys(changes); err != nil {
+		return Settings{}, fmt.Errorf("store: save settings: %w", err)
+	}
+	return s.saveSettings(ctx, actorID, revision, changes, nil)
+}
+
+// checkSettingKeys refuses a key that is not a text setting.
+func checkSettingKeys(changes map[string]string) error {
 	valid := map[string]bool{}
 	for _, k := range SettingKeys() {
 		valid[k] = true
 	}
 	for k := range changes {
 		if !valid[k] {
-			return Settings{}, fmt.Errorf("store: save settings: unknown key %q", k)
+			return fmt.Errorf("unknown setting key %q", k)
 		}
 	}
-	return s.saveSettings(ctx, actorID, revision, changes, nil)
+	return nil
 }
 
 // SaveLogo stores the site's logo (PNG bytes; nil removes it), audited.
@@ -194,59 +202,15 @@ func (s *Store) saveSettings(ctx context.Context, actorID string, revision int64
 		return cur, fmt.Errorf("store: save settings: %w", err)
 	}
 	now := s.Now()
-	var changed []string
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		var rev int64
-		if err := tx.QueryRowContext(ctx, "SELECT revision FROM settings_revision WHERE id = 1").Scan(&rev); err != nil {
+		rev, err := settingsRevision(ctx, tx)
+		if err != nil {
 			return err
 		}
 		if rev != revision {
 			return ErrStaleSettings
 		}
-		put := func(key, value string) error {
-			if value == "" {
-				_, err := tx.ExecContext(ctx, "DELETE FROM settings WHERE key = ?", key)
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?)
-				ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-				key, sealer{dk: dk, table: "settings", row: key}.seal("value", value), ts(now), actorID)
-			return err
-		}
-		for _, k := range SettingKeys() {
-			v, ok := changes[k]
-			if !ok {
-				continue
-			}
-			if v == settingDefaults[k] {
-				v = ""
-			}
-			old := cur.Values[k]
-			if old == settingDefaults[k] {
-				old = ""
-			}
-			if v == old {
-				continue
-			}
-			if err := put(k, v); err != nil {
-				return err
-			}
-			changed = append(changed, k)
-		}
-		if logo != nil {
-			if err := put(SettingLogo, string(*logo)); err != nil {
-				return err
-			}
-			changed = append(changed, SettingLogo)
-		}
-		if len(changed) == 0 {
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE settings_revision SET revision = revision + 1 WHERE id = 1"); err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, now, AuditEntry{ActorID: actorID, Action: AuditSettingsChange, TargetType: "settings",
-			TargetID: strconv.FormatInt(rev+1, 10), Details: map[string]any{"keys": changed}})
+		return s.writeSettings(ctx, tx, dk, cur, rev, actorID, changes, logo, now)
 	})
 	if errors.Is(err, ErrStaleSettings) {
 		return cur, err
@@ -255,4 +219,63 @@ func (s *Store) saveSettings(ctx context.Context, actorID string, revision int64
 		return cur, fmt.Errorf("store: save settings: %w", err)
 	}
 	return s.Settings(ctx)
+}
+
+func settingsRevision(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var rev int64
+	err := tx.QueryRowContext(ctx, "SELECT revision FROM settings_revision WHERE id = 1").Scan(&rev)
+	return rev, err
+}
+
+// writeSettings stores changes and logo (see saveSettings) inside tx, at
+// revision rev: what differs from cur (read just before) is written; when
+// anything is, it counts a new revision and audits which keys changed
+// (never their values).
+func (s *Store) writeSettings(ctx context.Context, tx *sql.Tx, dk []byte, cur Settings, rev int64, actorID string,
+	changes map[string]string, logo *[]byte, now time.Time) error {
+	put := func(key, value string) error {
+		if value == "" {
+			_, err := tx.ExecContext(ctx, "DELETE FROM settings WHERE key = ?", key)
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+			key, sealer{dk: dk, table: "settings", row: key}.seal("value", value), ts(now), actorID)
+		return err
+	}
+	var changed []string
+	for _, k := range SettingKeys() {
+		v, ok := changes[k]
+		if !ok {
+			continue
+		}
+		if v == settingDefaults[k] {
+			v = ""
+		}
+		old := cur.Values[k]
+		if old == settingDefaults[k] {
+			old = ""
+		}
+		if v == old {
+			continue
+		}
+		if err := put(k, v); err != nil {
+			return err
+		}
+		changed = append(changed, k)
+	}
+	if logo != nil {
+		if err := put(SettingLogo, string(*logo)); err != nil {
+			return err
+		}
+		changed = append(changed, SettingLogo)
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE settings_revision SET revision = revision + 1 WHERE id = 1"); err != nil {
+		return err
+	}
+	return s.appendAudit(ctx, tx, now, AuditEntry{ActorID: actorID, Action: AuditSettingsChange, TargetType: "settings",
+		TargetID: strconv.FormatInt(rev+1, 10), Details: map[string]any{"keys": changed}})
 }

@@ -52,11 +52,34 @@ func (s *Store) SetupTokenValid(ctx context.Context, token string) (bool, error)
 // that already exists is ErrConflict. If the account cannot be created the
 // token stays usable.
 func (s *Store) CompleteSetup(ctx context.Context, token string, nu NewUser) (User, error) {
+	return s.CompleteSetupWithSettings(ctx, token, nu, nil)
+}
+
+// CompleteSetupWithSettings is CompleteSetup that also stores settings
+// (key → value, as SaveSettings takes them: validated by the caller) in the
+// same transaction, changed by the new operator and audited: the site's
+// name and the controller's identity asked for on the setup page. Either
+// all of it is stored or nothing, and the token stays usable.
+func (s *Store) CompleteSetupWithSettings(ctx context.Context, token string, nu NewUser, settings map[string]string) (User, error) {
 	if !nu.Role.IsOperator() {
 		return User{}, fmt.Errorf("store: complete setup: role %q is not an operator role", nu.Role)
 	}
+	if err := checkSettingKeys(settings); err != nil {
+		return User{}, fmt.Errorf("store: complete setup: %w", err)
+	}
+	var cur Settings
+	var dk []byte
+	if len(settings) > 0 {
+		var err error
+		if cur, err = s.Settings(ctx); err != nil {
+			return User{}, err
+		}
+		if dk, err = s.systemDataKey(ctx); err != nil {
+			return User{}, fmt.Errorf("store: complete setup: %w", err)
+		}
+	}
 	h := tokenHash(token)
-	u, err := s.createUser(ctx, nu, func(tx *sql.Tx) error {
+	u, err := s.createUser(ctx, nu, func(tx *sql.Tx, id string) error {
 		var ops int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE role IN ('operator', 'consultant', 'backoffice')").Scan(&ops); err != nil {
 			return err
@@ -69,7 +92,16 @@ func (s *Store) CompleteSetup(ctx context.Context, token string, nu NewUser) (Us
 		if err != nil {
 			return err
 		}
-		return mustAffect(res)
+		if err := mustAffect(res); err != nil || len(settings) == 0 {
+			return err
+		}
+		// No revision to match: no one could use the console before
+		// this account; the values are compared with those read above.
+		rev, err := settingsRevision(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return s.writeSettings(ctx, tx, dk, cur, rev, id, settings, nil, s.Now())
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("store: complete setup: %w", err)

@@ -119,8 +119,9 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 }
 
 // createUser makes the person's data key, then inserts the account in one
-// transaction, after check (if any) ran in that same transaction.
-func (s *Store) createUser(ctx context.Context, nu NewUser, check func(*sql.Tx) error) (User, error) {
+// transaction, after check (if any) ran in that same transaction with the
+// new account's id.
+func (s *Store) createUser(ctx context.Context, nu NewUser, check func(tx *sql.Tx, id string) error) (User, error) {
 	if _, ok := ParseRole(string(nu.Role)); !ok {
 		return User{}, fmt.Errorf("store: create user: invalid role %q", nu.Role)
 	}
@@ -151,7 +152,7 @@ func (s *Store) createUser(ctx context.Context, nu NewUser, check func(*sql.Tx) 
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if check != nil {
-			if err := check(tx); err != nil {
+			if err := check(tx, id); err != nil {
 				return err
 			}
 		}

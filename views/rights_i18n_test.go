@@ -10,7 +10,7 @@ import (
 )
 
 // TestNoticeCodesHaveMessages: every code of the data map the privacy
-// notice shows (category, column, lawful basis, purpose, retention), every
+// notice shows (category, plain item, lawful basis, purpose, retention), every
 // retention rule and every kind, status and channel of a rights request
 // has its own message in the English catalogue, so none is shown raw.
 func TestNoticeCodesHaveMessages(t *testing.T) {
@@ -29,9 +29,10 @@ func TestNoticeCodesHaveMessages(t *testing.T) {
 		for _, p := range f.Purposes {
 			has(noticePurposeKeys[p], "purpose "+p)
 		}
+		has("notice.item."+f.Plain, "plain item of "+f.Table+"."+f.Column)
 	}
-	for col, key := range noticeFieldKeys {
-		has(key, "column "+col)
+	for _, code := range store.PlainItems() {
+		has("notice.item."+code, "plain item "+code)
 	}
 	for _, c := range []string{store.RetActivity, store.RetActivityIP, store.RetActivityPrefix, store.RetAccessLog, store.RetAudit,
 		store.RetConsent, store.RetOutbox, store.RetExports, store.RetSessions, store.RetKeysBackups, store.RetDailyBackups,
