@@ -262,15 +262,24 @@ func (a *App) handleTrainingLearners(w http.ResponseWriter, r *http.Request) err
 	if access == accessNone {
 		return store.ErrNotFound
 	}
+	lp, err := readList(r, trainingLearnerListSpec)
+	if err != nil {
+		return err
+	}
 	v := views.LearnersView{Nav: a.consoleNav(r.Context(), x), Training: t, CanManage: mayEditTraining(x, t)}
 	if v.Count, err = a.store.EnrolmentCount(r.Context(), t.ID); err != nil {
 		return err
 	}
 	if access >= accessGrant {
 		v.Visible = true
-		if v.Learners, err = a.store.VisibleLearners(r.Context(), t.ID); err != nil {
+		// Only the page's learners are shown, so only they are recorded.
+		pg, err := fetchPage(&lp, func(q store.ListQuery) (store.Page[store.LearnerSummary], error) {
+			return a.store.TrainingLearnerList(r.Context(), store.TrainingLearnerFilter{TrainingID: t.ID, ListQuery: q})
+		})
+		if err != nil {
 			return err
 		}
+		v.Learners, v.List = pg.Items, lp.state(r, nil, pg.Total)
 		ids := make([]string, len(v.Learners))
 		for i, l := range v.Learners {
 			ids[i] = l.ID
@@ -316,6 +325,10 @@ func (a *App) handleLearnerSearch(w http.ResponseWriter, r *http.Request) error 
 	}
 	return a.render(w, r, http.StatusOK, views.ConsoleLearnerSearch(a.page(r, tr(r, "grants.search.page_title")), v))
 }
+
+// trainingLearnerListSpec: a training's learners in the order they
+// enrolled, or by country (names are sealed).
+var trainingLearnerListSpec = listSpec{{key: "enrolled"}, {key: "country"}}
 
 // learnerListSpec: names are sealed, so learners sort by what is stored in
 // the clear (see store.LearnerFilter): newest accounts first, or country.

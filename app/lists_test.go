@@ -336,3 +336,54 @@ func TestAuditLogFiltersAndNames(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, again, len(after))
 }
+
+// TestTrainingLearnerListPages: a training's learners come 50 a page, and
+// only the people on the page shown are recorded as seen.
+func TestTrainingLearnerListPages(t *testing.T) {
+	ts := newTestServer(t)
+	dpo, dpoUser := dpoClient(t, ts)
+	ctx := t.Context()
+	tr, err := ts.store.CreateTraining(ctx, member(t, ts, "SME Corporation Malaysia"), dpoUser.ID, store.TrainingInput{Title: "Crowded",
+		Summary: "s", Language: "en", Kind: store.KindSelfStudy, PassMark: 50, Published: true})
+	require.NoError(t, err)
+	var learners []store.User
+	for i := range 60 {
+		l := account(t, ts, store.NewUser{Email: fmt.Sprintf("crowd%02d@example.org", i), Country: []string{"ID", "TH"}[i%2]})
+		require.NoError(t, ts.store.Enrol(ctx, l.ID, tr.ID))
+		learners = append(learners, l)
+		ts.clock.Add(time.Minute)
+	}
+	seen := func() int {
+		t.Helper()
+		n := 0
+		for _, l := range learners {
+			ds, err := ts.store.Disclosures(ctx, l.ID)
+			require.NoError(t, err)
+			n += len(ds)
+		}
+		return n
+	}
+	path := "/console/trainings/" + tr.ID + "/learners"
+	res, body := dpo.get(t, path)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	rows := listRows(t, body, `[data-testid="learners"] tbody tr`)
+	require.Len(t, rows, listPageSize)
+	assert.Contains(t, rows[0], "/console/learners/"+learners[0].ID, "in the order they enrolled")
+	assert.Equal(t, listPageSize, seen())
+	next := doc(t, body).Find(`[data-testid="pager-next"]`).AttrOr("href", "")
+	require.NotEmpty(t, next)
+
+	res, body = dpo.get(t, next)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Len(t, listRows(t, body, `[data-testid="learners"] tbody tr`), 10)
+	assert.Equal(t, 0, doc(t, body).Find(`[data-testid="pager-next"]`).Length())
+	assert.Equal(t, 60, seen())
+
+	res, body = dpo.get(t, path+"?sort=country&dir=desc")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	d := doc(t, body)
+	assert.Equal(t, "descending", d.Find(`[data-testid="sort-country"]`).AttrOr("aria-sort", ""))
+	assert.Contains(t, d.Find(`[data-testid="learners"] tbody tr`).First().Text(), "Thailand")
+	res, _ = dpo.get(t, path+"?sort=name")
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+}

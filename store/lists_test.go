@@ -23,6 +23,10 @@ func TestListsRefuseUnknownSortKeys(t *testing.T) {
 		"trainings": func() error { _, err := s.TrainingList(ctx, TrainingListFilter{ListQuery: bad}); return err },
 		"learners":  func() error { _, err := s.LearnerList(ctx, LearnerFilter{Query: "x", ListQuery: bad}); return err },
 		"audit":     func() error { _, err := s.AuditList(ctx, AuditFilter{ListQuery: bad}); return err },
+		"training learners": func() error {
+			_, err := s.TrainingLearnerList(ctx, TrainingLearnerFilter{TrainingID: NewID(), ListQuery: bad})
+			return err
+		},
 	} {
 		assert.ErrorIs(t, call(), ErrBadSort, name)
 	}
