@@ -32,7 +32,7 @@ func (a *App) handleRegisterForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	vm.Feedback = false // feedback requests are voluntary: an opt-in that starts unticked
+	vm.Feedback = true // feedback requests are on unless the person opts out (the notice says so in the same words)
 	return a.render(w, r, http.StatusOK, views.Register(a.page(r, tr(r, "accounts.register.title")), vm))
 }
 

@@ -155,7 +155,7 @@ func TestAccountJourney(t *testing.T) {
 	d := doc(t, body)
 	assert.Equal(t, "BN", d.Find(`#country option`).Eq(1).AttrOr("value", ""), "ASEAN countries come first")
 	assert.Equal(t, 0, d.Find(`#notify_new[checked]`).Length(), "notifications are opt-in")
-	assert.Equal(t, 0, d.Find(`#feedback[checked]`).Length(), "feedback requests are opt-in too")
+	assert.Equal(t, 1, d.Find(`#feedback[checked]`).Length(), "feedback requests are an opt-out, said so beside the box")
 	assert.Equal(t, 0, d.Find(`#adult[checked], #accept_policy[checked]`).Length(), "nothing pre-ticked")
 
 	res, _ = ts.postForm(t, "/register", registration())

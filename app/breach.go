@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -25,12 +26,26 @@ const (
 // GET /console/breaches
 func (a *App) handleBreaches(w http.ResponseWriter, r *http.Request) error {
 	x := actorFrom(r.Context())
-	bs, err := a.store.Breaches(r.Context())
+	lp, err := readList(r, breachListSpec)
 	if err != nil {
 		return err
 	}
-	v := views.BreachesView{Nav: a.consoleNav(r.Context(), x), Now: a.clock()}
-	for _, b := range bs {
+	// Titles are sealed, so the register narrows by state, not by text; an
+	// unknown state is ignored.
+	f := store.BreachFilter{State: r.URL.Query().Get("state")}
+	if f.State != "open" && f.State != "closed" {
+		f.State = ""
+	}
+	pg, err := fetchPage(&lp, func(q store.ListQuery) (store.Page[store.Breach], error) {
+		f.ListQuery = q
+		return a.store.BreachList(r.Context(), f)
+	})
+	if err != nil {
+		return err
+	}
+	v := views.BreachesView{Nav: a.consoleNav(r.Context(), x), Now: a.clock(), State: f.State,
+		List: lp.state(r, url.Values{"state": {f.State}}, pg.Total)}
+	for _, b := range pg.Items {
 		_, counts, err := a.store.BreachNotices(r.Context(), b.ID, 0)
 		if err != nil {
 			return err
@@ -39,6 +54,9 @@ func (a *App) handleBreaches(w http.ResponseWriter, r *http.Request) error {
 	}
 	return a.render(w, r, http.StatusOK, views.Breaches(a.page(r, tr(r, "breach.title")), v))
 }
+
+// breachListSpec: the register most recently detected first.
+var breachListSpec = listSpec{{key: "detected", desc: true}, {key: "occurred", desc: true}, {key: "recorded", desc: true}}
 
 // breachForm fills the form's choices.
 func (a *App) breachForm(ctx context.Context, f views.BreachForm) (views.BreachForm, error) {

@@ -70,17 +70,27 @@ func (a *App) handleGrants(w http.ResponseWriter, r *http.Request) error {
 	if !mayViewGrantsOf(x, memberID) && memberID != "" {
 		return errForbidden
 	}
-	gs, err := a.store.Grants(r.Context(), memberID)
+	lp, err := readList(r, grantListSpec)
 	if err != nil {
 		return err
 	}
+	pg, err := fetchPage(&lp, func(q store.ListQuery) (store.Page[store.Grant], error) {
+		return a.store.GrantList(r.Context(), store.GrantFilter{MemberID: memberID, ListQuery: q})
+	})
+	if err != nil {
+		return err
+	}
+	gs := pg.Items
 	v := views.GrantsConsole{Nav: a.consoleNav(r.Context(), x), Grants: gs, Now: a.clock(), CanCreate: mayCreateGrant(x), CanRevoke: map[string]bool{},
-		ViewerMember: memberID}
+		ViewerMember: memberID, List: lp.state(r, nil, pg.Total)}
 	for _, g := range gs {
 		v.CanRevoke[g.ID] = mayRevokeGrant(x, g)
 	}
 	return a.render(w, r, http.StatusOK, views.ConsoleGrants(a.page(r, tr(r, "grants.list.heading")), v))
 }
+
+// grantListSpec: grants newest first.
+var grantListSpec = listSpec{{key: "created", desc: true}, {key: "member"}, {key: "from", desc: true}, {key: "until", desc: true}}
 
 func (a *App) grantForm(r *http.Request, x actor, f views.GrantForm) (views.GrantForm, error) {
 	f.Nav = a.consoleNav(r.Context(), x)
@@ -252,15 +262,24 @@ func (a *App) handleTrainingLearners(w http.ResponseWriter, r *http.Request) err
 	if access == accessNone {
 		return store.ErrNotFound
 	}
+	lp, err := readList(r, trainingLearnerListSpec)
+	if err != nil {
+		return err
+	}
 	v := views.LearnersView{Nav: a.consoleNav(r.Context(), x), Training: t, CanManage: mayEditTraining(x, t)}
 	if v.Count, err = a.store.EnrolmentCount(r.Context(), t.ID); err != nil {
 		return err
 	}
 	if access >= accessGrant {
 		v.Visible = true
-		if v.Learners, err = a.store.VisibleLearners(r.Context(), t.ID); err != nil {
+		// Only the page's learners are shown, so only they are recorded.
+		pg, err := fetchPage(&lp, func(q store.ListQuery) (store.Page[store.LearnerSummary], error) {
+			return a.store.TrainingLearnerList(r.Context(), store.TrainingLearnerFilter{TrainingID: t.ID, ListQuery: q})
+		})
+		if err != nil {
 			return err
 		}
+		v.Learners, v.List = pg.Items, lp.state(r, nil, pg.Total)
 		ids := make([]string, len(v.Learners))
 		for i, l := range v.Learners {
 			ids[i] = l.ID
@@ -279,14 +298,23 @@ func (a *App) handleTrainingLearners(w http.ResponseWriter, r *http.Request) err
 // GET /console/learners
 func (a *App) handleLearnerSearch(w http.ResponseWriter, r *http.Request) error {
 	x := actorFrom(r.Context())
-	v := views.LearnerSearch{Nav: a.consoleNav(r.Context(), x), Query: boundedQuery(r.URL.Query().Get("q"), 100)}
+	lp, err := readList(r, learnerListSpec)
+	if err != nil {
+		return err
+	}
+	v := views.LearnerSearch{Nav: a.consoleNav(r.Context(), x), Query: lp.Q}
+	// Without a query nothing is listed: a page of everyone would show
+	// names nobody asked for (and record a view of each).
 	if v.Query != "" {
 		v.Searched = true
-		ls, err := a.store.SearchLearners(r.Context(), v.Query, 50)
+		pg, err := fetchPage(&lp, func(q store.ListQuery) (store.Page[store.LearnerSummary], error) {
+			return a.store.LearnerList(r.Context(), store.LearnerFilter{Query: lp.Q, ListQuery: q})
+		})
 		if err != nil {
 			return err
 		}
-		v.Learners = ls
+		ls := pg.Items
+		v.Learners, v.List = ls, lp.state(r, nil, pg.Total)
 		ids := make([]string, len(ls))
 		for i, l := range ls {
 			ids[i] = l.ID
@@ -297,6 +325,14 @@ func (a *App) handleLearnerSearch(w http.ResponseWriter, r *http.Request) error 
 	}
 	return a.render(w, r, http.StatusOK, views.ConsoleLearnerSearch(a.page(r, tr(r, "grants.search.page_title")), v))
 }
+
+// trainingLearnerListSpec: a training's learners in the order they
+// enrolled, or by country (names are sealed).
+var trainingLearnerListSpec = listSpec{{key: "enrolled"}, {key: "country"}}
+
+// learnerListSpec: names are sealed, so learners sort by what is stored in
+// the clear (see store.LearnerFilter): newest accounts first, or country.
+var learnerListSpec = listSpec{{key: "created", desc: true}, {key: "country"}}
 
 // learnerFor decides how the actor may open the record of the learner in
 // the path. Staff get it only through a grant covering a training the

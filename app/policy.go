@@ -186,3 +186,9 @@ func mayRequestFeedback(x actor, t store.Training) bool { return mayEditTraining
 func mayRunOperations(x actor) bool {
 	return x.user != nil && (x.user.Role == store.RoleOperator || x.isPrivacyOfficer())
 }
+
+// mayViewAuditNames: the audit log holds ids; operators, who see everyone's
+// data, may see the names behind them (each view recorded). Member staff
+// never open the audit log: they would see a learner's name only through
+// an active grant, which the log is not.
+func mayViewAuditNames(x actor) bool { return x.isOperator() }

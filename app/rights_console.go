@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -33,16 +34,30 @@ func (a *App) handleRightsQueue(w http.ResponseWriter, r *http.Request) error {
 		opts = append(opts, views.Option{Value: k, Label: views.CaseKindText(r.Context(), k)})
 	}
 	v.Kinds = []views.OptionGroup{{Options: opts}}
-	cs, err := a.store.Cases(r.Context(), store.CaseFilter{Kind: v.Kind, Status: v.Status, Overdue: v.Overdue, Limit: 500})
+	lp, err := readList(r, caseListSpec)
 	if err != nil {
 		return err
 	}
-	v.Cases = cs
+	pg, err := fetchPage(&lp, func(lq store.ListQuery) (store.Page[store.Case], error) {
+		return a.store.CaseList(r.Context(), store.CaseFilter{Kind: v.Kind, Status: v.Status, Overdue: v.Overdue}, lq)
+	})
+	if err != nil {
+		return err
+	}
+	v.Cases = pg.Items
+	// The status filter is kept even when empty: no status means "any",
+	// an absent one the open queue.
+	keep := url.Values{"kind": {v.Kind}, "overdue": {map[bool]string{true: "on"}[v.Overdue]}}
+	v.List = lp.state(r, keep, pg.Total)
+	v.List.Keep["status"] = []string{v.Status}
 	if v.Held, err = a.heldPeople(r.Context()); err != nil {
 		return err
 	}
 	return a.render(w, r, http.StatusOK, views.ConsoleRightsQueue(a.page(r, tr(r, "rights.console.title")), v))
 }
+
+// caseListSpec: the queue soonest due first.
+var caseListSpec = listSpec{{key: "due"}, {key: "received", desc: true}, {key: "kind"}, {key: "status"}}
 
 // officerCase loads the case in the path (the route admits only the
 // privacy officer).

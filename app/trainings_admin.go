@@ -17,16 +17,28 @@ import (
 // GET /console/trainings
 func (a *App) handleConsoleTrainings(w http.ResponseWriter, r *http.Request) error {
 	x := actorFrom(r.Context())
-	f := store.CatalogueFilter{IncludeUnpublished: true}
+	var f store.TrainingListFilter
 	if !x.isOperator() {
 		f.MemberID = x.staff.MemberID
 	}
-	ts, err := a.store.Trainings(r.Context(), f)
+	lp, err := readList(r, trainingListSpec)
 	if err != nil {
 		return err
 	}
-	return a.render(w, r, http.StatusOK, views.ConsoleTrainings(a.page(r, tr(r, "trainings.console.heading")), views.ConsoleTrainingsView{Trainings: ts}))
+	f.Query = lp.Q
+	pg, err := fetchPage(&lp, func(q store.ListQuery) (store.Page[store.Training], error) {
+		f.ListQuery = q
+		return a.store.TrainingList(r.Context(), f)
+	})
+	if err != nil {
+		return err
+	}
+	return a.render(w, r, http.StatusOK, views.ConsoleTrainings(a.page(r, tr(r, "trainings.console.heading")),
+		views.ConsoleTrainingsView{Trainings: pg.Items, Query: lp.Q, List: lp.state(r, nil, pg.Total)}))
 }
+
+// trainingListSpec: the trainings newest first.
+var trainingListSpec = listSpec{{key: "created", desc: true}, {key: "title"}, {key: "member"}, {key: "kind"}, {key: "status"}}
 
 // trainingFormFor fills the form's choices; operators pick the Member.
 func (a *App) trainingFormFor(r *http.Request, x actor, f views.TrainingForm) (views.TrainingForm, error) {

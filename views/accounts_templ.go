@@ -175,7 +175,7 @@ func Register(p Page, f RegisterForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = checkboxField(fieldCheckbox{Name: "feedback", Label: t(ctx, "accounts.register.feedback"), Hint: t(ctx, "accounts.register.feedback_hint_opt_in"), Checked: f.Feedback, Error: f.Errors["feedback"]}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = checkboxField(fieldCheckbox{Name: "feedback", Label: t(ctx, "accounts.register.feedback"), Hint: t(ctx, "privacy.messages.feedback"), Checked: f.Feedback, Error: f.Errors["feedback"]}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

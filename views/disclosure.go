@@ -10,7 +10,7 @@ import (
 // DisclosureReasons are the codes of the reasons kelas itself records for
 // a view of personal data ("@code" or "@code:argument" in the stored
 // reason), each written from the catalogue's disclosure.reason.CODE.
-var DisclosureReasons = []string{"operator_search", "operator_list", "staff_list", "rights_case", "operator_learner_list"}
+var DisclosureReasons = []string{"operator_search", "operator_list", "staff_list", "rights_case", "operator_learner_list", "audit_log"}
 
 // disclosureReason writes a recorded reason: a code kelas recorded in the
 // reader's language, a reason a person typed as they typed it.
