@@ -462,3 +462,54 @@ func TestQuizPagesInPseudoLocale(t *testing.T) {
 		check(what, body)
 	}
 }
+
+// TestStaffEditQuestionsOfEachKind: the edit page keeps a question's kind
+// and changes what fits it: the right options of a multiple-choice
+// question, the answer of a true/false one, the accepted short answers,
+// and every explanation.
+func TestStaffEditQuestionsOfEachKind(t *testing.T) {
+	fx := newQuizFixture(t, nil)
+	ctx := t.Context()
+	edit := func(qid string, v url.Values) (*http.Response, string) {
+		t.Helper()
+		return fx.staff.postForm(t, "/console/trainings/"+fx.training+"/questions/"+qid, v)
+	}
+	q, err := fx.ts.store.ManagedQuestion(ctx, fx.training, fx.multiple)
+	require.NoError(t, err)
+	labels := url.Values{"question_prompt": {"Which are assets?"}, "question_explanation": {"Only cash."}}
+	for i, c := range q.Choices {
+		labels.Set("question_choice_"+string(rune('1'+i)), c.Label)
+	}
+	res, body := edit(fx.multiple, labels)
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode, "no right option ticked")
+	assert.NotEmpty(t, doc(t, body).Find(`[data-testid="error-question_correct"]`).Text())
+	labels["question_correct"] = []string{q.Choices[0].ID}
+	res, _ = edit(fx.multiple, labels)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	q, err = fx.ts.store.ManagedQuestion(ctx, fx.training, fx.multiple)
+	require.NoError(t, err)
+	assert.Equal(t, store.QuestionMultiple, q.Kind)
+	assert.Equal(t, 1, q.CorrectCount())
+	assert.True(t, q.Choices[0].Correct)
+	assert.Equal(t, "Only cash.", q.Explanation)
+
+	tf, err := fx.ts.store.ManagedQuestion(ctx, fx.training, fx.truth)
+	require.NoError(t, err)
+	res, body = fx.staff.get(t, "/console/trainings/"+fx.training+"/questions/"+fx.truth)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, doc(t, body).Find(`#question_correct`).Text(), "False", "true/false named in words")
+	res, _ = edit(fx.truth, url.Values{"question_prompt": {"Profit is sales plus costs."}, "question_correct": {tf.Choices[1].ID}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	tf, err = fx.ts.store.ManagedQuestion(ctx, fx.training, fx.truth)
+	require.NoError(t, err)
+	assert.Equal(t, []string{store.ChoiceTrue, store.ChoiceFalse}, []string{tf.Choices[0].Label, tf.Choices[1].Label}, "the labels stay")
+	assert.True(t, tf.Choices[1].Correct)
+	assert.False(t, tf.Choices[0].Correct)
+
+	res, _ = edit(fx.short, url.Values{"question_prompt": {"A small coffee shop?"}, "question_choice_1": {"Kopitiam"}, "question_choice_2": {"Café"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	sq, err := fx.ts.store.ManagedQuestion(ctx, fx.training, fx.short)
+	require.NoError(t, err)
+	assert.Equal(t, "Kopitiam", sq.Choices[0].Label)
+	assert.Equal(t, 2, sq.CorrectCount(), "every accepted answer stays right")
+}
