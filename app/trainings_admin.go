@@ -221,6 +221,7 @@ func (a *App) handleUpdateTraining(w http.ResponseWriter, r *http.Request) error
 	vm := views.TrainingForm{Action: "/console/trainings/" + t.ID}
 	in := readTrainingForm(f, &vm)
 	cover, coverType := a.readCover(f)
+	vm.RemoveCover = f.checkbox("remove_cover")
 	if !f.Valid() {
 		return a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) {
 			vm.Languages, vm.Countries, vm.Errors = v.Form.Languages, v.Form.Countries, f.Errors
@@ -231,7 +232,7 @@ func (a *App) handleUpdateTraining(w http.ResponseWriter, r *http.Request) error
 	if err := a.store.UpdateTraining(r.Context(), t.ID, in); err != nil {
 		return err
 	}
-	if err := a.saveCover(r, t, cover, coverType, f.checkbox("remove_cover")); err != nil {
+	if err := a.saveCover(r, t, cover, coverType, vm.RemoveCover); err != nil {
 		return err
 	}
 	// Learners see the change at once; the audit log says who made it.

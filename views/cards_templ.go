@@ -626,7 +626,7 @@ func coverField(f TrainingForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = checkboxField(fieldCheckbox{Name: "remove_cover", Label: t(ctx, "cards.cover.remove"), Error: f.Errors["remove_cover"]}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = checkboxField(fieldCheckbox{Name: "remove_cover", Label: t(ctx, "cards.cover.remove"), Checked: f.RemoveCover, Error: f.Errors["remove_cover"]}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
