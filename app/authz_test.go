@@ -85,6 +85,7 @@ var matrix = map[string]string{
 	"GET /trainings":                            "AAAAAAAAAA",
 	"GET /trainings/{id}":                       "AAAAAAAAAA",
 	"GET /trainings/{id}/calendar.ics":          "AAAAAAAAAA",
+	"GET /trainings/{id}/cover":                 "AAAAAAAAAA", // a published training's
 	"POST /trainings/{id}/enrol":                "LRAAAAAAAA", // confirm the address first
 	"GET /trainings/{id}/materials/{mid}":       "LFAAFAAAAA",
 	"GET /trainings/{id}/materials/{mid}/file":  "LFAAFAAAAA",
@@ -322,6 +323,7 @@ func newMatrixFixture(t *testing.T, withExport bool) *matrixFixture {
 		Kind: store.KindLive, PassMark: 50, Published: true})
 	require.NoError(t, err)
 	fx.training = tr.ID
+	require.NoError(t, ts.store.SetTrainingCover(ctx, tr.ID, pngWithText(t, 20, 10), "image/png"))
 	other, err := ts.store.CreateTraining(ctx, a.ID, "", store.TrainingInput{Title: "Other", Summary: "s", Language: "en",
 		Kind: store.KindSelfStudy, PassMark: 50, Published: true})
 	require.NoError(t, err)

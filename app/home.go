@@ -13,7 +13,11 @@ import (
 
 // GET /{$}
 func (a *App) handleHome(w http.ResponseWriter, r *http.Request) error {
-	return a.render(w, r, http.StatusOK, views.Home(a.page(r, "")))
+	v, err := a.homeView(r)
+	if err != nil {
+		return err
+	}
+	return a.render(w, r, http.StatusOK, views.Home(a.page(r, ""), v))
 }
 
 // GET /healthz

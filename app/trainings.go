@@ -37,7 +37,7 @@ func (a *App) handleCatalogue(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Trainings in the reader's language come first, then the others.
 	first := i18n.From(r.Context()).Code
-	ts, err := a.store.Trainings(r.Context(), store.CatalogueFilter{Country: v.Country, Language: v.Language, Kind: v.Kind, Query: v.Query,
+	ts, err := a.store.Cards(r.Context(), store.CatalogueFilter{Country: v.Country, Language: v.Language, Kind: v.Kind, Query: v.Query,
 		FirstLanguage: first})
 	if err != nil {
 		return err
@@ -126,6 +126,8 @@ func (a *App) handleTraining(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		v.HasQuiz = len(quiz) > 0
+	} else if err := a.outline(r, t, &v); err != nil {
+		return err
 	}
 	if enrolled {
 		a.logActivity(r, store.ActivityEvent{TrainingID: t.ID, Action: store.ActViewTraining, ObjectType: "training", ObjectID: t.ID})

@@ -160,6 +160,9 @@ func (a *App) manageView(r *http.Request, x actor, t store.Training) (views.Mana
 		return v, err
 	}
 	v.Form.Members = nil // the owning Member does not change here
+	if err := a.coverForm(r, t, &v.Form); err != nil {
+		return v, err
+	}
 	if v.Materials, err = a.store.Materials(r.Context(), t.ID); err != nil {
 		return v, err
 	}
@@ -224,19 +227,25 @@ func (a *App) handleUpdateTraining(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	f, err := parseForm(r)
+	f, err := parseMultipart(r, trainingBodyBytes)
 	if err != nil {
 		return err
 	}
 	vm := views.TrainingForm{Action: "/console/trainings/" + t.ID}
 	in := readTrainingForm(f, &vm)
+	cover, coverType := a.readCover(f)
+	vm.RemoveCover = f.checkbox("remove_cover")
 	if !f.Valid() {
 		return a.rerenderManage(w, r, x, t, func(v *views.ManageTrainingView) {
 			vm.Languages, vm.Countries, vm.Errors = v.Form.Languages, v.Form.Countries, f.Errors
+			vm.CoverField, vm.CoverURL = v.Form.CoverField, v.Form.CoverURL
 			v.Form = vm
 		})
 	}
 	if err := a.store.UpdateTraining(r.Context(), t.ID, in); err != nil {
+		return err
+	}
+	if err := a.saveCover(r, t, cover, coverType, vm.RemoveCover); err != nil {
 		return err
 	}
 	// Learners see the change at once; the audit log says who made it.

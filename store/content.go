@@ -311,7 +311,10 @@ func (s *Store) DuplicateTraining(ctx context.Context, id, createdBy, title stri
 				}
 			}
 		}
-		return nil
+		// The cover goes with the copy (cards.go).
+		_, err := tx.ExecContext(ctx, `INSERT INTO training_covers (training_id, image, content_type, updated_at)
+			SELECT ?, image, content_type, ? FROM training_covers WHERE training_id = ?`, copyID, now, id)
+		return err
 	})
 	if err != nil {
 		return Training{}, nil, fmt.Errorf("store: duplicate training: %w", err)

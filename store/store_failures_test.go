@@ -220,6 +220,9 @@ func storeCalls(s *Store) map[string]func(context.Context) error {
 		"UpdateTraining":   func(ctx context.Context) error { return s.UpdateTraining(ctx, id, TrainingInput{}) },
 		"Training":         func(ctx context.Context) error { _, err := s.Training(ctx, id); return err },
 		"Trainings":        func(ctx context.Context) error { _, err := s.Trainings(ctx, CatalogueFilter{}); return err },
+		"Cards":            func(ctx context.Context) error { _, err := s.Cards(ctx, CatalogueFilter{}); return err },
+		"TrainingCover":    func(ctx context.Context) error { _, err := s.TrainingCover(ctx, id); return err },
+		"SetTrainingCover": func(ctx context.Context) error { return s.SetTrainingCover(ctx, id, []byte{1}, "image/png") },
 		"AddSession":       func(ctx context.Context) error { _, err := s.AddSession(ctx, id, now, now.Add(time.Hour)); return err },
 		"TrainingSessions": func(ctx context.Context) error { _, err := s.TrainingSessions(ctx, id); return err },
 		"Material":         func(ctx context.Context) error { _, err := s.Material(ctx, id, other); return err },
@@ -560,6 +563,8 @@ func writerCalls(s *Store, f writeFixture) map[string]func(context.Context) erro
 		"UpdateTraining": func(ctx context.Context) error {
 			return s.UpdateTraining(ctx, f.training, TrainingInput{Title: "T2", Summary: "s", Language: "en", Kind: "self_study", PassMark: 60})
 		},
+		"SetTrainingCover":    func(ctx context.Context) error { return s.SetTrainingCover(ctx, f.training, []byte{1}, "image/png") },
+		"RemoveTrainingCover": func(ctx context.Context) error { return s.RemoveTrainingCover(ctx, f.live) },
 		"AddSession": func(ctx context.Context) error {
 			_, err := s.AddSession(ctx, f.live, now.Add(3*time.Hour), now.Add(4*time.Hour))
 			return err
@@ -786,9 +791,18 @@ func readerCalls(s *Store, f writeFixture) map[string]func(context.Context) erro
 			_, err := s.StatsByValue(ctx, "country", now.Add(-48*time.Hour), now)
 			return err
 		},
-		"TombstonesPending":  func(ctx context.Context) error { _, _, err := s.TombstonesPending(ctx); return err },
-		"Training":           func(ctx context.Context) error { _, err := s.Training(ctx, f.training); return err },
-		"Trainings":          func(ctx context.Context) error { _, err := s.Trainings(ctx, CatalogueFilter{}); return err },
+		"TombstonesPending": func(ctx context.Context) error { _, _, err := s.TombstonesPending(ctx); return err },
+		"Training":          func(ctx context.Context) error { _, err := s.Training(ctx, f.training); return err },
+		"Trainings":         func(ctx context.Context) error { _, err := s.Trainings(ctx, CatalogueFilter{}); return err },
+		"Cards":             func(ctx context.Context) error { _, err := s.Cards(ctx, CatalogueFilter{}); return err },
+		"NewestCards":       func(ctx context.Context) error { _, err := s.NewestCards(ctx, 6); return err },
+		"MostFollowedCards": func(ctx context.Context) error { _, err := s.MostFollowedCards(ctx, 6); return err },
+		"TrainingCover": func(ctx context.Context) error {
+			if _, err := s.TrainingCover(ctx, f.training); !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			return nil
+		},
 		"TrainingSessions":   func(ctx context.Context) error { _, err := s.TrainingSessions(ctx, f.live); return err },
 		"Material":           func(ctx context.Context) error { _, err := s.Material(ctx, f.training, f.material); return err },
 		"Materials":          func(ctx context.Context) error { _, err := s.Materials(ctx, f.training); return err },

@@ -45,6 +45,8 @@ func trainingTables() []table {
 			override: map[string]Field{"created_by": {Category: CatAccount, Personal: true, Purposes: []string{"know who published a training"},
 				Basis: BasisLegitimate, Retention: "while the training exists", Export: ExportOmit, Erasure: EraseAnonymise,
 				Why: "staff id on Member content; cleared when the staff account is erased"}}},
+		{db: DBMain, name: "training_covers", base: content("cover images of trainings, re-encoded from their pixels"),
+			columns: []string{"training_id", "image", "content_type", "updated_at"}},
 		{db: DBMain, name: "training_sessions", base: content("dates of live trainings"),
 			columns: []string{"id", "training_id", "starts_at", "ends_at", "zone"}},
 		{db: DBMain, name: "materials", base: content("training materials"),
@@ -209,6 +211,35 @@ func (s *Store) Trainings(ctx context.Context, f CatalogueFilter) ([]Training, e
 }
 
 func (s *Store) trainings(ctx context.Context, f CatalogueFilter) ([]Training, error) {
+	where, args := catalogueWhere(f)
+	query := "SELECT " + trainingColumns + " FROM trainings t JOIN members m ON m.id = t.member_id"
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	order := " ORDER BY t.created_at DESC LIMIT 500"
+	if f.FirstLanguage != "" {
+		order = " ORDER BY t.language = ? DESC, t.created_at DESC LIMIT 500"
+		args = append(args, f.FirstLanguage)
+	}
+	rows, err := s.readQuery(ctx, query+order, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: trainings: %w", err)
+	}
+	defer rows.Close()
+	var out []Training
+	for rows.Next() {
+		t, err := scanTraining(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: trainings: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// catalogueWhere is the WHERE clause (its terms, joined by AND) and its
+// arguments for f, over trainings t joined with members m.
+func catalogueWhere(f CatalogueFilter) ([]string, []any) {
 	var where []string
 	var args []any
 	if !f.IncludeUnpublished {
@@ -236,29 +267,7 @@ func (s *Store) trainings(ctx context.Context, f CatalogueFilter) ([]Training, e
 		where = append(where, "t.title LIKE ? ESCAPE '\\'")
 		args = append(args, "%"+likeEscape(q)+"%")
 	}
-	query := "SELECT " + trainingColumns + " FROM trainings t JOIN members m ON m.id = t.member_id"
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	order := " ORDER BY t.created_at DESC LIMIT 500"
-	if f.FirstLanguage != "" {
-		order = " ORDER BY t.language = ? DESC, t.created_at DESC LIMIT 500"
-		args = append(args, f.FirstLanguage)
-	}
-	rows, err := s.readQuery(ctx, query+order, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: trainings: %w", err)
-	}
-	defer rows.Close()
-	var out []Training
-	for rows.Next() {
-		t, err := scanTraining(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: trainings: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return where, args
 }
 
 func likeEscape(v string) string {
