@@ -125,6 +125,8 @@ var matrix = map[string]string{
 	"GET /console/trainings/{id}/sessions/{sid}":          "LFFANAAFAA",
 	"POST /console/trainings/{id}/sessions/{sid}":         "LFFANAAFAA",
 	"POST /console/trainings/{id}/sessions/{sid}/delete":  "LFFANAAFAA",
+	"POST /console/trainings/{id}/sessions/{sid}/hide":    "LFFANAAFAA",
+	"POST /console/trainings/{id}/sessions/{sid}/show":    "LFFANAAFAA",
 	"POST /console/trainings/{id}/duplicate":              "LFFANAAFAA",
 	"POST /console/trainings/{id}/archive":                "LFFANAAFAA",
 
@@ -508,6 +510,9 @@ func (fx *matrixFixture) probe(t *testing.T, c *testServer, pattern, role string
 	case strings.HasPrefix(path, "/console/trainings/{id}/sessions/{sid}"):
 		se, err := ts.store.AddSession(ctx, fx.training, now.Add(72*time.Hour), now.Add(73*time.Hour))
 		require.NoError(t, err)
+		if strings.HasSuffix(path, "/show") {
+			require.NoError(t, ts.store.SetSessionHidden(ctx, fx.training, se.ID, true))
+		}
 		ids["{sid}"] = se.ID
 	case strings.HasSuffix(path, "/archive"):
 		// A training of its own: archiving uses it up.

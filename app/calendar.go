@@ -26,7 +26,7 @@ func (a *App) handleCalendar(w http.ResponseWriter, r *http.Request) error {
 	if !t.Live() {
 		return store.ErrNotFound
 	}
-	sessions, err := a.store.TrainingSessions(r.Context(), t.ID)
+	sessions, err := a.store.VisibleSessions(r.Context(), t.ID)
 	if err != nil {
 		return err
 	}

@@ -419,6 +419,37 @@ func (a *App) handleEditSession(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// setSessionHidden serves the hide and show forms of a live session.
+// Staff still see a hidden session, and may mark attendance at it.
+func (a *App) setSessionHidden(w http.ResponseWriter, r *http.Request, hidden bool) error {
+	t, _, se, err := a.managedSession(r)
+	if err != nil {
+		return err
+	}
+	if se.Hidden != hidden {
+		if err := a.store.SetSessionHidden(r.Context(), t.ID, se.ID, hidden); err != nil {
+			return err
+		}
+		a.auditContent(r, "session.hide", t, map[string]any{"session": se.ID, "hidden": boolString(hidden)})
+	}
+	flash := tr(r, "content.flash.shown")
+	if hidden {
+		flash = tr(r, "content.flash.hidden")
+	}
+	a.redirect(w, r, back(t)+"#sessions-title", flash)
+	return nil
+}
+
+// POST /console/trainings/{id}/sessions/{sid}/hide
+func (a *App) handleHideSession(w http.ResponseWriter, r *http.Request) error {
+	return a.setSessionHidden(w, r, true)
+}
+
+// POST /console/trainings/{id}/sessions/{sid}/show
+func (a *App) handleShowSession(w http.ResponseWriter, r *http.Request) error {
+	return a.setSessionHidden(w, r, false)
+}
+
 // POST /console/trainings/{id}/sessions/{sid}/delete
 //
 // A session with attendance recorded stays: deleting it would delete the

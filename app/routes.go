@@ -102,6 +102,8 @@ func (a *App) routes() http.Handler {
 	page("GET /console/trainings/{id}/sessions/{sid}", trainingManagers, a.handleEditSessionForm)
 	page("POST /console/trainings/{id}/sessions/{sid}", trainingManagers, a.handleEditSession)
 	page("POST /console/trainings/{id}/sessions/{sid}/delete", trainingManagers, a.handleDeleteSession)
+	page("POST /console/trainings/{id}/sessions/{sid}/hide", trainingManagers, a.handleHideSession)
+	page("POST /console/trainings/{id}/sessions/{sid}/show", trainingManagers, a.handleShowSession)
 	page("POST /console/trainings/{id}/duplicate", trainingManagers, a.handleDuplicateTraining)
 	page("POST /console/trainings/{id}/archive", trainingManagers, a.handleArchiveTraining)
 	page("GET /console/retention", operations, a.handleRetention)

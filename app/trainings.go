@@ -104,7 +104,7 @@ func (a *App) handleTraining(w http.ResponseWriter, r *http.Request) error {
 	v := views.TrainingView{Training: t, Enrolled: enrolled, Enrolment: e, LoggedIn: x.user != nil,
 		CanEnrol: !enrolled && mayEnrol(x, t), CanStudy: mayStudy(x, t, enrolled), CanManage: mayEditTraining(x, t)}
 	v.NeedsVerification = x.user != nil && !x.user.Verified() && !enrolled
-	if v.Sessions, err = a.store.TrainingSessions(r.Context(), t.ID); err != nil {
+	if v.Sessions, err = a.store.VisibleSessions(r.Context(), t.ID); err != nil {
 		return err
 	}
 	if v.CanStudy {
@@ -163,7 +163,7 @@ func (a *App) handleEnrol(w http.ResponseWriter, r *http.Request) error {
 	if len(mats) > 0 {
 		next = "trainings.flash.enrolled"
 	} else if t.Live() {
-		sessions, err := a.store.TrainingSessions(r.Context(), t.ID)
+		sessions, err := a.store.VisibleSessions(r.Context(), t.ID)
 		if err != nil {
 			return err
 		}

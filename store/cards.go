@@ -15,9 +15,10 @@ import (
 type Card struct {
 	Training
 	// Materials counts the materials learners see; Sessions the dates of
-	// a live training.
+	// a live training that learners see.
 	Materials, Sessions int
-	// NextStart is when the next live session starts (zero: none to come).
+	// NextStart is when the next visible live session starts (zero: none
+	// to come).
 	NextStart time.Time
 	// Followers counts the people enrolled.
 	Followers int
@@ -30,8 +31,8 @@ type Card struct {
 // placeholder is the store's clock, for the next session.
 const cardColumns = trainingColumns + `,
 	(SELECT COUNT(*) FROM materials mt WHERE mt.training_id = t.id AND mt.hidden = 0),
-	(SELECT COUNT(*) FROM training_sessions ss WHERE ss.training_id = t.id),
-	(SELECT MIN(ss.starts_at) FROM training_sessions ss WHERE ss.training_id = t.id AND ss.starts_at > ?),
+	(SELECT COUNT(*) FROM training_sessions ss WHERE ss.training_id = t.id AND ss.hidden = 0),
+	(SELECT MIN(ss.starts_at) FROM training_sessions ss WHERE ss.training_id = t.id AND ss.hidden = 0 AND ss.starts_at > ?),
 	(SELECT COUNT(*) FROM enrolments e WHERE e.training_id = t.id) AS followers,
 	(SELECT c.updated_at FROM training_covers c WHERE c.training_id = t.id)`
 

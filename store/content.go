@@ -201,8 +201,8 @@ func (s *Store) DeleteQuestion(ctx context.Context, trainingID, id string) error
 // TrainingSession returns one date of a training.
 func (s *Store) TrainingSession(ctx context.Context, trainingID, id string) (Session, error) {
 	var se Session
-	err := s.readRow(ctx, "SELECT id, training_id, starts_at, ends_at, zone FROM training_sessions WHERE id = ? AND training_id = ?", id, trainingID).
-		Scan(&se.ID, &se.TrainingID, tsInto(&se.StartsAt), tsInto(&se.EndsAt), &se.Zone)
+	err := s.readRow(ctx, "SELECT id, training_id, starts_at, ends_at, zone, hidden FROM training_sessions WHERE id = ? AND training_id = ?", id, trainingID).
+		Scan(&se.ID, &se.TrainingID, tsInto(&se.StartsAt), tsInto(&se.EndsAt), &se.Zone, &se.Hidden)
 	if errors.Is(err, sql.ErrNoRows) {
 		return se, ErrNotFound
 	}
@@ -210,6 +210,12 @@ func (s *Store) TrainingSession(ctx context.Context, trainingID, id string) (Ses
 		return se, fmt.Errorf("store: session: %w", err)
 	}
 	return se, nil
+}
+
+// SetSessionHidden hides a date of a live training from learners and
+// visitors, or shows it again.
+func (s *Store) SetSessionHidden(ctx context.Context, trainingID, id string, hidden bool) error {
+	return s.exec1(ctx, "hide session", "UPDATE training_sessions SET hidden = ? WHERE id = ? AND training_id = ?", hidden, id, trainingID)
 }
 
 // UpdateSession moves a date of a live training; start and end are

@@ -48,7 +48,7 @@ func trainingTables() []table {
 		{db: DBMain, name: "training_covers", base: content("cover images of trainings, re-encoded from their pixels"),
 			columns: []string{"training_id", "image", "content_type", "updated_at"}},
 		{db: DBMain, name: "training_sessions", base: content("dates of live trainings"),
-			columns: []string{"id", "training_id", "starts_at", "ends_at", "zone"}},
+			columns: []string{"id", "training_id", "starts_at", "ends_at", "zone", "hidden"}},
 		{db: DBMain, name: "materials", base: content("training materials"),
 			columns: []string{"id", "training_id", "position", "kind", "title", "body_md", "url", "file_name", "file_type",
 				"file_size", "file_sha256", "required", "created_at", "hidden"}},
@@ -281,6 +281,9 @@ type Session struct {
 	// Zone is the IANA zone the organiser set the session in; the times
 	// are UTC instants.
 	Zone string
+	// Hidden sessions are kept for staff (who may still mark attendance)
+	// but not shown to learners and visitors.
+	Hidden bool
 }
 
 // AddSession adds a date to a live training, organised in UTC.
@@ -306,7 +309,24 @@ func (s *Store) AddSessionIn(ctx context.Context, trainingID string, start, end 
 	return se, nil
 }
 
-// TrainingSessions lists a training's dates in order.
+// VisibleSessions lists the dates of a training that learners and
+// visitors see, in order: the hidden ones left out.
+func (s *Store) VisibleSessions(ctx context.Context, trainingID string) ([]Session, error) {
+	all, err := s.TrainingSessions(ctx, trainingID)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, se := range all {
+		if !se.Hidden {
+			out = append(out, se)
+		}
+	}
+	return out, nil
+}
+
+// TrainingSessions lists a training's dates in order, hidden ones too:
+// for staff. Learners and visitors see VisibleSessions.
 func (s *Store) TrainingSessions(ctx context.Context, trainingID string) ([]Session, error) {
 	key := trainingSessionsKey(trainingID)
 	if v, ok := s.cache.get(key, time.Time{}); ok {
@@ -321,7 +341,7 @@ func (s *Store) TrainingSessions(ctx context.Context, trainingID string) ([]Sess
 }
 
 func (s *Store) trainingSessions(ctx context.Context, trainingID string) ([]Session, error) {
-	rows, err := s.readQuery(ctx, "SELECT id, training_id, starts_at, ends_at, zone FROM training_sessions WHERE training_id = ? ORDER BY starts_at", trainingID)
+	rows, err := s.readQuery(ctx, "SELECT id, training_id, starts_at, ends_at, zone, hidden FROM training_sessions WHERE training_id = ? ORDER BY starts_at", trainingID)
 	if err != nil {
 		return nil, fmt.Errorf("store: sessions: %w", err)
 	}
@@ -329,7 +349,7 @@ func (s *Store) trainingSessions(ctx context.Context, trainingID string) ([]Sess
 	var out []Session
 	for rows.Next() {
 		var se Session
-		if err := rows.Scan(&se.ID, &se.TrainingID, tsInto(&se.StartsAt), tsInto(&se.EndsAt), &se.Zone); err != nil {
+		if err := rows.Scan(&se.ID, &se.TrainingID, tsInto(&se.StartsAt), tsInto(&se.EndsAt), &se.Zone, &se.Hidden); err != nil {
 			return nil, fmt.Errorf("store: sessions: %w", err)
 		}
 		out = append(out, se)
