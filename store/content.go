@@ -114,18 +114,6 @@ func (s *Store) ManagedQuestion(ctx context.Context, trainingID, id string) (Que
 	return Question{}, ErrNotFound
 }
 
-// UpdateQuestion changes a question's prompt, the labels of its choices
-// (choice id → label) and which choice is correct. Choices keep their ids,
-// so earlier attempts still name the choices their answers were.
-func (s *Store) UpdateQuestion(ctx context.Context, trainingID, id, prompt string, labels map[string]string, correctID string) error {
-	q, err := s.ManagedQuestion(ctx, trainingID, id)
-	if err != nil {
-		return err
-	}
-	return s.EditQuestion(ctx, trainingID, id, QuestionEdit{Prompt: prompt, Explanation: q.Explanation, Labels: labels,
-		Correct: map[string]bool{correctID: true}})
-}
-
 // QuestionEdit is what staff may change of a question: its prompt and
 // explanation, the labels of its choices (choice id → label) and which are
 // correct. The kind stays.
