@@ -30,17 +30,6 @@ func addQuestion(t *testing.T, staff *testServer, trainingID, prompt string) {
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 }
 
-// titles lists the text of each element sel matches in body, first line
-// only (the item's title, before its controls).
-func titles(t *testing.T, body, sel string) []string {
-	t.Helper()
-	var out []string
-	doc(t, body).Find(sel).Each(func(_ int, s *goquery.Selection) {
-		out = append(out, strings.TrimSpace(s.Contents().First().Text()))
-	})
-	return out
-}
-
 // learnerMaterials is the titles of the materials a learner sees on the
 // training page, in order.
 func learnerMaterials(t *testing.T, learner *testServer, id string) []string {

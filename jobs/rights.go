@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"kelas/i18n"
 	"kelas/mail"
 	"kelas/store"
 )
@@ -154,12 +153,4 @@ func (r *Runner) runAttentionDigest(ctx context.Context) error {
 	}
 	r.log.Info("attention digest", "cases", len(v.Cases), "breaches", len(v.Breaches), "officers", len(dpos))
 	return nil
-}
-
-// userLanguage is the person's saved language, or the default.
-func userLanguage(u store.User) string {
-	if i18n.Supported(u.Language) {
-		return u.Language
-	}
-	return i18n.Default
 }
