@@ -274,3 +274,34 @@ func TestFeedbackIsAnOptOutInTheNoticesWords(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, c.Feedback, "unticked: no feedback requests")
 }
+
+// TestProfilePictureOverTheLimitKeepsTheForm: a 3 MB picture (over the
+// 2 MB a picture may have) is refused at the field with 422 and everything
+// else typed into the profile kept, not with a whole-page 413; only a body
+// far beyond any form is still a 413.
+func TestProfilePictureOverTheLimitKeepsTheForm(t *testing.T) {
+	ts := newTestServer(t)
+	c, u := ts.person(t, "nadia@example.org", store.RoleLearner, "")
+	v := profileValues()
+	v.Set("email", u.Email)
+	v.Set("company", "Kedai Kopi Nadia")
+	v.Set("institution", "Koperasi Kopi")
+	jpeg := encodeJPEG(t, testImage(200, 200))
+	picture := append(jpeg, make([]byte, 3<<20-len(jpeg))...)
+	require.Len(t, picture, 3<<20)
+	res, body := c.postMultipart(t, "/profile", v, "picture", "holiday.jpg", picture)
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	d := doc(t, body)
+	p := i18n.NewPrinter("en", nil, "")
+	assert.Equal(t, p.T(errPictureTooLarge.Error()), strings.TrimSpace(d.Find(`#picture-error`).Text()), "the message at the field")
+	assert.Equal(t, "Kedai Kopi Nadia", d.Find(`#company`).AttrOr("value", ""), "the form is kept")
+	assert.Equal(t, "Koperasi Kopi", d.Find(`#institution`).AttrOr("value", ""))
+	prof, err := ts.store.Profile(t.Context(), u.ID)
+	require.NoError(t, err)
+	assert.Nil(t, prof.Picture, "nothing stored")
+	assert.NotEqual(t, "Koperasi Kopi", prof.Institution)
+
+	// A body far beyond any form is refused whole.
+	res, _ = c.postMultipart(t, "/profile", v, "picture", "film.jpg", make([]byte, 64<<20))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+}
