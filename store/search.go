@@ -70,13 +70,16 @@ const (
 	searchMaxOpen      = 2000
 )
 
-// foldName removes accents after Unicode decomposition and recomposes, then
-// lower-cases: the form in which name words are compared and tagged.
-var foldName = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// foldName removes accents after Unicode decomposition and recomposes (the
+// caller lower-cases): the form in which name words are compared and
+// tagged. A chain keeps state between calls, so each use makes its own.
+func foldName() transform.Transformer {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}
 
 // nameWords returns the distinct words of a name (or query), folded.
 func nameWords(name string) []string {
-	folded, _, err := transform.String(foldName, name)
+	folded, _, err := transform.String(foldName(), name)
 	if err != nil {
 		folded = norm.NFC.String(name)
 	}

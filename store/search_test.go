@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,4 +89,31 @@ func TestSearchLearners(t *testing.T) {
 	s = openTestStore(t, dir, newKey, clock.Now)
 	assert.Equal(t, []string{"Joseph Garcia"}, searchNames(t, s, "garcia"))
 	assert.Equal(t, []string{"Ayu Wulandari"}, searchNames(t, s, "wulandari"))
+}
+
+// TestNameWordsAtOnce: accounts are created and searched from many
+// requests at once, so folding a name must not share state between calls
+// (a shared transform chain panicked or mixed two names' letters).
+func TestNameWordsAtOnce(t *testing.T) {
+	names := []string{"Nguyễn Thị Ánh", "Đặng Văn Lâm", "Siti Nurhaliza", "José María Ñúñez", "Somchai Jaidee"}
+	want := make([][]string, len(names))
+	for i, n := range names {
+		want[i] = nameWords(n)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				k := (g + i) % len(names)
+				if got := nameWords(names[k]); !slices.Equal(got, want[k]) {
+					t.Errorf("%q folded to %q, want %q", names[k], got, want[k])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, []string{"anh", "nguyen", "thi"}, want[0])
 }
