@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -41,6 +42,49 @@ func (a *App) auditContent(r *http.Request, action string, t store.Training, det
 
 // back is the training's staff page, where every content form returns.
 func back(t store.Training) string { return "/console/trainings/" + t.ID }
+
+// movePart serves the move up and move down forms of a material or a
+// question (part, named by the path value param): the store moves it
+// within its training, and a move that changed the order is audited.
+func (a *App) movePart(w http.ResponseWriter, r *http.Request, param, part, anchor string,
+	move func(ctx context.Context, trainingID, id string, dir int) (bool, error)) error {
+	t, _, id, err := a.managedPart(r, param)
+	if err != nil {
+		return err
+	}
+	dir, err := direction(r)
+	if err != nil {
+		return err
+	}
+	moved, err := move(r.Context(), t.ID, id, dir)
+	if err != nil {
+		return err
+	}
+	if moved {
+		a.auditContent(r, part+".move", t, map[string]any{part: id, "direction": dir})
+	}
+	a.redirect(w, r, back(t)+anchor, tr(r, "content.flash.moved"))
+	return nil
+}
+
+// setPartHidden hides or shows one part of t (a material, question or
+// session, was its state until now): the store change and its audit only
+// when the state changes, then back to the part's list.
+func (a *App) setPartHidden(w http.ResponseWriter, r *http.Request, t store.Training, part, id, anchor string, was, hidden bool,
+	set func(ctx context.Context, trainingID, id string, hidden bool) error) error {
+	if was != hidden {
+		if err := set(r.Context(), t.ID, id, hidden); err != nil {
+			return err
+		}
+		a.auditContent(r, part+".hide", t, map[string]any{part: id, "hidden": boolString(hidden)})
+	}
+	flash := tr(r, "content.flash.shown")
+	if hidden {
+		flash = tr(r, "content.flash.hidden")
+	}
+	a.redirect(w, r, back(t)+anchor, flash)
+	return nil
+}
 
 // direction reads the move forms' direction: -1 up, 1 down.
 func direction(r *http.Request) (int, error) {
@@ -131,23 +175,7 @@ func (a *App) handleEditMaterial(w http.ResponseWriter, r *http.Request) error {
 
 // POST /console/trainings/{id}/materials/{mid}/move
 func (a *App) handleMoveMaterial(w http.ResponseWriter, r *http.Request) error {
-	t, _, mid, err := a.managedPart(r, "mid")
-	if err != nil {
-		return err
-	}
-	dir, err := direction(r)
-	if err != nil {
-		return err
-	}
-	moved, err := a.store.MoveMaterial(r.Context(), t.ID, mid, dir)
-	if err != nil {
-		return err
-	}
-	if moved {
-		a.auditContent(r, "material.move", t, map[string]any{"material": mid, "direction": dir})
-	}
-	a.redirect(w, r, back(t)+"#materials-title", tr(r, "content.flash.moved"))
-	return nil
+	return a.movePart(w, r, "mid", "material", "#materials-title", a.store.MoveMaterial)
 }
 
 // setMaterialHidden serves the hide and show forms of a material.
@@ -160,18 +188,7 @@ func (a *App) setMaterialHidden(w http.ResponseWriter, r *http.Request, hidden b
 	if err != nil {
 		return err
 	}
-	if m.Hidden != hidden {
-		if err := a.store.SetMaterialHidden(r.Context(), t.ID, m.ID, hidden); err != nil {
-			return err
-		}
-		a.auditContent(r, "material.hide", t, map[string]any{"material": m.ID, "hidden": boolString(hidden)})
-	}
-	flash := tr(r, "content.flash.shown")
-	if hidden {
-		flash = tr(r, "content.flash.hidden")
-	}
-	a.redirect(w, r, back(t)+"#materials-title", flash)
-	return nil
+	return a.setPartHidden(w, r, t, "material", m.ID, "#materials-title", m.Hidden, hidden, a.store.SetMaterialHidden)
 }
 
 // POST /console/trainings/{id}/materials/{mid}/hide
@@ -303,23 +320,7 @@ func (a *App) handleEditQuestion(w http.ResponseWriter, r *http.Request) error {
 
 // POST /console/trainings/{id}/questions/{qid}/move
 func (a *App) handleMoveQuestion(w http.ResponseWriter, r *http.Request) error {
-	t, _, qid, err := a.managedPart(r, "qid")
-	if err != nil {
-		return err
-	}
-	dir, err := direction(r)
-	if err != nil {
-		return err
-	}
-	moved, err := a.store.MoveQuestion(r.Context(), t.ID, qid, dir)
-	if err != nil {
-		return err
-	}
-	if moved {
-		a.auditContent(r, "question.move", t, map[string]any{"question": qid, "direction": dir})
-	}
-	a.redirect(w, r, back(t)+"#quiz-title", tr(r, "content.flash.moved"))
-	return nil
+	return a.movePart(w, r, "qid", "question", "#quiz-title", a.store.MoveQuestion)
 }
 
 // setQuestionHidden serves the hide and show forms of a question.
@@ -332,18 +333,7 @@ func (a *App) setQuestionHidden(w http.ResponseWriter, r *http.Request, hidden b
 	if err != nil {
 		return err
 	}
-	if q.Hidden != hidden {
-		if err := a.store.SetQuestionHidden(r.Context(), t.ID, q.ID, hidden); err != nil {
-			return err
-		}
-		a.auditContent(r, "question.hide", t, map[string]any{"question": q.ID, "hidden": boolString(hidden)})
-	}
-	flash := tr(r, "content.flash.shown")
-	if hidden {
-		flash = tr(r, "content.flash.hidden")
-	}
-	a.redirect(w, r, back(t)+"#quiz-title", flash)
-	return nil
+	return a.setPartHidden(w, r, t, "question", q.ID, "#quiz-title", q.Hidden, hidden, a.store.SetQuestionHidden)
 }
 
 // POST /console/trainings/{id}/questions/{qid}/hide
@@ -426,18 +416,7 @@ func (a *App) setSessionHidden(w http.ResponseWriter, r *http.Request, hidden bo
 	if err != nil {
 		return err
 	}
-	if se.Hidden != hidden {
-		if err := a.store.SetSessionHidden(r.Context(), t.ID, se.ID, hidden); err != nil {
-			return err
-		}
-		a.auditContent(r, "session.hide", t, map[string]any{"session": se.ID, "hidden": boolString(hidden)})
-	}
-	flash := tr(r, "content.flash.shown")
-	if hidden {
-		flash = tr(r, "content.flash.hidden")
-	}
-	a.redirect(w, r, back(t)+"#sessions-title", flash)
-	return nil
+	return a.setPartHidden(w, r, t, "session", se.ID, "#sessions-title", se.Hidden, hidden, a.store.SetSessionHidden)
 }
 
 // POST /console/trainings/{id}/sessions/{sid}/hide
