@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 
 	"kelas/store"
 	"kelas/views"
@@ -75,21 +74,7 @@ func (a *App) handleAuditLog(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Action = v.Action
 	}
-	for _, d := range []struct {
-		name, val string
-		dst       *time.Time
-		days      int
-	}{{"from", v.From, &f.From, 0}, {"until", v.Until, &f.Until, 1}} {
-		if d.val == "" {
-			continue
-		}
-		t, err := time.Parse(time.DateOnly, d.val)
-		if err != nil {
-			v.Errors[d.name] = tr(r, "lists.audit.error.date")
-			continue
-		}
-		*d.dst = t.AddDate(0, 0, d.days)
-	}
+	f.From, f.Until = dayRange(v.From, v.Until, v.Errors, tr(r, "lists.audit.error.date"))
 	if !f.From.IsZero() && !f.Until.IsZero() && !f.Until.After(f.From) && v.Errors["until"] == "" {
 		v.Errors["until"] = tr(r, "lists.audit.error.order")
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"kelas/store"
 	"kelas/views"
@@ -132,4 +133,27 @@ func (p listParams) state(r *http.Request, keep url.Values, total int) views.Lis
 		}
 	}
 	return views.ListState{Path: r.URL.Path, Keep: keep, Sort: p.Sort, Desc: p.Desc, Page: p.Page, Pages: pages(total), Total: total}
+}
+
+// dayRange reads the "from" and "until" fields of a filter as UTC days
+// (YYYY-MM-DD): from is the start of its day, until the start of the day
+// after, so the range holds both days whole. A field that is not a day
+// gets msg in errs and leaves its end open.
+func dayRange(from, until string, errs map[string]string, msg string) (start, end time.Time) {
+	for _, d := range []struct {
+		name, val string
+		dst       *time.Time
+		days      int
+	}{{"from", from, &start, 0}, {"until", until, &end, 1}} {
+		if d.val == "" {
+			continue
+		}
+		t, err := time.Parse(time.DateOnly, d.val)
+		if err != nil {
+			errs[d.name] = msg
+			continue
+		}
+		*d.dst = t.AddDate(0, 0, d.days)
+	}
+	return start, end
 }

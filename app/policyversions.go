@@ -539,25 +539,35 @@ func (a *App) renderAccept(w http.ResponseWriter, r *http.Request, pa store.Poli
 	return a.render(w, r, http.StatusOK, views.PolicyAccept(a.page(r, tr(r, "policy.accept.title")), v))
 }
 
-// POST /privacy/accept
-func (a *App) handlePolicyAccept(w http.ResponseWriter, r *http.Request) error {
-	u := currentUser(r.Context())
+// policyAnswer reads an accept or decline form of the policy in force and
+// answers the request itself (answered) when there is nothing to answer:
+// no change waits for u any more (back to next), or the text in force
+// changed while the page was open (the page again, with the new text).
+func (a *App) policyAnswer(w http.ResponseWriter, r *http.Request, u *store.User) (pa store.PolicyAcceptance, next string, answered bool, err error) {
 	f, err := parseForm(r)
 	if err != nil {
-		return err
+		return pa, "", true, err
 	}
-	next := safeNext(f.raw("next"))
-	pa, err := a.store.PolicyToAccept(r.Context(), u.ID)
-	if err != nil {
-		return err
+	next = safeNext(f.raw("next"))
+	if pa, err = a.store.PolicyToAccept(r.Context(), u.ID); err != nil {
+		return pa, next, true, err
 	}
 	if !pa.Needed {
 		a.redirect(w, r, next, "")
-		return nil
+		return pa, next, true, nil
 	}
 	if f.raw("version") != pa.Current.Version {
-		// The text in force changed while the page was open: show the new one.
-		return a.renderAccept(w, r, pa, next)
+		return pa, next, true, a.renderAccept(w, r, pa, next)
+	}
+	return pa, next, false, nil
+}
+
+// POST /privacy/accept
+func (a *App) handlePolicyAccept(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r.Context())
+	pa, next, answered, err := a.policyAnswer(w, r, u)
+	if answered || err != nil {
+		return err
 	}
 	if err := a.store.AcceptPolicy(r.Context(), u.ID, pa.Current.Version, store.AcceptedAtLogin); err != nil {
 		return err
@@ -574,22 +584,9 @@ func (a *App) handlePolicyAccept(w http.ResponseWriter, r *http.Request) error {
 // the policy gate, whose page now says they declined and may still accept.
 func (a *App) handlePolicyDecline(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r.Context())
-	f, err := parseForm(r)
-	if err != nil {
+	pa, next, answered, err := a.policyAnswer(w, r, u)
+	if answered || err != nil {
 		return err
-	}
-	next := safeNext(f.raw("next"))
-	pa, err := a.store.PolicyToAccept(r.Context(), u.ID)
-	if err != nil {
-		return err
-	}
-	if !pa.Needed {
-		a.redirect(w, r, next, "")
-		return nil
-	}
-	if f.raw("version") != pa.Current.Version {
-		// The text in force changed while the page was open: show the new one.
-		return a.renderAccept(w, r, pa, next)
 	}
 	back := "/privacy/accept?next=" + url.QueryEscape(next)
 	if pa.DeclinedVersion == pa.Current.Version {

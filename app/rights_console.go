@@ -624,21 +624,7 @@ func (a *App) handleDisclosureReview(w http.ResponseWriter, r *http.Request) err
 			v.Errors[c.name] = c.msg
 		}
 	}
-	for _, d := range []struct {
-		name, val string
-		dst       *time.Time
-		days      int
-	}{{"from", v.From, &f.From, 0}, {"until", v.Until, &f.Until, 1}} {
-		if d.val == "" {
-			continue
-		}
-		t, err := time.Parse(time.DateOnly, d.val)
-		if err != nil {
-			v.Errors[d.name] = tr(r, "rights.error.date")
-			continue
-		}
-		*d.dst = t.AddDate(0, 0, d.days)
-	}
+	f.From, f.Until = dayRange(v.From, v.Until, v.Errors, tr(r, "rights.error.date"))
 	if v.Person != "" {
 		// Found through the blind index; the address is not kept.
 		u, err := a.store.UserByEmail(ctx, v.Person)
